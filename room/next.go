@@ -1,0 +1,220 @@
+package room
+
+import (
+	"fmt"
+)
+
+// Outcome is what one input leads to besides the new state.
+type Outcome struct {
+	Effects []Effect
+	Events  []Event
+}
+
+// Next computes the room's next state from its current state and one input.
+// It is pure: it never touches a device. A refused command returns the
+// unchanged state and an error that wraps one of the Err* sentinels.
+func Next(s State, in Input) (State, Outcome, error) {
+	s = s.clone()
+	var out Outcome
+	switch in := in.(type) {
+	case Command:
+		return command(s, in)
+	case MicReported:
+		s.MicMute = in.Muted
+		s.MicFault = ""
+		if in.Err != nil {
+			s.MicFault = in.Err.Error()
+		}
+		// The switch wins: if it is engaged and the microphones report
+		// open, close them again.
+		if s.MicSwitch && !in.Muted && in.Err == nil {
+			out.Effects = append(out.Effects, ApplyMicMute{Mute: true})
+		}
+	case MicSwitchChanged:
+		s.MicSwitch = in.Engaged
+		out.Effects = append(out.Effects, ApplyMicMute{Mute: in.Engaged})
+	case PrivacyReported:
+		s.CameraPrivacy = in.On
+	case VolumeReported:
+		s.Volume = in.Level
+	case PresetReported:
+		s.CameraPreset = in.ID
+	case DisplayReported:
+		s.DisplayPower = in.On
+	case CallReported:
+		if in.Seq != s.CallSeq || s.Call == Idle {
+			// A report about an earlier call, arriving late: ignore.
+			return s, out, nil
+		}
+		out.Events = append(out.Events, callEvents(s, in)...)
+		switch in.State {
+		case InCall:
+			if s.Call == Leaving {
+				return s, out, nil
+			}
+			s.Call, s.CallReason = InCall, ""
+		case Reconnecting:
+			if s.Call == Leaving {
+				return s, out, nil
+			}
+			s.Call, s.CallReason = Reconnecting, in.Reason
+		case Failed:
+			s.Call, s.CallReason = Failed, in.Reason
+			s.Meeting = Meeting{}
+		case Idle:
+			s.Call, s.CallReason, s.Meeting = Idle, "", Meeting{}
+			out.Effects = append(out.Effects, ApplyVolume{Level: s.Settings.DefaultVolume})
+		default:
+			return s, out, fmt.Errorf("room: call engine reported state %v, which it may not", in.State)
+		}
+	case HardwareReported:
+		s.Hardware = append([]Device(nil), in.Devices...)
+	case DeviceHealth:
+		for i, d := range s.Hardware {
+			if d.Name != in.Name {
+				continue
+			}
+			if in.Err != nil {
+				s.Hardware[i].State, s.Hardware[i].Reason = "failed", in.Err.Error()
+			} else if d.State == "failed" {
+				s.Hardware[i].State, s.Hardware[i].Reason = "loaded", ""
+			}
+		}
+	case EnvReported:
+		if in.Env.HaveTemperature {
+			s.Env.Temperature, s.Env.HaveTemperature = in.Env.Temperature, true
+		}
+		if in.Env.HaveHumidity {
+			s.Env.Humidity, s.Env.HaveHumidity = in.Env.Humidity, true
+		}
+		if in.Env.HaveOccupancy {
+			s.Env.Occupied, s.Env.HaveOccupancy = in.Env.Occupied, true
+		}
+	case ScheduleReported:
+		s.NextMeetings = append([]Meeting(nil), in.Next...)
+	case ProvisioningReported:
+		s.Provisioning = in.Provisioning
+	default:
+		return s, out, fmt.Errorf("room: unknown input %T", in)
+	}
+	return s, out, nil
+}
+
+func callEvents(s State, in CallReported) []Event {
+	switch {
+	case in.State == InCall && s.Call != InCall:
+		return []Event{{Name: "CallConnected", Fields: []string{"MeetingId", s.Meeting.ID}}}
+	case in.State == Failed:
+		return []Event{{Name: "CallFailed", Fields: []string{"Reason", in.Reason}}}
+	case in.State == Idle:
+		return []Event{{Name: "CallEnded", Fields: []string{"MeetingId", s.Meeting.ID}}}
+	case in.State == Reconnecting && s.Call != Reconnecting:
+		return []Event{{Name: "CallReconnecting", Fields: []string{"Reason", in.Reason}}}
+	}
+	return nil
+}
+
+// mayOpen says whether src may unmute or lift camera privacy under the
+// room's policy.
+func mayOpen(s State, src Source) error {
+	if s.Settings.Unmute == UnmuteInRoom && !src.Kind.InRoom() && src.Kind != FromSystem {
+		return fmt.Errorf("%w: only someone in the room may do this (%s is not)", ErrNotAllowed, src.Kind)
+	}
+	return nil
+}
+
+func command(s State, c Command) (State, Outcome, error) {
+	var out Outcome
+	refuse := func(err error) (State, Outcome, error) { return s, Outcome{}, err }
+	switch a := c.Do.(type) {
+	case ToggleMicMute:
+		return command(s, Command{From: c.From, Do: SetMicMute{Mute: !s.MicMute}})
+	case SetMicMute:
+		if !a.Mute && !s.MicMute {
+			return s, out, nil // already open: nothing to decide
+		}
+		if !a.Mute && s.MicSwitch {
+			return refuse(fmt.Errorf("%w: the hardware mute switch is on", ErrNotAllowed))
+		}
+		if !a.Mute {
+			if err := mayOpen(s, c.From); err != nil {
+				return refuse(err)
+			}
+		}
+		out.Effects = append(out.Effects, ApplyMicMute{Mute: a.Mute})
+	case SetCameraPrivacy:
+		if !a.On && !s.CameraPrivacy {
+			return s, out, nil
+		}
+		if !a.On {
+			if err := mayOpen(s, c.From); err != nil {
+				return refuse(err)
+			}
+		}
+		out.Effects = append(out.Effects, ApplyPrivacy{On: a.On})
+	case SetVolume:
+		if a.Level < 0 || a.Level > 100 {
+			return refuse(fmt.Errorf("%w: volume %d is not in 0..100", ErrInvalid, a.Level))
+		}
+		out.Effects = append(out.Effects, ApplyVolume{Level: a.Level})
+	case StepVolume:
+		v := min(100, max(0, s.Volume+a.Steps*s.Settings.VolumeStep))
+		out.Effects = append(out.Effects, ApplyVolume{Level: v})
+	case ActivateCameraPreset:
+		if a.ID < 1 || a.ID > s.Settings.Presets {
+			return refuse(fmt.Errorf("%w: preset %d is not in 1..%d", ErrInvalid, a.ID, s.Settings.Presets))
+		}
+		out.Effects = append(out.Effects, ApplyCameraPreset{ID: a.ID})
+	case SetDisplayPower:
+		out.Effects = append(out.Effects, ApplyDisplayPower{On: a.On})
+	case Join:
+		if a.Meeting.URI == "" {
+			return refuse(fmt.Errorf("%w: a meeting link is required", ErrInvalid))
+		}
+		if s.Call.Active() {
+			if !a.Replace {
+				return refuse(fmt.Errorf("%w (%s); leave first or ask to replace it", ErrBusy, s.Call))
+			}
+			out.Effects = append(out.Effects, EndCall{Seq: s.CallSeq})
+		}
+		if a.Meeting.ID == "" {
+			a.Meeting.ID = a.Meeting.URI
+		}
+		s.CallSeq++
+		s.Call, s.CallReason, s.Meeting = Joining, "", a.Meeting
+		out.Effects = append(out.Effects, StartCall{Seq: s.CallSeq, Meeting: a.Meeting})
+		if s.Settings.MuteOnJoin && !s.MicMute {
+			out.Effects = append(out.Effects, ApplyMicMute{Mute: true})
+		}
+		out.Events = append(out.Events, Event{Name: "CallJoining", Fields: []string{"MeetingId", a.Meeting.ID, "By", c.From.String()}})
+	case Leave:
+		switch s.Call {
+		case Idle:
+			return s, out, nil
+		case Failed:
+			s.Call, s.CallReason = Idle, ""
+		case Leaving:
+			return s, out, nil
+		default:
+			s.Call = Leaving
+			out.Effects = append(out.Effects, EndCall{Seq: s.CallSeq})
+		}
+	case ChangeSettings:
+		if err := a.Settings.Validate(); err != nil {
+			return refuse(err)
+		}
+		if a.Settings.Unmute != s.Settings.Unmute && !c.From.Kind.InRoom() && c.From.Kind != FromFleet && c.From.Kind != FromSystem {
+			return refuse(fmt.Errorf("%w: the unmute policy may be changed only in the room or by the fleet", ErrNotAllowed))
+		}
+		if a.Settings.Presets < s.CameraPreset {
+			s.CameraPreset = 0
+		}
+		s.Settings = a.Settings
+		out.Effects = append(out.Effects, SaveSettings{})
+	case nil:
+		return refuse(fmt.Errorf("%w: empty command", ErrInvalid))
+	default:
+		return refuse(fmt.Errorf("%w: unknown action %T", ErrInvalid, a))
+	}
+	return s, out, nil
+}

@@ -1,0 +1,224 @@
+package room
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+)
+
+func TestCallStateString(t *testing.T) {
+	for c, want := range map[CallState]string{Idle: "Idle", Joining: "Joining", InCall: "InCall",
+		Reconnecting: "Reconnecting", Leaving: "Leaving", Failed: "Failed", CallState(42): "CallState(42)"} {
+		if got := c.String(); got != want {
+			t.Errorf("%d.String() = %q, want %q", int(c), got, want)
+		}
+	}
+	for p, want := range map[ProvisioningState]string{Unenrolled: "Unenrolled", Pending: "Pending", Enrolled: "Enrolled"} {
+		if p.String() != want {
+			t.Errorf("%d.String() = %q, want %q", int(p), p.String(), want)
+		}
+	}
+}
+
+var (
+	button = Source{Kind: FromButton, ID: "mute"}
+	panel  = Source{Kind: FromPanel}
+	serial = Source{Kind: FromSerial, ID: "/dev/ttyUSB0"}
+	socket = Source{Kind: FromSocket, ID: "1"}
+	remote = Source{Kind: FromRemote, ID: "tablet"}
+	cal    = Source{Kind: FromSchedule}
+	fleet  = Source{Kind: FromFleet}
+)
+
+func base() State { return State{Settings: DefaultSettings(), Volume: 50} }
+
+func with(f func(*State)) State { s := base(); f(&s); return s }
+
+var meet = Meeting{ID: "m1", URI: "janus://sfu.example/1234"}
+
+func TestNext(t *testing.T) {
+	tests := []struct {
+		name    string
+		from    State
+		in      Input
+		want    State
+		effects []Effect
+		err     error
+	}{
+		// Microphone privacy.
+		{name: "anyone may mute", from: base(), in: Command{From: remote, Do: SetMicMute{Mute: true}},
+			want: base(), effects: []Effect{ApplyMicMute{Mute: true}}},
+		{name: "remote may not unmute", from: with(func(s *State) { s.MicMute = true }),
+			in: Command{From: remote, Do: SetMicMute{Mute: false}}, want: with(func(s *State) { s.MicMute = true }), err: ErrNotAllowed},
+		{name: "socket may not unmute", from: with(func(s *State) { s.MicMute = true }),
+			in: Command{From: socket, Do: ToggleMicMute{}}, want: with(func(s *State) { s.MicMute = true }), err: ErrNotAllowed},
+		{name: "schedule may not unmute", from: with(func(s *State) { s.MicMute = true }),
+			in: Command{From: cal, Do: SetMicMute{}}, want: with(func(s *State) { s.MicMute = true }), err: ErrNotAllowed},
+		{name: "panel may unmute", from: with(func(s *State) { s.MicMute = true }),
+			in: Command{From: panel, Do: SetMicMute{}}, want: with(func(s *State) { s.MicMute = true }), effects: []Effect{ApplyMicMute{}}},
+		{name: "button toggles", from: with(func(s *State) { s.MicMute = true }),
+			in: Command{From: button, Do: ToggleMicMute{}}, want: with(func(s *State) { s.MicMute = true }), effects: []Effect{ApplyMicMute{}}},
+		{name: "local serial may unmute", from: with(func(s *State) { s.MicMute = true }),
+			in: Command{From: serial, Do: SetMicMute{}}, want: with(func(s *State) { s.MicMute = true }), effects: []Effect{ApplyMicMute{}}},
+		{name: "policy anyone lets remote unmute", from: with(func(s *State) { s.MicMute = true; s.Settings.Unmute = UnmuteAnyone }),
+			in:   Command{From: remote, Do: SetMicMute{}},
+			want: with(func(s *State) { s.MicMute = true; s.Settings.Unmute = UnmuteAnyone }), effects: []Effect{ApplyMicMute{}}},
+		{name: "hardware switch blocks even the room", from: with(func(s *State) { s.MicMute, s.MicSwitch = true, true }),
+			in: Command{From: button, Do: SetMicMute{}}, want: with(func(s *State) { s.MicMute, s.MicSwitch = true, true }), err: ErrNotAllowed},
+		{name: "mute changes only when reported", from: base(), in: MicReported{Muted: true},
+			want: with(func(s *State) { s.MicMute = true })},
+		{name: "failed mute keeps the real state and the fault", from: base(), in: MicReported{Muted: false, Err: errors.New("alsa: gone")},
+			want: with(func(s *State) { s.MicFault = "alsa: gone" })},
+		{name: "switch engaged mutes", from: base(), in: MicSwitchChanged{Engaged: true},
+			want: with(func(s *State) { s.MicSwitch = true }), effects: []Effect{ApplyMicMute{Mute: true}}},
+		{name: "switch released unmutes", from: with(func(s *State) { s.MicSwitch, s.MicMute = true, true }), in: MicSwitchChanged{},
+			want: with(func(s *State) { s.MicMute = true }), effects: []Effect{ApplyMicMute{}}},
+		{name: "mic opened behind the switch's back is closed again", from: with(func(s *State) { s.MicSwitch, s.MicMute = true, true }),
+			in: MicReported{Muted: false}, want: with(func(s *State) { s.MicSwitch = true }), effects: []Effect{ApplyMicMute{Mute: true}}},
+
+		// Camera privacy follows the same rule.
+		{name: "remote may turn privacy on", from: base(), in: Command{From: remote, Do: SetCameraPrivacy{On: true}},
+			want: base(), effects: []Effect{ApplyPrivacy{On: true}}},
+		{name: "remote may not turn privacy off", from: with(func(s *State) { s.CameraPrivacy = true }),
+			in: Command{From: remote, Do: SetCameraPrivacy{}}, want: with(func(s *State) { s.CameraPrivacy = true }), err: ErrNotAllowed},
+		{name: "privacy reported", from: base(), in: PrivacyReported{On: true}, want: with(func(s *State) { s.CameraPrivacy = true })},
+
+		// Volume, presets, display.
+		{name: "volume set", from: base(), in: Command{From: socket, Do: SetVolume{Level: 70}}, want: base(), effects: []Effect{ApplyVolume{Level: 70}}},
+		{name: "volume out of range", from: base(), in: Command{From: socket, Do: SetVolume{Level: 101}}, want: base(), err: ErrInvalid},
+		{name: "volume step clamps", from: with(func(s *State) { s.Volume = 98 }), in: Command{From: button, Do: StepVolume{Steps: 1}},
+			want: with(func(s *State) { s.Volume = 98 }), effects: []Effect{ApplyVolume{Level: 100}}},
+		{name: "volume step down", from: base(), in: Command{From: button, Do: StepVolume{Steps: -2}}, want: base(), effects: []Effect{ApplyVolume{Level: 40}}},
+		{name: "volume reported", from: base(), in: VolumeReported{Level: 70}, want: with(func(s *State) { s.Volume = 70 })},
+		{name: "preset in range", from: base(), in: Command{From: panel, Do: ActivateCameraPreset{ID: 2}}, want: base(), effects: []Effect{ApplyCameraPreset{ID: 2}}},
+		{name: "preset out of range", from: base(), in: Command{From: panel, Do: ActivateCameraPreset{ID: 5}}, want: base(), err: ErrInvalid},
+		{name: "display on", from: base(), in: Command{From: cal, Do: SetDisplayPower{On: true}}, want: base(), effects: []Effect{ApplyDisplayPower{On: true}}},
+		{name: "display reported", from: base(), in: DisplayReported{On: true}, want: with(func(s *State) { s.DisplayPower = true })},
+
+		// Calls.
+		{name: "join from idle", from: base(), in: Command{From: panel, Do: Join{Meeting: meet}},
+			want:    with(func(s *State) { s.Call, s.CallSeq, s.Meeting = Joining, 1, meet }),
+			effects: []Effect{StartCall{Seq: 1, Meeting: meet}}},
+		{name: "join needs a link", from: base(), in: Command{From: panel, Do: Join{}}, want: base(), err: ErrInvalid},
+		{name: "join muted when configured", from: with(func(s *State) { s.Settings.MuteOnJoin = true }), in: Command{From: panel, Do: Join{Meeting: meet}},
+			want:    with(func(s *State) { s.Settings.MuteOnJoin = true; s.Call, s.CallSeq, s.Meeting = Joining, 1, meet }),
+			effects: []Effect{StartCall{Seq: 1, Meeting: meet}, ApplyMicMute{Mute: true}}},
+		{name: "join during a call is refused", from: with(func(s *State) { s.Call, s.CallSeq, s.Meeting = InCall, 1, meet }),
+			in: Command{From: serial, Do: Join{Meeting: Meeting{URI: "x"}}}, want: with(func(s *State) { s.Call, s.CallSeq, s.Meeting = InCall, 1, meet }), err: ErrBusy},
+		{name: "join with replace hangs up first", from: with(func(s *State) { s.Call, s.CallSeq, s.Meeting = InCall, 1, meet }),
+			in:      Command{From: serial, Do: Join{Meeting: Meeting{URI: "x"}, Replace: true}},
+			want:    with(func(s *State) { s.Call, s.CallSeq, s.Meeting = Joining, 2, Meeting{ID: "x", URI: "x"} }),
+			effects: []Effect{EndCall{Seq: 1}, StartCall{Seq: 2, Meeting: Meeting{ID: "x", URI: "x"}}}},
+		{name: "join after failure", from: with(func(s *State) { s.Call, s.CallSeq, s.CallReason = Failed, 1, "bad pin" }),
+			in:      Command{From: panel, Do: Join{Meeting: meet}},
+			want:    with(func(s *State) { s.Call, s.CallSeq, s.Meeting = Joining, 2, meet }),
+			effects: []Effect{StartCall{Seq: 2, Meeting: meet}}},
+		{name: "connected", from: with(func(s *State) { s.Call, s.CallSeq, s.Meeting = Joining, 1, meet }),
+			in: CallReported{Seq: 1, State: InCall}, want: with(func(s *State) { s.Call, s.CallSeq, s.Meeting = InCall, 1, meet })},
+		{name: "stale report ignored", from: with(func(s *State) { s.Call, s.CallSeq, s.Meeting = Joining, 2, meet }),
+			in: CallReported{Seq: 1, State: Failed, Reason: "old"}, want: with(func(s *State) { s.Call, s.CallSeq, s.Meeting = Joining, 2, meet })},
+		{name: "report while idle ignored", from: with(func(s *State) { s.CallSeq = 1 }),
+			in: CallReported{Seq: 1, State: InCall}, want: with(func(s *State) { s.CallSeq = 1 })},
+		{name: "reconnecting", from: with(func(s *State) { s.Call, s.CallSeq, s.Meeting = InCall, 1, meet }),
+			in:   CallReported{Seq: 1, State: Reconnecting, Reason: "ice disconnected"},
+			want: with(func(s *State) { s.Call, s.CallSeq, s.Meeting, s.CallReason = Reconnecting, 1, meet, "ice disconnected" })},
+		{name: "back from reconnecting", from: with(func(s *State) { s.Call, s.CallSeq, s.Meeting, s.CallReason = Reconnecting, 1, meet, "x" }),
+			in: CallReported{Seq: 1, State: InCall}, want: with(func(s *State) { s.Call, s.CallSeq, s.Meeting = InCall, 1, meet })},
+		{name: "join failed", from: with(func(s *State) { s.Call, s.CallSeq, s.Meeting = Joining, 1, meet }),
+			in: CallReported{Seq: 1, State: Failed, Reason: "wrong PIN"}, want: with(func(s *State) { s.Call, s.CallSeq, s.CallReason = Failed, 1, "wrong PIN" })},
+		{name: "leave", from: with(func(s *State) { s.Call, s.CallSeq, s.Meeting = InCall, 1, meet }),
+			in: Command{From: socket, Do: Leave{}}, want: with(func(s *State) { s.Call, s.CallSeq, s.Meeting = Leaving, 1, meet }),
+			effects: []Effect{EndCall{Seq: 1}}},
+		{name: "connected while leaving stays leaving", from: with(func(s *State) { s.Call, s.CallSeq, s.Meeting = Leaving, 1, meet }),
+			in: CallReported{Seq: 1, State: InCall}, want: with(func(s *State) { s.Call, s.CallSeq, s.Meeting = Leaving, 1, meet })},
+		{name: "ended restores default volume", from: with(func(s *State) { s.Call, s.CallSeq, s.Meeting, s.Volume = Leaving, 1, meet, 80 }),
+			in: CallReported{Seq: 1, State: Idle}, want: with(func(s *State) { s.CallSeq, s.Volume = 1, 80 }),
+			effects: []Effect{ApplyVolume{Level: 50}}},
+		{name: "leave when idle does nothing", from: base(), in: Command{From: socket, Do: Leave{}}, want: base()},
+		{name: "leave clears failure", from: with(func(s *State) { s.Call, s.CallReason = Failed, "x" }),
+			in: Command{From: panel, Do: Leave{}}, want: base()},
+		{name: "engine may not report joining", from: with(func(s *State) { s.Call, s.CallSeq = Joining, 1 }),
+			in: CallReported{Seq: 1, State: Joining}, want: with(func(s *State) { s.Call, s.CallSeq = Joining, 1 }), err: errAny},
+
+		// Settings.
+		{name: "settings change", from: base(), in: Command{From: socket, Do: ChangeSettings{Settings: with(func(s *State) { s.Settings.Name = "Fjord" }).Settings}},
+			want: with(func(s *State) { s.Settings.Name = "Fjord" }), effects: []Effect{SaveSettings{}}},
+		{name: "invalid settings refused", from: base(), in: Command{From: socket, Do: ChangeSettings{Settings: Settings{}}}, want: base(), err: ErrInvalid},
+		{name: "remote may not loosen the unmute policy", from: base(),
+			in:   Command{From: remote, Do: ChangeSettings{Settings: with(func(s *State) { s.Settings.Unmute = UnmuteAnyone }).Settings}},
+			want: base(), err: ErrNotAllowed},
+		{name: "fleet may set the unmute policy", from: base(),
+			in:      Command{From: fleet, Do: ChangeSettings{Settings: with(func(s *State) { s.Settings.Unmute = UnmuteAnyone }).Settings}},
+			want:    with(func(s *State) { s.Settings.Unmute = UnmuteAnyone }),
+			effects: []Effect{SaveSettings{}}},
+		{name: "fewer presets clear the active one", from: with(func(s *State) { s.CameraPreset = 4 }),
+			in:   Command{From: panel, Do: ChangeSettings{Settings: with(func(s *State) { s.Settings.Presets = 2 }).Settings}},
+			want: with(func(s *State) { s.Settings.Presets = 2 }), effects: []Effect{SaveSettings{}}},
+		{name: "empty command", from: base(), in: Command{From: panel}, want: base(), err: ErrInvalid},
+
+		// Reports that only record.
+		{name: "hardware", from: base(), in: HardwareReported{Devices: []Device{{Name: "mute_led", Kind: "led", State: "loaded"}}},
+			want: with(func(s *State) { s.Hardware = []Device{{Name: "mute_led", Kind: "led", State: "loaded"}} })},
+		{name: "device fails", from: with(func(s *State) { s.Hardware = []Device{{Name: "mute_led", State: "loaded"}} }),
+			in:   DeviceHealth{Name: "mute_led", Err: errors.New("gpio: EIO")},
+			want: with(func(s *State) { s.Hardware = []Device{{Name: "mute_led", State: "failed", Reason: "gpio: EIO"}} })},
+		{name: "device recovers", from: with(func(s *State) { s.Hardware = []Device{{Name: "mute_led", State: "failed", Reason: "x"}} }),
+			in:   DeviceHealth{Name: "mute_led"},
+			want: with(func(s *State) { s.Hardware = []Device{{Name: "mute_led", State: "loaded"}} })},
+		{name: "partial env", from: with(func(s *State) { s.Env = Environment{Temperature: 20, HaveTemperature: true} }),
+			in: EnvReported{Env: Environment{Occupied: true, HaveOccupancy: true}},
+			want: with(func(s *State) {
+				s.Env = Environment{Temperature: 20, HaveTemperature: true, Occupied: true, HaveOccupancy: true}
+			})},
+		{name: "schedule", from: base(), in: ScheduleReported{Next: []Meeting{meet}}, want: with(func(s *State) { s.NextMeetings = []Meeting{meet} })},
+		{name: "provisioning", from: base(), in: ProvisioningReported{Provisioning: Provisioning{State: Enrolled, ConfigVersion: 3}},
+			want: with(func(s *State) { s.Provisioning = Provisioning{State: Enrolled, ConfigVersion: 3} })},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, out, err := Next(tt.from, tt.in)
+			switch {
+			case tt.err == errAny && err == nil:
+				t.Fatalf("err = nil, want an error")
+			case tt.err != nil && tt.err != errAny && !errors.Is(err, tt.err):
+				t.Fatalf("err = %v, want %v", err, tt.err)
+			case tt.err == nil && err != nil:
+				t.Fatalf("unexpected error %v", err)
+			}
+			if !got.Equal(tt.want) {
+				t.Errorf("state\n got %+v\nwant %+v", got, tt.want)
+			}
+			if !reflect.DeepEqual(out.Effects, tt.effects) {
+				t.Errorf("effects\n got %#v\nwant %#v", out.Effects, tt.effects)
+			}
+		})
+	}
+}
+
+var errAny = errors.New("any error")
+
+// Next must not change the state it was given: snapshots are shared.
+func TestNextDoesNotAlias(t *testing.T) {
+	s := with(func(s *State) { s.Hardware = []Device{{Name: "a", State: "loaded"}} })
+	got, _, _ := Next(s, DeviceHealth{Name: "a", Err: errors.New("x")})
+	if s.Hardware[0].State != "loaded" || got.Hardware[0].State != "failed" {
+		t.Fatalf("Next changed its input: in %v out %v", s.Hardware, got.Hardware)
+	}
+}
+
+func TestEventsForCalls(t *testing.T) {
+	s := with(func(s *State) { s.Call, s.CallSeq, s.Meeting = Joining, 1, meet })
+	_, out, _ := Next(s, CallReported{Seq: 1, State: Failed, Reason: "room not found"})
+	if len(out.Events) != 1 || out.Events[0].Name != "CallFailed" || out.Events[0].Fields[1] != "room not found" {
+		t.Fatalf("events = %+v", out.Events)
+	}
+}
+
+func TestOpeningWhatIsOpenIsANoOp(t *testing.T) {
+	for _, a := range []Action{SetMicMute{}, SetCameraPrivacy{}} {
+		got, out, err := Next(base(), Command{From: remote, Do: a})
+		if err != nil || len(out.Effects) != 0 || !got.Equal(base()) {
+			t.Errorf("%T from remote on an open room: err %v effects %v", a, err, out.Effects)
+		}
+	}
+}

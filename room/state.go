@@ -1,0 +1,206 @@
+// Package room is the one owner of a meeting room's state.
+//
+// Every surface (serial console, touch panel, hardware buttons, calendar,
+// fleet configuration) sends the room a [Command] tagged with its [Source];
+// drivers and the call engine report what really happened as [Report]s. The
+// next state is computed by the pure function [Next]; a [Room] runs it on one
+// goroutine, carries out the [Effect]s it asks for, and hands every watcher a
+// snapshot followed by each change.
+//
+// # Truthful privacy
+//
+// Microphone mute, camera privacy, speaker volume and display power change
+// only when the device reports its new level, never when someone merely asked
+// for it, so the mute LED (driven from State.MicMute) shows the microphone's
+// real state, also after a failed write and at start-up.
+//
+// Muting is always allowed. Unmuting and turning camera privacy off are
+// allowed only from a source in the room (panel, button, local serial port)
+// while the room's [UnmutePolicy] is [UnmuteInRoom], the default.
+//
+// room never imports a hardware or media driver: it talks to them through the
+// small interfaces in devices.go.
+package room
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// CallState is where the room is in a call.
+type CallState int
+
+// Call states.
+const (
+	Idle         CallState = iota // not in a call
+	Joining                       // dialling or connecting
+	InCall                        // media flowing
+	Reconnecting                  // media lost; the engine is getting it back
+	Leaving                       // hanging up
+	Failed                        // the last call attempt failed; see State.CallReason
+)
+
+var callStateNames = [...]string{"Idle", "Joining", "InCall", "Reconnecting", "Leaving", "Failed"}
+
+func (c CallState) String() string {
+	if c >= 0 && int(c) < len(callStateNames) {
+		return callStateNames[c]
+	}
+	return fmt.Sprintf("CallState(%d)", int(c))
+}
+
+// Active reports whether a call is set up or being set up.
+func (c CallState) Active() bool {
+	return c == Joining || c == InCall || c == Reconnecting || c == Leaving
+}
+
+// Meeting is a meeting the room can join. Its passcode is never part of it:
+// secrets stay with the schedule and the call engine.
+type Meeting struct {
+	ID    string    // stable identifier (calendar UID or a generated one)
+	Title string    // shown according to the room's privacy setting
+	URI   string    // the joinable link
+	Start time.Time // zero for ad-hoc meetings
+	End   time.Time
+}
+
+// IsZero reports whether m is no meeting.
+func (m Meeting) IsZero() bool { return m.ID == "" && m.URI == "" }
+
+// Device is one hardware device's load state, as the hal reported it.
+type Device struct {
+	Name   string // role, e.g. "mute_led"
+	Kind   string // "led", "relay", "button", "switch", "sensor", "serial", "microphone"
+	State  string // "loaded", "skipped" or "failed"
+	Reason string
+}
+
+// Environment holds the latest sensor readings.
+type Environment struct {
+	Temperature     float64 // °C
+	Humidity        float64 // %RH
+	Occupied        bool
+	HaveTemperature bool
+	HaveHumidity    bool
+	HaveOccupancy   bool
+}
+
+// ProvisioningState is how far the room is enrolled in a fleet.
+type ProvisioningState int
+
+// Provisioning states.
+const (
+	Unenrolled ProvisioningState = iota // standalone, local configuration only
+	Pending                             // enrollment sent, awaiting approval
+	Enrolled                            // managed by a fleet server
+)
+
+var provNames = [...]string{"Unenrolled", "Pending", "Enrolled"}
+
+func (p ProvisioningState) String() string {
+	if p >= 0 && int(p) < len(provNames) {
+		return provNames[p]
+	}
+	return fmt.Sprintf("ProvisioningState(%d)", int(p))
+}
+
+// Provisioning is the room's fleet state.
+type Provisioning struct {
+	State         ProvisioningState
+	ConfigVersion int64
+	Stale         bool   // the configuration in force has expired or cannot be refreshed
+	Detail        string // e.g. the key fingerprint while pending
+}
+
+// UnmutePolicy says who may unmute the microphones and turn camera privacy off.
+type UnmutePolicy int
+
+// Unmute policies.
+const (
+	UnmuteInRoom UnmutePolicy = iota // only sources in the room (default)
+	UnmuteAnyone                     // any authenticated surface
+)
+
+func (p UnmutePolicy) String() string {
+	switch p {
+	case UnmuteInRoom:
+		return "InRoom"
+	case UnmuteAnyone:
+		return "Anyone"
+	}
+	return fmt.Sprintf("UnmutePolicy(%d)", int(p))
+}
+
+// Settings are the room's configuration that surfaces may change at run time.
+type Settings struct {
+	Name          string       // room name shown on the panel and in status
+	DefaultVolume int          // volume at start-up and after each call, 0..100
+	VolumeStep    int          // step for volume up/down, 1..50
+	Unmute        UnmutePolicy // who may unmute
+	MuteOnJoin    bool         // join calls muted
+	Presets       int          // number of camera presets, 0..15
+}
+
+// DefaultSettings are used until a configuration says otherwise.
+func DefaultSettings() Settings {
+	return Settings{Name: "Meeting Room", DefaultVolume: 50, VolumeStep: 5, Unmute: UnmuteInRoom, Presets: 4}
+}
+
+// Validate checks every field's range.
+func (s Settings) Validate() error {
+	switch {
+	case s.Name == "" || len(s.Name) > 64:
+		return fmt.Errorf("%w: room name must be 1 to 64 bytes", ErrInvalid)
+	case s.DefaultVolume < 0 || s.DefaultVolume > 100:
+		return fmt.Errorf("%w: default volume must be 0 to 100", ErrInvalid)
+	case s.VolumeStep < 1 || s.VolumeStep > 50:
+		return fmt.Errorf("%w: volume step must be 1 to 50", ErrInvalid)
+	case s.Unmute != UnmuteInRoom && s.Unmute != UnmuteAnyone:
+		return fmt.Errorf("%w: unknown unmute policy", ErrInvalid)
+	case s.Presets < 0 || s.Presets > 15:
+		return fmt.Errorf("%w: presets must be 0 to 15", ErrInvalid)
+	}
+	return nil
+}
+
+// State is a snapshot of the whole room. Watchers get copies; the slices in
+// a snapshot are never changed after it is handed out.
+type State struct {
+	Call         CallState
+	CallReason   string  // why the call failed or is reconnecting
+	CallSeq      uint64  // increases with every join; call reports carry it
+	Meeting      Meeting // the active meeting, zero when idle
+	NextMeetings []Meeting
+
+	MicMute       bool // the microphones' real state
+	MicSwitch     bool // the hardware mute switch is engaged (forces mute)
+	MicFault      string
+	CameraPrivacy bool // no camera pixels leave the room
+	Volume        int  // speaker volume 0..100
+	CameraPreset  int  // active preset, 0 = none
+	DisplayPower  bool
+
+	Hardware     []Device
+	Env          Environment
+	Provisioning Provisioning
+	Settings     Settings
+}
+
+// clone returns s with its slices copied, so the copy can be changed freely.
+func (s State) clone() State {
+	s.NextMeetings = slices.Clone(s.NextMeetings)
+	s.Hardware = slices.Clone(s.Hardware)
+	return s
+}
+
+// Equal reports whether two snapshots hold the same state.
+func (s State) Equal(o State) bool {
+	return s.Call == o.Call && s.CallReason == o.CallReason && s.CallSeq == o.CallSeq &&
+		s.Meeting == o.Meeting && slices.Equal(s.NextMeetings, o.NextMeetings) &&
+		s.MicMute == o.MicMute && s.MicSwitch == o.MicSwitch && s.MicFault == o.MicFault &&
+		s.CameraPrivacy == o.CameraPrivacy && s.Volume == o.Volume &&
+		s.CameraPreset == o.CameraPreset && s.DisplayPower == o.DisplayPower &&
+		slices.Equal(s.Hardware, o.Hardware) && s.Env == o.Env &&
+		s.Provisioning == o.Provisioning && s.Settings == o.Settings
+}
