@@ -113,7 +113,11 @@ func (r *Room) Snapshot() State {
 // Do carries out a command and returns when the devices have answered.
 // The error wraps one of the Err* sentinels.
 func (r *Room) Do(ctx context.Context, c Command) error {
-	req := request{in: c, reply: make(chan error, 1)}
+	return r.send(ctx, c)
+}
+
+func (r *Room) send(ctx context.Context, in Input) error {
+	req := request{in: in, reply: make(chan error, 1)}
 	select {
 	case r.reqs <- req:
 	case <-ctx.Done():
@@ -129,6 +133,12 @@ func (r *Room) Do(ctx context.Context, c Command) error {
 	case <-r.done:
 		return errors.New("room: stopped")
 	}
+}
+
+// Alive returns nil once the room's goroutine has answered a probe: the
+// service watchdog is fed only while the room really works.
+func (r *Room) Alive(ctx context.Context) error {
+	return r.send(ctx, nil)
 }
 
 // Report hands the room a report from a device or the call engine. It may
@@ -155,6 +165,10 @@ func (r *Room) Run(ctx context.Context) error {
 			r.stop()
 			return nil
 		case req := <-r.reqs:
+			if req.in == nil { // Alive's probe
+				req.reply <- nil
+				continue
+			}
 			err := r.process(req.in)
 			if req.reply != nil {
 				req.reply <- err

@@ -110,6 +110,13 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+func TestAlive(t *testing.T) {
+	g := start(t, nil, nil)
+	if err := g.r.Alive(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestLEDShowsMicAtStartup(t *testing.T) {
 	// Saved as muted before the restart: the mic is muted again and the LED lit
 	// before Ready.
@@ -313,6 +320,9 @@ func TestRunStopsCleanly(t *testing.T) {
 		for range w { // closes when the room stops
 		}
 		cancel()
+		if err := g.r.Alive(context.Background()); err == nil {
+			t.Fatal("Alive after stop succeeded")
+		}
 		if err := g.r.Do(context.Background(), Command{From: panel, Do: Leave{}}); err == nil {
 			t.Fatal("Do after stop succeeded")
 		}

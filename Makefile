@@ -1,0 +1,70 @@
+# roomd — see README.md. `make demo` runs roomd on the simulated board,
+# `make test` runs every test; both install what a fresh Debian/Ubuntu lacks.
+
+GO          ?= go
+STATICCHECK_VERSION := v0.7.0
+GOBIN       ?= $(shell $(GO) env GOPATH)/bin
+STATICCHECK := $(GOBIN)/staticcheck
+VERSION     ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS     := -X main.version=$(VERSION)
+FUZZTIME    ?= 15s
+# Debian packages the build and tests need.
+APT_PKGS    := gcc libc6-dev pkg-config socat
+APT_CROSS   := gcc-aarch64-linux-gnu libc6-dev-arm64-cross file
+SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all setup setup-cross build demo test race vet lint fuzz cross clean
+
+all: build
+
+# setup installs missing Debian packages and Go tools; it does nothing when
+# everything is there already.
+setup:
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
+	@[ -x $(STATICCHECK) ] && $(STATICCHECK) -version | grep -q '$(STATICCHECK_VERSION)' || \
+	  $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+setup-cross:
+	@missing=""; for p in $(APT_CROSS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
+
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
+
+# demo runs roomd on the simulated board with the built-in configuration:
+# serial console on a pseudo-terminal, control socket, debug endpoint.
+demo: setup build
+	mkdir -p out/state out/run
+	./bin/roomd --sim --state-dir out/state --runtime-dir out/run
+
+vet:
+	$(GO) vet ./...
+
+lint: setup vet
+	$(STATICCHECK) ./...
+
+race:
+	$(GO) test -race -count=1 ./...
+
+# test is the README's test command: set up, lint, then every test with the
+# race detector.
+test: setup lint race
+
+# fuzz runs every native fuzz target for FUZZTIME each.
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; done
+
+# cross builds roomd for Raspberry Pi 4/5 (linux/arm64) with Debian's cross toolchain.
+cross: setup-cross
+	CGO_ENABLED=1 GOOS=linux GOARCH=arm64 CC=aarch64-linux-gnu-gcc CXX=aarch64-linux-gnu-g++ \
+	  $(GO) build -ldflags '$(LDFLAGS)' -o bin/linux-arm64/ ./cmd/...
+	@file bin/linux-arm64/roomd 2>/dev/null || true
+
+clean:
+	rm -rf bin out
