@@ -6,6 +6,7 @@ package serialport
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"go.bug.st/serial"
@@ -82,6 +83,24 @@ type Line struct {
 
 // Name is the device path.
 func (l *Line) Name() string { return l.name }
+
+// Write writes all of p. go.bug.st/serial makes a single write(2), which a
+// signal (Go's preemption among them) can cut short without an error; this
+// keeps the io.Writer contract by writing the rest.
+func (l *Line) Write(p []byte) (int, error) {
+	done := 0
+	for done < len(p) {
+		n, err := l.Port.Write(p[done:])
+		done += n
+		if err != nil {
+			return done, err
+		}
+		if n == 0 {
+			return done, io.ErrShortWrite
+		}
+	}
+	return done, nil
+}
 
 var _ hal.SerialLine = (*Line)(nil)
 
