@@ -3,6 +3,7 @@ package room
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // SourceKind says what kind of surface sent a command.
@@ -92,6 +93,9 @@ type (
 	}
 	// Leave hangs up, or clears a failed call.
 	Leave struct{}
+	// ExtendMeeting moves the active meeting's end later, so the schedule
+	// does not leave it on time.
+	ExtendMeeting struct{ Minutes int }
 	// ChangeSettings replaces the room's settings after validation.
 	ChangeSettings struct{ Settings Settings }
 )
@@ -105,6 +109,7 @@ func (ActivateCameraPreset) action() {}
 func (SetDisplayPower) action()      {}
 func (Join) action()                 {}
 func (Leave) action()                {}
+func (ExtendMeeting) action()        {}
 func (ChangeSettings) action()       {}
 
 // Report is what a device, a sensor or the call engine says happened.
@@ -158,8 +163,13 @@ type (
 	}
 	// EnvReported carries new sensor readings; only the Have* fields set are applied.
 	EnvReported struct{ Env Environment }
-	// ScheduleReported replaces the list of upcoming meetings.
-	ScheduleReported struct{ Next []Meeting }
+	// ScheduleReported replaces the upcoming meetings, the one-touch offer
+	// and the staleness of the schedule.
+	ScheduleReported struct {
+		Next       []Meeting
+		Offer      Meeting
+		StaleSince time.Time
+	}
 	// ProvisioningReported replaces the provisioning state.
 	ProvisioningReported struct{ Provisioning Provisioning }
 )

@@ -2,6 +2,7 @@ package room
 
 import (
 	"fmt"
+	"time"
 )
 
 // Outcome is what one input leads to besides the new state.
@@ -92,6 +93,10 @@ func Next(s State, in Input) (State, Outcome, error) {
 		}
 	case ScheduleReported:
 		s.NextMeetings = append([]Meeting(nil), in.Next...)
+		if in.Offer != s.JoinOffer && !in.Offer.IsZero() {
+			out.Events = append(out.Events, Event{Name: "JoinOffered", Fields: []string{"MeetingId", in.Offer.ID, "Start", in.Offer.Start.Format(time.RFC3339)}})
+		}
+		s.JoinOffer, s.ScheduleStaleSince = in.Offer, in.StaleSince
 	case ProvisioningReported:
 		s.Provisioning = in.Provisioning
 	default:
@@ -181,7 +186,10 @@ func command(s State, c Command) (State, Outcome, error) {
 			a.Meeting.ID = a.Meeting.URI
 		}
 		s.CallSeq++
-		s.Call, s.CallReason, s.Meeting = Joining, "", a.Meeting
+		s.Call, s.CallReason, s.Meeting, s.CallBy = Joining, "", a.Meeting, c.From.Kind
+		if s.JoinOffer.ID == a.Meeting.ID {
+			s.JoinOffer = Meeting{}
+		}
 		out.Effects = append(out.Effects, StartCall{Seq: s.CallSeq, Meeting: a.Meeting})
 		if s.Settings.MuteOnJoin && !s.MicMute {
 			out.Effects = append(out.Effects, ApplyMicMute{Mute: true})
@@ -199,6 +207,18 @@ func command(s State, c Command) (State, Outcome, error) {
 			s.Call = Leaving
 			out.Effects = append(out.Effects, EndCall{Seq: s.CallSeq})
 		}
+	case ExtendMeeting:
+		if !s.Call.Active() {
+			return refuse(fmt.Errorf("%w: nothing to extend", ErrNotInCall))
+		}
+		if a.Minutes < 1 || a.Minutes > 240 {
+			return refuse(fmt.Errorf("%w: extend by 1 to 240 minutes", ErrInvalid))
+		}
+		if s.Meeting.End.IsZero() {
+			return refuse(fmt.Errorf("%w: an ad-hoc meeting has no end to extend", ErrInvalid))
+		}
+		s.Meeting.End = s.Meeting.End.Add(time.Duration(a.Minutes) * time.Minute)
+		out.Events = append(out.Events, Event{Name: "MeetingExtended", Fields: []string{"MeetingId", s.Meeting.ID, "End", s.Meeting.End.Format(time.RFC3339)}})
 	case ChangeSettings:
 		if err := a.Settings.Validate(); err != nil {
 			return refuse(err)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+	"time"
 )
 
 func TestCallStateString(t *testing.T) {
@@ -34,7 +35,10 @@ func base() State { return State{Settings: DefaultSettings(), Volume: 50} }
 
 func with(f func(*State)) State { s := base(); f(&s); return s }
 
-var meet = Meeting{ID: "m1", URI: "janus://sfu.example/1234"}
+var (
+	meet  = Meeting{ID: "m1", URI: "janus://sfu.example/1234"}
+	timed = Meeting{ID: "m2", URI: "janus://sfu.example/99", Start: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC), End: time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)}
+)
 
 func TestNext(t *testing.T) {
 	tests := []struct {
@@ -97,21 +101,41 @@ func TestNext(t *testing.T) {
 
 		// Calls.
 		{name: "join from idle", from: base(), in: Command{From: panel, Do: Join{Meeting: meet}},
-			want:    with(func(s *State) { s.Call, s.CallSeq, s.Meeting = Joining, 1, meet }),
+			want:    with(func(s *State) { s.Call, s.CallSeq, s.Meeting, s.CallBy = Joining, 1, meet, FromPanel }),
 			effects: []Effect{StartCall{Seq: 1, Meeting: meet}}},
+		{name: "join from the schedule takes the offer away", from: with(func(s *State) { s.JoinOffer = meet }), in: Command{From: cal, Do: Join{Meeting: meet}},
+			want:    with(func(s *State) { s.Call, s.CallSeq, s.Meeting, s.CallBy = Joining, 1, meet, FromSchedule }),
+			effects: []Effect{StartCall{Seq: 1, Meeting: meet}}},
+		{name: "extend", from: with(func(s *State) { s.Call, s.CallSeq, s.Meeting = InCall, 1, timed }), in: Command{From: panel, Do: ExtendMeeting{Minutes: 15}},
+			want: with(func(s *State) {
+				s.Call, s.CallSeq, s.Meeting = InCall, 1, timed
+				s.Meeting.End = timed.End.Add(15 * time.Minute)
+			})},
+		{name: "extend needs a call", from: base(), in: Command{From: panel, Do: ExtendMeeting{Minutes: 15}}, want: base(), err: ErrNotInCall},
+		{name: "extend needs an end", from: with(func(s *State) { s.Call, s.CallSeq, s.Meeting = InCall, 1, meet }), in: Command{From: panel, Do: ExtendMeeting{Minutes: 15}},
+			want: with(func(s *State) { s.Call, s.CallSeq, s.Meeting = InCall, 1, meet }), err: ErrInvalid},
+		{name: "schedule with offer and staleness", from: base(), in: ScheduleReported{Next: []Meeting{timed}, Offer: timed, StaleSince: timed.Start},
+			want: with(func(s *State) {
+				s.NextMeetings, s.JoinOffer, s.ScheduleStaleSince = []Meeting{timed}, timed, timed.Start
+			})},
 		{name: "join needs a link", from: base(), in: Command{From: panel, Do: Join{}}, want: base(), err: ErrInvalid},
 		{name: "join muted when configured", from: with(func(s *State) { s.Settings.MuteOnJoin = true }), in: Command{From: panel, Do: Join{Meeting: meet}},
-			want:    with(func(s *State) { s.Settings.MuteOnJoin = true; s.Call, s.CallSeq, s.Meeting = Joining, 1, meet }),
+			want: with(func(s *State) {
+				s.Settings.MuteOnJoin = true
+				s.Call, s.CallSeq, s.Meeting, s.CallBy = Joining, 1, meet, FromPanel
+			}),
 			effects: []Effect{StartCall{Seq: 1, Meeting: meet}, ApplyMicMute{Mute: true}}},
 		{name: "join during a call is refused", from: with(func(s *State) { s.Call, s.CallSeq, s.Meeting = InCall, 1, meet }),
 			in: Command{From: serial, Do: Join{Meeting: Meeting{URI: "x"}}}, want: with(func(s *State) { s.Call, s.CallSeq, s.Meeting = InCall, 1, meet }), err: ErrBusy},
 		{name: "join with replace hangs up first", from: with(func(s *State) { s.Call, s.CallSeq, s.Meeting = InCall, 1, meet }),
-			in:      Command{From: serial, Do: Join{Meeting: Meeting{URI: "x"}, Replace: true}},
-			want:    with(func(s *State) { s.Call, s.CallSeq, s.Meeting = Joining, 2, Meeting{ID: "x", URI: "x"} }),
+			in: Command{From: serial, Do: Join{Meeting: Meeting{URI: "x"}, Replace: true}},
+			want: with(func(s *State) {
+				s.Call, s.CallSeq, s.Meeting, s.CallBy = Joining, 2, Meeting{ID: "x", URI: "x"}, FromSerial
+			}),
 			effects: []Effect{EndCall{Seq: 1}, StartCall{Seq: 2, Meeting: Meeting{ID: "x", URI: "x"}}}},
 		{name: "join after failure", from: with(func(s *State) { s.Call, s.CallSeq, s.CallReason = Failed, 1, "bad pin" }),
 			in:      Command{From: panel, Do: Join{Meeting: meet}},
-			want:    with(func(s *State) { s.Call, s.CallSeq, s.Meeting = Joining, 2, meet }),
+			want:    with(func(s *State) { s.Call, s.CallSeq, s.Meeting, s.CallBy = Joining, 2, meet, FromPanel }),
 			effects: []Effect{StartCall{Seq: 2, Meeting: meet}}},
 		{name: "connected", from: with(func(s *State) { s.Call, s.CallSeq, s.Meeting = Joining, 1, meet }),
 			in: CallReported{Seq: 1, State: InCall}, want: with(func(s *State) { s.Call, s.CallSeq, s.Meeting = InCall, 1, meet })},

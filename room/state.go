@@ -55,14 +55,28 @@ func (c CallState) Active() bool {
 	return c == Joining || c == InCall || c == Reconnecting || c == Leaving
 }
 
-// Meeting is a meeting the room can join. Its passcode is never part of it:
-// secrets stay with the schedule and the call engine.
+// Meeting is a meeting the room can join.
+//
+// Its passcode travels with it to the call engine but is never shown: it is
+// left out of JSON and of String (so of logs), and status renderers list
+// fields by name. URI never carries the passcode.
 type Meeting struct {
-	ID    string    // stable identifier (calendar UID or a generated one)
-	Title string    // shown according to the room's privacy setting
-	URI   string    // the joinable link
-	Start time.Time // zero for ad-hoc meetings
-	End   time.Time
+	ID       string    // stable identifier (calendar UID or a generated one)
+	Title    string    // shown according to the room's privacy setting
+	URI      string    // the joinable link, without its passcode
+	Passcode string    `json:"-"` // the meeting's PIN or password, if any
+	Start    time.Time // zero for ad-hoc meetings
+	End      time.Time
+}
+
+// String describes the meeting without its passcode.
+func (m Meeting) String() string {
+	pc := ""
+	if m.Passcode != "" {
+		pc = " passcode=<redacted>"
+	}
+	return fmt.Sprintf("{ID:%s Title:%q URI:%s%s Start:%s End:%s}", m.ID, m.Title, m.URI, pc,
+		m.Start.Format(time.RFC3339), m.End.Format(time.RFC3339))
 }
 
 // IsZero reports whether m is no meeting.
@@ -168,10 +182,16 @@ func (s Settings) Validate() error {
 // a snapshot are never changed after it is handed out.
 type State struct {
 	Call         CallState
-	CallReason   string  // why the call failed or is reconnecting
-	CallSeq      uint64  // increases with every join; call reports carry it
-	Meeting      Meeting // the active meeting, zero when idle
+	CallReason   string     // why the call failed or is reconnecting
+	CallSeq      uint64     // increases with every join; call reports carry it
+	Meeting      Meeting    // the active meeting, zero when idle
+	CallBy       SourceKind // who started the call: the schedule, or a surface (ad hoc)
 	NextMeetings []Meeting
+	// JoinOffer is the meeting a one-touch Join is offered for, zero for none.
+	JoinOffer Meeting
+	// ScheduleStaleSince is when the schedule last failed to refresh; zero
+	// while it is fresh.
+	ScheduleStaleSince time.Time
 
 	MicMute       bool // the microphones' real state
 	MicSwitch     bool // the hardware mute switch is engaged (forces mute)
@@ -197,7 +217,8 @@ func (s State) clone() State {
 // Equal reports whether two snapshots hold the same state.
 func (s State) Equal(o State) bool {
 	return s.Call == o.Call && s.CallReason == o.CallReason && s.CallSeq == o.CallSeq &&
-		s.Meeting == o.Meeting && slices.Equal(s.NextMeetings, o.NextMeetings) &&
+		s.Meeting == o.Meeting && s.CallBy == o.CallBy && slices.Equal(s.NextMeetings, o.NextMeetings) &&
+		s.JoinOffer == o.JoinOffer && s.ScheduleStaleSince.Equal(o.ScheduleStaleSince) &&
 		s.MicMute == o.MicMute && s.MicSwitch == o.MicSwitch && s.MicFault == o.MicFault &&
 		s.CameraPrivacy == o.CameraPrivacy && s.Volume == o.Volume &&
 		s.CameraPreset == o.CameraPreset && s.DisplayPower == o.DisplayPower &&
