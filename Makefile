@@ -13,18 +13,20 @@ APT_PKGS    := gcc libc6-dev pkg-config socat systemd
 APT_CROSS   := gcc-aarch64-linux-gnu libc6-dev-arm64-cross file
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all setup setup-cross build demo test race vet lint fuzz cross clean
+.PHONY: all setup setup-apt setup-cross build demo test race vet lint fuzz cross clean
 
 all: build
 
 # setup installs missing Debian packages and Go tools; it does nothing when
 # everything is there already.
-setup:
+setup: setup-apt
+	@[ -x $(STATICCHECK) ] && $(STATICCHECK) -version | grep -q '$(STATICCHECK_VERSION)' || \
+	  $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+setup-apt:
 	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
-	@[ -x $(STATICCHECK) ] && $(STATICCHECK) -version | grep -q '$(STATICCHECK_VERSION)' || \
-	  $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 setup-cross:
 	@missing=""; for p in $(APT_CROSS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -36,7 +38,7 @@ build:
 
 # demo runs roomd on the simulated board with the built-in configuration:
 # serial console on a pseudo-terminal, control socket, debug endpoint.
-demo: setup build
+demo: setup-apt build
 	mkdir -p out/state out/run
 	./bin/roomd --sim --state-dir out/state --runtime-dir out/run
 

@@ -1,0 +1,114 @@
+// Command roomctl talks to roomd's control console over its local Unix
+// socket, in the same protocol as the serial port (docs/serial-protocol.md).
+//
+//	roomctl xStatus Audio                 run one request, print its reply
+//	roomctl xCommand Call Join Uri: https://meet.example/abc
+//	roomctl -json xStatus Call            the reply as one JSON object
+//	roomctl                               interactive: type requests, bye to leave
+//
+// The exit status is 0 for OK, 1 for an ERROR reply and 2 when roomd could
+// not be reached or the arguments are wrong.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/roomd/roomd/control/serial"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("roomctl", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	socket := fs.String("socket", "/run/roomd/control.sock", "roomd's control socket")
+	jsonOut := fs.Bool("json", false, "print replies as one JSON object per line")
+	timeout := fs.Duration("timeout", 20*time.Second, "how long to wait for a reply")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: roomctl [flags] [request …]\n\nWith a request, run it and print the reply; without, read requests from stdin.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	c, err := serial.Dial(*socket)
+	if err != nil {
+		fmt.Fprintf(stderr, "roomctl: %v\n", err)
+		return 2
+	}
+	defer c.Close()
+	if *jsonOut {
+		if _, err := c.Exec(ctx, "xPreferences OutputMode JSON"); err != nil {
+			fmt.Fprintf(stderr, "roomctl: %v\n", err)
+			return 2
+		}
+	}
+	if fs.NArg() == 0 {
+		if err := c.Bridge(ctx, stdin, stdout); err != nil {
+			fmt.Fprintf(stderr, "roomctl: %v\n", err)
+			return 2
+		}
+		return 0
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	lines, err := c.Exec(ctx, requestLine(fs.Args()))
+	for _, l := range lines {
+		fmt.Fprintln(stdout, l)
+	}
+	var re *serial.ReplyError
+	switch {
+	case errors.As(err, &re):
+		return 1
+	case err != nil:
+		fmt.Fprintf(stderr, "roomctl: %v\n", err)
+		return 2
+	}
+	return 0
+}
+
+// requestLine joins arguments into one request, putting back the quotes the
+// shell took off: `Title: "Weekly sync"` arrives as two words, "Title:" and
+// "Weekly sync", and `Title:"Weekly sync"` as one, "Title:Weekly sync".
+func requestLine(args []string) string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		switch {
+		case a != "" && !strings.ContainsAny(a, " \t"):
+			out[i] = a
+		case isName(a):
+			out[i] = a
+		default:
+			if name, value, ok := strings.Cut(a, ":"); ok && isName(name+":") {
+				out[i] = name + ":" + quote(value)
+			} else {
+				out[i] = quote(a)
+			}
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// isName reports whether a is a parameter name with its colon, like "Uri:".
+func isName(a string) bool {
+	name, ok := strings.CutSuffix(a, ":")
+	return ok && name != "" && !strings.ContainsAny(name, " \t:\"|")
+}
+
+func quote(v string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
+}

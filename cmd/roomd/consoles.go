@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"github.com/roomd/roomd/control/serial"
+	"github.com/roomd/roomd/hal"
+	"github.com/roomd/roomd/room"
+)
+
+// startConsoles serves the console protocol on the board's serial console
+// and on the control socket.
+func startConsoles(ctx context.Context, wg *sync.WaitGroup, cfg *Config, rm *room.Room, b *hal.Board, log *slog.Logger) error {
+	login := *cfg.Console.Login
+	if login && cfg.Console.AdminPINHash == "" {
+		log.Warn("roomd: console.login is on but no admin_pin_hash is set: nobody can log in on the serial port until a PIN is configured (roomd hash-pin)")
+	}
+	srv, err := serial.NewServer(rm, serial.Options{
+		RequireLogin:    login,
+		PINHash:         []byte(cfg.Console.AdminPINHash),
+		SoftwareVersion: version,
+		Logger:          log,
+	})
+	if err != nil {
+		return err
+	}
+	if *cfg.Console.Serial {
+		if line, ok := b.Serial[hal.RoleConsole]; ok {
+			log.Info("roomd: serial console", "port", line.Name(), "login", login)
+			wg.Go(func() {
+				if err := srv.ServeLine(ctx, line); err != nil {
+					log.Error("roomd: serial console stopped; running without it", "err", err)
+				}
+			})
+		}
+	}
+	if p := cfg.socketPath(); p != "" {
+		wg.Go(func() {
+			if err := srv.ListenUnix(ctx, p); err != nil {
+				log.Error("roomd: control socket not served", "path", p, "err", err)
+			}
+		})
+		log.Info("roomd: control socket", "path", p)
+	}
+	return nil
+}

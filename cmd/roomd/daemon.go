@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/daemon"
+
+	"github.com/roomd/roomd/control/buttons"
+	"github.com/roomd/roomd/hal"
+	"github.com/roomd/roomd/internal/statefile"
+	"github.com/roomd/roomd/media"
+	"github.com/roomd/roomd/room"
+)
+
+// stopBudget bounds shutdown: systemd and integrators expect roomd to be gone
+// within 2 s of SIGTERM.
+const stopBudget = 1500 * time.Millisecond
+
+// hardware is a loaded board plus what only the simulated board has.
+type hardware struct {
+	board *hal.Board
+	// wrap lets the simulated board inject faults into the media gates.
+	wrap func(role string, t room.Toggle) room.Toggle
+	// debug serves the simulated board's poke endpoint, nil on real boards.
+	debug http.Handler
+	close func() error
+}
+
+// runDaemon runs roomd until ctx ends.
+func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
+	for _, d := range []string{cfg.StateDir, cfg.RuntimeDir} {
+		if err := os.MkdirAll(d, 0o750); err != nil {
+			return fmt.Errorf("creating %s: %w", d, err)
+		}
+	}
+	desc, err := cfg.board()
+	if err != nil {
+		return err
+	}
+	hw, err := loadHardware(desc, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer hw.close()
+	b := hw.board
+	loaded, skipped, failed := b.Report.Counts()
+	log.Info("roomd: board loaded", "board", b.Name, "loaded", loaded, "skipped", skipped, "failed", failed)
+	for _, d := range b.Report {
+		if d.State == hal.Failed {
+			log.Warn("roomd: device failed; running without it", "device", d.Name, "kind", d.Kind, "reason", d.Reason)
+		}
+	}
+
+	settings, _ := cfg.settings()
+	var mic, camera media.Gate
+	devs := room.Devices{
+		Mic:     hw.wrap("microphone", &mic),
+		Camera:  hw.wrap("camera", &camera),
+		Display: output(b.Relays, hal.RoleDisplayPower),
+		MuteLED: output(b.LEDs, hal.RoleMuteLED),
+		CallLED: output(b.LEDs, hal.RoleCallLED),
+	}
+	rm := room.New(room.Options{
+		Devices:  devs,
+		Store:    statefile.RoomStore{Path: filepath.Join(cfg.StateDir, "room.json")},
+		Logger:   log,
+		Settings: &settings,
+		Hardware: devices(b.Report),
+	})
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	roomDone := make(chan struct{})
+	go func() { defer close(roomDone); rm.Run(ctx) }()
+	<-rm.Ready()
+
+	wg.Go(func() { buttons.Run(ctx, rm, b, buttons.Options{Logger: log}) })
+	if err := startConsoles(ctx, &wg, cfg, rm, b, log); err != nil {
+		cancel()
+		return err
+	}
+	if cfg.Debug.Listen != "" && hw.debug != nil {
+		if err := serveDebug(ctx, &wg, cfg.Debug.Listen, hw.debug, rm, log); err != nil {
+			log.Error("roomd: debug endpoint not started", "err", err)
+		}
+	}
+
+	s := rm.Snapshot()
+	log.Info("roomd: ready", "room", s.Settings.Name, "mic_muted", s.MicMute, "state_dir", cfg.StateDir)
+	notify(log, daemon.SdNotifyReady, "STATUS=room ready")
+	wg.Go(func() { watchdog(ctx, rm, log) })
+
+	<-ctx.Done()
+	notify(log, daemon.SdNotifyStopping, "STATUS=stopping")
+	log.Info("roomd: stopping")
+	stopped := make(chan struct{})
+	go func() { wg.Wait(); <-roomDone; close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(stopBudget):
+		log.Warn("roomd: some parts did not stop in time; exiting anyway")
+	}
+	return nil
+}
+
+// output returns a board output as a room toggle, nil when the board has none.
+func output(m map[string]hal.Output, role string) room.Toggle {
+	if o, ok := m[role]; ok {
+		return o
+	}
+	return nil
+}
+
+// devices turns the hal's load report into the room's hardware list.
+func devices(r hal.Report) []room.Device {
+	out := make([]room.Device, 0, len(r))
+	for _, d := range r {
+		out = append(out, room.Device{Name: d.Name, Kind: d.Kind, State: d.State.String(), Reason: d.Reason})
+	}
+	return out
+}
+
+// notify tells systemd something when roomd runs under it; a no-op elsewhere.
+func notify(log *slog.Logger, states ...string) {
+	msg := ""
+	for i, s := range states {
+		if i > 0 {
+			msg += "\n"
+		}
+		msg += s
+	}
+	if _, err := daemon.SdNotify(false, msg); err != nil {
+		log.Warn("roomd: sd_notify failed", "err", err)
+	}
+}
+
+// watchdog feeds systemd's watchdog while the room's goroutine answers, so a
+// hung room is restarted rather than left looking alive.
+func watchdog(ctx context.Context, rm *room.Room, log *slog.Logger) {
+	every, err := daemon.SdWatchdogEnabled(false)
+	if err != nil || every <= 0 {
+		return
+	}
+	t := time.NewTicker(every / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			pctx, cancel := context.WithTimeout(ctx, every/4)
+			err := rm.Alive(pctx)
+			cancel()
+			if err != nil {
+				if ctx.Err() == nil {
+					log.Error("roomd: room did not answer; not feeding the watchdog", "err", err)
+				}
+				continue
+			}
+			notify(log, daemon.SdNotifyWatchdog)
+		}
+	}
+}
+
+// serveDebug serves the simulated board's poke endpoint and the room's state
+// on a loopback address.
+func serveDebug(ctx context.Context, wg *sync.WaitGroup, addr string, sim http.Handler, rm *room.Room, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", sim)
+	mux.HandleFunc("GET /room", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.Encode(rm.Snapshot())
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	log.Info("roomd: simulated board endpoint", "url", "http://"+ln.Addr().String()+"/")
+	wg.Go(func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("roomd: debug endpoint", "err", err)
+		}
+	})
+	wg.Go(func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		defer cancel()
+		srv.Shutdown(sctx)
+	})
+	return nil
+}

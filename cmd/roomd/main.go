@@ -1,0 +1,150 @@
+// Command roomd is the firmware service of a meeting-room appliance: it owns
+// the room (microphones, camera privacy, volume, display, calls), drives the
+// board's buttons, LEDs and relays, and serves the control surfaces (serial
+// console, local control socket).
+//
+// Usage:
+//
+//	roomd [flags]                 run the room (see roomd -h)
+//	roomd --sim                   run on the simulated board with the built-in configuration
+//	roomd hash-pin                read a PIN on stdin, print its hash for console.admin_pin_hash
+//	roomd check-config FILE       validate a configuration file
+//	roomd version                 print the version
+//
+// This is the only package that exits.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/roomd/roomd/internal/logging"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "hash-pin":
+			return hashPIN(stdin, stdout, stderr)
+		case "check-config":
+			if len(args) != 2 {
+				fmt.Fprintln(stderr, "usage: roomd check-config FILE")
+				return 2
+			}
+			if _, err := loadConfig(args[1], false); err != nil {
+				fmt.Fprintln(stderr, err)
+				return 1
+			}
+			fmt.Fprintln(stdout, "ok")
+			return 0
+		case "version":
+			fmt.Fprintln(stdout, "roomd", version)
+			return 0
+		}
+	}
+	fs := flag.NewFlagSet("roomd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		cfgPath    = fs.String("config", "", "configuration file (default: built-in; see docs/config.md)")
+		sim        = fs.Bool("sim", false, "run on the simulated board instead of real hardware")
+		stateDir   = fs.String("state-dir", "", "override state_dir")
+		runtimeDir = fs.String("runtime-dir", "", "override runtime_dir")
+		logLevel   = fs.String("log-level", "", "override log.level (debug, info, warn, error)")
+		logFormat  = fs.String("log-format", "", "override log.format (auto, text, json, journal)")
+		debugAddr  = fs.String("debug-listen", "", "override debug.listen (loopback only)")
+	)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "roomd: unexpected argument %q (subcommands: hash-pin, check-config, version)\n", fs.Arg(0))
+		return 2
+	}
+	cfg, err := loadConfig(*cfgPath, *sim)
+	if err != nil {
+		fmt.Fprintln(stderr, "roomd:", err)
+		return 1
+	}
+	for _, o := range []struct {
+		flag string
+		dst  *string
+	}{{*stateDir, &cfg.StateDir}, {*runtimeDir, &cfg.RuntimeDir}, {*logLevel, &cfg.Log.Level}, {*logFormat, &cfg.Log.Format}, {*debugAddr, &cfg.Debug.Listen}} {
+		if o.flag != "" {
+			*o.dst = o.flag
+		}
+	}
+	if err := cfg.validate(); err != nil {
+		fmt.Fprintln(stderr, "roomd:", err)
+		return 1
+	}
+	if *sim && cfg.Board.Profile != "sim" && cfg.Board.Description == "" {
+		cfg.Board.Profile = "sim"
+	}
+	lvl, _ := logging.ParseLevel(cfg.Log.Level)
+	log, err := logging.New(stderr, cfg.Log.Format, lvl)
+	if err != nil {
+		fmt.Fprintln(stderr, "roomd:", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := runDaemon(ctx, cfg, log); err != nil {
+		log.Error("roomd: stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// hashPIN reads a PIN from stdin and prints its bcrypt hash.
+func hashPIN(stdin io.Reader, stdout, stderr io.Writer) int {
+	if f, ok := stdin.(*os.File); ok && isTerminal(f) {
+		fmt.Fprint(stderr, "PIN (4 to 16 digits), then Enter: ")
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		fmt.Fprintln(stderr, "roomd:", err)
+		return 1
+	}
+	pin := strings.TrimSpace(line)
+	if err := checkPIN(pin); err != nil {
+		fmt.Fprintln(stderr, "roomd:", err)
+		return 1
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(pin), bcrypt.DefaultCost)
+	if err != nil {
+		fmt.Fprintln(stderr, "roomd:", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, string(h))
+	return 0
+}
+
+// checkPIN accepts 4 to 16 digits: what a control system or a keypad can send.
+func checkPIN(pin string) error {
+	if len(pin) < 4 || len(pin) > 16 || strings.Trim(pin, "0123456789") != "" {
+		return errors.New("a PIN is 4 to 16 digits")
+	}
+	return nil
+}
+
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

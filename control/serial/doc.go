@@ -1,0 +1,40 @@
+// Package serial serves roomd's control console: an xAPI-style line
+// protocol that AV control systems (Crestron, Extron, Q-SYS) drive over
+// RS-232, and that roomctl speaks over a local Unix socket. The vocabulary
+// (paths, commands, value spaces) is package control's; this package is the
+// grammar and the sessions. docs/serial-protocol.md is the reference for
+// integrators.
+//
+// # Requests
+//
+//	xCommand Audio Volume Set Level: 70
+//	xStatus Audio Microphones
+//	xConfiguration Audio DefaultVolume: 60
+//	xFeedback Register /Status/Audio/Microphones/Mute
+//	xPreferences OutputMode JSON
+//	xDocument Schema
+//	echo off
+//	bye
+//
+// Any request may end in |resultId="tag", echoed in the reply. Each reply
+// ends with "** end" and then OK or "ERROR: reason"; feedback pushes end
+// with "** end" alone. In JSON mode every reply and push is one compact
+// object on one line; replies carry "Result", pushes never do.
+//
+// # Sessions
+//
+// A [Server] serves any number of sessions at once: [Server.ServeLine] on a
+// serial port, [Server.ListenUnix] on the local socket, [Server.Serve] on any
+// stream. Sessions share nothing but the room and the PIN lockout; opening
+// or closing one never touches the call. Every command reaches the room
+// tagged with the session's room.Source, so the room's policies (who may
+// unmute, no join during a call without Replace) apply as for every surface.
+//
+// # Login
+//
+// With Options.RequireLogin, sessions other than the socket's start at a
+// "PIN: " prompt. The PIN is never echoed or logged and is checked against a
+// bcrypt hash. Five wrong PINs in a row, across all sessions, lock the
+// console for 30 s, doubling with each further wrong PIN up to 15 min; the
+// right PIN resets it.
+package serial

@@ -1,0 +1,290 @@
+package serial
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/roomd/roomd/control"
+	"github.com/roomd/roomd/hal"
+	"github.com/roomd/roomd/room"
+)
+
+// Room is what the console needs of the room; *room.Room satisfies it.
+type Room interface {
+	Do(ctx context.Context, c room.Command) error
+	Watch(ctx context.Context) <-chan room.Update
+	Snapshot() room.State
+}
+
+var _ Room = (*room.Room)(nil)
+
+// Lockout policy for wrong PINs, shared by every session of a Server.
+const (
+	maxTries    = 5
+	lockBase    = 30 * time.Second
+	lockMax     = 15 * time.Minute
+	defaultLine = 4096
+)
+
+// Options configure a Server. The zero value serves without login.
+type Options struct {
+	// RequireLogin makes serial sessions (and any other session that is
+	// not FromSocket) ask for the PIN before anything else. The Unix
+	// socket is guarded by its file mode instead.
+	RequireLogin bool
+	// PINHash is the bcrypt hash of the console PIN. With RequireLogin and
+	// no hash, no PIN is accepted: the serial console stays locked while
+	// the socket works.
+	PINHash []byte
+	// SoftwareVersion is reported as SystemUnit Software Version.
+	SoftwareVersion string
+	// Logger gets session and login events; never a PIN. Nil discards.
+	Logger *slog.Logger
+	// Now is the clock for the lockout; nil means time.Now.
+	Now func() time.Time
+	// MaxLineLength is the longest request line in bytes (default 4096).
+	MaxLineLength int
+	// MaxSessions bounds the socket sessions open at once (default 32).
+	MaxSessions int
+	// RequestTimeout bounds how long a command waits for the room (default 15s).
+	RequestTimeout time.Duration
+}
+
+// Server serves the console protocol to any number of sessions at once.
+// Sessions share the room and the PIN lockout and nothing else.
+type Server struct {
+	room    Room
+	opts    Options
+	log     *slog.Logger
+	now     func() time.Time
+	sys     control.System
+	nextID  atomic.Uint64
+	cfgMu   sync.Mutex // configuration writes are read-modify-write of room.Settings
+	authMu  sync.Mutex // PIN checks run one at a time so parallel sessions cannot outrun the lockout
+	fails   int        // consecutive wrong PINs
+	lockEnd time.Time
+}
+
+// NewServer makes a server for r.
+func NewServer(r Room, o Options) (*Server, error) {
+	if r == nil {
+		return nil, errors.New("serial: no room")
+	}
+	if o.RequireLogin && len(o.PINHash) > 0 {
+		if _, err := bcrypt.Cost(o.PINHash); err != nil {
+			return nil, fmt.Errorf("serial: login is required but the PIN hash is not a bcrypt hash (%v); set one with roomd's PIN setting", err)
+		}
+	}
+	s := &Server{room: r, opts: o, log: o.Logger, now: o.Now, sys: control.System{SoftwareVersion: o.SoftwareVersion}}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.opts.MaxLineLength <= 0 {
+		s.opts.MaxLineLength = defaultLine
+	}
+	if s.opts.MaxSessions <= 0 {
+		s.opts.MaxSessions = 32
+	}
+	if s.opts.RequestTimeout <= 0 {
+		s.opts.RequestTimeout = 15 * time.Second
+	}
+	return s, nil
+}
+
+// Serve runs one session on rw until the client says bye, the stream ends or
+// ctx is cancelled, and closes rw. src says who the room hears commands
+// from: room.Source{Kind: room.FromSocket, ID: "socket#3"}. Serial sessions
+// echo what is typed; others do not. Cancellation is not an error.
+func (s *Server) Serve(ctx context.Context, rw io.ReadWriteCloser, src room.Source) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { rw.Close() })
+	defer stop()
+	_, err := s.session(ctx, rw, src)
+	rw.Close()
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// ServeLine runs sessions on a serial line, one after another (bye logs out
+// and a new session starts, as the cable stays), until ctx is cancelled or
+// the line fails. It closes the line when it returns. Commands come from
+// room.Source{Kind: room.FromSerial, ID: line.Name()}.
+func (s *Server) ServeLine(ctx context.Context, line hal.SerialLine) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { line.Close() })
+	defer stop()
+	defer line.Close()
+	src := room.Source{Kind: room.FromSerial, ID: line.Name()}
+	for {
+		bye, err := s.session(ctx, line, src)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			return fmt.Errorf("serial: console on %s: %w", line.Name(), err)
+		case !bye:
+			return nil
+		}
+	}
+}
+
+// ListenUnix serves sessions on a Unix socket at path (mode 0660) until ctx
+// is cancelled; a stale socket left by a crash is replaced, a live one is
+// an error. The socket is removed on return. Cancellation is not an error.
+func (s *Server) ListenUnix(ctx context.Context, path string) error {
+	ln, err := listenUnix(path)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(path)
+	return s.ServeListener(ctx, ln)
+}
+
+// ServeListener serves a session on every connection ln accepts, as
+// FromSocket "socket#N", until ctx is cancelled; it closes ln and returns
+// once every session has ended.
+func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	defer ln.Close()
+	slots := make(chan struct{}, s.opts.MaxSessions)
+	var delay time.Duration
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return fmt.Errorf("serial: accepting control sessions: %w", err)
+		}
+		delay = 0
+		select {
+		case slots <- struct{}{}:
+		default:
+			s.log.Warn("serial: refusing a socket session; too many open", "max", s.opts.MaxSessions)
+			conn.SetWriteDeadline(time.Now().Add(time.Second))
+			conn.Write([]byte("** end\r\nERROR: too many control sessions are open (" + strconv.Itoa(s.opts.MaxSessions) + "); close one and try again\r\n"))
+			conn.Close()
+			continue
+		}
+		src := room.Source{Kind: room.FromSocket, ID: "socket#" + strconv.FormatUint(s.nextID.Add(1), 10)}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			if err := s.Serve(ctx, conn, src); err != nil {
+				s.log.Info("serial: session ended", "source", src.String(), "err", err)
+			}
+		}()
+	}
+}
+
+// listenUnix binds path with mode 0660 without a window in which the socket
+// has looser permissions: it binds a temporary name, sets the mode, then
+// renames it into place.
+func listenUnix(path string) (*net.UnixListener, error) {
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode().Type() != os.ModeSocket {
+			return nil, fmt.Errorf("serial: %s exists and is not a socket; not replacing it", path)
+		}
+		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+			c.Close()
+			return nil, fmt.Errorf("serial: another server is listening on %s; stop it first", path)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("serial: removing stale socket: %w", err)
+		}
+	}
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+"."+strconv.Itoa(os.Getpid()))
+	os.Remove(tmp)
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: tmp, Net: "unix"})
+	if err != nil {
+		return nil, fmt.Errorf("serial: listening on %s: %w", path, err)
+	}
+	ln.SetUnlinkOnClose(false)
+	if err := os.Chmod(tmp, 0o660); err != nil {
+		ln.Close()
+		os.Remove(tmp)
+		return nil, fmt.Errorf("serial: setting the socket's mode: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		ln.Close()
+		os.Remove(tmp)
+		return nil, fmt.Errorf("serial: placing the socket at %s: %w", path, err)
+	}
+	return ln, nil
+}
+
+// needsLogin says whether a session from src must give the PIN first.
+func (s *Server) needsLogin(src room.Source) bool {
+	return s.opts.RequireLogin && src.Kind != room.FromSocket
+}
+
+// checkPIN compares pin with the hash under the shared lockout. msg says
+// why a login failed and, when locked, for how long. The PIN is never logged.
+func (s *Server) checkPIN(pin []byte, src room.Source) (ok bool, msg string) {
+	s.authMu.Lock()
+	defer s.authMu.Unlock()
+	if len(s.opts.PINHash) == 0 {
+		s.log.Warn("serial: login refused; no PIN is set", "source", src.String())
+		return false, "no PIN is set on this unit, so nobody can log in here; set one in roomd's configuration"
+	}
+	now := s.now()
+	if now.Before(s.lockEnd) {
+		s.log.Warn("serial: login refused; console locked", "source", src.String(), "for", s.lockEnd.Sub(now).String())
+		return false, "the console is locked after too many wrong PINs; try again in " + humanDuration(s.lockEnd.Sub(now))
+	}
+	if pin != nil && bcrypt.CompareHashAndPassword(s.opts.PINHash, pin) == nil {
+		s.fails, s.lockEnd = 0, time.Time{}
+		s.log.Info("serial: login", "source", src.String())
+		return true, ""
+	}
+	s.fails++
+	if s.fails < maxTries {
+		s.log.Warn("serial: wrong PIN", "source", src.String(), "failures", s.fails)
+		return false, "wrong PIN"
+	}
+	d := min(lockBase<<min(s.fails-maxTries, 10), lockMax)
+	s.lockEnd = now.Add(d)
+	s.log.Warn("serial: wrong PIN; console locked", "source", src.String(), "failures", s.fails, "for", d.String())
+	return false, fmt.Sprintf("wrong PIN; the console is locked for %s after %d wrong PINs", humanDuration(d), s.fails)
+}
+
+// humanDuration writes 30s, 1m, 2m30s: whole seconds, rounded up.
+func humanDuration(d time.Duration) string {
+	secs := int64((d + time.Second - 1) / time.Second)
+	switch {
+	case secs < 60:
+		return strconv.FormatInt(secs, 10) + "s"
+	case secs%60 == 0:
+		return strconv.FormatInt(secs/60, 10) + "m"
+	}
+	return strconv.FormatInt(secs/60, 10) + "m" + strconv.FormatInt(secs%60, 10) + "s"
+}
