@@ -117,9 +117,12 @@ func startRoomd(t *testing.T, env ...string) *daemonUnderTest {
 		}
 	})
 	d.waitNote(t, "READY=1")
-	m := debugURL.FindStringSubmatch(d.logs())
-	if m == nil {
-		t.Fatalf("no debug endpoint in the log:\n%s", d.logs())
+	// stderr comes through a pipe and may trail the notify socket.
+	var m []string
+	for deadline := time.Now().Add(5 * time.Second); m == nil; time.Sleep(5 * time.Millisecond) {
+		if m = debugURL.FindStringSubmatch(d.logs()); m == nil && time.Now().After(deadline) {
+			t.Fatalf("no debug endpoint in the log:\n%s", d.logs())
+		}
 	}
 	d.debug = "http://" + m[1]
 	return d
