@@ -98,6 +98,12 @@ type (
 	ExtendMeeting struct{ Minutes int }
 	// ChangeSettings replaces the room's settings after validation.
 	ChangeSettings struct{ Settings Settings }
+	// EditSettings changes some settings atomically: Edit runs on the room's
+	// goroutine with the current settings, so concurrent edits from several
+	// surfaces never lose each other. Edit must be pure.
+	EditSettings struct {
+		Edit func(Settings) (Settings, error)
+	}
 )
 
 func (SetMicMute) action()           {}
@@ -111,6 +117,7 @@ func (Join) action()                 {}
 func (Leave) action()                {}
 func (ExtendMeeting) action()        {}
 func (ChangeSettings) action()       {}
+func (EditSettings) action()         {}
 
 // Report is what a device, a sensor or the call engine says happened.
 type Report interface {

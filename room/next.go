@@ -219,6 +219,15 @@ func command(s State, c Command) (State, Outcome, error) {
 		}
 		s.Meeting.End = s.Meeting.End.Add(time.Duration(a.Minutes) * time.Minute)
 		out.Events = append(out.Events, Event{Name: "MeetingExtended", Fields: []string{"MeetingId", s.Meeting.ID, "End", s.Meeting.End.Format(time.RFC3339)}})
+	case EditSettings:
+		if a.Edit == nil {
+			return refuse(fmt.Errorf("%w: empty settings edit", ErrInvalid))
+		}
+		next, err := a.Edit(s.Settings)
+		if err != nil {
+			return refuse(err)
+		}
+		return command(s, Command{From: c.From, Do: ChangeSettings{Settings: next}})
 	case ChangeSettings:
 		if err := a.Settings.Validate(); err != nil {
 			return refuse(err)

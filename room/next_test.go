@@ -178,6 +178,12 @@ func TestNext(t *testing.T) {
 		{name: "fewer presets clear the active one", from: with(func(s *State) { s.CameraPreset = 4 }),
 			in:   Command{From: panel, Do: ChangeSettings{Settings: with(func(s *State) { s.Settings.Presets = 2 }).Settings}},
 			want: with(func(s *State) { s.Settings.Presets = 2 }), effects: []Effect{SaveSettings{}}},
+		{name: "edit settings", from: base(), in: Command{From: serial, Do: EditSettings{Edit: func(s Settings) (Settings, error) { s.VolumeStep = 10; return s, nil }}},
+			want: with(func(s *State) { s.Settings.VolumeStep = 10 }), effects: []Effect{SaveSettings{}}},
+		{name: "edit settings error", from: base(), in: Command{From: serial, Do: EditSettings{Edit: func(s Settings) (Settings, error) { return s, ErrInvalid }}},
+			want: base(), err: ErrInvalid},
+		{name: "edit settings is checked like a change", from: base(), in: Command{From: remote, Do: EditSettings{Edit: func(s Settings) (Settings, error) { s.Unmute = UnmuteAnyone; return s, nil }}},
+			want: base(), err: ErrNotAllowed},
 		{name: "empty command", from: base(), in: Command{From: panel}, want: base(), err: ErrInvalid},
 
 		// Reports that only record.

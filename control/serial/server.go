@@ -71,7 +71,6 @@ type Server struct {
 	now     func() time.Time
 	sys     control.System
 	nextID  atomic.Uint64
-	cfgMu   sync.Mutex // configuration writes are read-modify-write of room.Settings
 	authMu  sync.Mutex // PIN checks run one at a time so parallel sessions cannot outrun the lockout
 	fails   int        // consecutive wrong PINs
 	lockEnd time.Time

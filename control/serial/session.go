@@ -225,13 +225,12 @@ func (ss *session) exec(req Request) (r *reply, bye bool) {
 			}
 			return &reply{hasConfig: true, config: control.Select(control.ConfigLeaves(srv.room.Snapshot().Settings), prefix)}, false
 		}
-		srv.cfgMu.Lock()
-		defer srv.cfgMu.Unlock()
-		next, _, err := control.SetConfig(srv.room.Snapshot().Settings, words, req.Value)
-		if err != nil {
-			return &reply{err: err}, false
-		}
-		return &reply{err: ss.do(room.ChangeSettings{Settings: next})}, false
+		// The edit runs on the room's goroutine, so writes from other
+		// surfaces in between are never lost.
+		return &reply{err: ss.do(room.EditSettings{Edit: func(s room.Settings) (room.Settings, error) {
+			next, _, err := control.SetConfig(s, words, req.Value)
+			return next, err
+		}})}, false
 
 	case XCommand:
 		if len(words) == 0 {
