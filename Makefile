@@ -9,7 +9,7 @@ VERSION     ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -X main.version=$(VERSION)
 FUZZTIME    ?= 15s
 # Debian packages the build and tests need.
-APT_PKGS    := gcc libc6-dev pkg-config socat systemd janus
+APT_PKGS    := gcc libc6-dev pkg-config socat systemd janus chromium ffmpeg
 APT_CROSS   := gcc-aarch64-linux-gnu libc6-dev-arm64-cross file
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

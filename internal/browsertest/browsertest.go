@@ -1,0 +1,216 @@
+// Package browsertest runs Debian's headless Chromium as a real second
+// participant in a Janus VideoRoom, driven by chromedp: it publishes a fake
+// camera (a Y4M file) and microphone, subscribes to every other publisher,
+// and reports what it decodes (getStats and a pixel sample of each remote
+// video).
+//
+// Chromium is never downloaded: the test needs Debian's `chromium` package
+// (make setup installs it). Without it the test fails, with or without CI.
+package browsertest
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+//go:embed videoroom.html
+var page []byte
+
+// ChromiumPath finds Debian's Chromium.
+func ChromiumPath() (string, error) {
+	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("browsertest: Debian's chromium is not installed (apt-get install chromium; `make setup` does it)")
+}
+
+// Browser is one headless Chromium.
+type Browser struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	srv    *httptest.Server
+}
+
+// Options for Start.
+type Options struct {
+	// FakeVideo is a Y4M file used as the camera; empty uses Chromium's
+	// built-in moving pattern.
+	FakeVideo string
+}
+
+// Start launches Chromium; it is closed when the test ends.
+func Start(t testing.TB, o Options) *Browser {
+	t.Helper()
+	bin, err := ChromiumPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	flags := append(chromedp.DefaultExecAllocatorOptions[:0:0],
+		chromedp.ExecPath(bin),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("headless", "new"),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+		chromedp.Flag("no-default-browser-check", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"),
+	)
+	if o.FakeVideo != "" {
+		flags = append(flags, chromedp.Flag("use-file-for-fake-video-capture", o.FakeVideo))
+	}
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), flags...)
+	ctx, cancel := chromedp.NewContext(actx)
+	if err := chromedp.Do(ctx); err != nil {
+		cancel()
+		acancel()
+		t.Fatalf("browsertest: starting %s: %v", bin, err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write(page)
+	}))
+	srv.Listener.Close()
+	srv.Listener, err = net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	b := &Browser{ctx: ctx, cancel: func() { cancel(); acancel() }, srv: srv}
+	t.Cleanup(func() { b.cancel(); srv.Close() })
+	return b
+}
+
+// Join describes the room the browser joins.
+type Join struct {
+	WebSocket string // Janus WebSocket URL, e.g. ws://127.0.0.1:8188
+	Room      uint64
+	PIN       string
+	Display   string
+	Width     int // camera size asked for (default 640×360)
+	Height    int
+	FPS       int
+	Codec     string // "vp8" or "h264"; empty lets Janus choose
+	Bitrate   int    // max video bitrate in bit/s; 0 leaves it to the browser
+}
+
+// Join opens the participant page and waits until it has joined the room.
+func (b *Browser) Join(ctx context.Context, j Join) error {
+	q := url.Values{"ws": {j.WebSocket}, "room": {fmt.Sprint(j.Room)}, "pin": {j.PIN}, "display": {j.Display}}
+	for k, v := range map[string]int{"w": j.Width, "h": j.Height, "fps": j.FPS, "bitrate": j.Bitrate} {
+		if v > 0 {
+			q.Set(k, fmt.Sprint(v))
+		}
+	}
+	if j.Codec != "" {
+		q.Set("codec", j.Codec)
+	}
+	if err := chromedp.Do(b.ctx, chromedp.Navigate(b.srv.URL+"/?"+q.Encode())); err != nil {
+		return fmt.Errorf("browsertest: navigate: %w", err)
+	}
+	for {
+		st, err := chromedp.Run(b.ctx, chromedp.Evaluate[struct {
+			Joined bool     `json:"joined"`
+			Error  string   `json:"error"`
+			Log    []string `json:"log"`
+		}](`window.participant`))
+		if err != nil {
+			return fmt.Errorf("browsertest: %w", err)
+		}
+		if st.Error != "" {
+			return fmt.Errorf("browsertest: join failed: %s (log: %s)", st.Error, strings.Join(st.Log, "; "))
+		}
+		if st.Joined {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("browsertest: join: %w (log: %s)", ctx.Err(), strings.Join(st.Log, "; "))
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Feed is what the browser receives from one remote publisher.
+type Feed struct {
+	ID            uint64   `json:"id"`
+	Display       string   `json:"display"`
+	Gone          bool     `json:"gone"`
+	Tracks        []string `json:"tracks"`
+	FramesDecoded int      `json:"framesDecoded"`
+	FrameWidth    int      `json:"frameWidth"`
+	FrameHeight   int      `json:"frameHeight"`
+	VideoBytes    int      `json:"videoBytes"`
+	AudioPackets  int      `json:"audioPackets"`
+	AudioBytes    int      `json:"audioBytes"`
+	MeanLuma      float64  `json:"meanLuma"`
+	LitFraction   float64  `json:"litFraction"`
+	Colours       int      `json:"colours"`
+}
+
+// Feeds returns the browser's view of every remote publisher.
+func (b *Browser) Feeds() ([]Feed, error) {
+	return chromedp.Run(b.ctx, chromedp.Evaluate[[]Feed](`window.remoteStats()`, chromedp.EvalAwaitPromise))
+}
+
+// Log returns the page's log lines, for failure messages.
+func (b *Browser) Log() []string {
+	l, _ := chromedp.Run(b.ctx, chromedp.Evaluate[[]string](`window.participant ? window.participant.log : []`))
+	return l
+}
+
+// Leave leaves the room.
+func (b *Browser) Leave() error {
+	_, err := chromedp.Run(b.ctx, chromedp.Evaluate[chromedp.Void](`window.leave().then(() => null)`, chromedp.EvalAwaitPromise))
+	return err
+}
+
+// MakeY4M writes a test video with ffmpeg (Debian's ffmpeg package) in the
+// form Chromium's fake camera reads.
+func MakeY4M(t testing.TB, w, h, fps int, seconds float64) string {
+	t.Helper()
+	ff, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		t.Fatal("browsertest: ffmpeg is not installed (apt-get install ffmpeg; `make setup` does it)")
+	}
+	p := filepath.Join(t.TempDir(), "camera.y4m")
+	out, err := exec.Command(ff, "-v", "error", "-f", "lavfi", "-i", fmt.Sprintf("testsrc2=size=%dx%d:rate=%d", w, h, fps),
+		"-t", fmt.Sprint(seconds), "-pix_fmt", "yuv420p", "-y", p).CombinedOutput()
+	if err != nil {
+		t.Fatalf("browsertest: ffmpeg: %v\n%s", err, out)
+	}
+	// Chromium reads only the C420 colour space tag.
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := strings.IndexByte(string(b[:min(len(b), 200)]), '\n')
+	hdr := strings.Replace(string(b[:end]), "C420mpeg2", "C420", 1)
+	hdr = strings.Replace(hdr, "C420jpeg", "C420", 1)
+	if err := os.WriteFile(p, append([]byte(hdr), b[end:]...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
