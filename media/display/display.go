@@ -1,0 +1,235 @@
+// Package display composes the meeting's remote video into one picture for
+// the room's screen and hands it to a sink: the Linux framebuffer on the
+// device, a PNG snapshot and an optional Y4M recording on the simulated board.
+//
+// # Layouts
+//
+// Speaker: the active (most recently talking, else first) participant fills
+// the screen and up to four others run as a filmstrip along the bottom.
+// Grid: everyone in equal tiles, up to 3×3. With nobody to show, the screen
+// shows a calm slate.
+//
+// Composition runs at a fixed rate on one goroutine and only when a frame
+// changed, so a still meeting costs nothing.
+package display
+
+import (
+	"image"
+	"image/color"
+	"sort"
+	"sync"
+	"time"
+
+	"golang.org/x/image/draw"
+)
+
+// Layout chooses how participants share the screen.
+type Layout int
+
+// Layouts.
+const (
+	Speaker Layout = iota
+	Grid
+)
+
+func (l Layout) String() string {
+	if l == Grid {
+		return "Grid"
+	}
+	return "Speaker"
+}
+
+// Compositor keeps the latest frame of every remote participant and draws
+// them into one canvas.
+type Compositor struct {
+	mu      sync.Mutex
+	w, h    int
+	layout  Layout
+	feeds   map[string]*feed
+	active  string
+	dirty   bool
+	canvas  *image.RGBA
+	version uint64
+}
+
+type feed struct {
+	name  string
+	ycc   *image.YCbCr // last frame when it came as 4:2:0 (a plain copy)
+	rgba  *image.RGBA  // last frame otherwise
+	at    time.Time
+	order int
+}
+
+func (f *feed) image() image.Image {
+	if f.ycc != nil {
+		return f.ycc
+	}
+	if f.rgba != nil {
+		return f.rgba
+	}
+	return nil
+}
+
+// NewCompositor makes a compositor for a w×h screen.
+func NewCompositor(w, h int) *Compositor {
+	c := &Compositor{w: w, h: h, feeds: map[string]*feed{}, canvas: image.NewRGBA(image.Rect(0, 0, w, h)), dirty: true}
+	return c
+}
+
+// SetLayout switches the layout.
+func (c *Compositor) SetLayout(l Layout) {
+	c.mu.Lock()
+	c.layout, c.dirty = l, true
+	c.mu.Unlock()
+}
+
+// SetActive marks the participant who is speaking.
+func (c *Compositor) SetActive(id string) {
+	c.mu.Lock()
+	if c.active != id {
+		c.active, c.dirty = id, true
+	}
+	c.mu.Unlock()
+}
+
+// Update stores a participant's newest frame. It copies the pixels, so the
+// caller may reuse img.
+func (c *Compositor) Update(id string, img image.Image) {
+	b := img.Bounds()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f, ok := c.feeds[id]
+	if !ok {
+		f = &feed{name: id, order: len(c.feeds)}
+		c.feeds[id] = f
+	}
+	if y, ok := img.(*image.YCbCr); ok && y.SubsampleRatio == image.YCbCrSubsampleRatio420 {
+		// Decoders hand out 4:2:0; copying the planes is far cheaper than
+		// converting, which happens while scaling into the tile instead.
+		if f.ycc == nil || f.ycc.Bounds().Size() != b.Size() {
+			f.ycc = image.NewYCbCr(image.Rect(0, 0, b.Dx(), b.Dy()), image.YCbCrSubsampleRatio420)
+		}
+		copyYCbCr(f.ycc, y)
+		f.rgba = nil
+	} else {
+		if f.rgba == nil || f.rgba.Bounds().Size() != b.Size() {
+			f.rgba = image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+		}
+		draw.Draw(f.rgba, f.rgba.Bounds(), img, b.Min, draw.Src)
+		f.ycc = nil
+	}
+	f.at = time.Now()
+	c.dirty = true
+}
+
+// Remove drops a participant who left.
+func (c *Compositor) Remove(id string) {
+	c.mu.Lock()
+	delete(c.feeds, id)
+	if c.active == id {
+		c.active = ""
+	}
+	c.dirty = true
+	c.mu.Unlock()
+}
+
+// Participants returns the ids on screen, in order of arrival.
+func (c *Compositor) Participants() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.orderLocked()
+}
+
+func (c *Compositor) orderLocked() []string {
+	ids := make([]string, 0, len(c.feeds))
+	for id := range c.feeds {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return c.feeds[ids[i]].order < c.feeds[ids[j]].order })
+	return ids
+}
+
+// Compose draws the screen if anything changed and returns it with a
+// version number that grows with every new picture. The returned image must
+// not be changed; it is valid until the next Compose.
+func (c *Compositor) Compose() (*image.RGBA, uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.dirty {
+		return c.canvas, c.version
+	}
+	c.dirty = false
+	c.version++
+	draw.Draw(c.canvas, c.canvas.Bounds(), image.NewUniform(slate), image.Point{}, draw.Src)
+	ids := c.orderLocked()
+	for i, r := range c.tilesLocked(ids) {
+		img := c.feeds[ids[i]].image()
+		if img == nil {
+			continue
+		}
+		scaleInto(c.canvas, fit(r, img.Bounds().Size()), img)
+	}
+	return c.canvas, c.version
+}
+
+var slate = color.RGBA{0x12, 0x18, 0x24, 0xff}
+
+// tilesLocked returns one rectangle per id, in the order of ids.
+func (c *Compositor) tilesLocked(ids []string) []image.Rectangle {
+	n := len(ids)
+	if n == 0 {
+		return nil
+	}
+	full := image.Rect(0, 0, c.w, c.h)
+	if c.layout == Speaker {
+		main := 0
+		for i, id := range ids {
+			if id == c.active {
+				main = i
+			}
+		}
+		rs := make([]image.Rectangle, n)
+		if n == 1 {
+			rs[0] = full
+			return rs
+		}
+		stripH := c.h / 5
+		rs[main] = image.Rect(0, 0, c.w, c.h-stripH)
+		k, tw := 0, c.w/4
+		for i := range ids {
+			if i == main {
+				continue
+			}
+			if k < 4 {
+				rs[i] = image.Rect(k*tw, c.h-stripH, (k+1)*tw, c.h)
+			}
+			k++
+		}
+		return rs
+	}
+	cols := 1
+	for cols*cols < n && cols < 3 {
+		cols++
+	}
+	rows := (min(n, 9) + cols - 1) / cols
+	rs := make([]image.Rectangle, n)
+	tw, th := c.w/cols, c.h/rows
+	for i := range min(n, 9) {
+		x, y := i%cols, i/cols
+		rs[i] = image.Rect(x*tw, y*th, (x+1)*tw, (y+1)*th)
+	}
+	return rs
+}
+
+// fit returns the largest rectangle of size's aspect ratio centred in r.
+func fit(r image.Rectangle, size image.Point) image.Rectangle {
+	if size.X == 0 || size.Y == 0 || r.Empty() {
+		return image.Rectangle{}
+	}
+	w, h := r.Dx(), r.Dx()*size.Y/size.X
+	if h > r.Dy() {
+		h, w = r.Dy(), r.Dy()*size.X/size.Y
+	}
+	x0, y0 := r.Min.X+(r.Dx()-w)/2, r.Min.Y+(r.Dy()-h)/2
+	return image.Rect(x0, y0, x0+w, y0+h)
+}
