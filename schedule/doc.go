@@ -1,0 +1,42 @@
+// Package schedule turns the room's calendar into what the room should do:
+// which meetings to list, which to offer for one-touch join, and which to
+// join and leave by itself.
+//
+// # Calendars
+//
+// [ParseICS] reads an iCalendar (RFC 5545) feed, as Microsoft 365/Exchange,
+// Google Calendar and Nextcloud publish it, with go-ical; a [Calendar]
+// expands it over any window into [Occurrence]s with rrule-go: RRULE,
+// RDATE, EXDATE, RECURRENCE-ID overrides, cancelled series and instances,
+// TZID zones (IANA names, Windows names, or the feed's VTIMEZONE), floating
+// times and all-day dates in the room's zone. Feeds come from outside the
+// room, so parsing is bounded: oversized lines, deep nesting, rules that
+// repeat more often than daily or never match, and floods of events or
+// instances are cut, never followed.
+//
+// # Links
+//
+// [FindLink] finds the meeting link in an event's URL, LOCATION or
+// DESCRIPTION. roomd's own forms are janus+wss:// (and janus+ws://),
+// whip+https:// and, recognised but not yet joinable, livekit+wss://; their
+// PIN or token is split into the meeting's passcode and never shown or
+// logged. Teams, Zoom, Meet and Webex links are shown as not joinable.
+//
+// # Join policy
+//
+// [Plan] is the pure decision of what the room does at a given time; a
+// [Runner] runs it on a clock, reports [room.ScheduleReported] to the room
+// and sends [room.Join] and [room.Leave] from [room.FromSchedule]. It never
+// joins anything that is not on the calendar, never interrupts a call it did
+// not start, and does nothing automatically until the clock is trusted
+// ([ClockTrust]).
+//
+// # Offline
+//
+// The Runner refreshes the feed with conditional requests, a jittered
+// interval and exponential backoff, keeps the last good schedule in its
+// state directory (mode 0600: links carry passcodes) and goes on joining
+// from it while the feed is unreachable, reporting since when it is stale.
+//
+// docs/schedule.md describes the configuration and behaviour.
+package schedule

@@ -1,0 +1,432 @@
+package schedule
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/roomd/roomd/internal/statefile"
+	"github.com/roomd/roomd/room"
+)
+
+// Files kept in Options.StateDir.
+const (
+	CacheFile = "schedule.json" // the last good calendars, mode 0600: links carry passcodes
+	FloorFile = "clock-floor"   // the latest trusted time seen
+)
+
+const (
+	maxWait      = 30 * time.Second // plan at least this often, so a stepped clock is noticed
+	recompute    = 10 * time.Minute // expand the calendar again at least this often
+	fetchTimeout = time.Minute
+)
+
+// Room is what the Runner needs of the room; *room.Room has it.
+type Room interface {
+	Do(ctx context.Context, c room.Command) error
+	Watch(ctx context.Context) <-chan room.Update
+	Snapshot() room.State
+	Report(rep room.Report)
+}
+
+var _ Room = (*room.Room)(nil)
+
+// Options configure a Runner. Nil fields take defaults.
+type Options struct {
+	Room   Room // required
+	Config Config
+	// StateDir keeps the schedule cache and the time floor; "" keeps
+	// nothing across restarts.
+	StateDir string
+	// Client fetches the feed; nil means a client with a one-minute timeout.
+	Client *http.Client
+	Clock  clockwork.Clock // nil means the real clock
+	// Trust says when the clock may be believed; nil means a SystemClock
+	// with its floor in StateDir.
+	Trust  ClockTrust
+	Logger *slog.Logger // nil discards
+}
+
+// Runner keeps the room's calendar: it refreshes the feed, keeps the last
+// good schedule on disk, reports the next meetings and the one-touch offer
+// to the room, and joins and leaves by the plan.
+type Runner struct {
+	room      Room
+	cfg       Config
+	zone      *time.Location
+	feedURL   *url.URL
+	urlHash   string
+	clock     clockwork.Clock
+	trust     ClockTrust
+	client    *http.Client
+	log       *slog.Logger
+	cachePath string
+
+	mu         sync.Mutex
+	feed       source
+	fleet      source
+	staleSince time.Time
+	gen        int // bumped on every calendar change
+	started    bool
+	closed     bool
+	cancel     context.CancelFunc
+
+	wake      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+
+	stepped func(now time.Time) // tests: called after each plan
+}
+
+// source is one calendar: the feed or the fleet's.
+type source struct {
+	ics     []byte
+	cal     *Calendar
+	etag    string
+	lastMod string
+	at      time.Time // fetched or received
+}
+
+// New makes a Runner and loads the cached schedule; nothing is fetched
+// until Run. The error is for an invalid configuration.
+func New(o Options) (*Runner, error) {
+	if o.Room == nil {
+		return nil, errors.New("schedule: Options.Room is required")
+	}
+	if err := o.Config.Validate(); err != nil {
+		return nil, err
+	}
+	cfg := o.Config.WithDefaults()
+	zone, _ := cfg.Location()
+	r := &Runner{
+		room:   o.Room,
+		cfg:    cfg,
+		zone:   zone,
+		clock:  o.Clock,
+		trust:  o.Trust,
+		client: o.Client,
+		log:    o.Logger,
+		wake:   make(chan struct{}, 1),
+		done:   make(chan struct{}),
+	}
+	if r.log == nil {
+		r.log = slog.New(slog.DiscardHandler)
+	}
+	if r.clock == nil {
+		r.clock = clockwork.NewRealClock()
+	}
+	if r.client == nil {
+		r.client = &http.Client{Timeout: fetchTimeout}
+	}
+	if cfg.URL != "" {
+		r.feedURL, _ = feedURL(cfg.URL)
+		sum := sha256.Sum256([]byte(r.feedURL.String()))
+		r.urlHash = hex.EncodeToString(sum[:])
+	}
+	if o.StateDir != "" {
+		r.cachePath = filepath.Join(o.StateDir, CacheFile)
+	}
+	if r.trust == nil {
+		path := ""
+		if o.StateDir != "" {
+			path = filepath.Join(o.StateDir, FloorFile)
+		}
+		floor, err := LoadTimeFloor(path)
+		if err != nil {
+			r.log.Error("schedule: time floor unreadable", "err", err)
+		}
+		r.trust = &SystemClock{Floor: floor}
+	}
+	r.load()
+	return r, nil
+}
+
+// cacheFile is the persisted schedule. ICS is kept as bytes so that what is
+// reloaded is exactly what the server sent.
+type cacheFile struct {
+	Feed       *cachedFeed  `json:"feed,omitempty"`
+	Fleet      *cachedFleet `json:"fleet,omitempty"`
+	StaleSince time.Time    `json:"stale_since,omitzero"`
+}
+
+type cachedFeed struct {
+	URLHash      string    `json:"url_sha256"` // the feed it came from; the URL itself may be a secret
+	ETag         string    `json:"etag,omitempty"`
+	LastModified string    `json:"last_modified,omitempty"`
+	FetchedAt    time.Time `json:"fetched_at"`
+	ICS          []byte    `json:"ics"`
+}
+
+type cachedFleet struct {
+	ReceivedAt time.Time `json:"received_at"`
+	ICS        []byte    `json:"ics"`
+}
+
+func (r *Runner) load() {
+	if r.cachePath == "" {
+		return
+	}
+	var c cacheFile
+	ok, err := statefile.LoadJSON(r.cachePath, &c)
+	if err != nil {
+		r.log.Error("schedule: cached schedule unreadable; starting without it", "err", err)
+		return
+	}
+	if !ok {
+		return
+	}
+	if f := c.Feed; f != nil && r.urlHash != "" && f.URLHash == r.urlHash {
+		if cal, err := ParseICS(f.ICS, r.zone); err == nil {
+			r.feed = source{ics: f.ICS, cal: cal, etag: f.ETag, lastMod: f.LastModified, at: f.FetchedAt}
+			r.staleSince = c.StaleSince
+			r.log.Info("schedule: loaded the cached calendar", "fetched", f.FetchedAt)
+		} else {
+			r.log.Error("schedule: cached calendar unreadable; waiting for the feed", "err", err)
+		}
+	}
+	if f := c.Fleet; f != nil {
+		if cal, err := ParseICS(f.ICS, r.zone); err == nil {
+			r.fleet = source{ics: f.ICS, cal: cal, at: f.ReceivedAt}
+		}
+	}
+	r.gen++
+}
+
+// persistLocked writes the schedule cache; r.mu is held.
+func (r *Runner) persistLocked() {
+	if r.cachePath == "" {
+		return
+	}
+	c := cacheFile{StaleSince: r.staleSince}
+	if r.feed.ics != nil {
+		c.Feed = &cachedFeed{URLHash: r.urlHash, ETag: r.feed.etag, LastModified: r.feed.lastMod, FetchedAt: r.feed.at, ICS: r.feed.ics}
+	}
+	if r.fleet.ics != nil {
+		c.Fleet = &cachedFleet{ReceivedAt: r.fleet.at, ICS: r.fleet.ics}
+	}
+	if err := statefile.SaveJSON(r.cachePath, c, 0o600); err != nil {
+		r.log.Error("schedule: saving the schedule failed; it is kept in memory and saved with the next change", "err", err)
+	}
+}
+
+func (r *Runner) notify() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// SetFleetCalendar replaces the calendar delivered in the fleet
+// configuration; empty clears it. A calendar that cannot be read is
+// refused and the one in force is kept.
+func (r *Runner) SetFleetCalendar(ics []byte) error {
+	var cal *Calendar
+	if len(bytes.TrimSpace(ics)) > 0 {
+		c, err := ParseICS(ics, r.zone)
+		if err != nil {
+			return fmt.Errorf("%w (fleet calendar; the previous one stays in force)", err)
+		}
+		cal = c
+		if p := c.Problems(); len(p) > 0 {
+			r.log.Warn("schedule: fleet calendar has problems", "count", len(p), "first", p[0])
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if bytes.Equal(ics, r.fleet.ics) {
+		return nil
+	}
+	r.fleet = source{}
+	if cal != nil {
+		r.fleet = source{ics: bytes.Clone(ics), cal: cal, at: r.clock.Now()}
+	}
+	r.gen++
+	r.persistLocked()
+	r.notify()
+	return nil
+}
+
+// Problems lists what was wrong with the calendars in force.
+func (r *Runner) Problems() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append(r.feed.cal.Problems(), r.fleet.cal.Problems()...)
+}
+
+// Run keeps the schedule until ctx ends or Close is called. Cancellation
+// is not an error.
+func (r *Runner) Run(ctx context.Context) error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	if r.started {
+		r.mu.Unlock()
+		return errors.New("schedule: Run may be called only once")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	r.started, r.cancel = true, cancel
+	r.mu.Unlock()
+	defer close(r.done)
+	defer cancel()
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if r.feedURL != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.fetchLoop(ctx)
+		}()
+	}
+	updates := r.room.Watch(ctx)
+	mem := Memory{Joined: map[string]bool{}, PassedOver: map[string]bool{}}
+	var (
+		occ        []Occurrence
+		occGen     = -1
+		occAt      time.Time
+		lastReport *room.ScheduleReported
+		replanned  bool
+	)
+	for {
+		now := r.clock.Now()
+		r.mu.Lock()
+		gen, stale := r.gen, r.staleSince
+		cals := []*Calendar{r.feed.cal, r.fleet.cal}
+		r.mu.Unlock()
+		st := r.room.Snapshot()
+		if gen != occGen || now.Sub(occAt) >= recompute || now.Before(occAt) {
+			occ = occurrences(cals, now.Add(-25*time.Hour), now.Add(time.Duration(r.cfg.Horizon)+time.Hour))
+			occGen, occAt = gen, now
+			forget(mem, occ, st)
+		}
+		mem.ClockTrusted = r.trust.Trusted(now)
+		mem.StaleSince = stale
+		d := Plan(now, occ, st, r.cfg, mem)
+		if r.act(ctx, d, &mem) && !replanned {
+			replanned = true // plan again with the room's new state before reporting
+			continue
+		}
+		replanned = false
+		if lastReport == nil || !sameReport(*lastReport, d.Report) {
+			r.room.Report(d.Report)
+			lastReport = &d.Report
+		}
+		if r.stepped != nil {
+			r.stepped(now)
+		}
+
+		// Measured from the clock again: it may have moved while planning.
+		next := now.Add(maxWait)
+		if !d.Wake.IsZero() && d.Wake.Before(next) {
+			next = d.Wake
+		}
+		t := r.clock.NewTimer(max(next.Sub(r.clock.Now()), 0))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case _, ok := <-updates:
+			t.Stop()
+			if !ok {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return errors.New("schedule: the room stopped")
+			}
+		case <-r.wake:
+			t.Stop()
+		case <-t.Chan():
+		}
+	}
+}
+
+// Close stops Run and waits for it; it may be called more than once.
+func (r *Runner) Close() error {
+	r.closeOnce.Do(func() {
+		r.mu.Lock()
+		cancel, started := r.cancel, r.started
+		r.closed = true
+		r.mu.Unlock()
+		if started {
+			cancel()
+			<-r.done
+		}
+	})
+	return nil
+}
+
+// act carries out a decision and reports whether the room was asked to do
+// anything.
+func (r *Runner) act(ctx context.Context, d Decision, mem *Memory) bool {
+	for _, id := range d.PassOver {
+		mem.PassedOver[id] = true
+		r.log.Info("schedule: not joining a meeting", "meeting", id, "why", d.Why)
+	}
+	from := room.Source{Kind: room.FromSchedule, ID: "calendar"}
+	switch {
+	case !d.Join.IsZero():
+		mem.Joined[d.Join.ID] = true
+		r.log.Info("schedule: joining meeting", "meeting", d.Join.ID, "start", d.Join.Start, "replace", d.Replace, "why", d.Why)
+		if err := r.room.Do(ctx, room.Command{From: from, Do: room.Join{Meeting: d.Join, Replace: d.Replace}}); err != nil {
+			r.log.Warn("schedule: join refused", "meeting", d.Join.ID, "err", err)
+		}
+		return true
+	case d.Leave:
+		r.log.Info("schedule: leaving meeting", "why", d.Why)
+		if err := r.room.Do(ctx, room.Command{From: from, Do: room.Leave{}}); err != nil {
+			r.log.Warn("schedule: leave refused", "err", err)
+		}
+		return true
+	}
+	return len(d.PassOver) > 0
+}
+
+// occurrences merges the calendars' occurrences; a meeting in both counts
+// once.
+func occurrences(cals []*Calendar, from, to time.Time) []Occurrence {
+	var out []Occurrence
+	seen := map[string]bool{}
+	for _, c := range cals {
+		for _, o := range c.Occurrences(from, to) {
+			if !seen[o.ID] {
+				seen[o.ID] = true
+				out = append(out, o)
+			}
+		}
+	}
+	slices.SortStableFunc(out, byStart)
+	return out
+}
+
+// forget drops memories of meetings no longer around, keeping the call's.
+func forget(mem Memory, occ []Occurrence, st room.State) {
+	keep := map[string]bool{st.Meeting.ID: true}
+	for _, o := range occ {
+		keep[o.ID] = true
+	}
+	for _, m := range []map[string]bool{mem.Joined, mem.PassedOver} {
+		for id := range m {
+			if !keep[id] {
+				delete(m, id)
+			}
+		}
+	}
+}
+
+func sameReport(a, b room.ScheduleReported) bool {
+	return slices.Equal(a.Next, b.Next) && a.Offer == b.Offer && a.StaleSince.Equal(b.StaleSince)
+}
