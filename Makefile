@@ -9,8 +9,8 @@ VERSION     ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -X main.version=$(VERSION)
 FUZZTIME    ?= 15s
 # Debian packages the build and tests need.
-APT_PKGS    := gcc libc6-dev pkg-config socat systemd janus chromium ffmpeg
-APT_CROSS   := gcc-aarch64-linux-gnu libc6-dev-arm64-cross file
+APT_PKGS    := gcc g++ libc6-dev pkg-config socat systemd janus chromium ffmpeg libvpx-dev
+APT_CROSS   := gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross libvpx-dev:arm64 file
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all setup setup-apt setup-cross build demo test race vet lint fuzz cross clean
@@ -29,6 +29,7 @@ setup-apt:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
 
 setup-cross:
+	@dpkg --print-foreign-architectures | grep -qx arm64 || { $(SUDO) dpkg --add-architecture arm64 && $(SUDO) apt-get update -qq; }
 	@missing=""; for p in $(APT_CROSS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
@@ -65,6 +66,7 @@ fuzz:
 # cross builds roomd for Raspberry Pi 4/5 (linux/arm64) with Debian's cross toolchain.
 cross: setup-cross
 	CGO_ENABLED=1 GOOS=linux GOARCH=arm64 CC=aarch64-linux-gnu-gcc CXX=aarch64-linux-gnu-g++ \
+	  PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig \
 	  $(GO) build -ldflags '$(LDFLAGS)' -o bin/linux-arm64/ ./cmd/...
 	@file bin/linux-arm64/roomd 2>/dev/null || true
 

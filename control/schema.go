@@ -7,12 +7,13 @@ import (
 	"strings"
 
 	"github.com/roomd/roomd/room"
+	"github.com/roomd/roomd/schedule"
 )
 
 // SchemaVersion names the vocabulary below. Bump it (minor for additions,
 // major for removals or renames) with every change to a path, parameter,
 // value space or event, and add testdata/schema-<version>.json.
-const SchemaVersion = "1.0"
+const SchemaVersion = "1.1"
 
 // StatusSpec describes one status leaf.
 type StatusSpec struct {
@@ -96,9 +97,24 @@ func newSchema() Schema {
 			{Path: p("Call Reason"), Space: anyText},
 			{Path: p("Call MeetingId"), Space: anyText},
 			{Path: p("Call Uri"), Space: anyText},
+			{Path: p("Call End"), Space: anyTime},
+			{Path: p("Call Participants"), Space: integer(0, math.MaxInt32)},
+			{Path: p("Call TargetBitrate"), Space: integer(0, math.MaxInt32)},
+			{Path: p("Call SendBitrate"), Space: integer(0, math.MaxInt32)},
+			{Path: p("Call LossPercent"), Space: decimal},
+			{Path: p("Call RoundTripMillis"), Space: integer(0, math.MaxInt32)},
+			{Path: p("Call SendFps"), Space: integer(0, 120)},
+			{Path: p("Call SendResolution"), Space: anyText},
+			{Path: p("Call Encoder"), Space: anyText},
+			{Path: p("Call Camera"), Space: anyText},
+			{Path: p("Call Microphone"), Space: anyText},
+			{Path: p("Call JoinOffer Id"), Space: anyText},
+			{Path: p("Call JoinOffer Title"), Space: anyText},
+			{Path: p("Call JoinOffer Start"), Space: anyTime},
 			{Path: p("Video Camera Privacy"), Space: onOff},
 			{Path: p("Video Camera Preset"), Space: integer(0, 15)},
 			{Path: p("Video Display Power"), Space: onOff},
+			{Path: p("Schedule StaleSince"), Space: anyTime},
 			{Path: p("Schedule Next [N] Id"), Space: anyText},
 			{Path: p("Schedule Next [N] Title"), Space: anyText},
 			{Path: p("Schedule Next [N] Start"), Space: anyTime},
@@ -145,13 +161,25 @@ func newSchema() Schema {
 					{Name: "MeetingId", Space: text(0, 128)},
 					{Name: "Title", Space: text(0, 256)},
 					{Name: "Replace", Space: trueFalse, Default: "False"},
+					{Name: "Passcode", Space: text(0, 64)},
 				},
 				action: func(a map[string]string) room.Action {
-					return room.Join{
-						Meeting: room.Meeting{ID: a["MeetingId"], Title: a["Title"], URI: a["Uri"]},
-						Replace: a["Replace"] == "True",
+					m := room.Meeting{ID: a["MeetingId"], Title: a["Title"], URI: a["Uri"], Passcode: a["Passcode"]}
+					// A link typed with its PIN in it (…&pin=1234) is split the
+					// way calendar links are, so the PIN never shows in status.
+					if l := schedule.ParseLink(m.URI); l.Joinable && l.Passcode != "" {
+						m.URI = l.URI
+						if m.Passcode == "" {
+							m.Passcode = l.Passcode
+						}
 					}
+					return room.Join{Meeting: m, Replace: a["Replace"] == "True"}
 				}},
+			{Path: p("Call JoinOffered"), Result: "CallJoinOfferedResult",
+				action: func(map[string]string) room.Action { return room.JoinOffered{} }},
+			{Path: p("Call Extend"), Result: "CallExtendResult",
+				Params: []ParamSpec{{Name: "Minutes", Space: integer(1, 240), Required: true}},
+				action: func(a map[string]string) room.Action { return room.ExtendMeeting{Minutes: atoi(a["Minutes"])} }},
 			{Path: p("Call Leave"), Result: "CallLeaveResult",
 				action: func(map[string]string) room.Action { return room.Leave{} }},
 		},
@@ -187,6 +215,8 @@ func newSchema() Schema {
 			{Name: "CallFailed", Fields: []string{"Reason"}},
 			{Name: "CallEnded", Fields: []string{"MeetingId"}},
 			{Name: "CommandRefused", Fields: []string{"By", "Reason"}},
+			{Name: "JoinOffered", Fields: []string{"MeetingId", "Start"}},
+			{Name: "MeetingExtended", Fields: []string{"MeetingId", "End"}},
 		},
 	}
 }

@@ -27,6 +27,13 @@ type System struct {
 	SoftwareVersion string
 }
 
+func resolution(w, h int) string {
+	if w == 0 || h == 0 {
+		return ""
+	}
+	return strconv.Itoa(w) + "x" + strconv.Itoa(h)
+}
+
 // Flatten turns a room state into status leaves, in schema order. Optional
 // leaves (sensors) appear only when the room has a reading.
 func Flatten(s room.State, sys System) []Leaf {
@@ -44,6 +51,21 @@ func Flatten(s room.State, sys System) []Leaf {
 	add("Call Reason", String, s.CallReason)
 	add("Call MeetingId", String, s.Meeting.ID)
 	add("Call Uri", String, s.Meeting.URI)
+	add("Call End", Time, formatTime(s.Meeting.End))
+	add("Call Participants", Integer, strconv.Itoa(s.Media.Participants))
+	add("Call TargetBitrate", Integer, strconv.Itoa(s.Media.TargetBitrate))
+	add("Call SendBitrate", Integer, strconv.Itoa(s.Media.SendBitrate))
+	add("Call LossPercent", Decimal, strconv.FormatFloat(s.Media.LossPercent, 'f', 1, 64))
+	add("Call RoundTripMillis", Integer, strconv.Itoa(s.Media.RTTMillis))
+	add("Call SendFps", Integer, strconv.Itoa(int(s.Media.SendFPS+0.5)))
+	add("Call SendResolution", String, resolution(s.Media.Width, s.Media.Height))
+	add("Call Encoder", String, s.Media.Encoder)
+	add("Call Camera", String, s.Media.Camera)
+	add("Call Microphone", String, s.Media.Microphone)
+	add("Call JoinOffer Id", String, s.JoinOffer.ID)
+	add("Call JoinOffer Title", String, s.JoinOffer.Title)
+	add("Call JoinOffer Start", Time, formatTime(s.JoinOffer.Start))
+	add("Schedule StaleSince", Time, formatTime(s.ScheduleStaleSince))
 	add("Video Camera Privacy", Literal, onOffString(s.CameraPrivacy))
 	add("Video Camera Preset", Integer, strconv.Itoa(s.CameraPreset))
 	add("Video Display Power", Literal, onOffString(s.DisplayPower))

@@ -91,6 +91,8 @@ type (
 		Meeting Meeting
 		Replace bool
 	}
+	// JoinOffered joins the meeting the schedule offers for one-touch join.
+	JoinOffered struct{}
 	// Leave hangs up, or clears a failed call.
 	Leave struct{}
 	// ExtendMeeting moves the active meeting's end later, so the schedule
@@ -115,6 +117,7 @@ func (ActivateCameraPreset) action() {}
 func (SetDisplayPower) action()      {}
 func (Join) action()                 {}
 func (Leave) action()                {}
+func (JoinOffered) action()          {}
 func (ExtendMeeting) action()        {}
 func (ChangeSettings) action()       {}
 func (EditSettings) action()         {}
@@ -161,6 +164,11 @@ type (
 		State  CallState // InCall, Reconnecting, Failed or Idle (ended)
 		Reason string
 	}
+	// MediaReported is the call engine's latest figures for call Seq.
+	MediaReported struct {
+		Seq   uint64
+		Media CallMedia
+	}
 	// HardwareReported replaces the hardware list.
 	HardwareReported struct{ Devices []Device }
 	// DeviceHealth marks a loaded device failed (Err set) or working again.
@@ -190,6 +198,7 @@ func (PresetReported) input()       {}
 func (DisplayReported) input()      {}
 func (CallReported) input()         {}
 func (HardwareReported) input()     {}
+func (MediaReported) input()        {}
 func (EnvReported) input()          {}
 func (DeviceHealth) input()         {}
 func (ScheduleReported) input()     {}
@@ -203,6 +212,7 @@ func (PresetReported) report()       {}
 func (DisplayReported) report()      {}
 func (CallReported) report()         {}
 func (HardwareReported) report()     {}
+func (MediaReported) report()        {}
 func (EnvReported) report()          {}
 func (DeviceHealth) report()         {}
 func (ScheduleReported) report()     {}

@@ -61,12 +61,16 @@ func Next(s State, in Input) (State, Outcome, error) {
 			s.Call, s.CallReason = Reconnecting, in.Reason
 		case Failed:
 			s.Call, s.CallReason = Failed, in.Reason
-			s.Meeting = Meeting{}
+			s.Meeting, s.Media = Meeting{}, CallMedia{}
 		case Idle:
-			s.Call, s.CallReason, s.Meeting = Idle, "", Meeting{}
+			s.Call, s.CallReason, s.Meeting, s.Media = Idle, "", Meeting{}, CallMedia{}
 			out.Effects = append(out.Effects, ApplyVolume{Level: s.Settings.DefaultVolume})
 		default:
 			return s, out, fmt.Errorf("room: call engine reported state %v, which it may not", in.State)
+		}
+	case MediaReported:
+		if in.Seq == s.CallSeq && s.Call.Active() {
+			s.Media = in.Media
 		}
 	case HardwareReported:
 		s.Hardware = append([]Device(nil), in.Devices...)
@@ -195,6 +199,11 @@ func command(s State, c Command) (State, Outcome, error) {
 			out.Effects = append(out.Effects, ApplyMicMute{Mute: true})
 		}
 		out.Events = append(out.Events, Event{Name: "CallJoining", Fields: []string{"MeetingId", a.Meeting.ID, "By", c.From.String()}})
+	case JoinOffered:
+		if s.JoinOffer.IsZero() {
+			return refuse(fmt.Errorf("%w: no meeting is offered to join", ErrInvalid))
+		}
+		return command(s, Command{From: c.From, Do: Join{Meeting: s.JoinOffer}})
 	case Leave:
 		switch s.Call {
 		case Idle:

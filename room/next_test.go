@@ -106,6 +106,10 @@ func TestNext(t *testing.T) {
 		{name: "join from the schedule takes the offer away", from: with(func(s *State) { s.JoinOffer = meet }), in: Command{From: cal, Do: Join{Meeting: meet}},
 			want:    with(func(s *State) { s.Call, s.CallSeq, s.Meeting, s.CallBy = Joining, 1, meet, FromSchedule }),
 			effects: []Effect{StartCall{Seq: 1, Meeting: meet}}},
+		{name: "one-touch join of the offer", from: with(func(s *State) { s.JoinOffer = timed }), in: Command{From: panel, Do: JoinOffered{}},
+			want:    with(func(s *State) { s.Call, s.CallSeq, s.Meeting, s.CallBy = Joining, 1, timed, FromPanel }),
+			effects: []Effect{StartCall{Seq: 1, Meeting: timed}}},
+		{name: "one-touch join with nothing offered", from: base(), in: Command{From: panel, Do: JoinOffered{}}, want: base(), err: ErrInvalid},
 		{name: "extend", from: with(func(s *State) { s.Call, s.CallSeq, s.Meeting = InCall, 1, timed }), in: Command{From: panel, Do: ExtendMeeting{Minutes: 15}},
 			want: with(func(s *State) {
 				s.Call, s.CallSeq, s.Meeting = InCall, 1, timed
@@ -158,6 +162,14 @@ func TestNext(t *testing.T) {
 		{name: "ended restores default volume", from: with(func(s *State) { s.Call, s.CallSeq, s.Meeting, s.Volume = Leaving, 1, meet, 80 }),
 			in: CallReported{Seq: 1, State: Idle}, want: with(func(s *State) { s.CallSeq, s.Volume = 1, 80 }),
 			effects: []Effect{ApplyVolume{Level: 50}}},
+		{name: "media figures", from: with(func(s *State) { s.Call, s.CallSeq = InCall, 2 }), in: MediaReported{Seq: 2, Media: CallMedia{Participants: 3, TargetBitrate: 900000}},
+			want: with(func(s *State) {
+				s.Call, s.CallSeq, s.Media = InCall, 2, CallMedia{Participants: 3, TargetBitrate: 900000}
+			})},
+		{name: "media figures of an old call ignored", from: with(func(s *State) { s.Call, s.CallSeq = InCall, 2 }), in: MediaReported{Seq: 1, Media: CallMedia{Participants: 3}},
+			want: with(func(s *State) { s.Call, s.CallSeq = InCall, 2 })},
+		{name: "ending clears media figures", from: with(func(s *State) { s.Call, s.CallSeq, s.Media = Leaving, 2, CallMedia{Participants: 1} }), in: CallReported{Seq: 2, State: Idle},
+			want: with(func(s *State) { s.CallSeq = 2 }), effects: []Effect{ApplyVolume{Level: 50}}},
 		{name: "leave when idle does nothing", from: base(), in: Command{From: socket, Do: Leave{}}, want: base()},
 		{name: "leave clears failure", from: with(func(s *State) { s.Call, s.CallReason = Failed, "x" }),
 			in: Command{From: panel, Do: Leave{}}, want: base()},

@@ -90,6 +90,21 @@ type Device struct {
 	Reason string
 }
 
+// CallMedia is the call's media as the call engine reports it.
+type CallMedia struct {
+	Participants  int     // other participants in the meeting
+	TargetBitrate int     // congestion control's send budget, bit/s
+	SendBitrate   int     // bit/s actually sent
+	RecvBitrate   int     // bit/s received
+	LossPercent   float64 // outgoing packets the far end reported lost
+	RTTMillis     int
+	SendFPS       float64
+	Width, Height int    // sent video size
+	Encoder       string // which encoder runs and why
+	Camera        string // the camera (or source) in use
+	Microphone    string
+}
+
 // Environment holds the latest sensor readings.
 type Environment struct {
 	Temperature     float64 // °C
@@ -187,6 +202,7 @@ type State struct {
 	Meeting      Meeting    // the active meeting, zero when idle
 	CallBy       SourceKind // who started the call: the schedule, or a surface (ad hoc)
 	NextMeetings []Meeting
+	Media        CallMedia // zero outside a call
 	// JoinOffer is the meeting a one-touch Join is offered for, zero for none.
 	JoinOffer Meeting
 	// ScheduleStaleSince is when the schedule last failed to refresh; zero
@@ -217,7 +233,7 @@ func (s State) clone() State {
 // Equal reports whether two snapshots hold the same state.
 func (s State) Equal(o State) bool {
 	return s.Call == o.Call && s.CallReason == o.CallReason && s.CallSeq == o.CallSeq &&
-		s.Meeting == o.Meeting && s.CallBy == o.CallBy && slices.Equal(s.NextMeetings, o.NextMeetings) &&
+		s.Meeting == o.Meeting && s.CallBy == o.CallBy && s.Media == o.Media && slices.Equal(s.NextMeetings, o.NextMeetings) &&
 		s.JoinOffer == o.JoinOffer && s.ScheduleStaleSince.Equal(o.ScheduleStaleSince) &&
 		s.MicMute == o.MicMute && s.MicSwitch == o.MicSwitch && s.MicFault == o.MicFault &&
 		s.CameraPrivacy == o.CameraPrivacy && s.Volume == o.Volume &&

@@ -15,6 +15,7 @@ import (
 	"github.com/roomd/roomd/hal"
 	"github.com/roomd/roomd/internal/logging"
 	"github.com/roomd/roomd/room"
+	"github.com/roomd/roomd/schedule"
 )
 
 //go:embed sim.toml
@@ -54,6 +55,10 @@ type Config struct {
 	Debug struct {
 		Listen string `toml:"listen"`
 	} `toml:"debug"`
+
+	Media MediaConfig `toml:"media"`
+
+	Schedule schedule.Config `toml:"schedule"`
 }
 
 // parseConfig reads a TOML configuration; unknown keys are errors, so a typo
@@ -132,6 +137,7 @@ func (c *Config) defaults() {
 		t := true
 		c.Console.Login = &t
 	}
+	c.Media.defaults(c.Board.Profile == "sim")
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}
@@ -155,6 +161,12 @@ func (c *Config) validate() error {
 	}
 	if h := c.Console.AdminPINHash; h != "" && !strings.HasPrefix(h, "$2") {
 		errs = append(errs, errors.New("console.admin_pin_hash is not a bcrypt hash; make one with `roomd hash-pin`"))
+	}
+	if err := c.Schedule.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Media.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if _, err := logging.ParseLevel(c.Log.Level); err != nil {
 		errs = append(errs, err)

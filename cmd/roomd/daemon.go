@@ -19,7 +19,9 @@ import (
 	"github.com/roomd/roomd/hal"
 	"github.com/roomd/roomd/internal/statefile"
 	"github.com/roomd/roomd/media"
+	"github.com/roomd/roomd/media/display"
 	"github.com/roomd/roomd/room"
+	"github.com/roomd/roomd/schedule"
 )
 
 // stopBudget bounds shutdown: systemd and integrators expect roomd to be gone
@@ -63,19 +65,25 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 
 	settings, _ := cfg.settings()
 	var mic, camera media.Gate
+	var rm *room.Room
+	mp, err := newMedia(cfg, &mic, &camera, func(r room.Report) { rm.Report(r) }, log)
+	if err != nil {
+		return err
+	}
 	devs := room.Devices{
 		Mic:     hw.wrap("microphone", &mic),
 		Camera:  hw.wrap("camera", &camera),
 		Display: output(b.Relays, hal.RoleDisplayPower),
 		MuteLED: output(b.LEDs, hal.RoleMuteLED),
 		CallLED: output(b.LEDs, hal.RoleCallLED),
+		Calls:   mp.engine,
 	}
-	rm := room.New(room.Options{
+	rm = room.New(room.Options{
 		Devices:  devs,
 		Store:    statefile.RoomStore{Path: filepath.Join(cfg.StateDir, "room.json")},
 		Logger:   log,
 		Settings: &settings,
-		Hardware: devices(b.Report),
+		Hardware: append(devices(b.Report), mp.failed...),
 	})
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -86,12 +94,26 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	<-rm.Ready()
 
 	wg.Go(func() { buttons.Run(ctx, rm, b, buttons.Options{Logger: log}) })
+	mp.run(ctx, &wg, cfg.Media.FPS, log)
+	if cfg.Schedule.URL != "" {
+		runner, err := schedule.New(schedule.Options{Room: rm, Config: cfg.Schedule, StateDir: cfg.StateDir, Logger: log})
+		if err != nil {
+			cancel()
+			return err
+		}
+		defer runner.Close()
+		wg.Go(func() {
+			if err := runner.Run(ctx); err != nil {
+				log.Error("roomd: schedule stopped", "err", err)
+			}
+		})
+	}
 	if err := startConsoles(ctx, &wg, cfg, rm, b, log); err != nil {
 		cancel()
 		return err
 	}
 	if cfg.Debug.Listen != "" && hw.debug != nil {
-		if err := serveDebug(ctx, &wg, cfg.Debug.Listen, hw.debug, rm, log); err != nil {
+		if err := serveDebug(ctx, &wg, cfg.Debug.Listen, hw.debug, rm, mp, log); err != nil {
 			log.Error("roomd: debug endpoint not started", "err", err)
 		}
 	}
@@ -105,7 +127,7 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	notify(log, daemon.SdNotifyStopping, "STATUS=stopping")
 	log.Info("roomd: stopping")
 	stopped := make(chan struct{})
-	go func() { wg.Wait(); <-roomDone; close(stopped) }()
+	go func() { wg.Wait(); <-roomDone; mp.engine.Wait(); close(stopped) }()
 	select {
 	case <-stopped:
 	case <-time.After(stopBudget):
@@ -175,7 +197,7 @@ func watchdog(ctx context.Context, rm *room.Room, log *slog.Logger) {
 
 // serveDebug serves the simulated board's poke endpoint and the room's state
 // on a loopback address.
-func serveDebug(ctx context.Context, wg *sync.WaitGroup, addr string, sim http.Handler, rm *room.Room, log *slog.Logger) error {
+func serveDebug(ctx context.Context, wg *sync.WaitGroup, addr string, sim http.Handler, rm *room.Room, mp *mediaParts, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -187,6 +209,13 @@ func serveDebug(ctx context.Context, wg *sync.WaitGroup, addr string, sim http.H
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		enc.Encode(rm.Snapshot())
+	})
+	mux.Handle("GET /display.png", display.SnapshotHandler(mp.comp))
+	mux.HandleFunc("GET /media", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.Encode(mp.engine.Stats())
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	log.Info("roomd: simulated board endpoint", "url", "http://"+ln.Addr().String()+"/")
