@@ -119,6 +119,7 @@ func newSchema() Schema {
 			{Path: p("Schedule Next [N] Title"), Space: anyText},
 			{Path: p("Schedule Next [N] Start"), Space: anyTime},
 			{Path: p("Schedule Next [N] End"), Space: anyTime},
+			{Path: p("Schedule Next [N] Joinable"), Space: trueFalse},
 			{Path: p("Environment Temperature"), Space: decimal, Optional: true},
 			{Path: p("Environment Humidity"), Space: decimal, Optional: true},
 			{Path: p("Environment Occupancy"), Space: literal("Occupied", "Vacant"), Optional: true},

@@ -75,6 +75,7 @@ func Flatten(s room.State, sys System) []Leaf {
 		addPath(Path{"Schedule", "Next", n, "Title"}, String, m.Title)
 		addPath(Path{"Schedule", "Next", n, "Start"}, Time, formatTime(m.Start))
 		addPath(Path{"Schedule", "Next", n, "End"}, Time, formatTime(m.End))
+		addPath(Path{"Schedule", "Next", n, "Joinable"}, Literal, trueFalseString(m.URI != ""))
 	}
 	if s.Env.HaveTemperature {
 		add("Environment Temperature", Decimal, strconv.FormatFloat(s.Env.Temperature, 'f', 1, 64))
