@@ -78,6 +78,12 @@ var debugURL = regexp.MustCompile(`url=http://(127\.0\.0\.1:\d+)/`)
 
 func startRoomd(t *testing.T, env ...string) *daemonUnderTest {
 	t.Helper()
+	return startRoomdWith(t, nil, env...)
+}
+
+// startRoomdWith starts roomd --sim with extra flags.
+func startRoomdWith(t *testing.T, args []string, env ...string) *daemonUnderTest {
+	t.Helper()
 	bin := roomdBinary(t)
 	dir := t.TempDir()
 	d := &daemonUnderTest{run: filepath.Join(dir, "run"), notes: make(chan string, 64), exited: make(chan error, 1)}
@@ -103,6 +109,7 @@ func startRoomd(t *testing.T, env ...string) *daemonUnderTest {
 
 	d.cmd = exec.Command(bin, "--sim", "--state-dir", filepath.Join(dir, "state"), "--runtime-dir", d.run,
 		"--debug-listen", "127.0.0.1:0", "--log-format", "text")
+	d.cmd.Args = append(d.cmd.Args, args...)
 	d.cmd.Env = append(os.Environ(), append([]string{"NOTIFY_SOCKET=" + sock}, env...)...)
 	d.cmd.Stderr = logWriter{d}
 	d.cmd.Stdout = logWriter{d}
