@@ -3,6 +3,7 @@
 //
 //	roomctl xStatus Audio                 run one request, print its reply
 //	roomctl xCommand Call Join Uri: https://meet.example/abc
+//	roomctl 'xCommand Call Join Uri: "janus+ws://127.0.0.1:8188/?room=1234"'
 //	roomctl -json xStatus Call            the reply as one JSON object
 //	roomctl                               interactive: type requests, bye to leave
 //
@@ -85,6 +86,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // shell took off: `Title: "Weekly sync"` arrives as two words, "Title:" and
 // "Weekly sync", and `Title:"Weekly sync"` as one, "Title:Weekly sync".
 func requestLine(args []string) string {
+	// One argument is a whole request line, quoted as the console expects:
+	// roomctl 'xCommand Call Join Uri: "janus+ws://…?room=1234"'.
+	if len(args) == 1 {
+		return args[0]
+	}
 	out := make([]string, len(args))
 	for i, a := range args {
 		switch {

@@ -117,6 +117,7 @@ func TestRequestLine(t *testing.T) {
 		{[]string{"xCommand", "Call", "Join", `Title:Say "hi" now`}, `xCommand Call Join Title:"Say \"hi\" now"`},
 		{[]string{"xConfiguration", "SystemUnit", "Name:", ""}, `xConfiguration SystemUnit Name: ""`},
 		{[]string{"xStatus", `|resultId="a"`}, `xStatus |resultId="a"`},
+		{[]string{`xCommand Call Join Uri: "janus+ws://h/?room=1"`}, `xCommand Call Join Uri: "janus+ws://h/?room=1"`},
 	} {
 		if got := requestLine(c.args); got != c.want {
 			t.Errorf("requestLine(%q) = %q, want %q", c.args, got, c.want)

@@ -3,6 +3,7 @@ package call
 import (
 	"context"
 	"fmt"
+	"github.com/pion/webrtc/v4"
 	"strings"
 	"testing"
 	"time"
@@ -266,5 +267,28 @@ func TestJanusRestartRejoins(t *testing.T) {
 		case <-deadline:
 			t.Fatalf("no rejoin: reconnecting seen %v, state %v %q", sawReconnecting, g.room.Snapshot().Call, g.room.Snapshot().CallReason)
 		}
+	}
+}
+
+// A room that takes only VP8 (like Debian's demo room): roomd prefers H.264,
+// is refused, and joins with VP8 instead of retrying forever.
+func TestFallsBackToTheCodecTheRoomTakes(t *testing.T) {
+	j := janustest.Start(t, &janustest.Options{Rooms: []janustest.Room{{ID: 77, Publishers: 4, Bitrate: 1_000_000, VideoCodec: "vp8"}}})
+	g := newRig(t, j)
+	if err := g.room.Do(context.Background(), room.Command{From: room.Source{Kind: room.FromPanel}, Do: room.Join{Meeting: room.Meeting{URI: link(j, 77)}}}); err != nil {
+		t.Fatal(err)
+	}
+	waitCall(t, g.room, room.InCall, 20*time.Second)
+	if enc := g.engine.Stats().Encoder; !strings.Contains(enc, "VP8") && !strings.Contains(enc, "vpx") {
+		t.Fatalf("encoder %q, want VP8", enc)
+	}
+	// With H.264 only, the same room fails with a reason.
+	g2 := newRig(t, j)
+	g2.engine.cfg.Codecs = []string{webrtc.MimeTypeH264}
+	if err := g2.room.Do(context.Background(), room.Command{From: room.Source{Kind: room.FromPanel}, Do: room.Join{Meeting: room.Meeting{URI: link(j, 77)}}}); err != nil {
+		t.Fatal(err)
+	}
+	if s := waitCall(t, g2.room, room.Failed, 20*time.Second); !strings.Contains(s.CallReason, "accepts none") {
+		t.Fatalf("reason %q", s.CallReason)
 	}
 }

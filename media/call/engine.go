@@ -1,7 +1,8 @@
 // Package call puts the room into meetings: it implements room.CallEngine
 // on top of the capture sources, the encoders, pion's transport with
-// congestion control and a meeting provider (Janus VideoRoom), and feeds what
-// it receives to the display compositor.
+// congestion control and a meeting provider (Janus VideoRoom, or WHIP to
+// publish and WHEP to receive), and feeds what it receives to the display
+// compositor.
 //
 // One goroutine runs each call. It reports to the room only through the
 // report function (room.Room.Report), never by touching state: InCall once
@@ -14,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,6 +35,7 @@ import (
 	"github.com/roomd/roomd/media/display"
 	"github.com/roomd/roomd/media/janus"
 	"github.com/roomd/roomd/media/transport"
+	"github.com/roomd/roomd/media/whip"
 	"github.com/roomd/roomd/room"
 )
 
@@ -195,13 +198,13 @@ func (e *Engine) Wait() {
 // reason turns a join error into words for the room's status.
 func reason(err error) string {
 	switch {
-	case errors.Is(err, janus.ErrUnauthorized):
+	case errors.Is(err, janus.ErrUnauthorized), errors.Is(err, whip.ErrUnauthorized):
 		return "wrong meeting passcode"
-	case errors.Is(err, janus.ErrRoomNotFound):
+	case errors.Is(err, janus.ErrRoomNotFound), errors.Is(err, whip.ErrNotFound):
 		return "meeting room not found"
 	case errors.Is(err, janus.ErrRoomFull):
 		return "meeting room is full"
-	case errors.Is(err, janus.ErrUnreachable):
+	case errors.Is(err, janus.ErrUnreachable), errors.Is(err, whip.ErrUnreachable):
 		return "meeting server unreachable"
 	case errors.Is(err, ErrUnsupportedLink):
 		return err.Error()
@@ -211,7 +214,8 @@ func reason(err error) string {
 
 // permanent says whether rejoining cannot help.
 func permanent(err error) bool {
-	return errors.Is(err, janus.ErrUnauthorized) || errors.Is(err, janus.ErrRoomNotFound) || errors.Is(err, ErrUnsupportedLink)
+	return errors.Is(err, janus.ErrUnauthorized) || errors.Is(err, janus.ErrRoomNotFound) || errors.Is(err, ErrUnsupportedLink) ||
+		errors.Is(err, whip.ErrUnauthorized) || errors.Is(err, whip.ErrNotFound)
 }
 
 func (e *Engine) run(ctx context.Context, seq uint64, m room.Meeting, c *activeCall) {
@@ -224,12 +228,16 @@ func (e *Engine) run(ctx context.Context, seq uint64, m room.Meeting, c *activeC
 	log := e.log.With("call", seq, "meeting", m.ID)
 
 	// Local media runs for the whole call, across rejoins.
-	sender, err := e.newSender(ctx, log)
+	codecs := e.cfg.Codecs
+	if len(codecs) == 0 {
+		codecs = []string{codec.MimeH264, codec.MimeVP8}
+	}
+	sender, err := e.newSender(ctx, log, codecs)
 	if err != nil {
 		say(room.Failed, "camera or microphone: "+err.Error())
 		return
 	}
-	defer sender.close()
+	defer func() { sender.close() }()
 
 	joined := false
 	delay := e.cfg.RetryMin
@@ -250,7 +258,23 @@ func (e *Engine) run(ctx context.Context, seq uint64, m room.Meeting, c *activeC
 			}
 			return
 		}
-		if !joined && (permanent(err) || errors.Is(err, janus.ErrUnreachable)) {
+		if errors.Is(err, webrtc.ErrUnsupportedCodec) {
+			// The room takes another codec (Debian's demo room is VP8
+			// only): drop the one it refused and offer the next.
+			codecs = slices.DeleteFunc(slices.Clone(codecs), func(c string) bool { return strings.EqualFold(c, sender.enc.Codec) })
+			if len(codecs) == 0 {
+				say(room.Failed, "the meeting server accepts none of roomd's video codecs")
+				return
+			}
+			log.Info("call: the meeting refused the video codec; trying the next", "refused", sender.enc.Codec, "next", codecs[0])
+			sender.close()
+			if sender, err = e.newSender(ctx, log, codecs); err != nil {
+				say(room.Failed, "camera or microphone: "+err.Error())
+				return
+			}
+			continue
+		}
+		if !joined && (permanent(err) || errors.Is(err, janus.ErrUnreachable) || errors.Is(err, whip.ErrUnreachable)) {
 			log.Warn("call: join failed", "err", err)
 			say(room.Failed, reason(err))
 			return
@@ -283,6 +307,9 @@ func (e *Engine) run(ctx context.Context, seq uint64, m room.Meeting, c *activeC
 // session joins once and runs until the session ends. It returns why the
 // session was lost, or the join error.
 func (e *Engine) session(ctx context.Context, seq uint64, t Target, m room.Meeting, s *sender, log *slog.Logger, connected func()) (string, error) {
+	if t.Provider == "whip" {
+		return e.whipSession(ctx, seq, t, m, s, log, connected) // whip.go
+	}
 	pub, err := e.fac.NewPeerConnection()
 	if err != nil {
 		return "", err
@@ -530,7 +557,7 @@ type sender struct {
 	loopsCtx context.Context
 }
 
-func (e *Engine) newSender(ctx context.Context, log *slog.Logger) (*sender, error) {
+func (e *Engine) newSender(ctx context.Context, log *slog.Logger, codecs []string) (*sender, error) {
 	v, err := e.cfg.Sources.Video()
 	if err != nil {
 		return nil, err
@@ -543,7 +570,7 @@ func (e *Engine) newSender(ctx context.Context, log *slog.Logger) (*sender, erro
 	v = capture.GateVideo(v, e.cfg.Camera)
 	a = capture.GateAudio(a, e.cfg.Mic)
 	vi := v.Info()
-	sel, err := codec.Select(codec.Preferences{Codecs: e.cfg.Codecs, NoHardware: e.cfg.NoHardware},
+	sel, err := codec.Select(codec.Preferences{Codecs: codecs, NoHardware: e.cfg.NoHardware},
 		codec.VideoConfig{Width: vi.Width, Height: vi.Height, FPS: vi.FPS, BitRate: e.fac.Config().StartBitrate})
 	if err != nil {
 		v.Close()

@@ -1,0 +1,227 @@
+package call
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+
+	"github.com/roomd/roomd/internal/whiptest"
+	"github.com/roomd/roomd/media/capture"
+	"github.com/roomd/roomd/media/codec"
+	"github.com/roomd/roomd/media/whip"
+	"github.com/roomd/roomd/room"
+)
+
+const whipToken = "meeting-token"
+
+func whipLink(srv *whiptest.Server, publish, play string) string {
+	return "whip+" + srv.WHIP(publish) + "?whep=" + url.QueryEscape(srv.WHEP(play))
+}
+
+// farEnd publishes the test pattern (VP8) and a tone (Opus) to a stream of
+// the relay, as the meeting's other side.
+func farEnd(t *testing.T, srv *whiptest.Server, stream string) {
+	t.Helper()
+	vt, _ := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "video", "far")
+	at, _ := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "far")
+	enc, err := codec.NewVP8(codec.VideoConfig{Width: 320, Height: 180, FPS: 15, BitRate: 300_000, KeyFrameInterval: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pattern, err := capture.NewPattern(capture.PatternOptions{Width: 320, Height: 180, FPS: 15})
+	if err != nil {
+		t.Fatal(err)
+	}
+	aenc, err := codec.NewOpus(codec.AudioConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tone, err := capture.NewTone(capture.ToneOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := whip.Publish(context.Background(), whip.Options{
+		Endpoint: srv.WHIP(stream), Token: whipToken,
+		AddTracks: func(pc *webrtc.PeerConnection) error {
+			for _, tr := range []webrtc.TrackLocal{vt, at} {
+				if _, err := pc.AddTransceiverFromTrack(tr, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionSendonly}); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for ctx.Err() == nil {
+			img, release, err := pattern.Read()
+			if err != nil {
+				return
+			}
+			frame, _, err := enc.Encode(img)
+			release()
+			if err == nil && len(frame) > 0 {
+				vt.WriteSample(media.Sample{Data: frame, Duration: time.Second / 15})
+			}
+		}
+	})
+	wg.Go(func() {
+		var buf []int16
+		for ctx.Err() == nil {
+			chunk, release, err := tone.Read()
+			if err != nil {
+				return
+			}
+			buf = appendMono(buf, chunk)
+			release()
+			for n := (codec.AudioConfig{}).FrameSamples(); len(buf) >= n; buf = buf[n:] {
+				if pkt, err := aenc.Encode(buf[:n]); err == nil {
+					at.WriteSample(media.Sample{Data: pkt, Duration: 20 * time.Millisecond})
+				}
+			}
+		}
+	})
+	t.Cleanup(func() {
+		cancel()
+		pattern.Close()
+		tone.Close()
+		wg.Wait()
+		sess.Close()
+		enc.Close()
+		aenc.Close()
+	})
+}
+
+// The room joins a WHIP/WHEP meeting: it is in the call once its WHIP
+// media connects, the relay receives its video and audio, it decodes the
+// far end's WHEP stream, and leaving DELETEs both sessions.
+func TestWHIPMeeting(t *testing.T) {
+	srv := whiptest.Start(t, whiptest.Options{Token: whipToken})
+	farEnd(t, srv, "far")
+	g := newRig(t, nil)
+	ctx := context.Background()
+
+	start := time.Now()
+	join := room.Join{Meeting: room.Meeting{ID: "w1", URI: whipLink(srv, "boardroom", "far"), Passcode: whipToken}}
+	if err := g.room.Do(ctx, room.Command{From: room.Source{Kind: room.FromPanel}, Do: join}); err != nil {
+		t.Fatal(err)
+	}
+	waitCall(t, g.room, room.InCall, 20*time.Second)
+	t.Logf("in call %v after the join command", time.Since(start))
+
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s := g.engine.Stats()
+		vp, ap := srv.Received("boardroom")
+		if s.FramesDecoded["far"] > 15 && s.AudioPackets["far"] > 25 && vp > 50 && ap > 25 {
+			t.Logf("%v after the join: roomd decoded %d frames and %d audio packets of the far end; the relay got %d video and %d audio packets from roomd (%s)",
+				time.Since(start), s.FramesDecoded["far"], s.AudioPackets["far"], vp, ap, s.Encoder)
+			if len(s.Participants) != 1 || s.Participants[0] != "far" {
+				t.Errorf("participants %v, want [far]", s.Participants)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("media: roomd stats %+v; relay got %d video and %d audio packets from roomd", s, vp, ap)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if ps := g.comp.Participants(); len(ps) != 1 {
+		t.Errorf("compositor participants %v, want the far end", ps)
+	}
+	held := map[string]bool{}
+	for _, r := range srv.Resources() {
+		held[r.Protocol+" "+r.Stream] = true
+	}
+	if !held["WHIP boardroom"] || !held["WHEP far"] {
+		t.Fatalf("the relay holds %+v, want roomd's WHIP and WHEP sessions", srv.Resources())
+	}
+
+	if err := g.room.Do(ctx, room.Command{From: room.Source{Kind: room.FromPanel}, Do: room.Leave{}}); err != nil {
+		t.Fatal(err)
+	}
+	waitCall(t, g.room, room.Idle, 10*time.Second)
+	for _, r := range srv.Resources() {
+		if r.Stream != "far" || r.Protocol != "WHIP" {
+			t.Errorf("after leaving the relay still holds %+v", r)
+		}
+	}
+	if d := srv.Deleted(); len(d) != 2 {
+		t.Errorf("DELETEs %v, want roomd's two sessions", d)
+	}
+	for _, r := range srv.Requests() {
+		if !r.Authorized {
+			t.Errorf("%s %s without the meeting's token", r.Method, r.Path)
+		}
+	}
+}
+
+func TestWHIPFailedJoinsSayWhy(t *testing.T) {
+	srv := whiptest.Start(t, whiptest.Options{Token: whipToken})
+	g := newRig(t, nil)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		m    room.Meeting
+		want string
+	}{
+		{room.Meeting{URI: whipLink(srv, "boardroom", "far"), Passcode: "wrong"}, "wrong meeting passcode"},
+		{room.Meeting{URI: "whip+" + srv.URL + "/no/such/endpoint?whep=" + url.QueryEscape(srv.WHEP("far")), Passcode: whipToken}, "meeting room not found"},
+		{room.Meeting{URI: "whip+http://127.0.0.1:1/whip/x?whep=" + url.QueryEscape("http://127.0.0.1:1/whep/x"), Passcode: whipToken}, "meeting server unreachable"},
+		{room.Meeting{URI: "whip+http://sfu.example.org/whip/x?whep=" + url.QueryEscape("https://sfu.example.org/whep/x")}, "no meeting provider"},
+	} {
+		start := time.Now()
+		if err := g.room.Do(ctx, room.Command{From: room.Source{Kind: room.FromPanel}, Do: room.Join{Meeting: tc.m}}); err != nil {
+			t.Fatal(err)
+		}
+		s := waitCall(t, g.room, room.Failed, 10*time.Second)
+		if !strings.Contains(s.CallReason, tc.want) {
+			t.Errorf("%s: reason %q, want %q", tc.m.URI, s.CallReason, tc.want)
+		}
+		t.Logf("%q in %v", s.CallReason, time.Since(start))
+	}
+	if rs := srv.Resources(); len(rs) != 0 {
+		t.Errorf("failed joins left sessions on the relay: %+v", rs)
+	}
+}
+
+func TestParseWHIPLink(t *testing.T) {
+	whep := url.QueryEscape("https://sfu.example.org/whep/room 1?x=1")
+	for _, tc := range []struct {
+		link       string
+		whip, whep string
+		err        string
+	}{
+		{"whip+https://sfu.example.org/whip/room?whep=" + whep, "https://sfu.example.org/whip/room", "https://sfu.example.org/whep/room%201?x=1", ""},
+		{"WHIP+HTTPS://sfu.example.org:8443/w?whep=" + whep, "https://sfu.example.org:8443/w", "https://sfu.example.org/whep/room%201?x=1", ""},
+		{"whip+http://127.0.0.1:8080/whip/a?whep=" + url.QueryEscape("http://127.0.0.1:8080/whep/b"), "http://127.0.0.1:8080/whip/a", "http://127.0.0.1:8080/whep/b", ""},
+		{"whip+http://[::1]/whip/a?whep=" + url.QueryEscape("http://localhost/whep/b"), "http://[::1]/whip/a", "http://localhost/whep/b", ""},
+		{"whip+http://sfu.example.org/whip/a?whep=" + whep, "", "", "loopback"},
+		{"whip+https://sfu.example.org/whip/a?whep=" + url.QueryEscape("http://127.0.0.1/whep"), "", "", "whep="},
+		{"whip+https://sfu.example.org/whip/a", "", "", "whep="},
+		{"whip+https://sfu.example.org/whip/a?whep=" + url.QueryEscape("wss://sfu.example.org/x"), "", "", "whep="},
+		{"whip+https://sfu.example.org/whip/a?whep=" + whep + "&token=abc", "", "", "passcode"},
+		{"whip+https://user:pw@sfu.example.org/whip/a?whep=" + whep, "", "", "user name"},
+	} {
+		got, err := ParseLink(tc.link)
+		if tc.err != "" {
+			if !errors.Is(err, ErrUnsupportedLink) || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: %v, want an unsupported link about %q", tc.link, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got.Provider != "whip" || got.WHIP != tc.whip || got.WHEP != tc.whep || got.Endpoint != tc.whip {
+			t.Errorf("%s: %+v, %v; want WHIP %s and WHEP %s", tc.link, got, err, tc.whip, tc.whep)
+		}
+	}
+}
