@@ -28,7 +28,7 @@ func ExampleNewPattern() {
 	// frame 0
 	// frame 1
 	// frame 2
-	// pattern test pattern 640x360@30
+	// test pattern 640x360@30
 }
 
 // Muting happens before encoding: a closed gate turns the microphone's

@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"encoding/binary"
 	"fmt"
 	"image"
 	"image/color"
@@ -300,10 +301,20 @@ func (p *Pattern) drawStrip() *image.YCbCr {
 	return img
 }
 
-// addRow sets dst[i] = src[i] + noise[i] (mod 256).
+// addRow sets dst[i] = src[i] + noise[i] (mod 256), eight bytes at a time:
+// the low seven bits of each byte are added with the carries kept inside
+// the byte, then the top bit is set from the inputs' top bits.
 func addRow(dst, src, noise []byte) {
-	src, noise = src[:len(dst)], noise[:len(dst)]
-	for i := range dst {
+	const low7, high = 0x7f7f7f7f7f7f7f7f, 0x8080808080808080
+	n := len(dst)
+	src, noise = src[:n], noise[:n]
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		a := binary.LittleEndian.Uint64(src[i:])
+		b := binary.LittleEndian.Uint64(noise[i:])
+		binary.LittleEndian.PutUint64(dst[i:], ((a&low7)+(b&low7))^((a^b)&high))
+	}
+	for ; i < n; i++ {
 		dst[i] = src[i] + noise[i]
 	}
 }

@@ -213,3 +213,36 @@ func BenchmarkPattern720p(b *testing.B) {
 		release()
 	}
 }
+
+func TestAddRowMatchesByteAddition(t *testing.T) {
+	src, noise := make([]byte, 67), make([]byte, 67)
+	for i := range src {
+		src[i], noise[i] = byte(i*37+11), byte(i*91+200)
+	}
+	got := make([]byte, 67)
+	addRow(got, src, noise)
+	for i := range got {
+		if want := src[i] + noise[i]; got[i] != want {
+			t.Fatalf("byte %d: %d + %d = %d, want %d", i, src[i], noise[i], got[i], want)
+		}
+	}
+}
+
+func TestInfoString(t *testing.T) {
+	for _, c := range []struct {
+		info Info
+		want string
+	}{
+		{Info{Kind: "camera", Device: "/dev/video0", Name: "HD Pro Webcam C920", Width: 1280, Height: 720, FPS: 30, Format: "YUYV"},
+			"camera /dev/video0 (HD Pro Webcam C920) 1280x720@30 YUYV"},
+		{Info{Kind: "microphone", Device: "hw:1,0", Name: "USB PnP", SampleRate: 48000, Channels: 1},
+			"microphone hw:1,0 (USB PnP) 48000 Hz mono"},
+		{Info{Kind: "tone", Name: "1000 Hz tone", SampleRate: 48000, Channels: 1}, "1000 Hz tone 48000 Hz mono"},
+		{Info{Kind: "camera", Width: 1280, Height: 720, FPS: 30, Problem: "camera unavailable: device: no camera"},
+			"camera 1280x720@30: camera unavailable: device: no camera"},
+	} {
+		if got := c.info.String(); got != c.want {
+			t.Errorf("%+v.String() = %q, want %q", c.info, got, c.want)
+		}
+	}
+}

@@ -64,19 +64,19 @@ type Info struct {
 }
 
 // String renders Info on one line, e.g.
-// "camera /dev/video0 (HD Pro Webcam C920) 1280x720@30 YUYV".
+// "camera /dev/video0 (HD Pro Webcam C920) 1280x720@30 YUYV" or
+// "test pattern 1280x720@30".
 func (i Info) String() string {
 	var b strings.Builder
-	b.WriteString(i.Kind)
-	if i.Device != "" {
-		b.WriteString(" " + i.Device)
-	}
-	if i.Name != "" {
-		if i.Device != "" {
-			fmt.Fprintf(&b, " (%s)", i.Name)
-		} else {
-			b.WriteString(" " + i.Name)
-		}
+	switch {
+	case i.Device != "" && i.Name != "":
+		fmt.Fprintf(&b, "%s %s (%s)", i.Kind, i.Device, i.Name)
+	case i.Device != "":
+		b.WriteString(i.Kind + " " + i.Device)
+	case i.Name != "":
+		b.WriteString(i.Name) // synthetic sources name themselves
+	default:
+		b.WriteString(i.Kind)
 	}
 	if i.Width > 0 {
 		fmt.Fprintf(&b, " %dx%d@%g", i.Width, i.Height, i.FPS)

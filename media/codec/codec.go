@@ -9,9 +9,10 @@
 // transport calls ForceKeyFrame on a PLI and SetBitRate whenever congestion
 // control's estimate moves (mediadevices does not wire that up by itself).
 // Both may be called from any goroutine while Encode runs; they take effect
-// on the next frame. The software encoders wrap pion/mediadevices'
-// openh264 and vpx packages; H.264 key frames always carry SPS and PPS so a
-// late joiner can start decoding at any key frame.
+// on the next frame. H.264 wraps pion/mediadevices' openh264 encoder; VP8
+// drives libvpx directly with libwebrtc's real-time settings (see NewVP8).
+// H.264 key frames always carry SPS and PPS so a late joiner can start
+// decoding at any key frame.
 //
 // # Choosing an encoder
 //

@@ -14,4 +14,4 @@ func NewVP8Decoder() (VideoDecoder, error) {
 	return nil, errVP8Unavailable
 }
 
-var errVP8Unavailable = fmt.Errorf("codec: VP8: built with -tags novpx; install libvpx-dev and rebuild without it: %w", ErrUnavailable)
+var errVP8Unavailable = fmt.Errorf("%w: VP8 (built with -tags novpx; install libvpx-dev and rebuild without the tag)", ErrUnavailable)

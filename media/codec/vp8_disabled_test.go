@@ -16,7 +16,7 @@ func TestVP8LeftOut(t *testing.T) {
 		t.Fatalf("VP8 decoder = %v, want ErrUnavailable", err)
 	}
 	_, err := Select(Preferences{Codecs: []string{MimeVP8}}, selectCfg)
-	if err == nil || !strings.Contains(err.Error(), "libvpx: VP8: built with -tags novpx") {
+	if err == nil || !strings.Contains(err.Error(), "libvpx: codec not built in: VP8 (built with -tags novpx") {
 		t.Fatalf("Select(VP8) = %v, want an error saying VP8 was left out", err)
 	}
 }

@@ -42,12 +42,12 @@ const (
 )
 
 // FourCC codes roomd cares about.
-var (
-	FourCCH264  = FourCC("H264")
-	FourCCMJPEG = FourCC("MJPG")
-	FourCCYUYV  = FourCC("YUYV")
-	FourCCYU12  = FourCC("YU12") // I420
-	FourCCNV12  = FourCC("NV12")
+const (
+	FourCCH264  = 'H' | '2'<<8 | '6'<<16 | '4'<<24
+	FourCCMJPEG = 'M' | 'J'<<8 | 'P'<<16 | 'G'<<24
+	FourCCYUYV  = 'Y' | 'U'<<8 | 'Y'<<16 | 'V'<<24
+	FourCCYU12  = 'Y' | 'U'<<8 | '1'<<16 | '2'<<24 // I420
+	FourCCNV12  = 'N' | 'V'<<8 | '1'<<16 | '2'<<24
 )
 
 // FourCC packs a four-character code the way V4L2 does.
@@ -139,7 +139,9 @@ func QueryCapabilities(path string) (Capabilities, error) {
 	defer unix.Close(fd)
 	var raw [capabilitySize]byte
 	if err := ioctl(fd, vidiocQueryCap, unsafe.Pointer(&raw[0])); err != nil {
-		if errors.Is(err, unix.ENOTTY) || errors.Is(err, unix.EINVAL) {
+		// ENOTTY from the kernel; ENOSYS from qemu-user, which passes on no
+		// V4L2 ioctls.
+		if errors.Is(err, unix.ENOTTY) || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOSYS) {
 			return Capabilities{}, fmt.Errorf("%w: %s (VIDIOC_QUERYCAP: %v)", ErrNotV4L2, path, err)
 		}
 		return Capabilities{}, fmt.Errorf("v4l2: %s: VIDIOC_QUERYCAP: %w", path, err)

@@ -79,7 +79,15 @@ func TestDevicesAreInNumericOrder(t *testing.T) {
 }
 
 func TestFourCC(t *testing.T) {
-	if FourCCH264 != 0x34363248 || FourCCString(FourCCH264) != "H264" || FourCCString(FourCCYUYV) != "YUYV" {
+	for _, c := range []struct {
+		code uint32
+		name string
+	}{{FourCCH264, "H264"}, {FourCCMJPEG, "MJPG"}, {FourCCYUYV, "YUYV"}, {FourCCYU12, "YU12"}, {FourCCNV12, "NV12"}} {
+		if c.code != FourCC(c.name) || FourCCString(c.code) != c.name {
+			t.Errorf("%s: %#x, FourCC gives %#x", c.name, c.code, FourCC(c.name))
+		}
+	}
+	if FourCCH264 != 0x34363248 {
 		t.Fatalf("H264 = %#x %q", FourCCH264, FourCCString(FourCCH264))
 	}
 	if vidiocQueryCap != 0x80685600 || vidiocEnumFmt != 0xc0405602 {
