@@ -307,6 +307,10 @@ func (e *Engine) run(ctx context.Context, seq uint64, m room.Meeting, c *activeC
 // session joins once and runs until the session ends. It returns why the
 // session was lost, or the join error.
 func (e *Engine) session(ctx context.Context, seq uint64, t Target, m room.Meeting, s *sender, log *slog.Logger, connected func()) (string, error) {
+	// Everything started for this session (feedback loops, the bitrate
+	// controller, receivers) ends with it.
+	ctx, endSession := context.WithCancel(ctx)
+	defer endSession()
 	if t.Provider == "whip" {
 		return e.whipSession(ctx, seq, t, m, s, log, connected) // whip.go
 	}
@@ -626,11 +630,10 @@ func (s *sender) attach(ctx context.Context, pub *transport.PeerConnection) erro
 	if err != nil {
 		return err
 	}
-	pctx, cancel := context.WithCancel(ctx)
 	vfb := &transport.SenderFeedback{Sender: vs.Sender(), KeyFrame: s.enc.Encoder}
 	afb := &transport.SenderFeedback{Sender: as.Sender()}
-	go vfb.Run(pctx)
-	go afb.Run(pctx)
+	go vfb.Run(ctx)
+	go afb.Run(ctx)
 	if est := pub.Estimator(); est != nil {
 		ctl, err := transport.NewController(est, transport.BitrateFunc(func(bps int) {
 			s.enc.Encoder.SetBitRate(bps)
@@ -639,18 +642,11 @@ func (s *sender) attach(ctx context.Context, pub *transport.PeerConnection) erro
 			s.e.mu.Unlock()
 		}), s.aenc, transport.ControllerConfig{})
 		if err != nil {
-			cancel()
 			return err
 		}
-		go ctl.Run(pctx)
+		go ctl.Run(ctx)
 	}
-	go func() {
-		// The PeerConnection's end ends its feedback loops.
-		for pub.PeerConnection.ConnectionState() != webrtc.PeerConnectionStateClosed && pctx.Err() == nil {
-			time.Sleep(200 * time.Millisecond)
-		}
-		cancel()
-	}()
+
 	return nil
 }
 

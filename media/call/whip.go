@@ -99,6 +99,10 @@ func (e *Engine) receiveWHEP(ctx context.Context, t Target, m room.Meeting, log 
 	log = log.With("whep", id)
 	delay := e.cfg.RetryMin
 	for ctx.Err() == nil {
+		// A disconnected stream is given up at once, as the publisher's
+		// is: a new WHEP session costs one request, and the far end may
+		// have left without its DTLS close reaching us.
+		disconnected := make(chan struct{}, 1)
 		rctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		sess, err := whip.Receive(rctx, whip.Options{
 			Endpoint: t.WHEP, Token: m.Passcode, Logger: log, AskICEServers: true,
@@ -116,6 +120,14 @@ func (e *Engine) receiveWHEP(ctx context.Context, t Target, m room.Meeting, log 
 					e.receiveVideo(pc, tr, id, log)
 				}
 			},
+			OnConnectionStateChange: func(st webrtc.PeerConnectionState) {
+				if st == webrtc.PeerConnectionStateDisconnected {
+					select {
+					case disconnected <- struct{}{}:
+					default:
+					}
+				}
+			},
 		})
 		cancel()
 		switch {
@@ -126,7 +138,7 @@ func (e *Engine) receiveWHEP(ctx context.Context, t Target, m room.Meeting, log 
 				log.Info("call: meeting stream not playing; trying again", "err", err, "in", delay)
 			}
 		default:
-			if e.playWHEP(ctx, sess, id, log) {
+			if e.playWHEP(ctx, sess, disconnected, id, log) {
 				delay = e.cfg.RetryMin
 			}
 		}
@@ -139,9 +151,10 @@ func (e *Engine) receiveWHEP(ctx context.Context, t Target, m room.Meeting, log 
 	return nil
 }
 
-// playWHEP shows one WHEP session as a participant until it ends or ctx
-// does, then leaves it. It says whether the media connected.
-func (e *Engine) playWHEP(ctx context.Context, sess *whip.Session, id string, log *slog.Logger) bool {
+// playWHEP shows one WHEP session as a participant until it ends, its
+// media disconnects or ctx ends, then leaves it. It says whether the media
+// connected.
+func (e *Engine) playWHEP(ctx context.Context, sess *whip.Session, disconnected <-chan struct{}, id string, log *slog.Logger) bool {
 	e.mu.Lock()
 	e.stats.Participants = append(e.stats.Participants, id)
 	e.mu.Unlock()
@@ -174,6 +187,8 @@ func (e *Engine) playWHEP(ctx context.Context, sess *whip.Session, id string, lo
 	select {
 	case <-sess.Done():
 		log.Warn("call: meeting stream lost", "err", sess.Err())
+	case <-disconnected:
+		log.Warn("call: meeting stream disconnected")
 	case <-ctx.Done():
 	}
 	return true

@@ -26,8 +26,9 @@ func whipLink(srv *whiptest.Server, publish, play string) string {
 }
 
 // farEnd publishes the test pattern (VP8) and a tone (Opus) to a stream of
-// the relay, as the meeting's other side.
-func farEnd(t *testing.T, srv *whiptest.Server, stream string) {
+// the relay, as the meeting's other side, until the test ends or leave is
+// called.
+func farEnd(t *testing.T, srv *whiptest.Server, stream string) (leave func()) {
 	t.Helper()
 	vt, _ := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "video", "far")
 	at, _ := webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "audio", "far")
@@ -92,23 +93,46 @@ func farEnd(t *testing.T, srv *whiptest.Server, stream string) {
 			}
 		}
 	})
-	t.Cleanup(func() {
-		cancel()
-		pattern.Close()
-		tone.Close()
-		wg.Wait()
-		sess.Close()
-		enc.Close()
-		aenc.Close()
-	})
+	var once sync.Once
+	leave = func() {
+		once.Do(func() {
+			cancel()
+			pattern.Close()
+			tone.Close()
+			wg.Wait()
+			sess.Leave(context.Background())
+			enc.Close()
+			aenc.Close()
+		})
+	}
+	t.Cleanup(leave)
+	return leave
+}
+
+// waitFar waits until roomd has decoded more than frames frames and audio
+// audio packets of the far end.
+func waitFar(t *testing.T, g *rig, frames, audio uint64, d time.Duration) Stats {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		s := g.engine.Stats()
+		if s.FramesDecoded["far"] > frames && s.AudioPackets["far"] > audio {
+			return s
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("roomd did not decode the far end: %+v", s)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // The room joins a WHIP/WHEP meeting: it is in the call once its WHIP
 // media connects, the relay receives its video and audio, it decodes the
-// far end's WHEP stream, and leaving DELETEs both sessions.
+// far end's WHEP stream, plays it again when the far end comes back after
+// leaving, and leaving DELETEs both sessions.
 func TestWHIPMeeting(t *testing.T) {
 	srv := whiptest.Start(t, whiptest.Options{Token: whipToken})
-	farEnd(t, srv, "far")
+	leaveFar := farEnd(t, srv, "far")
 	g := newRig(t, nil)
 	ctx := context.Background()
 
@@ -148,6 +172,25 @@ func TestWHIPMeeting(t *testing.T) {
 		t.Fatalf("the relay holds %+v, want roomd's WHIP and WHEP sessions", srv.Resources())
 	}
 
+	// The far end leaves: its tile goes, the room stays in the call, and
+	// the stream plays again when the far end is back.
+	leaveFar()
+	deadline = time.Now().Add(10 * time.Second)
+	for len(g.engine.Stats().Participants) != 0 || len(g.comp.Participants()) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the far end left, yet roomd shows %v", g.engine.Stats().Participants)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	before := g.engine.Stats()
+	farEnd(t, srv, "far")
+	back := time.Now()
+	s := waitFar(t, g, before.FramesDecoded["far"]+15, before.AudioPackets["far"]+25, 20*time.Second)
+	t.Logf("far end back on screen %v after it published again (%d frames in all)", time.Since(back), s.FramesDecoded["far"])
+	if st := g.room.Snapshot(); st.Call != room.InCall {
+		t.Errorf("call state %v (%s) after the far end came back", st.Call, st.CallReason)
+	}
+
 	if err := g.room.Do(ctx, room.Command{From: room.Source{Kind: room.FromPanel}, Do: room.Leave{}}); err != nil {
 		t.Fatal(err)
 	}
@@ -157,8 +200,10 @@ func TestWHIPMeeting(t *testing.T) {
 			t.Errorf("after leaving the relay still holds %+v", r)
 		}
 	}
-	if d := srv.Deleted(); len(d) != 2 {
-		t.Errorf("DELETEs %v, want roomd's two sessions", d)
+	// The far end's first session, then roomd's second WHEP session and its
+	// WHIP session (the relay ended roomd's first WHEP session itself).
+	if d := srv.Deleted(); len(d) != 3 {
+		t.Errorf("DELETEs %v, want 3", d)
 	}
 	for _, r := range srv.Requests() {
 		if !r.Authorized {
