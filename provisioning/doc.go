@@ -1,4 +1,37 @@
 // Package provisioning enrolls the room in its organisation's fleet and
-// applies signed configuration bundles (issue: fleet provisioning). Nothing
-// here yet: a room runs standalone on its local configuration.
+// applies signed configuration bundles. The cloud is never in the meeting
+// path: the room runs on its last good configuration for as long as the
+// fleet server is away.
+//
+// # Identity
+//
+// A P-256 key is generated on first boot and kept 0600 in the state
+// directory ([LoadOrCreateKey]). Everything that uses it takes a
+// [crypto.Signer], so a TPM-held key can replace the file later. The key's
+// [Fingerprint] is shown on the panel while enrollment waits for approval.
+//
+// # Bundles
+//
+// Configuration arrives as a DSSE-style [Envelope] (payloadType, base64
+// payload, Ed25519 signatures with key ids) around a [Payload]. A
+// [Verifier] accepts a bundle only when it is signed by a config key of the
+// current [TrustRoot], bound to this organisation and device, not older than
+// the bundle in force (an equal version must carry byte-equal content) and
+// within [MaxBundleSize]. An expired bundle stays in force and is reported
+// stale. Trust roots rotate: root N+1 must be signed by a threshold of root
+// N's keys and of its own.
+//
+// # Store
+//
+// [Store] writes bundles atomically (temporary file, fsync, rename, fsync of
+// the directory), keeps the current and the previous one, and at boot falls
+// back from current to previous to defaults.
+//
+// # Pull loop
+//
+// [Client] enrolls with an activation code, then polls the fleet server over
+// mutual TLS with If-None-Match, jitter and backoff, applies bundles through
+// the Store, tells the room, queues health reports on disk and renews its
+// certificate before it expires. docs/provisioning.md specifies the
+// protocol.
 package provisioning

@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/roomd/roomd/provisioning"
+	"github.com/roomd/roomd/room"
+)
+
+// fakeRoom applies settings edits like room.Room and records reports.
+type fakeRoom struct {
+	mu       sync.Mutex
+	settings room.Settings
+	prov     room.Provisioning
+}
+
+func (r *fakeRoom) Do(_ context.Context, c room.Command) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := c.Do.(room.EditSettings)
+	if !ok || c.From.Kind != room.FromFleet {
+		return errors.New("unexpected command")
+	}
+	s, err := e.Edit(r.settings)
+	if err != nil {
+		return err
+	}
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	r.settings = s
+	return nil
+}
+
+func (r *fakeRoom) Report(rep room.Report) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if p, ok := rep.(room.ProvisioningReported); ok {
+		r.prov = p.Provisioning
+	}
+}
+
+func (r *fakeRoom) snapshot() (room.Settings, room.Provisioning) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.settings, r.prov
+}
+
+func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+type testServer struct {
+	f    *Fleet
+	srv  *http.Server
+	addr string
+}
+
+func startFleet(t *testing.T, dir string) *testServer {
+	t.Helper()
+	ctx := context.Background()
+	st, err := openStore(ctx, filepath.Join(dir, "fleet.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	keys, err := loadOrCreateKeys(filepath.Join(dir, "keys"), "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &Fleet{Store: st, Keys: keys, Log: slog.New(slog.DiscardHandler)}
+	tc, err := f.TLSConfig("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: f.Handler(), TLSConfig: tc}
+	go srv.Serve(tls.NewListener(ln, tc))
+	ts := &testServer{f: f, srv: srv, addr: ln.Addr().String()}
+	t.Cleanup(func() { srv.Close() })
+	return ts
+}
+
+func TestEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	fs := startFleet(t, dir)
+	f := fs.f
+	if err := f.Store.CreateOrg(ctx, "acme", "Acme"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Store.CreateRoom(ctx, "acme", "fjord", "Fjord"); err != nil {
+		t.Fatal(err)
+	}
+	vol := 30
+	if err := f.SetConfig(ctx, "acme", "fjord", provisioning.Config{Room: provisioning.RoomConfig{Name: "Fjord", DefaultVolume: &vol, TimeZone: "Europe/Oslo"}, Security: provisioning.SecurityConfig{Unmute: "anyone"}}); err != nil {
+		t.Fatal(err)
+	}
+	code, err := f.IssueCode(ctx, "acme", "fjord", time.Hour, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(f.Keys.CACert)
+	rm := &fakeRoom{settings: room.DefaultSettings()}
+	var calMu sync.Mutex
+	var cal provisioning.CalendarConfig
+	poll := 300 * time.Millisecond
+	opts := provisioning.ClientOptions{
+		Server: "https://" + fs.addr, Dir: filepath.Join(dir, "device"), ActivationCode: code, RootCAs: pool,
+		Room: rm, StartDelay: 50 * time.Millisecond, Poll: poll,
+		Calendar: func(c provisioning.CalendarConfig) error { calMu.Lock(); cal = c; calMu.Unlock(); return nil },
+		Health:   func() provisioning.HealthReport { return provisioning.HealthReport{Software: "test", UptimeSeconds: 5} },
+	}
+	cl, err := provisioning.NewClient(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { cl.Run(cctx); close(done) }()
+
+	waitFor(t, 10*time.Second, "enrollment config", func() bool {
+		s, p := rm.snapshot()
+		return s.Name == "Fjord" && s.DefaultVolume == 30 && s.Unmute == room.UnmuteAnyone && p.State == room.Enrolled && p.ConfigVersion == 1
+	})
+
+	// The code is single use.
+	if _, err := f.Store.UseCode(ctx, HashCode(code), time.Now()); !errors.Is(err, errCodeUsed) {
+		t.Errorf("code reusable: %v", err)
+	}
+
+	// A change on the server arrives within one poll interval (plus jitter).
+	changed := time.Now()
+	if err := f.SetConfig(ctx, "acme", "fjord", provisioning.Config{Room: provisioning.RoomConfig{Name: "Fjell"}, Calendar: provisioning.CalendarConfig{FeedURL: "https://cal.example/fjell.ics"}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "changed config", func() bool {
+		s, p := rm.snapshot()
+		return s.Name == "Fjell" && p.ConfigVersion == 2
+	})
+	if el := time.Since(changed); el > poll*6/5+time.Second {
+		t.Errorf("change took %v with a %v poll interval", el, poll)
+	}
+	calMu.Lock()
+	if cal.FeedURL != "https://cal.example/fjell.ics" {
+		t.Errorf("calendar = %+v", cal)
+	}
+	calMu.Unlock()
+
+	// The device's report is visible in fleetd.
+	waitFor(t, 10*time.Second, "health report", func() bool {
+		hs, err := f.Store.Fleet(ctx, "acme")
+		if err != nil || len(hs) != 1 || hs[0].Report == "" {
+			return false
+		}
+		var r provisioning.HealthReport
+		return json.Unmarshal([]byte(hs[0].Report), &r) == nil && r.ConfigVersion == 2 && r.Software == "test"
+	})
+
+	// fleetd goes away: the room keeps its configuration.
+	fs.srv.Close()
+	time.Sleep(3 * poll)
+	if s, p := rm.snapshot(); s.Name != "Fjell" || p.ConfigVersion != 2 {
+		t.Errorf("after fleetd stopped: %+v %+v", s, p)
+	}
+	cancel()
+	<-done
+
+	// And after a reboot with fleetd still down, it boots into version 2.
+	rm2 := &fakeRoom{settings: room.DefaultSettings()}
+	opts.Room = rm2
+	cl2, err := provisioning.NewClient(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx2, cancel2 := context.WithCancel(ctx)
+	done2 := make(chan struct{})
+	go func() { cl2.Run(cctx2); close(done2) }()
+	waitFor(t, 5*time.Second, "config after reboot", func() bool {
+		s, p := rm2.snapshot()
+		return s.Name == "Fjell" && p.ConfigVersion == 2 && p.State == room.Enrolled
+	})
+	cancel2()
+	<-done2
+}
+
+func TestEnrollmentRefusals(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	fs := startFleet(t, dir)
+	f := fs.f
+	f.Store.CreateOrg(ctx, "acme", "Acme")
+	f.Store.CreateRoom(ctx, "acme", "fjord", "Fjord")
+	pool := x509.NewCertPool()
+	pool.AddCert(f.Keys.CACert)
+	code, _ := f.IssueCode(ctx, "acme", "fjord", time.Hour, true)
+	rm := &fakeRoom{settings: room.DefaultSettings()}
+	cl, err := provisioning.NewClient(provisioning.ClientOptions{Server: "https://" + fs.addr, Dir: filepath.Join(dir, "dev"), ActivationCode: code,
+		RootCAs: pool, Room: rm, StartDelay: time.Millisecond, Poll: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go cl.Run(cctx)
+	waitFor(t, 5*time.Second, "pending", func() bool {
+		_, p := rm.snapshot()
+		return p.State == room.Pending && p.Detail == "key "+cl.Fingerprint()
+	})
+	if err := f.Approve(ctx, cl.Fingerprint()); err != nil {
+		t.Fatal(err)
+	}
+	cl.Nudge()
+	cl.Enroll(code)
+	waitFor(t, 40*time.Second, "enrolled after approval", func() bool { _, p := rm.snapshot(); return p.State == room.Enrolled })
+
+	// Expired and unknown codes are refused.
+	expired, _ := f.IssueCode(ctx, "acme", "fjord", -time.Minute, false)
+	if _, err := f.Store.UseCode(ctx, HashCode(expired), time.Now()); !errors.Is(err, errCodeUsed) {
+		t.Errorf("expired code: %v", err)
+	}
+}

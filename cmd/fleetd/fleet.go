@@ -1,0 +1,368 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/roomd/roomd/provisioning"
+)
+
+// Fleet is the fleet server: device API handlers and admin operations.
+type Fleet struct {
+	Store Store
+	Keys  *Keys
+	Log   *slog.Logger
+	Now   func() time.Time
+	// BundleValidity is how long a signed bundle is fresh; devices keep an
+	// expired one in force and report it stale.
+	BundleValidity time.Duration
+}
+
+func (f *Fleet) now() time.Time {
+	if f.Now != nil {
+		return f.Now()
+	}
+	return time.Now()
+}
+
+func (f *Fleet) validity() time.Duration {
+	if f.BundleValidity == 0 {
+		return 30 * 24 * time.Hour
+	}
+	return f.BundleValidity
+}
+
+// Handler serves the device API. TLS must request client certificates
+// (tls.RequestClientCert); the handler verifies them itself so that renewal
+// can accept a recently expired one.
+func (f *Fleet) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+provisioning.PathEnroll, f.enroll)
+	mux.HandleFunc("GET "+provisioning.PathConfig, f.device(f.config, false))
+	mux.HandleFunc("POST "+provisioning.PathReport, f.device(f.report, false))
+	mux.HandleFunc("POST "+provisioning.PathRenew, f.device(f.renew, true))
+	mux.HandleFunc("GET "+provisioning.PathRoots, f.roots)
+	return mux
+}
+
+// TLSConfig returns the server side of the device API's TLS.
+func (f *Fleet) TLSConfig(names ...string) (*tls.Config, error) {
+	c, err := f.Keys.serverCert(names)
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Config{
+		MinVersion:   tls.VersionTLS13,
+		ClientAuth:   tls.RequestClientCert,
+		Certificates: []tls.Certificate{{Certificate: [][]byte{c.der, f.Keys.CACert.Raw}, PrivateKey: c.key}},
+	}, nil
+}
+
+func httpError(w http.ResponseWriter, code int, msg string) {
+	http.Error(w, "fleetd: "+msg, code)
+}
+
+func readJSON(r *http.Request, v any) error {
+	b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// HashCode is how activation codes are stored: hyphens, spaces and case do
+// not matter when typing one.
+func HashCode(code string) string {
+	norm := strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(code))
+	s := sha256.Sum256([]byte(norm))
+	return hex.EncodeToString(s[:])
+}
+
+func (f *Fleet) enroll(w http.ResponseWriter, r *http.Request) {
+	var req provisioning.EnrollRequest
+	if err := readJSON(r, &req); err != nil {
+		httpError(w, http.StatusBadRequest, "enroll request: "+err.Error())
+		return
+	}
+	csr, err := x509.ParseCertificateRequest(req.CSR)
+	if err != nil || csr.CheckSignature() != nil {
+		httpError(w, http.StatusBadRequest, "enroll request: CSR missing or not signed by its key")
+		return
+	}
+	fp := provisioning.Fingerprint(csr.PublicKey)
+	ctx := r.Context()
+	d, err := f.Store.DeviceByFingerprint(ctx, fp)
+	switch {
+	case errors.Is(err, errNotFound):
+		if req.ActivationCode == "" {
+			httpError(w, http.StatusForbidden, "unknown device; enroll with an activation code")
+			return
+		}
+		code, err := f.Store.UseCode(ctx, HashCode(req.ActivationCode), f.now())
+		if err != nil {
+			f.Log.Info("enroll refused", "fingerprint", fp, "err", err)
+			httpError(w, http.StatusForbidden, "activation code unknown, used or expired")
+			return
+		}
+		d = Device{ID: newID(), OrgID: code.OrgID, RoomID: code.RoomID, Fingerprint: fp, State: stateActive,
+			Serial: req.Hardware.Serial, CreatedAt: f.now()}
+		if code.NeedsApproval {
+			d.State = statePending
+		}
+		if err := f.Store.CreateDevice(ctx, d); err != nil {
+			httpError(w, http.StatusInternalServerError, err.Error())
+			return
+		}
+		f.Log.Info("device enrolled", "device", d.ID, "org", d.OrgID, "room", d.RoomID, "state", d.State, "fingerprint", fp)
+	case err != nil:
+		httpError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	switch d.State {
+	case statePending:
+		w.Header().Set("Retry-After", "30")
+		writeJSON(w, http.StatusAccepted, provisioning.PendingResponse{Fingerprint: fp, RetryAfter: 30})
+		return
+	case stateRevoked:
+		httpError(w, http.StatusForbidden, "device revoked")
+		return
+	}
+	cert, err := f.Keys.issueDevice(csr.PublicKey, d.ID, f.now())
+	if err != nil {
+		httpError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	resp := provisioning.EnrollResponse{DeviceID: d.ID, OrgID: d.OrgID, CertChain: [][]byte{cert}, CA: f.Keys.CACert.Raw,
+		TrustRoot: f.Keys.Roots[len(f.Keys.Roots)-1]}
+	if _, raw, err := f.ensureBundle(ctx, d); err == nil {
+		resp.Config = raw
+	} else if !errors.Is(err, errNotFound) {
+		httpError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusCreated, resp)
+}
+
+// ensureBundle returns the device's newest bundle, signing one from the
+// room's configuration if there is none yet.
+func (f *Fleet) ensureBundle(ctx context.Context, d Device) (int64, []byte, error) {
+	v, raw, err := f.Store.Bundle(ctx, d.ID)
+	if !errors.Is(err, errNotFound) {
+		return v, raw, err
+	}
+	cfgJSON, err := f.Store.RoomConfig(ctx, d.OrgID, d.RoomID)
+	if err != nil {
+		return 0, nil, err
+	}
+	if cfgJSON == "" {
+		return 0, nil, errNotFound
+	}
+	return f.signFor(ctx, d, cfgJSON)
+}
+
+func (f *Fleet) signFor(ctx context.Context, d Device, cfgJSON string) (int64, []byte, error) {
+	cfg, err := parseConfigJSON(cfgJSON)
+	if err != nil {
+		return 0, nil, err
+	}
+	v, err := f.Store.NextBundleVersion(ctx, d.ID)
+	if err != nil {
+		return 0, nil, err
+	}
+	raw, err := f.Keys.signBundle(d.OrgID, d.ID, v, cfg, f.now(), f.validity())
+	if err != nil {
+		return 0, nil, err
+	}
+	return v, raw, f.Store.PutBundle(ctx, d.ID, v, raw)
+}
+
+// device wraps handlers that need a verified device certificate. With
+// renewal set, a certificate expired less than RenewGrace ago is accepted.
+func (f *Fleet) device(h func(http.ResponseWriter, *http.Request, Device, *x509.Certificate), renewal bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+			httpError(w, http.StatusUnauthorized, "client certificate required")
+			return
+		}
+		leaf := r.TLS.PeerCertificates[0]
+		at := f.now()
+		if renewal && at.After(leaf.NotAfter) && at.Before(leaf.NotAfter.Add(RenewGrace)) {
+			at = leaf.NotAfter.Add(-time.Second)
+		}
+		pool := x509.NewCertPool()
+		pool.AddCert(f.Keys.CACert)
+		if _, err := leaf.Verify(x509.VerifyOptions{Roots: pool, CurrentTime: at, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}); err != nil {
+			httpError(w, http.StatusUnauthorized, "client certificate: "+err.Error())
+			return
+		}
+		d, err := f.Store.Device(r.Context(), leaf.Subject.CommonName)
+		if err != nil {
+			httpError(w, http.StatusUnauthorized, "unknown device")
+			return
+		}
+		if d.State != stateActive || d.Fingerprint != provisioning.Fingerprint(leaf.PublicKey) {
+			httpError(w, http.StatusForbidden, "device "+d.State)
+			return
+		}
+		h(w, r, d, leaf)
+	}
+}
+
+func etag(v int64) string { return `"v` + strconv.FormatInt(v, 10) + `"` }
+
+func (f *Fleet) config(w http.ResponseWriter, r *http.Request, d Device, _ *x509.Certificate) {
+	v, raw, err := f.ensureBundle(r.Context(), d)
+	if errors.Is(err, errNotFound) {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if err != nil {
+		httpError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	tag := etag(v)
+	w.Header().Set("ETag", tag)
+	w.Header().Set("X-Roomd-Root-Version", strconv.Itoa(f.Keys.Root.Version))
+	if r.Header.Get("If-None-Match") == tag {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	w.Header().Set("Content-Type", "application/vnd.dsse+json")
+	_, _ = w.Write(raw)
+}
+
+func (f *Fleet) report(w http.ResponseWriter, r *http.Request, d Device, _ *x509.Certificate) {
+	var rep provisioning.HealthReport
+	if err := readJSON(r, &rep); err != nil {
+		httpError(w, http.StatusBadRequest, "report: "+err.Error())
+		return
+	}
+	b, _ := json.Marshal(rep)
+	if err := f.Store.AddReport(r.Context(), d.ID, f.now(), string(b)); err != nil {
+		httpError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (f *Fleet) renew(w http.ResponseWriter, r *http.Request, d Device, leaf *x509.Certificate) {
+	var req provisioning.RenewRequest
+	if err := readJSON(r, &req); err != nil {
+		httpError(w, http.StatusBadRequest, "renew: "+err.Error())
+		return
+	}
+	csr, err := x509.ParseCertificateRequest(req.CSR)
+	if err != nil || csr.CheckSignature() != nil || provisioning.Fingerprint(csr.PublicKey) != d.Fingerprint {
+		httpError(w, http.StatusBadRequest, "renew: CSR must be signed by the enrolled key")
+		return
+	}
+	cert, err := f.Keys.issueDevice(csr.PublicKey, d.ID, f.now())
+	if err != nil {
+		httpError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, provisioning.RenewResponse{CertChain: [][]byte{cert}})
+}
+
+func (f *Fleet) roots(w http.ResponseWriter, r *http.Request) {
+	after, _ := strconv.Atoi(r.URL.Query().Get("after"))
+	var resp provisioning.RootsResponse
+	for i, raw := range f.Keys.Roots {
+		if i+1 > after {
+			resp.Roots = append(resp.Roots, raw)
+		}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func newID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return "dev-" + hex.EncodeToString(b)
+}
+
+// Admin operations.
+
+// IssueCode creates a single-use activation code for a room, valid for ttl:
+// 16 digits in groups of four, as the room vendors do.
+func (f *Fleet) IssueCode(ctx context.Context, org, room string, ttl time.Duration, needsApproval bool) (string, error) {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	var digits strings.Builder
+	for i, x := range b {
+		if i > 0 && i%4 == 0 {
+			digits.WriteByte('-')
+		}
+		digits.WriteByte('0' + x%10)
+	}
+	code := digits.String()
+	err := f.Store.CreateCode(ctx, Code{Hash: HashCode(code), OrgID: org, RoomID: room, ExpiresAt: f.now().Add(ttl), NeedsApproval: needsApproval})
+	if err != nil {
+		return "", err
+	}
+	return code, nil
+}
+
+// SetConfig validates and stores a room's configuration and signs a new
+// bundle version for each of the room's devices.
+func (f *Fleet) SetConfig(ctx context.Context, org, room string, cfg provisioning.Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	b, _ := json.Marshal(cfg)
+	if err := f.Store.SetRoomConfig(ctx, org, room, string(b)); err != nil {
+		return err
+	}
+	ds, err := f.Store.RoomDevices(ctx, org, room)
+	if err != nil {
+		return err
+	}
+	for _, d := range ds {
+		if d.State == stateRevoked {
+			continue
+		}
+		if _, _, err := f.signFor(ctx, d, string(b)); err != nil {
+			return fmt.Errorf("fleetd: signing for %s: %w", d.ID, err)
+		}
+	}
+	return nil
+}
+
+// Approve activates a pending device, named by id or key fingerprint.
+func (f *Fleet) Approve(ctx context.Context, idOrFingerprint string) error {
+	d, err := f.Store.Device(ctx, idOrFingerprint)
+	if errors.Is(err, errNotFound) {
+		d, err = f.Store.DeviceByFingerprint(ctx, idOrFingerprint)
+	}
+	if err != nil {
+		return err
+	}
+	if d.State != statePending {
+		return fmt.Errorf("fleetd: device %s is %s, not pending", d.ID, d.State)
+	}
+	return f.Store.SetDeviceState(ctx, d.ID, stateActive)
+}
+
+// Revoke cuts a device off: its certificate is no longer accepted.
+func (f *Fleet) Revoke(ctx context.Context, id string) error {
+	return f.Store.SetDeviceState(ctx, id, stateRevoked)
+}

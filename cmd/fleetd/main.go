@@ -1,0 +1,181 @@
+// Command fleetd is the reference fleet server for roomd: it enrolls
+// devices with activation codes, signs their configuration bundles, serves
+// them over mutual TLS and collects health reports. docs/provisioning.md
+// specifies the protocol.
+//
+// Usage:
+//
+//	fleetd [-db fleet.db] [-keys keys/] [-org ORG] serve -listen :8443 -name fleet.example.com
+//	fleetd org create ORG NAME
+//	fleetd room create ORG ROOM NAME
+//	fleetd code issue [-ttl 72h] [-approve] ORG ROOM
+//	fleetd approve DEVICE|FINGERPRINT
+//	fleetd config set ORG ROOM config.json
+//	fleetd health ORG
+//	fleetd revoke DEVICE
+//
+// -db is a SQLite file or a postgres:// URL; signing keys live in -keys,
+// never in the database.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/roomd/roomd/provisioning"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("fleetd", flag.ContinueOnError)
+	dsn := fs.String("db", "fleet.db", "SQLite file or postgres:// URL")
+	keyDir := fs.String("keys", "keys", "directory of the CA and signing keys (kept apart from the database)")
+	org := fs.String("org", "default", "organisation the trust root is made for on first use")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	store, err := openStore(ctx, *dsn)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	keys, err := loadOrCreateKeys(*keyDir, *org)
+	if err != nil {
+		return err
+	}
+	f := &Fleet{Store: store, Keys: keys, Log: slog.New(slog.NewTextHandler(os.Stderr, nil))}
+	a := fs.Args()
+	need := func(n int, usage string) error {
+		if len(a) != n {
+			return fmt.Errorf("fleetd: usage: fleetd %s", usage)
+		}
+		return nil
+	}
+	if len(a) == 0 {
+		return errors.New("fleetd: no command; see the package documentation")
+	}
+	switch strings.Join(a[:min(2, len(a))], " ") {
+	case "org create":
+		if err := need(4, "org create ORG NAME"); err != nil {
+			return err
+		}
+		return store.CreateOrg(ctx, a[2], a[3])
+	case "room create":
+		if err := need(5, "room create ORG ROOM NAME"); err != nil {
+			return err
+		}
+		return store.CreateRoom(ctx, a[2], a[3], a[4])
+	case "code issue":
+		cf := flag.NewFlagSet("code issue", flag.ContinueOnError)
+		ttl := cf.Duration("ttl", 72*time.Hour, "how long the code is valid")
+		approve := cf.Bool("approve", false, "devices enrolled with it wait for approval")
+		if err := cf.Parse(a[2:]); err != nil {
+			return err
+		}
+		if cf.NArg() != 2 {
+			return errors.New("fleetd: usage: fleetd code issue [-ttl 72h] [-approve] ORG ROOM")
+		}
+		code, err := f.IssueCode(ctx, cf.Arg(0), cf.Arg(1), *ttl, *approve)
+		if err != nil {
+			return err
+		}
+		fmt.Println(code)
+		return nil
+	case "config set":
+		if err := need(5, "config set ORG ROOM config.json"); err != nil {
+			return err
+		}
+		b, err := os.ReadFile(a[4])
+		if err != nil {
+			return fmt.Errorf("fleetd: %w", err)
+		}
+		var cfg provisioning.Config
+		if err := json.Unmarshal(b, &cfg); err != nil {
+			return fmt.Errorf("fleetd: %s: %w", a[4], err)
+		}
+		return f.SetConfig(ctx, a[2], a[3], cfg)
+	}
+	switch a[0] {
+	case "serve":
+		sf := flag.NewFlagSet("serve", flag.ContinueOnError)
+		listen := sf.String("listen", ":8443", "address of the device API")
+		names := sf.String("name", "localhost", "comma-separated host names and IPs for the server certificate")
+		if err := sf.Parse(a[1:]); err != nil {
+			return err
+		}
+		return serve(ctx, f, *listen, strings.Split(*names, ","))
+	case "approve":
+		if err := need(2, "approve DEVICE|FINGERPRINT"); err != nil {
+			return err
+		}
+		return f.Approve(ctx, a[1])
+	case "revoke":
+		if err := need(2, "revoke DEVICE"); err != nil {
+			return err
+		}
+		return f.Revoke(ctx, a[1])
+	case "health":
+		if err := need(2, "health ORG"); err != nil {
+			return err
+		}
+		hs, err := store.Fleet(ctx, a[1])
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ROOM\tDEVICE\tSTATE\tCONFIG\tLAST REPORT\tREPORT")
+		for _, h := range hs {
+			at := "never"
+			if !h.ReportAt.IsZero() {
+				at = h.ReportAt.Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", h.RoomID, h.ID, h.State, h.ConfigVersion, at, h.Report)
+		}
+		return tw.Flush()
+	}
+	return fmt.Errorf("fleetd: unknown command %q", strings.Join(a, " "))
+}
+
+func serve(ctx context.Context, f *Fleet, listen string, names []string) error {
+	tc, err := f.TLSConfig(names...)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("fleetd: %w", err)
+	}
+	srv := &http.Server{Handler: f.Handler(), TLSConfig: tc, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	f.Log.Info("fleetd serving", "addr", ln.Addr().String(), "trust_root", f.Keys.Root.Version)
+	if err := srv.Serve(tls.NewListener(ln, tc)); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("fleetd: %w", err)
+	}
+	return nil
+}

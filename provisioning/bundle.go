@@ -1,0 +1,254 @@
+package provisioning
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/roomd/roomd/room"
+)
+
+// Payload is what a configuration bundle carries.
+type Payload struct {
+	OrgID       string    `json:"org_id"`
+	DeviceID    string    `json:"device_id"`
+	Version     int64     `json:"version"` // increases with every change for this device
+	IssuedAt    time.Time `json:"issued_at"`
+	ExpiresAt   time.Time `json:"expires_at"`
+	RootVersion int       `json:"root_version"` // the trust root that signs it
+	Config      Config    `json:"config"`
+}
+
+// Config is the room's configuration as the fleet sets it. Zero fields keep
+// the room's local value.
+type Config struct {
+	Room     RoomConfig     `json:"room"`
+	Calendar CalendarConfig `json:"calendar"`
+	Meeting  MeetingConfig  `json:"meeting"`
+	PINs     PINConfig      `json:"pins"`
+	Security SecurityConfig `json:"security"`
+	// PollSeconds is how often the device asks for a new bundle; 0 means
+	// [DefaultPollInterval].
+	PollSeconds int           `json:"poll_seconds,omitempty"`
+	Media       MediaCaps     `json:"media"`
+	Display     DisplayConfig `json:"display"`
+	Camera      CameraConfig  `json:"camera"`
+}
+
+// RoomConfig names the room and its place.
+type RoomConfig struct {
+	Name          string `json:"name,omitempty"`
+	TimeZone      string `json:"time_zone,omitempty"` // IANA, e.g. "Europe/Oslo"
+	DefaultVolume *int   `json:"default_volume,omitempty"`
+	VolumeStep    int    `json:"volume_step,omitempty"`
+	MuteOnJoin    *bool  `json:"mute_on_join,omitempty"`
+}
+
+// CalendarConfig is a feed URL or an inline ICS calendar (not both).
+type CalendarConfig struct {
+	FeedURL string `json:"feed_url,omitempty"`
+	ICS     string `json:"ics,omitempty"`
+}
+
+// MeetingConfig lists the meeting services the room may join.
+type MeetingConfig struct {
+	Services []string `json:"services,omitempty"` // e.g. "jitsi", "whip"
+	Region   string   `json:"region,omitempty"`
+}
+
+// PINConfig holds bcrypt hashes, never PINs.
+type PINConfig struct {
+	PanelHash  string `json:"panel_hash,omitempty"`
+	SerialHash string `json:"serial_hash,omitempty"`
+}
+
+// SecurityConfig is the room's security policy.
+type SecurityConfig struct {
+	Unmute string `json:"unmute,omitempty"` // "in-room" or "anyone"
+}
+
+// MediaCaps limit what the room sends.
+type MediaCaps struct {
+	MaxWidth       int `json:"max_width,omitempty"`
+	MaxHeight      int `json:"max_height,omitempty"`
+	MaxFPS         int `json:"max_fps,omitempty"`
+	MaxBitrateKbps int `json:"max_bitrate_kbps,omitempty"`
+}
+
+// DisplayConfig controls the room display.
+type DisplayConfig struct {
+	SleepAfterMinutes int `json:"sleep_after_minutes,omitempty"`
+	Brightness        int `json:"brightness,omitempty"` // percent, 0 keeps local
+}
+
+// CameraConfig controls the camera.
+type CameraConfig struct {
+	Presets        *int `json:"presets,omitempty"`
+	PrivacyDefault bool `json:"privacy_default,omitempty"`
+}
+
+// Poll interval bounds.
+const (
+	DefaultPollInterval = 5 * time.Minute
+	MinPollInterval     = 10 * time.Second
+	MaxPollInterval     = 24 * time.Hour
+)
+
+// PollInterval returns the configured interval or the default.
+func (c *Config) PollInterval() time.Duration {
+	if c.PollSeconds == 0 {
+		return DefaultPollInterval
+	}
+	return time.Duration(c.PollSeconds) * time.Second
+}
+
+// Validate checks the configuration before it is signed or applied.
+func (c *Config) Validate() error {
+	bad := func(f string, a ...any) error { return fmt.Errorf("%w: "+f, append([]any{ErrInvalidConfig}, a...)...) }
+	if c.Room.TimeZone != "" {
+		if _, err := time.LoadLocation(c.Room.TimeZone); err != nil {
+			return bad("time zone %q: %v", c.Room.TimeZone, err)
+		}
+	}
+	if c.Calendar.FeedURL != "" && c.Calendar.ICS != "" {
+		return bad("calendar has both a feed URL and an inline ICS")
+	}
+	if u := c.Calendar.FeedURL; u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+		return bad("calendar feed %q is not an http(s) URL", u)
+	}
+	for _, h := range []string{c.PINs.PanelHash, c.PINs.SerialHash} {
+		if h != "" && !(strings.HasPrefix(h, "$2a$") || strings.HasPrefix(h, "$2b$") || strings.HasPrefix(h, "$2y$")) {
+			return bad("PIN hashes must be bcrypt")
+		}
+	}
+	switch c.Security.Unmute {
+	case "", "in-room", "anyone":
+	default:
+		return bad("unmute policy %q: want in-room or anyone", c.Security.Unmute)
+	}
+	if c.PollSeconds != 0 {
+		if d := c.PollInterval(); d < MinPollInterval || d > MaxPollInterval {
+			return bad("poll interval %v outside %v..%v", d, MinPollInterval, MaxPollInterval)
+		}
+	}
+	if c.Display.Brightness < 0 || c.Display.Brightness > 100 {
+		return bad("brightness must be 0 to 100")
+	}
+	if s, err := c.EditSettings(room.DefaultSettings()); err != nil {
+		return err
+	} else if err := s.Validate(); err != nil {
+		return bad("%v", err)
+	}
+	return nil
+}
+
+// EditSettings returns s with the fleet's room settings laid over it; it is
+// the edit a [room.EditSettings] command runs.
+func (c *Config) EditSettings(s room.Settings) (room.Settings, error) {
+	if c.Room.Name != "" {
+		s.Name = c.Room.Name
+	}
+	if c.Room.DefaultVolume != nil {
+		s.DefaultVolume = *c.Room.DefaultVolume
+	}
+	if c.Room.VolumeStep != 0 {
+		s.VolumeStep = c.Room.VolumeStep
+	}
+	if c.Room.MuteOnJoin != nil {
+		s.MuteOnJoin = *c.Room.MuteOnJoin
+	}
+	if c.Camera.Presets != nil {
+		s.Presets = *c.Camera.Presets
+	}
+	switch c.Security.Unmute {
+	case "in-room":
+		s.Unmute = room.UnmuteInRoom
+	case "anyone":
+		s.Unmute = room.UnmuteAnyone
+	}
+	return s, nil
+}
+
+// Bundle is a verified configuration bundle.
+type Bundle struct {
+	Raw        []byte // the envelope as received and stored
+	PayloadRaw []byte // the signed payload bytes
+	Payload
+}
+
+// Stale reports whether the bundle has expired at now. An expired bundle
+// stays in force; it is reported so an administrator knows the device has not
+// heard from the fleet.
+func (b *Bundle) Stale(now time.Time) bool {
+	return !b.ExpiresAt.IsZero() && now.After(b.ExpiresAt)
+}
+
+// SealBundle signs a payload with config keys; fleetd uses it.
+func SealBundle(p *Payload, keys ...ed25519.PrivateKey) ([]byte, error) {
+	if err := p.Config.Validate(); err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("provisioning: encoding payload: %w", err)
+	}
+	return Seal(BundleType, b, keys...)
+}
+
+// Verifier decides whether a bundle may replace the one in force.
+type Verifier struct {
+	Root     *TrustRoot
+	OrgID    string
+	DeviceID string
+}
+
+// Verify checks raw against the trust root and the bundle in force (nil for
+// none). It never changes anything; the error says why a bundle is refused.
+func (v *Verifier) Verify(raw []byte, current *Bundle) (*Bundle, error) {
+	if v.Root == nil {
+		return nil, fmt.Errorf("%w: no trust root; enroll first", ErrUnknownKey)
+	}
+	env, payload, err := ParseEnvelope(raw, BundleType)
+	if err != nil {
+		return nil, err
+	}
+	signers, err := verifiedBy(env, payload, v.Root.ConfigKeys)
+	if err != nil {
+		return nil, err
+	}
+	if len(signers) == 0 {
+		ids := make([]string, len(env.Signatures))
+		for i, s := range env.Signatures {
+			ids[i] = short(s.KeyID)
+		}
+		return nil, fmt.Errorf("%w (root %d; signed by %s)", ErrUnknownKey, v.Root.Version, strings.Join(ids, ", "))
+	}
+	var p Payload
+	if err := decodeStrict(payload, &p); err != nil {
+		return nil, fmt.Errorf("%w: payload: %v", ErrMalformed, err)
+	}
+	if p.OrgID != v.OrgID || p.DeviceID != v.DeviceID {
+		return nil, fmt.Errorf("%w: bundle for %s/%s, this is %s/%s", ErrWrongDevice, p.OrgID, p.DeviceID, v.OrgID, v.DeviceID)
+	}
+	if p.RootVersion != v.Root.Version {
+		return nil, fmt.Errorf("%w: bundle names root %d, device trusts root %d", ErrRootMismatch, p.RootVersion, v.Root.Version)
+	}
+	if p.Version < 1 {
+		return nil, fmt.Errorf("%w: version %d", ErrMalformed, p.Version)
+	}
+	if current != nil {
+		switch {
+		case p.Version < current.Version:
+			return nil, fmt.Errorf("%w: version %d, in force %d", ErrRollback, p.Version, current.Version)
+		case p.Version == current.Version && !bytes.Equal(payload, current.PayloadRaw):
+			return nil, fmt.Errorf("%w: version %d", ErrVersionConflict, p.Version)
+		}
+	}
+	if err := p.Config.Validate(); err != nil {
+		return nil, err
+	}
+	return &Bundle{Raw: raw, PayloadRaw: payload, Payload: p}, nil
+}

@@ -1,0 +1,651 @@
+package provisioning
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+
+	"github.com/roomd/roomd/internal/statefile"
+	"github.com/roomd/roomd/room"
+)
+
+// Room is what the client needs of the room: *room.Room satisfies it.
+type Room interface {
+	Do(ctx context.Context, c room.Command) error
+	Report(rep room.Report)
+}
+
+var _ Room = (*room.Room)(nil)
+
+// ClientOptions configure a [Client]. Zero fields take defaults.
+type ClientOptions struct {
+	Server string // base URL, e.g. "https://fleet.example.com:8443"
+	Dir    string // state directory: device key, enrollment, bundles, report queue
+	// ActivationCode enrolls the device; CodeFile (e.g. on the boot
+	// partition) is read when it is empty. Codes typed on the console or
+	// panel go to [Client.Enroll].
+	ActivationCode string
+	CodeFile       string
+	// RootCAs verify the server during enrollment, before the fleet CA is
+	// known; nil means the system pool.
+	RootCAs *x509.CertPool
+	Key     crypto.Signer // nil: LoadOrCreateKey(Dir/device.key)
+	Room    Room          // nil: nobody is told
+	// Calendar receives the calendar of each applied bundle (inline ICS or
+	// feed URL); schedule.Runner.SetFleetCalendar fits for ICS.
+	Calendar func(CalendarConfig) error
+	// Health returns the current health report; the client fills in the
+	// configuration fields.
+	Health   func() HealthReport
+	Hardware Hardware
+	// StartDelay is the upper bound of the random wait before the first
+	// poll after boot, against reconnect storms. Default 30 s.
+	StartDelay time.Duration
+	// Poll overrides the bundle's poll interval (tests).
+	Poll time.Duration
+	Log  *slog.Logger
+	Now  func() time.Time
+}
+
+// Client enrolls the device and keeps its configuration current. Run it
+// once; Nudge asks for an early poll.
+type Client struct {
+	o     ClientOptions
+	store *Store
+	key   crypto.Signer
+	nudge chan struct{}
+	code  chan string
+
+	mu       sync.Mutex
+	enr      *enrollment
+	inForce  *Bundle
+	lastErrs []string
+	http     *http.Client
+}
+
+// enrollment is what the device keeps after enrolling.
+type enrollment struct {
+	DeviceID  string   `json:"device_id"`
+	OrgID     string   `json:"org_id"`
+	CertChain [][]byte `json:"cert_chain"`
+	CA        []byte   `json:"ca"`
+}
+
+// NewClient loads the device identity and the configuration in force.
+func NewClient(o ClientOptions) (*Client, error) {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.StartDelay == 0 {
+		o.StartDelay = 30 * time.Second
+	}
+	st, err := NewStore(filepath.Join(o.Dir, "config"))
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{o: o, store: st, nudge: make(chan struct{}, 1), code: make(chan string, 1)}
+	c.key = o.Key
+	if c.key == nil {
+		if c.key, err = LoadOrCreateKey(filepath.Join(o.Dir, "device.key")); err != nil {
+			return nil, err
+		}
+	}
+	var e enrollment
+	if ok, err := statefile.LoadJSON(filepath.Join(o.Dir, "enrollment.json"), &e); err != nil {
+		return nil, fmt.Errorf("provisioning: %w", err)
+	} else if ok {
+		c.enr = &e
+	}
+	return c, nil
+}
+
+// Fingerprint is the device key's fingerprint, for the panel.
+func (c *Client) Fingerprint() string { return Fingerprint(c.key.Public()) }
+
+// Nudge asks for a poll now; it never blocks.
+func (c *Client) Nudge() {
+	select {
+	case c.nudge <- struct{}{}:
+	default:
+	}
+}
+
+// Enroll hands the client an activation code typed on the console or panel.
+func (c *Client) Enroll(code string) {
+	select {
+	case c.code <- code:
+	default:
+	}
+}
+
+// InForce returns the bundle in force, nil for none.
+func (c *Client) InForce() *Bundle {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.inForce
+}
+
+// Run applies the stored configuration, then enrolls if needed and polls
+// until ctx ends. Network trouble never stops it: the room keeps the
+// configuration in force. Cancellation is not an error.
+func (c *Client) Run(ctx context.Context) error {
+	c.boot(ctx)
+	if c.enr == nil {
+		if err := c.enrollLoop(ctx); err != nil {
+			return nil // cancelled
+		}
+	}
+	if err := c.setupTLS(); err != nil {
+		return err
+	}
+	if !sleep(ctx, randDuration(c.o.StartDelay), nil) {
+		return nil
+	}
+	bo := newBackoff()
+	for {
+		wait, err := c.cycle(ctx)
+		if err != nil {
+			c.noteError(err)
+			d := bo.NextBackOff()
+			var ra retryAfter
+			if errors.As(err, &ra) && time.Duration(ra) > d {
+				d = time.Duration(ra)
+			}
+			c.o.Log.Warn("provisioning: fleet unreachable; keeping the configuration in force", "err", err, "retry_in", d)
+			wait = d
+		} else {
+			bo.Reset()
+		}
+		if !sleep(ctx, wait, c.nudge) {
+			return nil
+		}
+	}
+}
+
+func newBackoff() *backoff.ExponentialBackOff {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = 2 * time.Second
+	b.MaxInterval = 10 * time.Minute
+	b.RandomizationFactor = 0.5
+	return b
+}
+
+func randDuration(max time.Duration) time.Duration {
+	if max <= 0 {
+		return 0
+	}
+	return rand.N(max)
+}
+
+// jitter spreads d by ±20 %.
+func jitter(d time.Duration) time.Duration {
+	return d + time.Duration((rand.Float64()*0.4-0.2)*float64(d))
+}
+
+func sleep(ctx context.Context, d time.Duration, nudge <-chan struct{}) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	case <-nudge:
+	}
+	return true
+}
+
+// boot applies what is on disk: current, previous or nothing.
+func (c *Client) boot(ctx context.Context) {
+	var org, dev string
+	if c.enr != nil {
+		org, dev = c.enr.OrgID, c.enr.DeviceID
+	}
+	b, from, problems := c.store.Load(org, dev)
+	for _, p := range problems {
+		c.noteError(p)
+		c.o.Log.Warn("provisioning: stored configuration unusable", "err", p)
+	}
+	if b != nil {
+		c.o.Log.Info("provisioning: configuration loaded", "version", b.Version, "from", from)
+		c.tellRoom(ctx, b)
+		return
+	}
+	c.reportState()
+}
+
+func (c *Client) reportState() {
+	if c.o.Room == nil {
+		return
+	}
+	p := room.Provisioning{State: room.Unenrolled}
+	c.mu.Lock()
+	if c.enr != nil {
+		p.State = room.Enrolled
+	}
+	if b := c.inForce; b != nil {
+		p.ConfigVersion = b.Version
+		p.Stale = b.Stale(c.o.Now())
+	}
+	c.mu.Unlock()
+	c.o.Room.Report(room.ProvisioningReported{Provisioning: p})
+}
+
+// tellRoom makes b the configuration in force in the running room.
+func (c *Client) tellRoom(ctx context.Context, b *Bundle) {
+	c.mu.Lock()
+	c.inForce = b
+	c.mu.Unlock()
+	if c.o.Room != nil {
+		err := c.o.Room.Do(ctx, room.Command{From: room.Source{Kind: room.FromFleet, ID: "v" + strconv.FormatInt(b.Version, 10)},
+			Do: room.EditSettings{Edit: b.Config.EditSettings}})
+		if err != nil {
+			c.noteError(fmt.Errorf("provisioning: room refused settings of version %d: %w", b.Version, err))
+		}
+	}
+	if c.o.Calendar != nil {
+		if err := c.o.Calendar(b.Config.Calendar); err != nil {
+			c.noteError(fmt.Errorf("provisioning: calendar of version %d: %w", b.Version, err))
+		}
+	}
+	c.reportState()
+}
+
+func (c *Client) noteError(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lastErrs = append(c.lastErrs, c.o.Now().UTC().Format(time.RFC3339)+" "+err.Error())
+	if len(c.lastErrs) > 10 {
+		c.lastErrs = c.lastErrs[len(c.lastErrs)-10:]
+	}
+}
+
+type retryAfter time.Duration
+
+func (r retryAfter) Error() string {
+	return "provisioning: server asked to retry after " + time.Duration(r).String()
+}
+
+// statusError turns a failed response into an error, honouring Retry-After.
+func statusError(resp *http.Response) error {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	if s := resp.Header.Get("Retry-After"); s != "" {
+		if n, err := strconv.Atoi(s); err == nil {
+			return fmt.Errorf("provisioning: %s: %s: %w", resp.Status, strings.TrimSpace(string(body)), retryAfter(time.Duration(n)*time.Second))
+		}
+	}
+	return fmt.Errorf("provisioning: %s: %s", resp.Status, strings.TrimSpace(string(body)))
+}
+
+func (c *Client) activationCode() string {
+	if c.o.ActivationCode != "" {
+		return c.o.ActivationCode
+	}
+	if c.o.CodeFile != "" {
+		if b, err := os.ReadFile(c.o.CodeFile); err == nil {
+			return strings.TrimSpace(string(b))
+		}
+	}
+	return ""
+}
+
+// enrollLoop enrolls with backoff, waiting for a code when there is none.
+func (c *Client) enrollLoop(ctx context.Context) error {
+	code := c.activationCode()
+	bo := newBackoff()
+	for {
+		if code == "" {
+			select {
+			case code = <-c.code:
+			case <-c.nudge:
+				code = c.activationCode()
+				continue
+			case <-time.After(time.Minute):
+				code = c.activationCode()
+				continue
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		wait, err := c.enrollOnce(ctx, code)
+		if err == nil && wait == 0 {
+			return nil
+		}
+		if err != nil {
+			c.noteError(err)
+			c.o.Log.Warn("provisioning: enrollment failed", "err", err)
+			wait = bo.NextBackOff()
+			var ra retryAfter
+			if errors.As(err, &ra) {
+				wait = max(wait, time.Duration(ra))
+			}
+		}
+		select {
+		case code = <-c.code:
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// enrollOnce posts the enrollment; wait > 0 means pending approval.
+func (c *Client) enrollOnce(ctx context.Context, code string) (time.Duration, error) {
+	csr, err := NewCSR(c.key, "roomd")
+	if err != nil {
+		return 0, err
+	}
+	body, _ := json.Marshal(EnrollRequest{ActivationCode: code, CSR: csr, Hardware: c.o.Hardware})
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: c.o.RootCAs, MinVersion: tls.VersionTLS12}}}
+	defer hc.CloseIdleConnections()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.o.Server+PathEnroll, bytes.NewReader(body))
+	if err != nil {
+		return 0, fmt.Errorf("provisioning: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("provisioning: enrolling: %w", err)
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusAccepted:
+		if c.o.Room != nil {
+			c.o.Room.Report(room.ProvisioningReported{Provisioning: room.Provisioning{State: room.Pending, Detail: "key " + c.Fingerprint()}})
+		}
+		c.o.Log.Info("provisioning: enrollment pending approval", "fingerprint", c.Fingerprint())
+		wait := 30 * time.Second
+		if n, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && n > 0 {
+			wait = time.Duration(n) * time.Second
+		}
+		return wait, nil
+	case http.StatusCreated:
+	default:
+		return 0, statusError(resp)
+	}
+	var er EnrollResponse
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 2*MaxBundleSize)).Decode(&er); err != nil {
+		return 0, fmt.Errorf("provisioning: enrollment response: %w", err)
+	}
+	if len(er.CertChain) == 0 {
+		return 0, errors.New("provisioning: enrollment response has no certificate")
+	}
+	cert, err := x509.ParseCertificate(er.CertChain[0])
+	if err != nil || Fingerprint(cert.PublicKey) != c.Fingerprint() {
+		return 0, errors.New("provisioning: enrollment certificate is not for this device's key")
+	}
+	root, err := c.store.SaveRoot(er.TrustRoot)
+	if err != nil {
+		return 0, err
+	}
+	if root.OrgID != er.OrgID {
+		return 0, fmt.Errorf("provisioning: trust root is for %q, enrollment for %q", root.OrgID, er.OrgID)
+	}
+	e := &enrollment{DeviceID: er.DeviceID, OrgID: er.OrgID, CertChain: er.CertChain, CA: er.CA}
+	if err := statefile.SaveJSON(filepath.Join(c.o.Dir, "enrollment.json"), e, 0o600); err != nil {
+		return 0, err
+	}
+	c.mu.Lock()
+	c.enr = e
+	c.mu.Unlock()
+	c.o.Log.Info("provisioning: enrolled", "device", e.DeviceID, "org", e.OrgID)
+	if len(er.Config) > 0 {
+		if err := c.apply(ctx, er.Config); err != nil {
+			c.noteError(err)
+		}
+	}
+	c.reportState()
+	return 0, nil
+}
+
+// setupTLS builds the mutual-TLS client from the enrollment.
+func (c *Client) setupTLS() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ca, err := x509.ParseCertificate(c.enr.CA)
+	if err != nil {
+		return fmt.Errorf("provisioning: fleet CA in enrollment.json: %w; remove the file to enroll again", err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(ca)
+	cert := tls.Certificate{Certificate: c.enr.CertChain, PrivateKey: c.key}
+	c.http = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS13, Certificates: []tls.Certificate{cert}},
+		MaxIdleConns:    2, IdleConnTimeout: 10 * time.Minute,
+	}}
+	return nil
+}
+
+func (c *Client) apply(ctx context.Context, raw []byte) error {
+	b, changed, err := c.store.Apply(raw, c.enr.OrgID, c.enr.DeviceID)
+	if errors.Is(err, ErrRootMismatch) || errors.Is(err, ErrUnknownKey) {
+		if rerr := c.fetchRoots(ctx); rerr == nil {
+			b, changed, err = c.store.Apply(raw, c.enr.OrgID, c.enr.DeviceID)
+		}
+	}
+	if err != nil {
+		c.o.Log.Warn("provisioning: bundle refused; the configuration in force stays", "err", err)
+		return err
+	}
+	if changed {
+		c.o.Log.Info("provisioning: configuration applied", "version", b.Version)
+		c.tellRoom(ctx, b)
+	}
+	return nil
+}
+
+// fetchRoots walks the trust root chain forward from the root in force.
+func (c *Client) fetchRoots(ctx context.Context) error {
+	cur, _, err := c.store.Roots()
+	if err != nil || cur == nil || c.http == nil {
+		return errors.New("provisioning: no trust root to rotate from")
+	}
+	resp, err := c.get(ctx, PathRoots+"?after="+strconv.Itoa(cur.Version), "")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var rr RootsResponse
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 4*MaxBundleSize)).Decode(&rr); err != nil {
+		return fmt.Errorf("provisioning: roots: %w", err)
+	}
+	for _, raw := range rr.Roots {
+		if _, err := c.store.SaveRoot(raw); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Client) get(ctx context.Context, path, etag string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.o.Server+path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("provisioning: %w", err)
+	}
+	if etag != "" {
+		req.Header.Set("If-None-Match", etag)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("provisioning: %w", err)
+	}
+	return resp, nil
+}
+
+// cycle polls once, sends queued reports and renews the certificate when
+// due; it returns the wait until the next poll.
+func (c *Client) cycle(ctx context.Context) (time.Duration, error) {
+	interval := DefaultPollInterval
+	etag := ""
+	if b := c.InForce(); b != nil {
+		interval = b.Config.PollInterval()
+		etag = `"v` + strconv.FormatInt(b.Version, 10) + `"`
+	}
+	if c.o.Poll > 0 {
+		interval = c.o.Poll
+	}
+	resp, err := c.get(ctx, PathConfig, etag)
+	if err != nil {
+		return 0, err
+	}
+	body, rerr := io.ReadAll(io.LimitReader(resp.Body, MaxBundleSize+1))
+	resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+		if rerr != nil {
+			return 0, fmt.Errorf("provisioning: reading bundle: %w", rerr)
+		}
+		if err := c.apply(ctx, body); err != nil {
+			c.noteError(err)
+		}
+	case http.StatusNotModified, http.StatusNoContent:
+	default:
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		return 0, statusError(resp)
+	}
+	c.reportState()
+	c.queueReport()
+	if err := c.sendReports(ctx); err != nil {
+		return 0, err
+	}
+	if err := c.renewIfDue(ctx); err != nil {
+		return 0, err
+	}
+	return jitter(interval), nil
+}
+
+func (c *Client) queueDir() string { return filepath.Join(c.o.Dir, "reports") }
+
+// queueReport writes the current health report to the on-disk queue, which
+// keeps at most the 50 newest.
+func (c *Client) queueReport() {
+	var r HealthReport
+	if c.o.Health != nil {
+		r = c.o.Health()
+	}
+	r.At = c.o.Now().UTC()
+	c.mu.Lock()
+	if b := c.inForce; b != nil {
+		r.ConfigVersion, r.ConfigStale = b.Version, b.Stale(r.At)
+	}
+	r.LastErrors = append(r.LastErrors, c.lastErrs...)
+	c.mu.Unlock()
+	if err := os.MkdirAll(c.queueDir(), 0o700); err != nil {
+		return
+	}
+	if err := statefile.SaveJSON(filepath.Join(c.queueDir(), fmt.Sprintf("%020d.json", r.At.UnixNano())), r, 0o600); err != nil {
+		c.o.Log.Warn("provisioning: queueing report", "err", err)
+	}
+	names := queued(c.queueDir())
+	for len(names) > 50 {
+		os.Remove(filepath.Join(c.queueDir(), names[0]))
+		names = names[1:]
+	}
+}
+
+func queued(dir string) []string {
+	ents, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".json") && !strings.HasPrefix(e.Name(), ".") {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+func (c *Client) sendReports(ctx context.Context) error {
+	for _, n := range queued(c.queueDir()) {
+		p := filepath.Join(c.queueDir(), n)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.o.Server+PathReport, bytes.NewReader(b))
+		if err != nil {
+			return fmt.Errorf("provisioning: %w", err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := c.http.Do(req)
+		if err != nil {
+			return fmt.Errorf("provisioning: sending report: %w", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+			return statusError(resp)
+		}
+		os.Remove(p) // sent, or refused for good
+	}
+	return nil
+}
+
+// renewIfDue renews the device certificate after two thirds of its
+// lifetime, plus up to a tenth of it at random so a fleet does not renew
+// at once.
+func (c *Client) renewIfDue(ctx context.Context) error {
+	c.mu.Lock()
+	leaf, err := x509.ParseCertificate(c.enr.CertChain[0])
+	c.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("provisioning: device certificate: %w", err)
+	}
+	life := leaf.NotAfter.Sub(leaf.NotBefore)
+	due := leaf.NotBefore.Add(life*2/3 + randDuration(life/10))
+	if c.o.Now().Before(due) {
+		return nil
+	}
+	csr, err := NewCSR(c.key, "roomd")
+	if err != nil {
+		return err
+	}
+	body, _ := json.Marshal(RenewRequest{CSR: csr})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.o.Server+PathRenew, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("provisioning: %w", err)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("provisioning: renewing certificate: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return statusError(resp)
+	}
+	var rr RenewResponse
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&rr); err != nil || len(rr.CertChain) == 0 {
+		return fmt.Errorf("provisioning: renewal response: %v", err)
+	}
+	c.mu.Lock()
+	e := *c.enr
+	e.CertChain = rr.CertChain
+	c.mu.Unlock()
+	if err := statefile.SaveJSON(filepath.Join(c.o.Dir, "enrollment.json"), &e, 0o600); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.enr = &e
+	c.mu.Unlock()
+	c.o.Log.Info("provisioning: certificate renewed")
+	return c.setupTLS()
+}
