@@ -99,6 +99,7 @@ func Flatten(s room.State, sys System) []Leaf {
 	add("Provisioning State", Literal, s.Provisioning.State.String())
 	add("Provisioning ConfigVersion", Integer, strconv.FormatInt(max(s.Provisioning.ConfigVersion, 0), 10))
 	add("Provisioning Stale", Literal, trueFalseString(s.Provisioning.Stale))
+	add("Provisioning Detail", String, s.Provisioning.Detail)
 	add("SystemUnit Name", String, s.Settings.Name)
 	add("SystemUnit Software Version", String, sys.SoftwareVersion)
 	add("SystemUnit ProtocolVersion", String, SchemaVersion)

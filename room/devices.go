@@ -38,6 +38,14 @@ type Devices struct {
 	MuteLED Toggle
 	CallLED Toggle
 	Calls   CallEngine
+	Fleet   Fleet // nil: the room is standalone
+}
+
+// Fleet is the provisioning client: enrollment and configuration pulls.
+// Both return at once; progress comes back as ProvisioningReported.
+type Fleet interface {
+	Enroll(code string)
+	Nudge()
 }
 
 // Persisted is what the room keeps across restarts.

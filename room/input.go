@@ -54,6 +54,7 @@ var (
 	ErrInvalid    = errors.New("invalid value")
 	ErrDevice     = errors.New("device error")
 	ErrNoEngine   = errors.New("no meeting provider can join this link")
+	ErrNoFleet    = errors.New("standalone room")
 )
 
 // Input is anything [Next] consumes: a [Command] from a surface or a [Report]
@@ -98,6 +99,10 @@ type (
 	// ExtendMeeting moves the active meeting's end later, so the schedule
 	// does not leave it on time.
 	ExtendMeeting struct{ Minutes int }
+	// Enroll enrolls the room in its fleet with an activation code.
+	Enroll struct{ Code string }
+	// PollNow asks the fleet server for new configuration at once.
+	PollNow struct{}
 	// ChangeSettings replaces the room's settings after validation.
 	ChangeSettings struct{ Settings Settings }
 	// EditSettings changes some settings atomically: Edit runs on the room's
@@ -120,6 +125,8 @@ func (Leave) action()                {}
 func (JoinOffered) action()          {}
 func (ExtendMeeting) action()        {}
 func (ChangeSettings) action()       {}
+func (Enroll) action()               {}
+func (PollNow) action()              {}
 func (EditSettings) action()         {}
 
 // Report is what a device, a sensor or the call engine says happened.
@@ -232,8 +239,10 @@ type (
 		Seq     uint64
 		Meeting Meeting
 	}
-	EndCall      struct{ Seq uint64 }
-	SaveSettings struct{}
+	EndCall         struct{ Seq uint64 }
+	StartEnrollment struct{ Code string }
+	PollFleet       struct{}
+	SaveSettings    struct{}
 )
 
 func (ApplyMicMute) effect()      {}
@@ -243,6 +252,8 @@ func (ApplyCameraPreset) effect() {}
 func (ApplyDisplayPower) effect() {}
 func (StartCall) effect()         {}
 func (EndCall) effect()           {}
+func (StartEnrollment) effect()   {}
+func (PollFleet) effect()         {}
 func (SaveSettings) effect()      {}
 
 // Event is something that happened which watchers may want to hear about
@@ -251,3 +262,6 @@ type Event struct {
 	Name   string   // e.g. "CallFailed", "CommandRefused"
 	Fields []string // key, value pairs in order
 }
+
+// String keeps the activation code out of logs.
+func (Enroll) String() string { return "Enroll{Code:<redacted>}" }

@@ -2,6 +2,7 @@ package room
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -237,6 +238,21 @@ func command(s State, c Command) (State, Outcome, error) {
 			return refuse(err)
 		}
 		return command(s, Command{From: c.From, Do: ChangeSettings{Settings: next}})
+	case Enroll:
+		code := strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(a.Code), "-", ""))
+		if len(code) < 8 || len(code) > 32 || strings.Trim(code, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != "" {
+			return refuse(fmt.Errorf("%w: an activation code is 8 to 32 letters and digits", ErrInvalid))
+		}
+		if !c.From.Kind.InRoom() && c.From.Kind != FromSocket && c.From.Kind != FromSystem {
+			return refuse(fmt.Errorf("%w: enrollment is started on the device itself", ErrNotAllowed))
+		}
+		if s.Provisioning.State == Enrolled {
+			return refuse(fmt.Errorf("%w: the room is already enrolled", ErrInvalid))
+		}
+		s.Provisioning.State, s.Provisioning.Detail = Pending, "enrolling"
+		out.Effects = append(out.Effects, StartEnrollment{Code: a.Code})
+	case PollNow:
+		out.Effects = append(out.Effects, PollFleet{})
 	case ChangeSettings:
 		if err := a.Settings.Validate(); err != nil {
 			return refuse(err)

@@ -196,6 +196,13 @@ func TestNext(t *testing.T) {
 			want: base(), err: ErrInvalid},
 		{name: "edit settings is checked like a change", from: base(), in: Command{From: remote, Do: EditSettings{Edit: func(s Settings) (Settings, error) { s.Unmute = UnmuteAnyone; return s, nil }}},
 			want: base(), err: ErrNotAllowed},
+		{name: "enroll", from: base(), in: Command{From: serial, Do: Enroll{Code: "ABCD-1234-EFGH"}},
+			want: with(func(s *State) { s.Provisioning = Provisioning{State: Pending, Detail: "enrolling"} }), effects: []Effect{StartEnrollment{Code: "ABCD-1234-EFGH"}}},
+		{name: "enroll with a bad code", from: base(), in: Command{From: serial, Do: Enroll{Code: "12"}}, want: base(), err: ErrInvalid},
+		{name: "enroll only on the device", from: base(), in: Command{From: remote, Do: Enroll{Code: "ABCD1234"}}, want: base(), err: ErrNotAllowed},
+		{name: "enroll twice", from: with(func(s *State) { s.Provisioning.State = Enrolled }), in: Command{From: panel, Do: Enroll{Code: "ABCD1234"}},
+			want: with(func(s *State) { s.Provisioning.State = Enrolled }), err: ErrInvalid},
+		{name: "poll now", from: base(), in: Command{From: socket, Do: PollNow{}}, want: base(), effects: []Effect{PollFleet{}}},
 		{name: "empty command", from: base(), in: Command{From: panel}, want: base(), err: ErrInvalid},
 
 		// Reports that only record.

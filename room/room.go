@@ -331,6 +331,16 @@ func (r *Room) effect(e Effect) (Report, error) {
 			return CallReported{Seq: e.Seq, State: Idle}, nil
 		}
 		d.Calls.End(e.Seq)
+	case StartEnrollment:
+		if d.Fleet == nil {
+			return ProvisioningReported{Provisioning: Provisioning{State: Unenrolled, Detail: "no fleet server is configured"}}, fmt.Errorf("%w: no fleet server is configured", ErrNoFleet)
+		}
+		d.Fleet.Enroll(e.Code)
+	case PollFleet:
+		if d.Fleet == nil {
+			return nil, fmt.Errorf("%w: no fleet server is configured", ErrNoFleet)
+		}
+		d.Fleet.Nudge()
 	case SaveSettings:
 		// persist() runs after every batch of effects.
 	default:

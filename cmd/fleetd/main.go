@@ -8,7 +8,7 @@
 //	fleetd [-db fleet.db] [-keys keys/] [-org ORG] serve -listen :8443 -name fleet.example.com
 //	fleetd org create ORG NAME
 //	fleetd room create ORG ROOM NAME
-//	fleetd code issue [-ttl 72h] [-approve] ORG ROOM
+//	fleetd code issue [-ttl 72h] [-require-approval] ORG ROOM
 //	fleetd approve DEVICE|FINGERPRINT
 //	fleetd config set ORG ROOM config.json
 //	fleetd health ORG
@@ -89,12 +89,12 @@ func run(args []string) error {
 	case "code issue":
 		cf := flag.NewFlagSet("code issue", flag.ContinueOnError)
 		ttl := cf.Duration("ttl", 72*time.Hour, "how long the code is valid")
-		approve := cf.Bool("approve", false, "devices enrolled with it wait for approval")
+		approve := cf.Bool("require-approval", false, "devices enrolled with it wait for approval")
 		if err := cf.Parse(a[2:]); err != nil {
 			return err
 		}
 		if cf.NArg() != 2 {
-			return errors.New("fleetd: usage: fleetd code issue [-ttl 72h] [-approve] ORG ROOM")
+			return errors.New("fleetd: usage: fleetd code issue [-ttl 72h] [-require-approval] ORG ROOM")
 		}
 		code, err := f.IssueCode(ctx, cf.Arg(0), cf.Arg(1), *ttl, *approve)
 		if err != nil {

@@ -59,6 +59,8 @@ type Config struct {
 	Media MediaConfig `toml:"media"`
 
 	Schedule schedule.Config `toml:"schedule"`
+
+	Provisioning ProvisioningConfig `toml:"provisioning"`
 }
 
 // parseConfig reads a TOML configuration; unknown keys are errors, so a typo
@@ -161,6 +163,9 @@ func (c *Config) validate() error {
 	}
 	if h := c.Console.AdminPINHash; h != "" && !strings.HasPrefix(h, "$2") {
 		errs = append(errs, errors.New("console.admin_pin_hash is not a bcrypt hash; make one with `roomd hash-pin`"))
+	}
+	if err := c.Provisioning.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := c.Schedule.Validate(); err != nil {
 		errs = append(errs, err)

@@ -78,6 +78,10 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		CallLED: output(b.LEDs, hal.RoleCallLED),
 		Calls:   mp.engine,
 	}
+	fp := &fleetPort{}
+	if cfg.Provisioning.Server != "" {
+		devs.Fleet = fp
+	}
 	rm = room.New(room.Options{
 		Devices:  devs,
 		Store:    statefile.RoomStore{Path: filepath.Join(cfg.StateDir, "room.json")},
@@ -85,6 +89,20 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		Settings: &settings,
 		Hardware: append(devices(b.Report), mp.failed...),
 	})
+
+	// The calendar: a feed, or one delivered by the fleet.
+	var runner *schedule.Runner
+	if cfg.Schedule.URL != "" || cfg.Provisioning.Server != "" {
+		if runner, err = schedule.New(schedule.Options{Room: rm, Config: cfg.Schedule, StateDir: cfg.StateDir, Logger: log}); err != nil {
+			return err
+		}
+		defer runner.Close()
+	}
+	fleet, err := newFleet(cfg, rm, runner, b.Name, time.Now(), log)
+	if err != nil {
+		return err
+	}
+	fp.c = fleet
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -95,19 +113,21 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 
 	wg.Go(func() { buttons.Run(ctx, rm, b, buttons.Options{Logger: log}) })
 	mp.run(ctx, &wg, cfg.Media.FPS, log)
-	if cfg.Schedule.URL != "" {
-		runner, err := schedule.New(schedule.Options{Room: rm, Config: cfg.Schedule, StateDir: cfg.StateDir, Logger: log})
-		if err != nil {
-			cancel()
-			return err
-		}
-		defer runner.Close()
+	if runner != nil {
 		wg.Go(func() {
 			if err := runner.Run(ctx); err != nil {
 				log.Error("roomd: schedule stopped", "err", err)
 			}
 		})
 	}
+	if fleet != nil {
+		wg.Go(func() {
+			if err := fleet.Run(ctx); err != nil {
+				log.Error("roomd: provisioning stopped; the room keeps its configuration", "err", err)
+			}
+		})
+	}
+
 	if err := startConsoles(ctx, &wg, cfg, rm, b, log); err != nil {
 		cancel()
 		return err

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roomd/roomd/control/serial"
+)
+
+// The daemon enrolls with an activation code typed on its console, takes
+// the fleet's configuration, and keeps it while fleetd is down.
+func TestDaemonEnrollsWithFleetd(t *testing.T) {
+	dir := t.TempDir()
+	fleetd := filepath.Join(dir, "fleetd")
+	if out, err := exec.Command("go", "build", "-o", fleetd, "../fleetd").CombinedOutput(); err != nil {
+		t.Fatalf("building fleetd: %v\n%s", err, out)
+	}
+	db, keys := filepath.Join(dir, "fleet.db"), filepath.Join(dir, "keys")
+	admin := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(fleetd, append([]string{"-db", db, "-keys", keys, "-org", "acme"}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("fleetd %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	admin("org", "create", "acme", "Acme")
+	admin("room", "create", "acme", "r1", "Fjord")
+	cfgJSON := filepath.Join(dir, "config.json")
+	os.WriteFile(cfgJSON, []byte(`{"room":{"name":"Fjord (fleet)"},"poll_seconds":10}`), 0o644)
+	admin("config", "set", "acme", "r1", cfgJSON)
+	code := admin("code", "issue", "acme", "r1")
+	code = code[strings.LastIndex(code, "\n")+1:]
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	srv := exec.Command(fleetd, "-db", db, "-keys", keys, "-org", "acme", "serve", "-listen", addr, "-name", "localhost")
+	srv.Stderr = os.Stderr
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	port := addr[strings.LastIndex(addr, ":")+1:]
+	waitHTTPS(t, "localhost:"+port)
+
+	cfg := filepath.Join(dir, "roomd.toml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf(`
+[board]
+profile = "sim"
+[provisioning]
+server = "https://localhost:%s"
+ca_file = %q
+start_delay = "10ms"
+`, port, filepath.Join(keys, "ca.crt"))), 0o644)
+	d := startRoomdWith(t, []string{"--config", cfg})
+	c, err := serial.Dial(filepath.Join(d.run, "control.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	status := func(path string) string {
+		lines, err := c.Exec(ctx, "xStatus "+path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range lines {
+			if v, ok := strings.CutPrefix(l, "*s "+path+": "); ok {
+				return strings.Trim(v, `"`)
+			}
+		}
+		return ""
+	}
+	if got := status("Provisioning State"); got != "Unenrolled" {
+		t.Fatalf("before enrolling: %s", got)
+	}
+	if _, err := c.Exec(ctx, fmt.Sprintf(`xCommand Provisioning Enroll ActivationCode: "%s"`, code)); err != nil {
+		t.Fatal(err)
+	}
+	for status("Provisioning State") != "Enrolled" || status("SystemUnit Name") != "Fjord (fleet)" {
+		if ctx.Err() != nil {
+			t.Fatalf("not enrolled: %s (%s), name %q", status("Provisioning State"), status("Provisioning Detail"), status("SystemUnit Name"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if strings.Contains(d.logs(), code) {
+		t.Fatal("the activation code reached the log")
+	}
+	// The cloud is not in the room's path: fleetd gone, the room keeps its config.
+	srv.Process.Kill()
+	srv.Wait()
+	time.Sleep(1500 * time.Millisecond)
+	if status("SystemUnit Name") != "Fjord (fleet)" || status("Provisioning State") != "Enrolled" {
+		t.Fatalf("after fleetd stopped: %s, %s", status("SystemUnit Name"), status("Provisioning State"))
+	}
+}
+
+func waitHTTPS(t *testing.T, addr string) {
+	t.Helper()
+	cl := &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if resp, err := cl.Get("https://" + addr + "/"); err == nil {
+			resp.Body.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("fleetd did not come up on %s", addr)
+		}
+	}
+}
