@@ -77,6 +77,7 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		MuteLED: output(b.LEDs, hal.RoleMuteLED),
 		CallLED: output(b.LEDs, hal.RoleCallLED),
 		Calls:   mp.engine,
+		Speaker: mp.mixer,
 	}
 	fp := &fleetPort{}
 	if cfg.Provisioning.Server != "" {
@@ -112,7 +113,7 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	<-rm.Ready()
 
 	wg.Go(func() { buttons.Run(ctx, rm, b, buttons.Options{Logger: log}) })
-	mp.run(ctx, &wg, cfg.Media.FPS, log)
+	mp.run(ctx, &wg, cfg.Media, log)
 	if runner != nil {
 		wg.Go(func() {
 			if err := runner.Run(ctx); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/roomd/roomd/media/capture/device"
 	"github.com/roomd/roomd/media/codec"
 	"github.com/roomd/roomd/media/display"
+	"github.com/roomd/roomd/media/playout"
 	"github.com/roomd/roomd/media/transport"
 	"github.com/roomd/roomd/room"
 )
@@ -32,6 +33,7 @@ type MediaConfig struct {
 	StartBitrate    int      `toml:"start_bitrate"`
 	MaxBitrate      int      `toml:"max_bitrate"`
 	Framebuffer     string   `toml:"framebuffer"` // "" or "off" disables
+	Speaker         string   `toml:"speaker"`     // playback device name part; "" default; "off" plays into nothing
 	Record          string   `toml:"record"`      // record the screen to this Y4M file
 	DisplayWidth    int      `toml:"display_width"`
 	DisplayHeight   int      `toml:"display_height"`
@@ -62,6 +64,9 @@ func (m *MediaConfig) defaults(sim bool) {
 	if m.HardwareEncoder == nil {
 		t := true
 		m.HardwareEncoder = &t
+	}
+	if m.Speaker == "" && sim {
+		m.Speaker = "off"
 	}
 	if m.Framebuffer == "" && !sim {
 		m.Framebuffer = "/dev/fb0"
@@ -115,17 +120,19 @@ var mimeOf = map[string]string{"h264": codec.MimeH264, "vp8": codec.MimeVP8}
 
 // mediaParts is the call engine and the screen it draws on.
 type mediaParts struct {
-	engine *call.Engine
-	comp   *display.Compositor
-	sinks  []display.Sink
-	failed []room.Device // display sinks that could not open
+	engine  *call.Engine
+	mixer   *playout.Mixer
+	speaker *playout.Speaker // nil: the sound is drained
+	comp    *display.Compositor
+	sinks   []display.Sink
+	failed  []room.Device // display sinks that could not open
 }
 
 // newMedia builds the call engine. report is the room's Report, set later.
 func newMedia(cfg *Config, mic, camera *media.Gate, report func(room.Report), log *slog.Logger) (*mediaParts, error) {
 	m := cfg.Media
 	comp := display.NewCompositor(m.DisplayWidth, m.DisplayHeight)
-	p := &mediaParts{comp: comp}
+	p := &mediaParts{comp: comp, mixer: playout.NewMixer()}
 	video := func() (capture.VideoSource, error) {
 		switch {
 		case m.Video == "pattern":
@@ -157,6 +164,7 @@ func newMedia(cfg *Config, mic, camera *media.Gate, report func(room.Report), lo
 		Mic:        mic,
 		Camera:     camera,
 		Compositor: comp,
+		Playout:    p.mixer,
 		Codecs:     codecs,
 		NoHardware: !*m.HardwareEncoder,
 		FPS:        m.FPS,
@@ -176,6 +184,16 @@ func newMedia(cfg *Config, mic, camera *media.Gate, report func(room.Report), lo
 			p.sinks = append(p.sinks, fb)
 		}
 	}
+	if m.Speaker != "off" {
+		sp, err := playout.OpenSpeaker(m.Speaker, p.mixer)
+		if err != nil {
+			log.Warn("roomd: no speaker; the meeting's sound is dropped", "err", err)
+			p.failed = append(p.failed, room.Device{Name: "speaker", Kind: "audio", State: "failed", Reason: err.Error()})
+		} else {
+			log.Info("roomd: speaker", "device", sp.Name())
+			p.speaker = sp
+		}
+	}
 	if m.Record != "" {
 		rec, err := display.NewRecorder(m.Record, m.DisplayWidth, m.DisplayHeight, int(m.FPS))
 		if err != nil {
@@ -186,11 +204,20 @@ func newMedia(cfg *Config, mic, camera *media.Gate, report func(room.Report), lo
 	return p, nil
 }
 
-// run draws the screen until ctx ends, then closes the sinks.
-func (p *mediaParts) run(ctx context.Context, wg *sync.WaitGroup, fps float64, log *slog.Logger) {
+// run plays the meeting's sound and draws the screen until ctx ends.
+func (p *mediaParts) run(ctx context.Context, wg *sync.WaitGroup, m MediaConfig, log *slog.Logger) {
+	wg.Go(func() {
+		if p.speaker != nil {
+			<-ctx.Done()
+			p.speaker.Close()
+			return
+		}
+		playout.Drain(ctx, p.mixer)
+	})
 	if len(p.sinks) == 0 {
 		return
 	}
+	fps := m.FPS
 	wg.Go(func() {
 		display.Run(ctx, p.comp, int(fps), func(s display.Sink, err error) {
 			log.Error("roomd: display output failed", "err", err)

@@ -13,6 +13,7 @@ import (
 	roommedia "github.com/roomd/roomd/media"
 	"github.com/roomd/roomd/media/capture"
 	"github.com/roomd/roomd/media/display"
+	"github.com/roomd/roomd/media/playout"
 	"github.com/roomd/roomd/room"
 )
 
@@ -23,12 +24,13 @@ type rig struct {
 	comp   *display.Compositor
 	mic    *roommedia.Gate
 	camera *roommedia.Gate
+	mixer  *playout.Mixer
 	cancel context.CancelFunc
 }
 
 func newRig(t *testing.T, j *janustest.Server) *rig {
 	t.Helper()
-	g := &rig{janus: j, comp: display.NewCompositor(640, 360), mic: &roommedia.Gate{}, camera: &roommedia.Gate{}}
+	g := &rig{janus: j, comp: display.NewCompositor(640, 360), mic: &roommedia.Gate{}, camera: &roommedia.Gate{}, mixer: playout.NewMixer()}
 	var r *room.Room
 	eng, err := New(Config{
 		Display: "roomd-test",
@@ -38,7 +40,7 @@ func newRig(t *testing.T, j *janustest.Server) *rig {
 			},
 			Audio: func() (capture.AudioSource, error) { return capture.NewTone(capture.ToneOptions{}) },
 		},
-		Mic: g.mic, Camera: g.camera, Compositor: g.comp,
+		Mic: g.mic, Camera: g.camera, Compositor: g.comp, Playout: g.mixer,
 		RetryMin: 200 * time.Millisecond, RetryMax: time.Second,
 	}, func(rep room.Report) { r.Report(rep) })
 	if err != nil {
@@ -133,7 +135,7 @@ func TestMeetingWithBrowser(t *testing.T) {
 				audio = n
 			}
 		}
-		if frames > 15 && audio > 25 {
+		if frames > 15 && audio > 25 && g.mixer.Stats().Received > 25*960 {
 			t.Logf("roomd sees the browser: %d frames, %d audio packets; encoder: %s", frames, audio, s.Encoder)
 			break
 		}

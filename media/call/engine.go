@@ -34,6 +34,7 @@ import (
 	"github.com/roomd/roomd/media/codec"
 	"github.com/roomd/roomd/media/display"
 	"github.com/roomd/roomd/media/janus"
+	"github.com/roomd/roomd/media/playout"
 	"github.com/roomd/roomd/media/transport"
 	"github.com/roomd/roomd/media/whip"
 	"github.com/roomd/roomd/room"
@@ -52,6 +53,8 @@ type Config struct {
 	Mic        *roommedia.Gate // closed = muted
 	Camera     *roommedia.Gate // closed = privacy
 	Compositor *display.Compositor
+	// Playout mixes the participants' audio for the speaker; nil drops it.
+	Playout *playout.Mixer
 	// Video encoder preferences and limits.
 	Codecs     []string // MIME types, best first; default H.264 then VP8
 	NoHardware bool
@@ -529,16 +532,21 @@ func (e *Engine) receiveAudio(tr *webrtc.TrackRemote, id string, log *slog.Logge
 		return
 	}
 	defer dec.Close()
+	if e.cfg.Playout != nil {
+		defer e.cfg.Playout.Remove(id)
+	}
 	for {
 		pkt, _, err := tr.ReadRTP()
 		if err != nil {
 			return
 		}
-		if _, err := dec.Decode(pkt.Payload); err != nil {
+		pcm, err := dec.Decode(pkt.Payload)
+		if err != nil {
 			continue
 		}
-		// The speaker sink comes with the audio output; the simulated board
-		// counts what would be played.
+		if e.cfg.Playout != nil {
+			e.cfg.Playout.Push(id, pcm)
+		}
 		e.mu.Lock()
 		e.stats.AudioPackets[id]++
 		e.mu.Unlock()
