@@ -307,6 +307,21 @@ func (e *Engine) run(ctx context.Context, seq uint64, m room.Meeting, c *activeC
 	}
 }
 
+// provider joins one kind of meeting server, chosen by the meeting link's
+// scheme (see ParseLink). Join runs one session: it joins, calls connected
+// once media flows, and returns when the session ends, with why it was
+// lost or the join error. Everything it starts must end with ctx. A new
+// provider (LiveKit is next) implements this and registers its scheme.
+type provider interface {
+	Join(ctx context.Context, e *Engine, seq uint64, t Target, m room.Meeting, s *sender, log *slog.Logger, connected func()) (lost string, err error)
+}
+
+// providers maps Target.Provider to its implementation.
+var providers = map[string]provider{
+	"janus": janusProvider{},
+	"whip":  whipProvider{},
+}
+
 // session joins once and runs until the session ends. It returns why the
 // session was lost, or the join error.
 func (e *Engine) session(ctx context.Context, seq uint64, t Target, m room.Meeting, s *sender, log *slog.Logger, connected func()) (string, error) {
@@ -314,9 +329,18 @@ func (e *Engine) session(ctx context.Context, seq uint64, t Target, m room.Meeti
 	// controller, receivers) ends with it.
 	ctx, endSession := context.WithCancel(ctx)
 	defer endSession()
-	if t.Provider == "whip" {
-		return e.whipSession(ctx, seq, t, m, s, log, connected) // whip.go
+	p, ok := providers[t.Provider]
+	if !ok {
+		return "", fmt.Errorf("%w (%s)", ErrUnsupportedLink, t.Provider)
 	}
+	return p.Join(ctx, e, seq, t, m, s, log, connected)
+}
+
+// janusProvider joins Janus VideoRooms over the WebSocket API.
+type janusProvider struct{}
+
+// Join publishes the room's tracks and subscribes to every other feed.
+func (janusProvider) Join(ctx context.Context, e *Engine, seq uint64, t Target, m room.Meeting, s *sender, log *slog.Logger, connected func()) (string, error) {
 	pub, err := e.fac.NewPeerConnection()
 	if err != nil {
 		return "", err

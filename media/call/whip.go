@@ -17,11 +17,12 @@ import (
 	"github.com/roomd/roomd/room"
 )
 
-// whipSession is session for WHIP links: it publishes the room's tracks
-// with WHIP, says the room is in the call once that media connects, and
-// receives the meeting with WHEP. It returns why the session was lost, or
-// the join error.
-func (e *Engine) whipSession(ctx context.Context, seq uint64, t Target, m room.Meeting, s *sender, log *slog.Logger, connected func()) (string, error) {
+// whipProvider publishes with WHIP and receives with WHEP.
+type whipProvider struct{}
+
+// Join publishes the room's tracks with WHIP, says the room is in the call
+// once that media connects, and receives the meeting with WHEP.
+func (whipProvider) Join(ctx context.Context, e *Engine, seq uint64, t Target, m room.Meeting, s *sender, log *slog.Logger, connected func()) (string, error) {
 	var pub *transport.PeerConnection
 	lost := make(chan string, 1)
 	jctx, cancel := context.WithTimeout(ctx, 15*time.Second)
