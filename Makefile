@@ -9,11 +9,11 @@ VERSION     ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -X main.version=$(VERSION)
 FUZZTIME    ?= 15s
 # Debian packages the build and tests need.
-APT_PKGS    := gcc g++ libc6-dev pkg-config socat systemd janus chromium ffmpeg libvpx-dev
+APT_PKGS    := gcc g++ libc6-dev pkg-config socat systemd janus chromium ffmpeg libvpx-dev postgresql
 APT_CROSS   := gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross libvpx-dev:arm64 file
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all setup setup-apt setup-cross build demo test race vet lint fuzz cross clean
+.PHONY: all setup setup-apt setup-cross build demo test race vet lint fuzz cross clean bench-media
 
 all: build
 
@@ -62,6 +62,13 @@ fuzz:
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; done
+
+# bench-media measures roomd against headless Chromium in a Janus meeting on
+# this machine (5 joins, 60 s windows, VP8 and H.264; several minutes) and
+# records the table in docs/benchmarks.md. Quick check that it works:
+# go run ./cmd/bench-media -window 10s -joins 2
+bench-media: setup-apt build
+	BENCH_MEDIA_VIA='make bench-media' ./bin/bench-media -roomd ./bin/roomd -doc docs/benchmarks.md $(BENCH_FLAGS)
 
 # cross builds roomd for Raspberry Pi 4/5 (linux/arm64) with Debian's cross toolchain.
 cross: setup-cross

@@ -146,11 +146,18 @@ func (s *sqlStore) CreateOrg(ctx context.Context, id, name string) error {
 }
 
 func (s *sqlStore) CreateRoom(ctx context.Context, org, id, name string) error {
-	_, err := s.exec(ctx, `INSERT INTO rooms (org, id, name) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM orgs WHERE id = ?)`, org, id, name, org)
+	r, err := s.exec(ctx, `INSERT INTO rooms (org, id, name) SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM orgs WHERE id = ?)`, org, id, name, org)
 	if isUnique(err) {
 		return fmt.Errorf("%w: room %s/%s", errExists, org, id)
 	}
-	return wrap(err)
+	if err != nil {
+		return wrap(err)
+	}
+	// No row means no such organisation.
+	if n, _ := r.RowsAffected(); n == 0 {
+		return fmt.Errorf("%w: organisation %s; create it first", errNotFound, org)
+	}
+	return nil
 }
 
 func (s *sqlStore) CreateCode(ctx context.Context, c Code) error {

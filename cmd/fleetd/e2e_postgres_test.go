@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/roomd/roomd/internal/pgtest"
+	"github.com/roomd/roomd/provisioning"
+	"github.com/roomd/roomd/room"
+)
+
+// startReplica runs a fleetd over HTTPS on the store at dsn with the signing
+// keys in keyDir; two replicas with the same dsn and keyDir are one fleet.
+func startReplica(t *testing.T, dsn, keyDir string) *testServer {
+	t.Helper()
+	st, err := openStore(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	keys, err := loadOrCreateKeys(keyDir, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &Fleet{Store: st, Keys: keys, Log: slog.New(slog.DiscardHandler)}
+	tc, err := f.TLSConfig("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: f.Handler(), TLSConfig: tc}
+	go srv.Serve(tls.NewListener(ln, tc))
+	t.Cleanup(func() { srv.Close() })
+	return &testServer{f: f, srv: srv, addr: ln.Addr().String()}
+}
+
+// The enrollment flow of TestEndToEnd on PostgreSQL, with two fleetd
+// replicas sharing the database as behind a load balancer: the device talks
+// to one, the administrator to the other.
+func TestEndToEndPostgresReplicas(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	dsn := pgtest.Start(t, nil).DSN
+	keyDir := filepath.Join(dir, "keys")
+	device := startReplica(t, dsn, keyDir)
+	admin := startReplica(t, dsn, keyDir).f
+
+	if err := admin.Store.CreateOrg(ctx, "acme", "Acme"); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Store.CreateRoom(ctx, "acme", "fjord", "Fjord"); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.SetConfig(ctx, "acme", "fjord", provisioning.Config{Room: provisioning.RoomConfig{Name: "Fjord", TimeZone: "Europe/Oslo"}}); err != nil {
+		t.Fatal(err)
+	}
+	code, err := admin.IssueCode(ctx, "acme", "fjord", time.Hour, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(admin.Keys.CACert)
+	rm := &fakeRoom{settings: room.DefaultSettings()}
+	poll := 300 * time.Millisecond
+	cl, err := provisioning.NewClient(provisioning.ClientOptions{
+		Server: "https://" + device.addr, Dir: filepath.Join(dir, "device"), ActivationCode: code, RootCAs: pool,
+		Room: rm, StartDelay: 50 * time.Millisecond, Poll: poll,
+		Health: func() provisioning.HealthReport { return provisioning.HealthReport{Software: "test"} },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { cl.Run(cctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	// Pending until approved on the other replica.
+	waitFor(t, 10*time.Second, "pending", func() bool {
+		_, p := rm.snapshot()
+		return p.State == room.Pending && p.Detail == "key "+cl.Fingerprint()
+	})
+	if err := admin.Approve(ctx, cl.Fingerprint()); err != nil {
+		t.Fatal(err)
+	}
+	cl.Nudge()
+	cl.Enroll(code)
+	waitFor(t, 40*time.Second, "enrollment config", func() bool {
+		s, p := rm.snapshot()
+		return s.Name == "Fjord" && p.State == room.Enrolled && p.ConfigVersion == 1
+	})
+	if _, err := admin.Store.UseCode(ctx, HashCode(code), time.Now()); !errors.Is(err, errCodeUsed) {
+		t.Errorf("code reusable: %v", err)
+	}
+
+	// A change made on one replica reaches the device through the other.
+	if err := admin.SetConfig(ctx, "acme", "fjord", provisioning.Config{Room: provisioning.RoomConfig{Name: "Fjell"}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "changed config", func() bool {
+		s, p := rm.snapshot()
+		return s.Name == "Fjell" && p.ConfigVersion == 2
+	})
+
+	// The report sent to one replica is visible on the other.
+	waitFor(t, 10*time.Second, "health report", func() bool {
+		hs, err := admin.Store.Fleet(ctx, "acme")
+		if err != nil || len(hs) != 1 || hs[0].Report == "" {
+			return false
+		}
+		var r provisioning.HealthReport
+		return json.Unmarshal([]byte(hs[0].Report), &r) == nil && r.ConfigVersion == 2 && r.Software == "test"
+	})
+
+	// Revoked: nothing new reaches the device and the room keeps version 2.
+	hs, _ := admin.Store.Fleet(ctx, "acme")
+	if err := admin.Revoke(ctx, hs[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.SetConfig(ctx, "acme", "fjord", provisioning.Config{Room: provisioning.RoomConfig{Name: "Elsewhere"}}); err != nil {
+		t.Fatal(err)
+	}
+	cl.Nudge()
+	time.Sleep(3 * poll)
+	if s, p := rm.snapshot(); s.Name != "Fjell" || p.ConfigVersion != 2 {
+		t.Errorf("after revocation: %+v %+v", s, p)
+	}
+}
