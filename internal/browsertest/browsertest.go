@@ -165,6 +165,8 @@ type Feed struct {
 	VideoBytes    int      `json:"videoBytes"`
 	AudioPackets  int      `json:"audioPackets"`
 	AudioBytes    int      `json:"audioBytes"`
+	AudioEnergy   float64  `json:"audioEnergy"` // totalAudioEnergy: stops growing while the far end is muted
+	AudioLevel    float64  `json:"audioLevel"`
 	MeanLuma      float64  `json:"meanLuma"`
 	LitFraction   float64  `json:"litFraction"`
 	Colours       int      `json:"colours"`
@@ -173,6 +175,25 @@ type Feed struct {
 // Feeds returns the browser's view of every remote publisher.
 func (b *Browser) Feeds() ([]Feed, error) {
 	return chromedp.Run(b.ctx, chromedp.Evaluate[[]Feed](`window.remoteStats()`, chromedp.EvalAwaitPromise))
+}
+
+// Outbound is the browser's published video as its encoder sends it
+// (getStats outbound-rtp).
+type Outbound struct {
+	FramesEncoded     int     `json:"framesEncoded"`
+	FramesSent        int     `json:"framesSent"`
+	FramesPerSecond   float64 `json:"framesPerSecond"`
+	FrameWidth        int     `json:"frameWidth"`
+	FrameHeight       int     `json:"frameHeight"`
+	BytesSent         int     `json:"bytesSent"`
+	Encoder           string  `json:"encoder"` // encoderImplementation, e.g. "libvpx"
+	Codec             string  `json:"codec"`   // MIME type, e.g. "video/VP8"
+	QualityLimitation string  `json:"qualityLimitation"`
+}
+
+// Outbound returns what the browser publishes; zero before it publishes.
+func (b *Browser) Outbound() (Outbound, error) {
+	return chromedp.Run(b.ctx, chromedp.Evaluate[Outbound](`window.localStats()`, chromedp.EvalAwaitPromise))
 }
 
 // Log returns the page's log lines, for failure messages.

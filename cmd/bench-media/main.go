@@ -1,0 +1,83 @@
+// Command bench-media measures roomd against headless Chromium in a Janus
+// meeting on this machine and prints a Markdown table (internal/benchmedia
+// says how each figure is taken).
+//
+//	bench-media                                   full run: 5 joins, 60 s windows, VP8 and H.264
+//	bench-media -window 10s -joins 2              quick smoke run
+//	bench-media -roomd bin/roomd -doc docs/benchmarks.md   what `make bench-media` runs
+//
+// It needs Debian's janus, chromium and ffmpeg, and builds roomd with `go
+// build` unless -roomd names a binary. The exit status is 1 when the run
+// failed; missed targets are reported in the table, not in the status.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/roomd/roomd/internal/benchmedia"
+)
+
+func main() {
+	var (
+		o       benchmedia.Options
+		codecs  string
+		screens string
+		doc     string
+	)
+	flag.DurationVar(&o.Window, "window", time.Minute, "CPU window per participant (60s for the record; shorter for smoke runs)")
+	flag.DurationVar(&o.Settle, "settle", 10*time.Second, "time in the call before the window opens")
+	flag.IntVar(&o.Joins, "joins", 5, "timed joins per participant (the median is reported)")
+	flag.StringVar(&codecs, "codecs", "vp8,h264", "video codecs to run, in order")
+	flag.IntVar(&o.Bitrate, "bitrate", 2_500_000, "every sender's video cap, bit/s")
+	flag.IntVar(&o.RoomBitrate, "room-bitrate", 3_000_000, "the Janus room's cap, bit/s")
+	flag.StringVar(&o.Roomd, "roomd", "", "roomd binary (default: go build ./cmd/roomd)")
+	flag.StringVar(&screens, "screens", "record,none", "how roomd shows what it receives, one run each: record (composed, to /dev/null), none")
+	flag.DurationVar(&o.MaxOtherLoad, "max-other", 10*time.Second, "CPU per minute other processes may use during a window before it is measured again")
+	flag.IntVar(&o.Retries, "retries", 2, "how many times a busy window is measured again (-1: never)")
+	flag.StringVar(&doc, "doc", "", "also write the table into this Markdown file's media section (docs/benchmarks.md)")
+	flag.Parse()
+	if flag.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "bench-media: unexpected argument %q\n", flag.Arg(0))
+		os.Exit(2)
+	}
+	o.Codecs = strings.Split(codecs, ",")
+	for _, sc := range strings.Split(screens, ",") {
+		o.Screens = append(o.Screens, benchmedia.Screen(sc))
+	}
+	o.Log = os.Stderr
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	rep, err := benchmedia.Run(ctx, o)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench-media:", err)
+		os.Exit(1)
+	}
+	md := rep.Markdown(commandLine())
+	fmt.Println(md)
+	if doc != "" {
+		if err := benchmedia.UpdateDoc(doc, md); err != nil {
+			fmt.Fprintln(os.Stderr, "bench-media:", err)
+			os.Exit(1)
+		}
+		fmt.Fprintln(os.Stderr, "bench-media: wrote", doc)
+	}
+}
+
+// commandLine is how this run was started, for the record. Under make,
+// BENCH_MEDIA_VIA names the make target.
+func commandLine() string {
+	args := append([]string{"bench-media"}, os.Args[1:]...)
+	s := strings.Join(args, " ")
+	if t := os.Getenv("BENCH_MEDIA_VIA"); t != "" {
+		s = t + "` → `" + s
+	}
+	return s
+}

@@ -1,0 +1,101 @@
+package benchmedia
+
+import (
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+)
+
+func TestParseStat(t *testing.T) {
+	// comm may hold spaces and parentheses; fields count from the last ')'.
+	line := "4242 (Web Content (x)) S 17 4242 4242 0 -1 4194560 100 0 0 0 250 50 7 3 20 0 12 0 300 1000 200\n"
+	s, err := parseStat(4242, []byte(line))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.comm != "Web Content (x)" || s.ppid != 17 || s.cpu != 250+50+7+3 {
+		t.Fatalf("got %+v", s)
+	}
+	if _, err := parseStat(1, []byte("1 (init) S 0")); err == nil {
+		t.Fatal("a short line parsed")
+	}
+}
+
+func TestTreeFindsDescendants(t *testing.T) {
+	all := map[int]procStat{1: {pid: 1}, 10: {pid: 10, ppid: 1}, 11: {pid: 11, ppid: 10}, 12: {pid: 12, ppid: 11}, 20: {pid: 20, ppid: 1}}
+	got := tree(all, 10)
+	if len(got) != 3 || got[0].pid != 10 {
+		t.Fatalf("tree(10) = %+v", got)
+	}
+	if tree(all, 99) != nil {
+		t.Fatal("a missing root has a tree")
+	}
+}
+
+// start runs a shell script as a child that the test kills at its end.
+func start(t *testing.T, script string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command("sh", "-c", script)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd
+}
+
+// A real process tree: memory is summed over every descendant, and the CPU
+// time of a child that has exited and been reaped still counts.
+func TestTreeOfRealProcesses(t *testing.T) {
+	cmd := start(t, `sleep 30 & (sleep 30 & sleep 30) & timeout 0.4 sh -c 'while :; do :; done'; sleep 30`)
+	pid := cmd.Process.Pid
+	var m Memory
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var err error
+		if m, err = TreeMemory(pid); err != nil {
+			t.Fatal(err)
+		}
+		if m.Processes >= 5 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if m.Processes < 5 || m.PSS <= 0 || m.RSS < m.PSS {
+		t.Fatalf("tree memory %+v; want ≥ 5 processes (sh, 3 sleeps, a subshell) with PSS ≤ RSS", m)
+	}
+	// The busy loop has run and been reaped by the time the last sleep starts.
+	var cpu time.Duration
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		var err error
+		if cpu, err = TreeCPU(pid); err != nil {
+			t.Fatal(err)
+		}
+		if cpu >= 100*time.Millisecond || time.Now().After(deadline) {
+			break
+		}
+	}
+	if cpu < 100*time.Millisecond {
+		t.Fatalf("tree CPU %v after a 0.4 s busy loop in a reaped child", cpu)
+	}
+	if _, err := TreeCPU(1 << 30); err == nil {
+		t.Fatal("a missing process has a CPU time")
+	}
+}
+
+func TestPeakSampler(t *testing.T) {
+	p := StartPeakSampler(os.Getpid(), 10*time.Millisecond)
+	time.Sleep(50 * time.Millisecond)
+	m, n, err := p.Stop()
+	if err != nil || n < 2 || m.PSS <= 0 || m.Processes < 1 {
+		t.Fatalf("peak %+v after %d samples, err %v", m, n, err)
+	}
+	if _, _, err := p.Stop(); err != nil {
+		t.Fatalf("second Stop: %v", err)
+	}
+}
+
+func TestMachineBusyGrows(t *testing.T) {
+	a, err := machineBusy()
+	if err != nil || a <= 0 {
+		t.Fatalf("machineBusy = %v, %v", a, err)
+	}
+}

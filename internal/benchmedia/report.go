@@ -1,0 +1,305 @@
+package benchmedia
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Report is one run's figures.
+type Report struct {
+	Started time.Time
+	Options Options
+	Env     Environment
+	Results []CodecResult
+}
+
+// Environment says what the figures were measured on.
+type Environment struct {
+	CPU      string
+	Cores    int
+	Kernel   string
+	Go       string
+	Roomd    string
+	Chromium string
+	Janus    string
+}
+
+// CodecResult compares roomd and Chromium with one codec.
+type CodecResult struct {
+	Codec   string
+	Roomd   []Measured // one per Options.Screens
+	Browser Measured
+}
+
+// Measured is one subject's figures.
+type Measured struct {
+	Name   string
+	Screen Screen          // roomd's screen; empty for the browser
+	Joins  []time.Duration // join → first remote frame, in order
+	// Window is the CPU window's real length; CPUPerMinute the process
+	// tree's CPU time over it, scaled to one minute.
+	Window       time.Duration
+	CPUPerMinute time.Duration
+	Peak         Memory // PSS and processes of the largest sample; largest summed RSS
+	Samples      int    // memory samples taken
+	Sent         Flow   // the subject's own outbound stats
+	AtPeer       Flow   // the subject's video as the peer decodes it
+	Received     Flow   // the peer's video as the subject decodes it
+	Encoder      string
+	// The tree's memory while not in a call: before the first join and
+	// a few seconds after the last leave.
+	IdleBefore, IdleAfter Memory
+	// Context, over the same window.
+	JanusPerMinute, PeerPerMinute, MachinePerMinute time.Duration
+	// Repeats counts windows measured again because other work was busy.
+	Repeats int
+}
+
+// OtherPerMinute is the CPU time per minute that processes other than the
+// subject, Janus and the peer used during the window.
+func (m Measured) OtherPerMinute() time.Duration {
+	return max(m.MachinePerMinute-m.CPUPerMinute-m.JanusPerMinute-m.PeerPerMinute, 0)
+}
+
+// Flow is a video stream's size and rates; zero fields are unknown.
+type Flow struct {
+	Size    Size
+	FPS     float64
+	Bitrate int // bit/s of video payload
+}
+
+// Size is a frame size in pixels.
+type Size struct{ W, H int }
+
+func (s Size) String() string {
+	if s.W == 0 || s.H == 0 {
+		return "size n/a"
+	}
+	return fmt.Sprintf("%d×%d", s.W, s.H)
+}
+
+func (f Flow) String() string {
+	s := fmt.Sprintf("%v, %.1f fps", f.Size, f.FPS)
+	if f.Bitrate > 0 {
+		s += fmt.Sprintf(", %.2f Mbit/s", float64(f.Bitrate)/1e6)
+	}
+	return s
+}
+
+// Targets from issue 3: roomd/Chromium at most these.
+const (
+	targetJoin = 0.5
+	targetCPU  = 0.5
+	targetPSS  = 0.2
+)
+
+// Markdown renders the report: a heading line with the run's facts, then
+// one table per codec. command is the command line to record.
+func (r *Report) Markdown(command string) string {
+	var b strings.Builder
+	o, e := r.Options, r.Env
+	fmt.Fprintf(&b, "Measured %s with `%s`.\n\n", r.Started.UTC().Format("2006-01-02 15:04 MST"), command)
+	fmt.Fprintf(&b, "Machine: %s, %d cores, Linux %s. roomd %s (%s), %s, %s.\n\n", e.CPU, e.Cores, e.Kernel, e.Roomd, e.Go, e.Chromium, e.Janus)
+	fmt.Fprintf(&b, "Both send %d×%d %d fps from the same Y4M (ffmpeg testsrc2) capped at %.1f Mbit/s, audio on, in a Janus VideoRoom capped at %.1f Mbit/s, "+
+		"and receive one peer (headless Chromium sending the same). Joins: %d per subject, the browser and roomd already running; "+
+		"CPU over a %v window after %v in the call; PSS sampled every 0.5 s from the last join to the end of the window.\n",
+		o.Width, o.Height, o.FPS, float64(o.Bitrate)/1e6, float64(o.RoomBitrate)/1e6, o.Joins, o.Window, o.Settle)
+	b.WriteString("\n*roomd, screen composed*: `[media] record = \"/dev/null\"`, so roomd draws what it receives onto its 1280×720 screen " +
+		"at 30 fps and hands each picture to a sink, as on the device (where the sink is /dev/fb0; the recorder converts to I420 instead). " +
+		"*roomd, no screen*: decoded video is not drawn, the `--sim` default. Chromium draws into its headless compositor.\n")
+	for _, res := range r.Results {
+		subjects := append(slices.Clone(res.Roomd), res.Browser)
+		br := res.Browser
+		fmt.Fprintf(&b, "\n#### %s\n\n|", strings.ToUpper(res.Codec))
+		for _, m := range subjects {
+			fmt.Fprintf(&b, " | %s", column(m))
+		}
+		b.WriteString(" | roomd / Chromium | target |\n|---|")
+		b.WriteString(strings.Repeat("---|", len(subjects)+2) + "\n")
+		// row writes one measured figure for every subject, the roomd /
+		// Chromium ratios and whether each meets the target.
+		row := func(what string, target float64, f func(Measured) float64, show func(Measured) string) {
+			fmt.Fprintf(&b, "| %s |", what)
+			for _, m := range subjects {
+				fmt.Fprintf(&b, " %s |", show(m))
+			}
+			var ratios, verdicts []string
+			for _, m := range res.Roomd {
+				ratio := f(m) / f(br)
+				ratios = append(ratios, fmt.Sprintf("%.2f×", ratio))
+				v := "met"
+				if ratio > target {
+					v = "**missed**"
+				}
+				verdicts = append(verdicts, v)
+			}
+			fmt.Fprintf(&b, " %s | ≤ %.1f×: %s |\n", strings.Join(ratios, " / "), target, strings.Join(verdicts, " / "))
+		}
+		info := func(what string, show func(Measured) string) {
+			fmt.Fprintf(&b, "| %s |", what)
+			for _, m := range subjects {
+				fmt.Fprintf(&b, " %s |", show(m))
+			}
+			b.WriteString(" | |\n")
+		}
+		row(fmt.Sprintf("join → first remote frame (median of %d)", o.Joins), targetJoin,
+			func(m Measured) float64 { return median(m.Joins).Seconds() }, func(m Measured) string { return ms(median(m.Joins)) })
+		row("CPU per minute of call, process tree", targetCPU,
+			func(m Measured) float64 { return m.CPUPerMinute.Seconds() }, func(m Measured) string { return cpus(m.CPUPerMinute) })
+		row("peak PSS, process tree", targetPSS,
+			func(m Measured) float64 { return float64(m.Peak.PSS) }, func(m Measured) string { return mibs(m.Peak.PSS) })
+		info("sent video, own stats", func(m Measured) string { return m.Sent.String() })
+		info("sent video, as the peer decodes it", func(m Measured) string { return m.AtPeer.String() })
+		info("received video (the peer's)", func(m Measured) string { return m.Received.String() })
+		info("video encoder", func(m Measured) string { return m.Encoder })
+		info("each join, in order", func(m Measured) string { return joinList(m.Joins) })
+		info("peak summed RSS (counts shared pages again in every process)", func(m Measured) string { return mibs(m.Peak.RSS) })
+		info("processes in the tree at peak PSS", func(m Measured) string { return fmt.Sprint(m.Peak.Processes) })
+		info(fmt.Sprintf("PSS out of a call: before the first join → %v after the last leave", idleAfterLeave), func(m Measured) string {
+			return mibs(m.IdleBefore.PSS) + " → " + mibs(m.IdleAfter.PSS)
+		})
+		info("same window, CPU-s per minute: Janus / peer / everything else on the machine", func(m Measured) string {
+			v := fmt.Sprintf("%.1f / %.1f / %.1f", m.JanusPerMinute.Seconds(), m.PeerPerMinute.Seconds(), m.OtherPerMinute().Seconds())
+			if m.OtherPerMinute() > o.MaxOtherLoad {
+				v += " (busy)"
+			}
+			if m.Repeats > 0 {
+				v += fmt.Sprintf(", after %d busy window(s)", m.Repeats)
+			}
+			return v
+		})
+	}
+	b.WriteString("\n" + docNotes)
+	return b.String()
+}
+
+// docNotes explain the tables; they hold for every run.
+const docNotes = `Notes:
+- *size n/a*: roomd's debug endpoint (GET /media, GET /room) gives no frame size for the video it receives, only frames decoded.
+- Peak PSS is sampled during the last of the joins, so it includes whatever earlier calls left behind; the "out of a call" row shows how much that is.
+- "Everything else on the machine" is CPU used by other processes during the window (the benchmark itself included). A window in which it passed the limit (-max-other) was measured again; "(busy)" marks one that still passed it, whose figures are less trustworthy.
+`
+
+// column names a subject in the table's heading.
+func column(m Measured) string {
+	switch m.Screen {
+	case "":
+		return m.Name
+	case ScreenRecord:
+		return "roomd, screen composed"
+	default:
+		return "roomd, no screen"
+	}
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%d ms", d.Milliseconds()) }
+
+func cpus(d time.Duration) string { return fmt.Sprintf("%.1f CPU-s", d.Seconds()) }
+
+func mib(n int64) float64 { return float64(n) / (1 << 20) }
+
+func mibs(n int64) string { return fmt.Sprintf("%.0f MiB", mib(n)) }
+
+func joinList(ds []time.Duration) string {
+	s := make([]string, len(ds))
+	for i, d := range ds {
+		s[i] = fmt.Sprint(d.Milliseconds())
+	}
+	return strings.Join(s, ", ") + " ms"
+}
+
+// environment gathers versions; anything it cannot find reads "unknown".
+func environment(ctx context.Context, roomd string) Environment {
+	e := Environment{Cores: runtime.NumCPU(), Go: runtime.Version(), CPU: "unknown CPU"}
+	out := func(name string, args ...string) string {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		// janus --version exits 1 after printing its version.
+		b, _ := exec.CommandContext(ctx, name, args...).Output()
+		if len(bytes.TrimSpace(b)) == 0 {
+			return "unknown"
+		}
+		line, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+		return line
+	}
+	e.Roomd = strings.TrimPrefix(out(roomd, "version"), "roomd ")
+	e.Chromium = out("/usr/lib/chromium/chromium", "--version")
+	if e.Chromium == "unknown" {
+		e.Chromium = out("chromium", "--version")
+	}
+	e.Chromium, _, _ = strings.Cut(e.Chromium, " built on")
+	if v := out("janus", "--version"); strings.HasPrefix(v, "Janus version: ") {
+		// "Janus version: 1102 (1.1.2)"
+		if i := strings.IndexByte(v, '('); i > 0 {
+			e.Janus = "Janus " + strings.Trim(v[i:], "()")
+		}
+	}
+	if e.Janus == "" {
+		e.Janus = "Janus (version unknown)"
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		e.Kernel = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				e.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return e
+}
+
+// Doc markers delimit the media benchmark's section in docs/benchmarks.md;
+// UpdateDoc replaces what is between them and leaves the rest alone.
+const (
+	docBegin = "<!-- bench-media:begin (written by cmd/bench-media; edits between these markers are overwritten) -->"
+	docEnd   = "<!-- bench-media:end -->"
+)
+
+const docIntro = `# Benchmarks
+
+Figures measured on real machines by the commands named with them. Each
+benchmark has its own section; its command rewrites only that section.
+`
+
+const docHeading = `## Media: roomd against a browser participant (` + "`make bench-media`" + `)
+
+The real roomd binary (` + "`roomd --sim`" + `, sending a Y4M as its camera) and
+headless Chromium (the browser-kiosk way of joining, forced to keep its
+resolution) each join the same kind of Janus VideoRoom, one after the other
+in one run, with a second headless Chromium as the other participant.
+internal/benchmedia documents how each figure is taken.
+`
+
+// UpdateDoc writes body as the media benchmark's section of the file at
+// path, creating the file with an introduction when it does not exist.
+func UpdateDoc(path, body string) error {
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("benchmedia: %w", err)
+	}
+	if len(old) == 0 {
+		old = []byte(docIntro)
+	}
+	section := docBegin + "\n" + docHeading + "\n" + strings.TrimRight(body, "\n") + "\n" + docEnd + "\n"
+	var out []byte
+	i, j := bytes.Index(old, []byte(docBegin)), bytes.Index(old, []byte(docEnd))
+	if i >= 0 && j > i {
+		out = append(append(append(out, old[:i]...), section...), bytes.TrimPrefix(old[j+len(docEnd):], []byte("\n"))...)
+	} else {
+		out = append(append(bytes.TrimRight(old, "\n"), "\n\n"...), section...)
+	}
+	if err := os.WriteFile(path, out, 0o644); err != nil {
+		return fmt.Errorf("benchmedia: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,87 @@
+package benchmedia
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMedian(t *testing.T) {
+	ms := func(v ...int) []time.Duration {
+		out := make([]time.Duration, len(v))
+		for i, n := range v {
+			out[i] = time.Duration(n) * time.Millisecond
+		}
+		return out
+	}
+	for _, c := range []struct {
+		in   []time.Duration
+		want time.Duration
+	}{
+		{nil, 0},
+		{ms(5), 5 * time.Millisecond},
+		{ms(9, 1, 5), 5 * time.Millisecond},
+		{ms(4, 1, 3, 2), 2500 * time.Microsecond},
+	} {
+		if got := median(c.in); got != c.want {
+			t.Errorf("median(%v) = %v, want %v", c.in, got, c.want)
+		}
+	}
+}
+
+// The table shows every subject, the ratios against Chromium and which
+// targets are met. The figures are made up for the test.
+func TestMarkdown(t *testing.T) {
+	o := Options{}
+	o.defaults()
+	o.Joins = 3
+	sub := func(cpu time.Duration, pss int64, joins ...time.Duration) Measured {
+		return Measured{Joins: joins, CPUPerMinute: cpu, Peak: Memory{PSS: pss << 20, RSS: pss << 21, Processes: 1},
+			Sent: Flow{Size: Size{1280, 720}, FPS: 30}, Received: Flow{FPS: 29.96}}
+	}
+	rec, none := sub(20*time.Second, 90, 100*time.Millisecond, 300*time.Millisecond, 200*time.Millisecond), sub(10*time.Second, 60, time.Second, time.Second, time.Second)
+	rec.Screen, none.Screen = ScreenRecord, ScreenNone
+	br := sub(30*time.Second, 400, 400*time.Millisecond, 400*time.Millisecond, 400*time.Millisecond)
+	br.Name = "Chromium"
+	r := &Report{Started: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), Options: o,
+		Results: []CodecResult{{Codec: "vp8", Roomd: []Measured{rec, none}, Browser: br}}}
+	md := r.Markdown("bench-media -joins 3")
+	for _, want := range []string{
+		"Measured 2026-01-02 03:04 UTC with `bench-media -joins 3`.",
+		"#### VP8",
+		"| | roomd, screen composed | roomd, no screen | Chromium | roomd / Chromium | target |",
+		"| join → first remote frame (median of 3) | 200 ms | 1000 ms | 400 ms | 0.50× / 2.50× | ≤ 0.5×: met / **missed** |",
+		"| CPU per minute of call, process tree | 20.0 CPU-s | 10.0 CPU-s | 30.0 CPU-s | 0.67× / 0.33× | ≤ 0.5×: **missed** / met |",
+		"| peak PSS, process tree | 90 MiB | 60 MiB | 400 MiB | 0.23× / 0.15× | ≤ 0.2×: **missed** / met |",
+		"| received video (the peer's) | size n/a, 30.0 fps |",
+		"| each join, in order | 100, 300, 200 ms |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("no %q in\n%s", want, md)
+		}
+	}
+}
+
+func TestUpdateDocKeepsOtherSections(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "benchmarks.md")
+	if err := UpdateDoc(p, "first run\n"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(p)
+	if !strings.HasPrefix(string(b), "# Benchmarks\n") || !strings.Contains(string(b), "first run\n"+docEnd) {
+		t.Fatalf("new file:\n%s", b)
+	}
+	// Someone adds another benchmark's section after ours.
+	os.WriteFile(p, append(b, "\n## Boot time\n\n2.1 s\n"...), 0o644)
+	if err := UpdateDoc(p, "second run"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = os.ReadFile(p)
+	s := string(b)
+	if strings.Contains(s, "first run") || strings.Count(s, docBegin) != 1 || !strings.Contains(s, "second run\n"+docEnd) ||
+		!strings.HasSuffix(s, "## Boot time\n\n2.1 s\n") || !strings.HasPrefix(s, "# Benchmarks\n") {
+		t.Fatalf("updated file:\n%s", s)
+	}
+}
