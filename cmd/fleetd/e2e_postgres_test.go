@@ -20,7 +20,7 @@ import (
 
 // startReplica runs a fleetd over HTTPS on the store at dsn with the signing
 // keys in keyDir; two replicas with the same dsn and keyDir are one fleet.
-func startReplica(t *testing.T, dsn, keyDir string) *testServer {
+func startReplica(t testing.TB, dsn, keyDir string) *testServer {
 	t.Helper()
 	st, err := openStore(context.Background(), dsn)
 	if err != nil {
