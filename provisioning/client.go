@@ -77,6 +77,7 @@ type Client struct {
 	mu       sync.Mutex
 	enr      *enrollment
 	inForce  *Bundle
+	refused  int64 // newest version the room could not take
 	lastErrs []string
 	http     *http.Client
 }
@@ -228,7 +229,10 @@ func (c *Client) boot(ctx context.Context) {
 	}
 	if b != nil {
 		c.o.Log.Info("provisioning: configuration loaded", "version", b.Version, "from", from)
-		c.tellRoom(ctx, b)
+		if err := c.tellRoom(ctx, b); err != nil {
+			c.noteError(err)
+			c.o.Log.Warn("provisioning: the room could not take the stored configuration", "err", err)
+		}
 		return
 	}
 	c.reportState()
@@ -246,29 +250,34 @@ func (c *Client) reportState() {
 	if b := c.inForce; b != nil {
 		p.ConfigVersion = b.Version
 		p.Stale = b.Stale(c.o.Now())
+		if c.refused > b.Version {
+			p.Detail = fmt.Sprintf("version %d could not be applied; version %d stays in force", c.refused, b.Version)
+		}
 	}
 	c.mu.Unlock()
 	c.o.Room.Report(room.ProvisioningReported{Provisioning: p})
 }
 
-// tellRoom makes b the configuration in force in the running room.
-func (c *Client) tellRoom(ctx context.Context, b *Bundle) {
+// tellRoom makes b the configuration in force in the running room. An
+// error says the room could not take it (settings refused, calendar bad).
+func (c *Client) tellRoom(ctx context.Context, b *Bundle) error {
 	c.mu.Lock()
 	c.inForce = b
 	c.mu.Unlock()
+	defer c.reportState()
 	if c.o.Room != nil {
 		err := c.o.Room.Do(ctx, room.Command{From: room.Source{Kind: room.FromFleet, ID: "v" + strconv.FormatInt(b.Version, 10)},
 			Do: room.EditSettings{Edit: b.Config.EditSettings}})
 		if err != nil {
-			c.noteError(fmt.Errorf("provisioning: room refused settings of version %d: %w", b.Version, err))
+			return fmt.Errorf("provisioning: room refused settings of version %d: %w", b.Version, err)
 		}
 	}
 	if c.o.Calendar != nil {
 		if err := c.o.Calendar(b.Config.Calendar); err != nil {
-			c.noteError(fmt.Errorf("provisioning: calendar of version %d: %w", b.Version, err))
+			return fmt.Errorf("provisioning: calendar of version %d: %w", b.Version, err)
 		}
 	}
-	c.reportState()
+	return nil
 }
 
 func (c *Client) noteError(err error) {
@@ -447,11 +456,29 @@ func (c *Client) apply(ctx context.Context, raw []byte) error {
 		c.o.Log.Warn("provisioning: bundle refused; the configuration in force stays", "err", err)
 		return err
 	}
-	if changed {
-		c.o.Log.Info("provisioning: configuration applied", "version", b.Version)
-		c.tellRoom(ctx, b)
+	if !changed {
+		return nil
 	}
-	return nil
+	terr := c.tellRoom(ctx, b)
+	if terr == nil {
+		c.o.Log.Info("provisioning: configuration applied", "version", b.Version)
+		return nil
+	}
+	// The room could not take it: go back to the configuration that worked,
+	// and ask for this version no more (the server answers 304 for it).
+	c.o.Log.Warn("provisioning: configuration could not be applied; rolling back", "version", b.Version, "err", terr)
+	c.mu.Lock()
+	c.refused = b.Version
+	c.mu.Unlock()
+	if err := c.store.RollBack(); err != nil {
+		return errors.Join(terr, err)
+	}
+	if prev, _, _ := c.store.Load(c.enr.OrgID, c.enr.DeviceID); prev != nil {
+		if err := c.tellRoom(ctx, prev); err != nil {
+			c.noteError(err)
+		}
+	}
+	return fmt.Errorf("%w; rolled back", terr)
 }
 
 // fetchRoots walks the trust root chain forward from the root in force.
@@ -500,6 +527,12 @@ func (c *Client) cycle(ctx context.Context) (time.Duration, error) {
 	if b := c.InForce(); b != nil {
 		interval = b.Config.PollInterval()
 		etag = `"v` + strconv.FormatInt(b.Version, 10) + `"`
+		c.mu.Lock()
+		if c.refused > b.Version {
+			// Still the version the room could not take: nothing to fetch.
+			etag = `"v` + strconv.FormatInt(c.refused, 10) + `"`
+		}
+		c.mu.Unlock()
 	}
 	if c.o.Poll > 0 {
 		interval = c.o.Poll

@@ -230,3 +230,21 @@ func (s *Store) Apply(raw []byte, org, device string) (b *Bundle, changed bool, 
 	}
 	return b, true, nil
 }
+
+// RollBack makes the previous bundle current again, after the running room
+// could not apply the current one. It is atomic like Apply.
+func (s *Store) RollBack() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	prev, err := s.read(previousFile)
+	if err != nil {
+		return err
+	}
+	if prev == nil {
+		return errors.New("provisioning: no previous configuration to roll back to")
+	}
+	if err := statefile.WriteFile(filepath.Join(s.Dir, currentFile), prev, 0o600); err != nil {
+		return fmt.Errorf("provisioning: %w", err)
+	}
+	return nil
+}

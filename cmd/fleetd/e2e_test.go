@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -130,8 +131,16 @@ func TestEndToEnd(t *testing.T) {
 	opts := provisioning.ClientOptions{
 		Server: "https://" + fs.addr, Dir: filepath.Join(dir, "device"), ActivationCode: code, RootCAs: pool,
 		Room: rm, StartDelay: 50 * time.Millisecond, Poll: poll,
-		Calendar: func(c provisioning.CalendarConfig) error { calMu.Lock(); cal = c; calMu.Unlock(); return nil },
-		Health:   func() provisioning.HealthReport { return provisioning.HealthReport{Software: "test", UptimeSeconds: 5} },
+		Calendar: func(c provisioning.CalendarConfig) error {
+			if strings.Contains(c.FeedURL, "broken") {
+				return errors.New("calendar feed unreachable")
+			}
+			calMu.Lock()
+			cal = c
+			calMu.Unlock()
+			return nil
+		},
+		Health: func() provisioning.HealthReport { return provisioning.HealthReport{Software: "test", UptimeSeconds: 5} },
 	}
 	cl, err := provisioning.NewClient(opts)
 	if err != nil {
@@ -169,6 +178,16 @@ func TestEndToEnd(t *testing.T) {
 	}
 	calMu.Unlock()
 
+	// A bundle the room cannot take is rolled back: version 2 stays in
+	// force, the room says why, and the device stops fetching version 3.
+	if err := f.SetConfig(ctx, "acme", "fjord", provisioning.Config{Room: provisioning.RoomConfig{Name: "Broken"}, Calendar: provisioning.CalendarConfig{FeedURL: "https://cal.example/broken.ics"}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "rollback", func() bool {
+		s, p := rm.snapshot()
+		return s.Name == "Fjell" && p.ConfigVersion == 2 && strings.Contains(p.Detail, "version 3 could not be applied")
+	})
+
 	// The device's report is visible in fleetd.
 	waitFor(t, 10*time.Second, "health report", func() bool {
 		hs, err := f.Store.Fleet(ctx, "acme")
@@ -176,7 +195,8 @@ func TestEndToEnd(t *testing.T) {
 			return false
 		}
 		var r provisioning.HealthReport
-		return json.Unmarshal([]byte(hs[0].Report), &r) == nil && r.ConfigVersion == 2 && r.Software == "test"
+		return json.Unmarshal([]byte(hs[0].Report), &r) == nil && r.ConfigVersion == 2 && r.Software == "test" &&
+			strings.Contains(strings.Join(r.LastErrors, " "), "rolled back")
 	})
 
 	// fleetd goes away: the room keeps its configuration.
