@@ -522,6 +522,12 @@ func (c *Client) get(ctx context.Context, path, etag string) (*http.Response, er
 // cycle polls once, sends queued reports and renews the certificate when
 // due; it returns the wait until the next poll.
 func (c *Client) cycle(ctx context.Context) (time.Duration, error) {
+	// Renew first: with an expired certificate (within the grace period)
+	// every other request is refused until it is renewed.
+	if err := c.renewIfDue(ctx); err != nil {
+		c.noteError(err)
+		c.o.Log.Warn("provisioning: certificate renewal failed", "err", err)
+	}
 	interval := DefaultPollInterval
 	etag := ""
 	if b := c.InForce(); b != nil {
@@ -559,9 +565,6 @@ func (c *Client) cycle(ctx context.Context) (time.Duration, error) {
 	c.reportState()
 	c.queueReport()
 	if err := c.sendReports(ctx); err != nil {
-		return 0, err
-	}
-	if err := c.renewIfDue(ctx); err != nil {
 		return 0, err
 	}
 	return jitter(interval), nil

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/roomd/roomd/provisioning"
+	"github.com/roomd/roomd/room"
+)
+
+// Certificates are renewed before they expire, and after expiry within the
+// grace period by proving the same key; past the grace period renewal is
+// refused and the room keeps its configuration.
+func TestCertificateRenewal(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	fs := startFleet(t, dir)
+	f := fs.f
+	var offset atomic.Int64 // both clocks, fleetd's and the device's
+	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	f.Now = now
+	if err := f.Store.CreateOrg(ctx, "acme", "Acme"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Store.CreateRoom(ctx, "acme", "fjord", "Fjord"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.SetConfig(ctx, "acme", "fjord", provisioning.Config{Room: provisioning.RoomConfig{Name: "Fjord"}}); err != nil {
+		t.Fatal(err)
+	}
+	code, err := f.IssueCode(ctx, "acme", "fjord", time.Hour, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(f.Keys.CACert)
+	rm := &fakeRoom{settings: room.DefaultSettings()}
+	devDir := filepath.Join(dir, "device")
+	cl, err := provisioning.NewClient(provisioning.ClientOptions{Server: "https://" + fs.addr, Dir: devDir, ActivationCode: code,
+		RootCAs: pool, Room: rm, StartDelay: time.Millisecond, Poll: 100 * time.Millisecond, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { cl.Run(cctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	leaf := func() *x509.Certificate {
+		raw, err := os.ReadFile(filepath.Join(devDir, "enrollment.json"))
+		if err != nil {
+			return nil
+		}
+		var e struct {
+			CertChain [][]byte `json:"cert_chain"`
+		}
+		if json.Unmarshal(raw, &e) != nil || len(e.CertChain) == 0 {
+			return nil
+		}
+		c, _ := x509.ParseCertificate(e.CertChain[0])
+		return c
+	}
+	waitFor(t, 10*time.Second, "enrollment", func() bool { _, p := rm.snapshot(); return p.State == room.Enrolled && leaf() != nil })
+	first := leaf()
+	life := first.NotAfter.Sub(first.NotBefore)
+
+	// Past 2/3 + 1/10 of its life (the latest the jitter allows): renewed
+	// before it expires.
+	offset.Store(int64(life*8/10 + time.Hour))
+	waitFor(t, 10*time.Second, "renewal before expiry", func() bool { c := leaf(); return c != nil && c.NotAfter.After(first.NotAfter) })
+	second := leaf()
+	if now().After(first.NotAfter) {
+		t.Fatal("the test moved past expiry; it meant to renew before")
+	}
+
+	// Expired a day ago, within the grace period: renewal still works,
+	// proved by the same key.
+	offset.Store(int64(time.Until(second.NotAfter) + 24*time.Hour))
+	waitFor(t, 10*time.Second, "renewal within the grace period", func() bool { c := leaf(); return c != nil && c.NotAfter.After(second.NotAfter) })
+	third := leaf()
+	if provisioning.Fingerprint(third.PublicKey) != provisioning.Fingerprint(first.PublicKey) {
+		t.Fatal("renewal changed the device key")
+	}
+
+	// Expired longer than the grace period: refused; the room keeps its
+	// configuration and nothing changes on disk.
+	offset.Store(int64(time.Until(third.NotAfter) + RenewGrace + 24*time.Hour))
+	time.Sleep(time.Second)
+	if c := leaf(); !c.NotAfter.Equal(third.NotAfter) {
+		t.Fatalf("renewed past the grace period: %v", c.NotAfter)
+	}
+	if s, p := rm.snapshot(); s.Name != "Fjord" || p.ConfigVersion != 1 {
+		t.Fatalf("room after refused renewal: %+v %+v", s, p)
+	}
+}
