@@ -99,7 +99,8 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		}
 		defer runner.Close()
 	}
-	fleet, err := newFleet(cfg, rm, runner, b.Name, time.Now(), log)
+	cq := &callQuality{}
+	fleet, err := newFleet(cfg, rm, runner, cq, b.Name, time.Now(), log)
 	if err != nil {
 		return err
 	}
@@ -122,6 +123,7 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		})
 	}
 	if fleet != nil {
+		wg.Go(func() { cq.watch(ctx, rm) })
 		wg.Go(func() {
 			if err := fleet.Run(ctx); err != nil {
 				log.Error("roomd: provisioning stopped; the room keeps its configuration", "err", err)

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/roomd/roomd/hal"
@@ -31,7 +33,7 @@ func (p ProvisioningConfig) validate() error {
 }
 
 // newFleet makes the provisioning client for rm; nil when standalone.
-func newFleet(cfg *Config, rm *room.Room, runner *schedule.Runner, board string, started time.Time, log *slog.Logger) (*provisioning.Client, error) {
+func newFleet(cfg *Config, rm *room.Room, runner *schedule.Runner, cq *callQuality, board string, started time.Time, log *slog.Logger) (*provisioning.Client, error) {
 	p := cfg.Provisioning
 	if p.Server == "" {
 		return nil, nil
@@ -67,7 +69,8 @@ func newFleet(cfg *Config, rm *room.Room, runner *schedule.Runner, board string,
 		},
 		Health: func() provisioning.HealthReport {
 			s := rm.Snapshot()
-			h := provisioning.HealthReport{Software: version, UptimeSeconds: int64(time.Since(started).Seconds()), Hardware: map[string]string{}}
+			h := provisioning.HealthReport{Software: version, UptimeSeconds: int64(time.Since(started).Seconds()), Hardware: map[string]string{},
+				CallQuality: cq.take(time.Now())}
 			for _, d := range s.Hardware {
 				v := d.State
 				if d.Reason != "" {
@@ -95,4 +98,73 @@ func (f *fleetPort) Nudge() {
 	if f.c != nil {
 		f.c.Nudge()
 	}
+}
+
+// callQuality sums up calls between two health reports, from the room's
+// updates.
+type callQuality struct {
+	mu         sync.Mutex
+	q          provisioning.CallQuality
+	rttSum     float64
+	lossSum    float64
+	samples    int
+	inCallFrom time.Time
+	lastSeq    uint64
+	lastMedia  room.CallMedia
+	reconnects bool
+}
+
+// watch follows the room until ctx ends.
+func (cq *callQuality) watch(ctx context.Context, rm *room.Room) {
+	for u := range rm.Watch(ctx) {
+		cq.update(u.State, time.Now())
+	}
+}
+
+func (cq *callQuality) update(s room.State, now time.Time) {
+	cq.mu.Lock()
+	defer cq.mu.Unlock()
+	inCall := s.Call == room.InCall
+	if inCall && s.CallSeq != cq.lastSeq {
+		cq.q.Calls++
+		cq.lastSeq = s.CallSeq
+	}
+	if s.Call == room.Reconnecting && !cq.reconnects {
+		cq.q.Reconnects++
+	}
+	cq.reconnects = s.Call == room.Reconnecting
+	switch {
+	case inCall && cq.inCallFrom.IsZero():
+		cq.inCallFrom = now
+	case !inCall && !cq.inCallFrom.IsZero():
+		cq.q.Minutes += now.Sub(cq.inCallFrom).Minutes()
+		cq.inCallFrom = time.Time{}
+	}
+	if inCall && s.Media != cq.lastMedia && s.Media.RTTMillis > 0 {
+		cq.rttSum += float64(s.Media.RTTMillis)
+		cq.lossSum += s.Media.LossPercent
+		cq.samples++
+	}
+	cq.lastMedia = s.Media
+}
+
+// take returns the summary since the last call and starts a new one; nil
+// when there was no call.
+func (cq *callQuality) take(now time.Time) *provisioning.CallQuality {
+	cq.mu.Lock()
+	defer cq.mu.Unlock()
+	if !cq.inCallFrom.IsZero() {
+		cq.q.Minutes += now.Sub(cq.inCallFrom).Minutes()
+		cq.inCallFrom = now
+	}
+	if cq.q.Calls == 0 && cq.q.Minutes == 0 {
+		return nil
+	}
+	q := cq.q
+	if cq.samples > 0 {
+		q.AvgRTTMillis = int(cq.rttSum / float64(cq.samples))
+		q.AvgLossPct = cq.lossSum / float64(cq.samples)
+	}
+	cq.q, cq.rttSum, cq.lossSum, cq.samples = provisioning.CallQuality{}, 0, 0, 0
+	return &q
 }
