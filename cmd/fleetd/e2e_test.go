@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"errors"
-	"log/slog"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -77,30 +74,7 @@ type testServer struct {
 
 func startFleet(t *testing.T, dir string) *testServer {
 	t.Helper()
-	ctx := context.Background()
-	st, err := openStore(ctx, filepath.Join(dir, "fleet.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	keys, err := loadOrCreateKeys(filepath.Join(dir, "keys"), "acme")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &Fleet{Store: st, Keys: keys, Log: slog.New(slog.DiscardHandler)}
-	tc, err := f.TLSConfig("127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: f.Handler(), TLSConfig: tc}
-	go srv.Serve(tls.NewListener(ln, tc))
-	ts := &testServer{f: f, srv: srv, addr: ln.Addr().String()}
-	t.Cleanup(func() { srv.Close() })
-	return ts
+	return startReplica(t, filepath.Join(dir, "fleet.db"), filepath.Join(dir, "keys"))
 }
 
 func TestEndToEnd(t *testing.T) {
