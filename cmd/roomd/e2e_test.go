@@ -21,6 +21,7 @@ import (
 
 	"github.com/roomd/roomd/hal"
 	"github.com/roomd/roomd/hal/serialport"
+	"github.com/roomd/roomd/internal/testtool"
 )
 
 var (
@@ -54,25 +55,12 @@ type daemonUnderTest struct {
 	cmd    *exec.Cmd
 	run    string
 	notes  chan string
-	logMu  sync.Mutex
-	log    strings.Builder
+	log    testtool.LockedBuffer
 	debug  string
 	exited chan error
 }
 
-type logWriter struct{ d *daemonUnderTest }
-
-func (w logWriter) Write(p []byte) (int, error) {
-	w.d.logMu.Lock()
-	defer w.d.logMu.Unlock()
-	return w.d.log.Write(p)
-}
-
-func (d *daemonUnderTest) logs() string {
-	d.logMu.Lock()
-	defer d.logMu.Unlock()
-	return d.log.String()
-}
+func (d *daemonUnderTest) logs() string { return d.log.String() }
 
 var debugURL = regexp.MustCompile(`url=http://(127\.0\.0\.1:\d+)/`)
 
@@ -111,8 +99,8 @@ func startRoomdWith(t *testing.T, args []string, env ...string) *daemonUnderTest
 		"--debug-listen", "127.0.0.1:0", "--log-format", "text")
 	d.cmd.Args = append(d.cmd.Args, args...)
 	d.cmd.Env = append(os.Environ(), append([]string{"NOTIFY_SOCKET=" + sock}, env...)...)
-	d.cmd.Stderr = logWriter{d}
-	d.cmd.Stdout = logWriter{d}
+	d.cmd.Stderr = &d.log
+	d.cmd.Stdout = &d.log
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

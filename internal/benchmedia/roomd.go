@@ -1,7 +1,6 @@
 package benchmedia
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,9 +10,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/roomd/roomd/internal/testtool"
 
 	"github.com/roomd/roomd/control/serial"
 	"github.com/roomd/roomd/room"
@@ -68,7 +68,7 @@ type roomdProcess struct {
 	cmd    *exec.Cmd
 	debug  string // http://127.0.0.1:PORT
 	ctl    *serial.Client
-	log    lockedBuffer
+	log    testtool.LockedBuffer
 	exited chan struct{}
 	name   string
 }
@@ -291,28 +291,4 @@ func (s *roomdSubject) counters(ctx context.Context) (counters, error) {
 		// roomd reports no size for what it decodes; see Report.Notes.
 		encoder: enc,
 	}, nil
-}
-
-// lockedBuffer collects a child's output while the benchmark reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) Len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Len()
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -23,6 +23,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roomd/roomd/internal/testtool"
+
 	"github.com/chromedp/chromedp"
 )
 
@@ -36,7 +38,7 @@ func ChromiumPath() (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("browsertest: Debian's chromium is not installed (apt-get install chromium; `make setup` does it)")
+	return "", fmt.Errorf("browsertest: Debian's chromium is not installed; %s", testtool.InstallHint("chromium", "Debian's package; never a browser download"))
 }
 
 // Browser is one headless Chromium.

@@ -17,7 +17,6 @@
 package janustest
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -29,6 +28,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/roomd/roomd/internal/testtool"
 )
 
 // Test rooms that every Server has unless Options.Rooms replaces them.
@@ -93,7 +94,7 @@ type Server struct {
 	mu     sync.Mutex
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when cmd has been waited for
-	log    lockedBuffer
+	log    testtool.LockedBuffer
 }
 
 // Start runs Janus for the duration of t and stops it on cleanup. It fails t
@@ -109,11 +110,7 @@ func Start(t testing.TB, opts *Options) *Server {
 	}
 	path, err := exec.LookPath(bin)
 	if err != nil {
-		hint := "install it with `apt-get install -y janus` (Debian's package, Janus 1.1.x)"
-		if os.Getenv("CI") == "true" {
-			hint += "; CI must install it before running the tests"
-		}
-		t.Fatalf("janustest: janus not found: %v; %s", err, hint)
+		t.Fatalf("janustest: janus not found: %v; %s", err, testtool.InstallHint("janus", "Debian's package, Janus 1.1.x"))
 	}
 	ip, err := MediaAddr()
 	if err != nil {
@@ -365,23 +362,4 @@ func videoroomConfig(rooms []Room) string {
 		b.WriteString("}\n")
 	}
 	return b.String()
-}
-
-// lockedBuffer collects Janus' output from the exec copy goroutines while
-// tests read it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -31,6 +31,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/roomd/roomd/internal/testtool"
 )
 
 // Options tune the server; nil means defaults.
@@ -68,11 +70,7 @@ func Start(t testing.TB, opts *Options) *Server {
 	}
 	bin, err := findBin(opts.BinDir)
 	if err != nil {
-		hint := "install it with `apt-get install -y postgresql` (Debian's package, PostgreSQL 15)"
-		if os.Getenv("CI") == "true" {
-			hint += "; CI must install it before running the tests"
-		}
-		t.Fatalf("pgtest: PostgreSQL not found: %v; %s", err, hint)
+		t.Fatalf("pgtest: PostgreSQL not found: %v; %s", err, testtool.InstallHint("postgresql", "Debian's package, PostgreSQL 15"))
 	}
 
 	// t.TempDir's parents are 0700 root, which the postgres user cannot

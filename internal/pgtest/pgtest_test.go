@@ -3,10 +3,10 @@ package pgtest_test
 import (
 	"context"
 	"database/sql"
-	"fmt"
-	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/roomd/roomd/internal/testtool"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
@@ -29,36 +29,17 @@ func TestStartServesDatabase(t *testing.T) {
 	}
 }
 
-// fatalRecorder stands in for a test so that Start's failure can be read.
-type fatalRecorder struct {
-	testing.TB
-	msg string
-}
-
-func (r *fatalRecorder) Helper() {}
-
-func (r *fatalRecorder) Fatalf(format string, args ...any) {
-	r.msg = fmt.Sprintf(format, args...)
-	runtime.Goexit()
-}
-
 // Without PostgreSQL, Start fails (never skips) and says how to install it.
 func TestMissingPostgresFailsWithInstallHint(t *testing.T) {
 	for _, ci := range []string{"", "true"} {
 		t.Run("CI="+ci, func(t *testing.T) {
 			t.Setenv("CI", ci)
-			r := &fatalRecorder{TB: t}
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				pgtest.Start(r, &pgtest.Options{BinDir: "/nonexistent/postgresql/bin"})
-			}()
-			<-done
-			if !strings.Contains(r.msg, "apt-get install -y postgresql") {
-				t.Errorf("Start without PostgreSQL said %q; want an install hint", r.msg)
+			msg := testtool.FatalMessage(t, func(tb testing.TB) { pgtest.Start(tb, &pgtest.Options{BinDir: "/nonexistent/postgresql/bin"}) })
+			if !strings.Contains(msg, "apt-get install -y postgresql") {
+				t.Errorf("Start without PostgreSQL said %q; want an install hint", msg)
 			}
-			if ci == "true" && !strings.Contains(r.msg, "CI must install") {
-				t.Errorf("under CI=true Start said %q; want it to name CI", r.msg)
+			if ci == "true" && !strings.Contains(msg, "CI must install") {
+				t.Errorf("under CI=true Start said %q; want it to name CI", msg)
 			}
 		})
 	}
