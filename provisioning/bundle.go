@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/roomd/roomd/room"
 )
@@ -78,11 +82,34 @@ type MediaCaps struct {
 	MaxBitrateKbps int `json:"max_bitrate_kbps,omitempty"`
 }
 
+// Validate checks the caps' ranges; zero fields mean no cap.
+func (m MediaCaps) Validate() error {
+	switch {
+	case m.MaxWidth < 0 || m.MaxHeight < 0 || m.MaxFPS < 0 || m.MaxBitrateKbps < 0:
+		return errors.New("media caps must not be negative")
+	case m.MaxWidth != 0 && (m.MaxWidth < 160 || m.MaxWidth > 3840):
+		return errors.New("media max_width must be 160 to 3840")
+	case m.MaxHeight != 0 && (m.MaxHeight < 90 || m.MaxHeight > 2160):
+		return errors.New("media max_height must be 90 to 2160")
+	case m.MaxFPS > 60:
+		return errors.New("media max_fps must be 1 to 60")
+	case m.MaxBitrateKbps != 0 && (m.MaxBitrateKbps < 100 || m.MaxBitrateKbps > 20000):
+		return errors.New("media max_bitrate_kbps must be 100 to 20000")
+	}
+	return nil
+}
+
 // DisplayConfig controls the room display.
 type DisplayConfig struct {
+	// SleepAfterMinutes switches the display off after this long without a
+	// call, a join offer or anyone present; 0 keeps the local behaviour
+	// (never).
 	SleepAfterMinutes int `json:"sleep_after_minutes,omitempty"`
 	Brightness        int `json:"brightness,omitempty"` // percent, 0 keeps local
 }
+
+// MaxSleepAfterMinutes bounds DisplayConfig.SleepAfterMinutes (a day).
+const MaxSleepAfterMinutes = 24 * 60
 
 // CameraConfig controls the camera.
 type CameraConfig struct {
@@ -116,12 +143,24 @@ func (c *Config) Validate() error {
 	if c.Calendar.FeedURL != "" && c.Calendar.ICS != "" {
 		return bad("calendar has both a feed URL and an inline ICS")
 	}
-	if u := c.Calendar.FeedURL; u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
-		return bad("calendar feed %q is not an http(s) URL", u)
+	if u := c.Calendar.FeedURL; u != "" {
+		// The room fetches feeds over HTTPS only (webcal:// is HTTPS by
+		// another name); the URL is often the calendar's password, so it is
+		// not repeated in the error.
+		p, err := url.Parse(u)
+		if err != nil || p.Host == "" || (p.Scheme != "https" && p.Scheme != "webcal" && p.Scheme != "webcals") {
+			return bad("calendar feed URL must be https:// or webcal:// with a host")
+		}
 	}
 	for _, h := range []string{c.PINs.PanelHash, c.PINs.SerialHash} {
-		if h != "" && !(strings.HasPrefix(h, "$2a$") || strings.HasPrefix(h, "$2b$") || strings.HasPrefix(h, "$2y$")) {
+		if h == "" {
+			continue
+		}
+		if !(strings.HasPrefix(h, "$2a$") || strings.HasPrefix(h, "$2b$") || strings.HasPrefix(h, "$2y$")) {
 			return bad("PIN hashes must be bcrypt")
+		}
+		if _, err := bcrypt.Cost([]byte(h)); err != nil {
+			return bad("PIN hash is not a well-formed bcrypt hash")
 		}
 	}
 	switch c.Security.Unmute {
@@ -136,6 +175,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Display.Brightness < 0 || c.Display.Brightness > 100 {
 		return bad("brightness must be 0 to 100")
+	}
+	if m := c.Display.SleepAfterMinutes; m < 0 || m > MaxSleepAfterMinutes {
+		return bad("display sleep_after_minutes must be 0 (never) to %d", MaxSleepAfterMinutes)
+	}
+	if err := c.Media.Validate(); err != nil {
+		return bad("%v", err)
 	}
 	if s, err := c.EditSettings(room.DefaultSettings()); err != nil {
 		return err

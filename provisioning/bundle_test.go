@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -241,12 +242,20 @@ func TestExpiredBundleStaysInForce(t *testing.T) {
 
 func TestConfigValidate(t *testing.T) {
 	for name, c := range map[string]Config{
-		"zone":     {Room: RoomConfig{TimeZone: "Mars/Olympus"}},
-		"pin":      {PINs: PINConfig{PanelHash: "1234"}},
-		"unmute":   {Security: SecurityConfig{Unmute: "everyone"}},
-		"poll":     {PollSeconds: 1},
-		"calendar": {Calendar: CalendarConfig{FeedURL: "https://x", ICS: "BEGIN:VCALENDAR"}},
-		"name":     {Room: RoomConfig{Name: strings.Repeat("n", 65)}},
+		"zone":      {Room: RoomConfig{TimeZone: "Mars/Olympus"}},
+		"pin":       {PINs: PINConfig{PanelHash: "1234"}},
+		"unmute":    {Security: SecurityConfig{Unmute: "everyone"}},
+		"poll":      {PollSeconds: 1},
+		"calendar":  {Calendar: CalendarConfig{FeedURL: "https://x", ICS: "BEGIN:VCALENDAR"}},
+		"name":      {Room: RoomConfig{Name: strings.Repeat("n", 65)}},
+		"pin form":  {PINs: PINConfig{SerialHash: "$2b$10$tooshort"}},
+		"feed http": {Calendar: CalendarConfig{FeedURL: "http://cal.example/room.ics"}},
+		"feed host": {Calendar: CalendarConfig{FeedURL: "https:///room.ics"}},
+		"width":     {Media: MediaCaps{MaxWidth: 100}},
+		"fps":       {Media: MediaCaps{MaxFPS: 120}},
+		"bitrate":   {Media: MediaCaps{MaxBitrateKbps: -1}},
+		"sleep":     {Display: DisplayConfig{SleepAfterMinutes: -5}},
+		"presets":   {Camera: CameraConfig{Presets: ptr(16)}},
 	} {
 		if err := c.Validate(); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("%s: %v", name, err)
@@ -255,11 +264,52 @@ func TestConfigValidate(t *testing.T) {
 	if err := (&Config{}).Validate(); err != nil {
 		t.Errorf("empty config: %v", err)
 	}
+	full := Config{Room: RoomConfig{TimeZone: "America/New_York"}, Calendar: CalendarConfig{FeedURL: "webcal://cal.example/r.ics"},
+		PINs:  PINConfig{SerialHash: "$2a$04$C6UzMDM.H6dfI/f/IKxGhuS6LSdBzRT1Vv3kwBjGByZq1yZj2VWtu"},
+		Media: MediaCaps{MaxWidth: 640, MaxHeight: 360, MaxFPS: 15, MaxBitrateKbps: 800}, Display: DisplayConfig{SleepAfterMinutes: 10, Brightness: 70}}
+	if err := full.Validate(); err != nil {
+		t.Errorf("valid config: %v", err)
+	}
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func TestPAE(t *testing.T) {
 	// The example from the DSSE specification.
 	if got := string(PAE("http://example.com/HelloWorld", []byte("hello world"))); got != "DSSEv1 29 http://example.com/HelloWorld 11 hello world" {
 		t.Errorf("PAE = %q", got)
+	}
+}
+
+// RollBack returns to the previous bundle, or, after a refused first
+// bundle, to nothing: the room boots on its local configuration.
+func TestRollBack(t *testing.T) {
+	f := newTestFleet(t)
+	s, err := NewStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SaveRoot(f.rootRaw); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Apply(f.bundle(1, "First"), f.org, f.dev); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RollBack(); err != nil {
+		t.Fatal(err)
+	}
+	if b, from, probs := s.Load(f.org, f.dev); b != nil || from != FromDefaults || len(probs) != 0 {
+		t.Fatalf("after rolling back the first bundle: %v %v %v", b, from, probs)
+	}
+	for _, v := range []int64{2, 3} {
+		if _, _, err := s.Apply(f.bundle(v, "B"+strconv.FormatInt(v, 10)), f.org, f.dev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.RollBack(); err != nil {
+		t.Fatal(err)
+	}
+	if b, _, _ := s.Load(f.org, f.dev); b == nil || b.Version != 2 || b.Config.Room.Name != "B2" {
+		t.Fatalf("after rolling back version 3: %+v", b)
 	}
 }

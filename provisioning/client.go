@@ -44,14 +44,24 @@ type ClientOptions struct {
 	// panel go to [Client.Enroll].
 	ActivationCode string
 	CodeFile       string
+	// Preregistered says the device's key was registered with its room at
+	// the factory: without a code it enrolls with none, retrying with
+	// backoff until the fleet knows the key. A typed code still works.
+	Preregistered bool
 	// RootCAs verify the server during enrollment, before the fleet CA is
 	// known; nil means the system pool.
 	RootCAs *x509.CertPool
 	Key     crypto.Signer // nil: LoadOrCreateKey(Dir/device.key)
 	Room    Room          // nil: nobody is told
 	// Calendar receives the calendar of each applied bundle (inline ICS or
-	// feed URL); schedule.Runner.SetFleetCalendar fits for ICS.
+	// feed URL; both empty: the local calendar only).
 	Calendar func(CalendarConfig) error
+	// Apply carries the rest of a bundle into the running room: PINs, time
+	// zone, media caps, display and camera settings. It gets the whole
+	// configuration, zero fields meaning the local value, so applying the
+	// previous bundle (or an empty Config) undoes a failed one. An error
+	// rolls the bundle back and is reported.
+	Apply func(context.Context, Config) error
 	// Health returns the current health report; the client fills in the
 	// configuration fields.
 	Health   func() HealthReport
@@ -230,8 +240,8 @@ func (c *Client) boot(ctx context.Context) {
 	if b != nil {
 		c.o.Log.Info("provisioning: configuration loaded", "version", b.Version, "from", from)
 		if err := c.tellRoom(ctx, b); err != nil {
-			c.noteError(err)
-			c.o.Log.Warn("provisioning: the room could not take the stored configuration", "err", err)
+			c.o.Log.Warn("provisioning: the room could not take the stored configuration; rolling back", "version", b.Version, "err", err)
+			c.noteError(c.rollBack(ctx, b, err))
 		}
 		return
 	}
@@ -253,6 +263,8 @@ func (c *Client) reportState() {
 		if c.refused > b.Version {
 			p.Detail = fmt.Sprintf("version %d could not be applied; version %d stays in force", c.refused, b.Version)
 		}
+	} else if c.refused > 0 {
+		p.Detail = fmt.Sprintf("version %d could not be applied; the local configuration stays in force", c.refused)
 	}
 	c.mu.Unlock()
 	c.o.Room.Report(room.ProvisioningReported{Provisioning: p})
@@ -265,6 +277,19 @@ func (c *Client) tellRoom(ctx context.Context, b *Bundle) error {
 	c.inForce = b
 	c.mu.Unlock()
 	defer c.reportState()
+	// The parts that return to local values when undone go first, so a
+	// bundle they refuse never reaches the room's settings, which stay
+	// changed like settings changed on a surface.
+	if c.o.Apply != nil {
+		if err := c.o.Apply(ctx, b.Config); err != nil {
+			return fmt.Errorf("provisioning: applying version %d: %w", b.Version, err)
+		}
+	}
+	if c.o.Calendar != nil {
+		if err := c.o.Calendar(b.Config.Calendar); err != nil {
+			return fmt.Errorf("provisioning: calendar of version %d: %w", b.Version, err)
+		}
+	}
 	if c.o.Room != nil {
 		err := c.o.Room.Do(ctx, room.Command{From: room.Source{Kind: room.FromFleet, ID: "v" + strconv.FormatInt(b.Version, 10)},
 			Do: room.EditSettings{Edit: b.Config.EditSettings}})
@@ -272,10 +297,27 @@ func (c *Client) tellRoom(ctx context.Context, b *Bundle) error {
 			return fmt.Errorf("provisioning: room refused settings of version %d: %w", b.Version, err)
 		}
 	}
+	return nil
+}
+
+// backToLocal undoes what a refused first bundle may have applied: with no
+// bundle before it, the room returns to its local calendar, PINs, zone,
+// caps, display and camera settings. (A refused bundle never reached the
+// room's settings: they are applied last.)
+func (c *Client) backToLocal(ctx context.Context) error {
+	c.mu.Lock()
+	c.inForce = nil
+	c.mu.Unlock()
+	defer c.reportState()
+	var errs []error
 	if c.o.Calendar != nil {
-		if err := c.o.Calendar(b.Config.Calendar); err != nil {
-			return fmt.Errorf("provisioning: calendar of version %d: %w", b.Version, err)
-		}
+		errs = append(errs, c.o.Calendar(CalendarConfig{}))
+	}
+	if c.o.Apply != nil {
+		errs = append(errs, c.o.Apply(ctx, Config{}))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("provisioning: returning to the local configuration: %w", err)
 	}
 	return nil
 }
@@ -323,7 +365,7 @@ func (c *Client) enrollLoop(ctx context.Context) error {
 	code := c.activationCode()
 	bo := newBackoff()
 	for {
-		if code == "" {
+		if code == "" && !c.o.Preregistered {
 			select {
 			case code = <-c.code:
 			case <-c.nudge:
@@ -464,19 +506,30 @@ func (c *Client) apply(ctx context.Context, raw []byte) error {
 		c.o.Log.Info("provisioning: configuration applied", "version", b.Version)
 		return nil
 	}
-	// The room could not take it: go back to the configuration that worked,
-	// and ask for this version no more (the server answers 304 for it).
 	c.o.Log.Warn("provisioning: configuration could not be applied; rolling back", "version", b.Version, "err", terr)
+	return c.rollBack(ctx, b, terr)
+}
+
+// rollBack goes back from b, which the room could not take (terr), to the
+// configuration that worked before it, or to the local one, and asks for
+// b's version no more (the server answers 304 for it).
+func (c *Client) rollBack(ctx context.Context, b *Bundle, terr error) error {
 	c.mu.Lock()
-	c.refused = b.Version
+	c.refused = max(c.refused, b.Version)
 	c.mu.Unlock()
 	if err := c.store.RollBack(); err != nil {
 		return errors.Join(terr, err)
 	}
-	if prev, _, _ := c.store.Load(c.enr.OrgID, c.enr.DeviceID); prev != nil {
+	var org, dev string
+	if c.enr != nil {
+		org, dev = c.enr.OrgID, c.enr.DeviceID
+	}
+	if prev, _, _ := c.store.Load(org, dev); prev != nil && prev.Version < b.Version {
 		if err := c.tellRoom(ctx, prev); err != nil {
 			c.noteError(err)
 		}
+	} else if err := c.backToLocal(ctx); err != nil {
+		c.noteError(err)
 	}
 	return fmt.Errorf("%w; rolled back", terr)
 }
@@ -530,6 +583,12 @@ func (c *Client) cycle(ctx context.Context) (time.Duration, error) {
 	}
 	interval := DefaultPollInterval
 	etag := ""
+	c.mu.Lock()
+	if c.inForce == nil && c.refused > 0 {
+		// The first bundle could not be applied: do not fetch it again.
+		etag = `"v` + strconv.FormatInt(c.refused, 10) + `"`
+	}
+	c.mu.Unlock()
 	if b := c.InForce(); b != nil {
 		interval = b.Config.PollInterval()
 		etag = `"v` + strconv.FormatInt(b.Version, 10) + `"`

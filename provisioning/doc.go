@@ -29,9 +29,12 @@
 //
 // # Pull loop
 //
-// [Client] enrolls with an activation code, then polls the fleet server over
-// mutual TLS with If-None-Match, jitter and backoff, applies bundles through
-// the Store, tells the room, queues health reports on disk and renews its
+// [Client] enrolls with an activation code (or, for a key registered at the
+// factory, with none), then polls the fleet server over mutual TLS with
+// If-None-Match, jitter and backoff, applies bundles through the Store,
+// carries them into the running room ([ClientOptions.Apply],
+// [ClientOptions.Calendar] and the room's settings) and rolls back a bundle
+// the room cannot take, queues health reports on disk and renews its
 // certificate before it expires. docs/provisioning.md specifies the
 // protocol.
 package provisioning

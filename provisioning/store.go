@@ -232,7 +232,9 @@ func (s *Store) Apply(raw []byte, org, device string) (b *Bundle, changed bool, 
 }
 
 // RollBack makes the previous bundle current again, after the running room
-// could not apply the current one. It is atomic like Apply.
+// could not apply the current one; with no previous bundle it removes the
+// current one, so the room boots on its local configuration. It is atomic
+// like Apply.
 func (s *Store) RollBack() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -241,10 +243,28 @@ func (s *Store) RollBack() error {
 		return err
 	}
 	if prev == nil {
-		return errors.New("provisioning: no previous configuration to roll back to")
+		// The refused bundle was the first: without it the room runs on its
+		// local configuration, also after a reboot.
+		if err := os.Remove(filepath.Join(s.Dir, currentFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("provisioning: %w", err)
+		}
+		return syncDir(s.Dir)
 	}
 	if err := statefile.WriteFile(filepath.Join(s.Dir, currentFile), prev, 0o600); err != nil {
 		return fmt.Errorf("provisioning: %w", err)
+	}
+	return nil
+}
+
+// syncDir makes a removal in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("provisioning: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("provisioning: syncing %s: %w", dir, err)
 	}
 	return nil
 }

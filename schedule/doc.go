@@ -38,5 +38,12 @@
 // state directory (mode 0600: links carry passcodes) and goes on joining
 // from it while the feed is unreachable, reporting since when it is stale.
 //
+// # Fleet
+//
+// An enrolled room's fleet configuration may add a calendar
+// ([Runner.SetFleetCalendar]) or a feed the Runner fetches like its own
+// ([Runner.SetFleetFeed]), and set the room's time zone ([Runner.SetZone]),
+// all while it runs.
+//
 // docs/schedule.md describes the configuration and behaviour.
 package schedule

@@ -65,7 +65,7 @@ type Options struct {
 type Runner struct {
 	room      Room
 	cfg       Config
-	zone      *time.Location
+	localZone *time.Location // the configuration's room_zone
 	feedURL   *url.URL
 	urlHash   string
 	clock     clockwork.Clock
@@ -75,9 +75,15 @@ type Runner struct {
 	cachePath string
 
 	mu         sync.Mutex
+	zone       *time.Location // the fleet's time zone, else localZone
 	feed       source
 	fleet      source
-	staleSince time.Time
+	staleSince time.Time // of the configuration's feed
+	fleetStale time.Time // of the fleet's feed
+	fleetURL   *url.URL  // the fleet's feed, nil for an inline calendar or none
+	fleetStop  context.CancelFunc
+	runCtx     context.Context // Run's, while it runs: fleet feed loops start under it
+	loops      sync.WaitGroup
 	gen        int // bumped on every calendar change
 	started    bool
 	closed     bool
@@ -97,6 +103,7 @@ type source struct {
 	etag    string
 	lastMod string
 	at      time.Time // fetched or received
+	urlHash string    // the feed it was fetched from; "" for an inline calendar
 }
 
 // New makes a Runner and loads the cached schedule; nothing is fetched
@@ -111,15 +118,16 @@ func New(o Options) (*Runner, error) {
 	cfg := o.Config.WithDefaults()
 	zone, _ := cfg.Location()
 	r := &Runner{
-		room:   o.Room,
-		cfg:    cfg,
-		zone:   zone,
-		clock:  o.Clock,
-		trust:  o.Trust,
-		client: o.Client,
-		log:    o.Logger,
-		wake:   make(chan struct{}, 1),
-		done:   make(chan struct{}),
+		room:      o.Room,
+		cfg:       cfg,
+		zone:      zone,
+		localZone: zone,
+		clock:     o.Clock,
+		trust:     o.Trust,
+		client:    o.Client,
+		log:       o.Logger,
+		wake:      make(chan struct{}, 1),
+		done:      make(chan struct{}),
 	}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
@@ -132,8 +140,7 @@ func New(o Options) (*Runner, error) {
 	}
 	if cfg.URL != "" {
 		r.feedURL, _ = feedURL(cfg.URL)
-		sum := sha256.Sum256([]byte(r.feedURL.String()))
-		r.urlHash = hex.EncodeToString(sum[:])
+		r.urlHash = hashURL(r.feedURL)
 	}
 	if o.StateDir != "" {
 		r.cachePath = filepath.Join(o.StateDir, CacheFile)
@@ -151,6 +158,13 @@ func New(o Options) (*Runner, error) {
 	}
 	r.load()
 	return r, nil
+}
+
+// hashURL names a feed in the cache without keeping its URL, which may be
+// a secret.
+func hashURL(u *url.URL) string {
+	sum := sha256.Sum256([]byte(u.String()))
+	return hex.EncodeToString(sum[:])
 }
 
 // cacheFile is the persisted schedule. ICS is kept as bytes so that what is
@@ -172,6 +186,11 @@ type cachedFeed struct {
 type cachedFleet struct {
 	ReceivedAt time.Time `json:"received_at"`
 	ICS        []byte    `json:"ics"`
+	// A calendar the fleet named by URL: which feed, and its validators.
+	URLHash      string    `json:"url_sha256,omitempty"`
+	ETag         string    `json:"etag,omitempty"`
+	LastModified string    `json:"last_modified,omitempty"`
+	StaleSince   time.Time `json:"stale_since,omitzero"`
 }
 
 func (r *Runner) load() {
@@ -198,7 +217,8 @@ func (r *Runner) load() {
 	}
 	if f := c.Fleet; f != nil {
 		if cal, err := ParseICS(f.ICS, r.zone); err == nil {
-			r.fleet = source{ics: f.ICS, cal: cal, at: f.ReceivedAt}
+			r.fleet = source{ics: f.ICS, cal: cal, at: f.ReceivedAt, urlHash: f.URLHash, etag: f.ETag, lastMod: f.LastModified}
+			r.fleetStale = f.StaleSince
 		}
 	}
 	r.gen++
@@ -214,7 +234,8 @@ func (r *Runner) persistLocked() {
 		c.Feed = &cachedFeed{URLHash: r.urlHash, ETag: r.feed.etag, LastModified: r.feed.lastMod, FetchedAt: r.feed.at, ICS: r.feed.ics}
 	}
 	if r.fleet.ics != nil {
-		c.Fleet = &cachedFleet{ReceivedAt: r.fleet.at, ICS: r.fleet.ics}
+		c.Fleet = &cachedFleet{ReceivedAt: r.fleet.at, ICS: r.fleet.ics, URLHash: r.fleet.urlHash,
+			ETag: r.fleet.etag, LastModified: r.fleet.lastMod, StaleSince: r.fleetStale}
 	}
 	if err := statefile.SaveJSON(r.cachePath, c, 0o600); err != nil {
 		r.log.Error("schedule: saving the schedule failed; it is kept in memory and saved with the next change", "err", err)
@@ -229,10 +250,13 @@ func (r *Runner) notify() {
 }
 
 // SetFleetCalendar replaces the calendar delivered in the fleet
-// configuration; empty clears it. A calendar that cannot be read is
-// refused and the one in force is kept.
+// configuration, and stops fetching a feed the fleet named before; empty
+// clears it. A calendar that cannot be read is refused and the one in force
+// is kept.
 func (r *Runner) SetFleetCalendar(ics []byte) error {
 	var cal *Calendar
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if len(bytes.TrimSpace(ics)) > 0 {
 		c, err := ParseICS(ics, r.zone)
 		if err != nil {
@@ -243,19 +267,126 @@ func (r *Runner) SetFleetCalendar(ics []byte) error {
 			r.log.Warn("schedule: fleet calendar has problems", "count", len(p), "first", p[0])
 		}
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if bytes.Equal(ics, r.fleet.ics) {
+	r.stopFleetFeedLocked()
+	if bytes.Equal(ics, r.fleet.ics) && r.fleet.urlHash == "" {
 		return nil
 	}
 	r.fleet = source{}
 	if cal != nil {
 		r.fleet = source{ics: bytes.Clone(ics), cal: cal, at: r.clock.Now()}
 	}
+	r.fleetStale = time.Time{}
 	r.gen++
 	r.persistLocked()
 	r.notify()
 	return nil
+}
+
+// SetFleetFeed makes the room's fleet calendar the feed at rawURL (https://
+// or webcal://), fetched like the configuration's own feed: conditional
+// requests, jittered refresh, backoff, and the last good copy kept on disk
+// and used while the feed is unreachable. A new URL drops the calendar of
+// the old one at once, so a room moved to another calendar never joins its
+// former meetings; the same URL keeps what was fetched. An invalid URL is
+// refused and the calendar in force is kept.
+func (r *Runner) SetFleetFeed(rawURL string) error {
+	u, err := feedURL(rawURL)
+	if err != nil {
+		return fmt.Errorf("%w (fleet calendar feed; the previous calendar stays in force)", err)
+	}
+	hash := hashURL(u)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fleetURL != nil && r.fleet.urlHash == hash {
+		return nil // already fetching it
+	}
+	r.stopFleetFeedLocked()
+	if r.fleet.urlHash != hash {
+		r.fleet, r.fleetStale = source{urlHash: hash}, time.Time{}
+		r.gen++
+		r.persistLocked()
+		r.notify()
+	}
+	r.fleetURL = u
+	r.startFleetFeedLocked()
+	r.log.Info("schedule: following the fleet's calendar feed", "from", redact(u))
+	return nil
+}
+
+// startFleetFeedLocked starts fetching the fleet's feed if Run is running;
+// otherwise Run starts it. r.mu is held.
+func (r *Runner) startFleetFeedLocked() {
+	if r.fleetURL == nil || r.runCtx == nil {
+		return
+	}
+	ctx, stop := context.WithCancel(r.runCtx)
+	r.fleetStop = stop
+	u := r.fleetURL
+	r.loops.Add(1)
+	go func() {
+		defer r.loops.Done()
+		r.fetchLoop(ctx, fleetFeed, u)
+	}()
+}
+
+// stopFleetFeedLocked stops fetching the fleet's feed; r.mu is held.
+func (r *Runner) stopFleetFeedLocked() {
+	if r.fleetStop != nil {
+		r.fleetStop()
+		r.fleetStop = nil
+	}
+	r.fleetURL = nil
+}
+
+// SetZone sets the room's time zone from the fleet configuration: floating
+// times and all-day events are read in it, and the times the room shows are
+// in it. Empty returns to the configuration's room_zone. A name that is not
+// an IANA zone is refused and the zone in force is kept.
+func (r *Runner) SetZone(name string) error {
+	zone := r.localZone
+	if name != "" {
+		if zone = iana(name); zone == nil {
+			return fmt.Errorf("schedule: time zone %q is not an IANA time zone such as \"Europe/Berlin\"; the zone in force stays", name)
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if zone.String() == r.zone.String() {
+		return nil
+	}
+	// Both calendars parsed in the new zone before anything changes.
+	var feedCal, fleetCal *Calendar
+	for _, c := range []struct {
+		src *source
+		out **Calendar
+	}{{&r.feed, &feedCal}, {&r.fleet, &fleetCal}} {
+		if c.src.ics == nil {
+			continue
+		}
+		cal, err := ParseICS(c.src.ics, zone)
+		if err != nil {
+			return fmt.Errorf("%w (reading the calendar in %s; the zone in force stays)", err, zone)
+		}
+		*c.out = cal
+	}
+	r.zone = zone
+	if feedCal != nil {
+		r.feed.cal = feedCal
+	}
+	if fleetCal != nil {
+		r.fleet.cal = fleetCal
+	}
+	r.gen++
+	r.notify()
+	r.log.Info("schedule: time zone", "zone", zone.String())
+	return nil
+}
+
+// Zone is the room's time zone in force.
+func (r *Runner) Zone() *time.Location {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.zone
 }
 
 // Problems lists what was wrong with the calendars in force.
@@ -279,17 +410,23 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	r.started, r.cancel = true, cancel
+	r.runCtx = ctx
+	r.startFleetFeedLocked()
 	r.mu.Unlock()
 	defer close(r.done)
-	defer cancel()
+	defer func() {
+		cancel()
+		r.mu.Lock()
+		r.runCtx = nil // no fetch loop starts after this
+		r.mu.Unlock()
+		r.loops.Wait()
+	}()
 
-	var wg sync.WaitGroup
-	defer wg.Wait()
 	if r.feedURL != nil {
-		wg.Add(1)
+		r.loops.Add(1)
 		go func() {
-			defer wg.Done()
-			r.fetchLoop(ctx)
+			defer r.loops.Done()
+			r.fetchLoop(ctx, localFeed, r.feedURL)
 		}()
 	}
 	updates := r.room.Watch(ctx)
@@ -305,11 +442,19 @@ func (r *Runner) Run(ctx context.Context) error {
 		now := r.clock.Now()
 		r.mu.Lock()
 		gen, stale := r.gen, r.staleSince
+		if !r.fleetStale.IsZero() && (stale.IsZero() || r.fleetStale.Before(stale)) {
+			stale = r.fleetStale
+		}
 		cals := []*Calendar{r.feed.cal, r.fleet.cal}
+		zone := r.zone
 		r.mu.Unlock()
 		st := r.room.Snapshot()
 		if gen != occGen || now.Sub(occAt) >= recompute || now.Before(occAt) {
 			occ = occurrences(cals, now.Add(-25*time.Hour), now.Add(time.Duration(r.cfg.Horizon)+time.Hour))
+			for i := range occ {
+				// The room shows its meetings in its own zone.
+				occ[i].Start, occ[i].End = occ[i].Start.In(zone), occ[i].End.In(zone)
+			}
 			occGen, occAt = gen, now
 			forget(mem, occ, st)
 		}

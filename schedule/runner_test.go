@@ -669,3 +669,141 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		t.Errorf("webcal:// refused: %v", err)
 	}
 }
+
+// The fleet may name a feed instead of sending the calendar: it is fetched
+// like the configuration's feed (conditional requests, backoff, stale
+// marking), kept on disk for outages and restarts, dropped when the fleet
+// names another one, and no longer fetched once the fleet sends a calendar.
+func TestRunnerFleetFeed(t *testing.T) {
+	feed := ics(vevent("standup", "Standup", "09:00", "09:30", janus("1")))
+	srv := newFeedServer(t, feed)
+	dir := t.TempDir()
+	cfg := Config{Mode: ModeOneTouch, RoomZone: "Europe/Berlin"}
+	h := newHarness(t, harnessOptions{cfg: cfg, start: "07:00", client: srv.Client(), dir: dir})
+	if err := h.runner.SetFleetFeed(srv.url()); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("the fleet feed", func() bool { return len(h.nextIDs()) == 1 })
+	// Setting the same URL again (every poll of the same bundle) fetches
+	// nothing more.
+	if err := h.runner.SetFleetFeed(srv.url()); err != nil {
+		t.Fatal(err)
+	}
+	for srv.hits() < 2 {
+		h.minute()
+	}
+	if r := srv.request(1); r.Header.Get("If-None-Match") != `"v1"` {
+		t.Errorf("second fetch not conditional: %q", r.Header.Get("If-None-Match"))
+	}
+	// Bad URLs are refused and the calendar in force stays.
+	for _, bad := range []string{"http://cal.example/room.ics", "ftp://x/y", "https://"} {
+		if err := h.runner.SetFleetFeed(bad); err == nil || !strings.HasPrefix(err.Error(), "schedule: ") {
+			t.Errorf("SetFleetFeed(%q) = %v", bad, err)
+		}
+	}
+	h.settle()
+	if n := h.nextIDs(); len(n) != 1 {
+		t.Fatalf("calendar lost after a refused URL: %v", n)
+	}
+	// The feed failing marks the schedule stale; the calendar stays.
+	srv.set(feed, `"v1"`, true)
+	for i := 0; h.room.Snapshot().ScheduleStaleSince.IsZero(); i++ {
+		if i > 15 {
+			t.Fatal("no stale report while the fleet feed fails")
+		}
+		h.minute()
+	}
+	if n := h.nextIDs(); len(n) != 1 {
+		t.Errorf("next meetings while the fleet feed fails: %v", n)
+	}
+	raw, _ := os.ReadFile(filepath.Join(dir, CacheFile))
+	if bytes.Contains(raw, []byte("private-7d9e2c")) {
+		t.Error("the cache holds the fleet feed's URL")
+	}
+	h.runner.Close()
+
+	// Restarted with the feed server down: the cached fleet calendar is
+	// in force as soon as the fleet names the same feed again.
+	srv.Close()
+	again := newHarness(t, harnessOptions{cfg: cfg, start: "08:00", client: srv.Client(), dir: dir})
+	if err := again.runner.SetFleetFeed(srv.url()); err != nil {
+		t.Fatal(err)
+	}
+	again.settle()
+	if n := again.nextIDs(); len(n) != 1 {
+		t.Fatalf("fleet feed calendar not kept across a restart: %v", n)
+	}
+	// Another feed: the old calendar goes at once.
+	other := newFeedServer(t, ics(vevent("retro", "Retro", "10:00", "11:00", janus("2")), vevent("review", "Review", "11:00", "12:00", janus("3"))))
+	if err := again.runner.SetFleetFeed(other.url()); err != nil {
+		t.Fatal(err)
+	}
+	// The harness's client trusts only the first server: until the new
+	// feed can be fetched the room lists nothing rather than the old
+	// room's meetings.
+	again.eventually("the old feed's calendar dropped", func() bool { return len(again.nextIDs()) == 0 })
+	// An inline calendar from the fleet stops the feed.
+	if err := again.runner.SetFleetCalendar(ics(vevent("lunch", "Lunch", "12:00", "13:00", janus("4")))); err != nil {
+		t.Fatal(err)
+	}
+	again.eventually("the inline calendar", func() bool { return len(again.nextIDs()) == 1 })
+	again.runner.Close()
+	again.eventually("the fetch loops to end", func() bool {
+		buf := make([]byte, 1<<20)
+		return !strings.Contains(string(buf[:runtime.Stack(buf, true)]), "schedule.(*Runner).fetchLoop")
+	})
+}
+
+// The fleet's time zone: floating times and all-day events are read in it
+// and the room shows its meetings in it; an unknown zone is refused and the
+// zone in force stays; empty returns to the configuration's room_zone.
+func TestRunnerZone(t *testing.T) {
+	floating := ics("UID:floating\nSUMMARY:Standup\nDTSTART:20250304T110000\nDTEND:20250304T113000\nLOCATION:"+janus("1"),
+		vevent("zoned", "Review", "12:00", "13:00", janus("2")))
+	h := newHarness(t, harnessOptions{cfg: Config{Mode: ModeOneTouch, RoomZone: "Europe/Berlin", ShowTitles: true}, start: "07:00", fleet: floating})
+	start := func(title string) time.Time {
+		for _, m := range h.room.Snapshot().NextMeetings {
+			if m.Title == title {
+				return m.Start
+			}
+		}
+		t.Fatalf("no meeting %s in %v", title, h.room.Snapshot().NextMeetings)
+		return time.Time{}
+	}
+	if got := start("Standup"); !got.Equal(at("11:00")) || got.Location().String() != "Europe/Berlin" {
+		t.Fatalf("floating meeting in Berlin at %v", got)
+	}
+	london := mustZone("Europe/London")
+	if err := h.runner.SetZone("Europe/London"); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("meetings in London time", func() bool {
+		ms := h.room.Snapshot().NextMeetings
+		return len(ms) == 2 && ms[0].Start.Location().String() == "Europe/London"
+	})
+	if got, want := start("Standup"), time.Date(2025, 3, 4, 11, 0, 0, 0, london); !got.Equal(want) {
+		t.Errorf("floating meeting at %v, want %v", got, want)
+	}
+	// A zoned event keeps its instant; only how it is shown changes.
+	if got := start("Review"); !got.Equal(at("12:00")) || got.Format("15:04") != "11:00" {
+		t.Errorf("zoned meeting at %v, want 12:00 Berlin shown as 11:00 London", got)
+	}
+	if h.runner.Zone().String() != "Europe/London" {
+		t.Errorf("Zone() = %v", h.runner.Zone())
+	}
+	for _, bad := range []string{"Mars/Olympus_Mons", "Local", "../etc/passwd"} {
+		if err := h.runner.SetZone(bad); err == nil || !strings.HasPrefix(err.Error(), "schedule: ") {
+			t.Errorf("SetZone(%q) = %v", bad, err)
+		}
+	}
+	if h.runner.Zone().String() != "Europe/London" {
+		t.Errorf("a refused zone changed the zone in force to %v", h.runner.Zone())
+	}
+	if err := h.runner.SetZone(""); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("back in Berlin", func() bool {
+		ms := h.room.Snapshot().NextMeetings
+		return len(ms) == 2 && ms[0].Start.Location().String() == "Europe/Berlin" && ms[0].Start.Equal(at("11:00"))
+	})
+}

@@ -29,6 +29,12 @@ func openStore(ctx context.Context, dsn string) (Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fleetd: %w", err)
 	}
+	// SQLite has one writer at a time. With a connection per request, a
+	// burst of enrollments and reports under load waits out busy_timeout
+	// and fails with SQLITE_BUSY (500s, then device backoff); one
+	// connection queues the statements in the pool instead. busy_timeout
+	// still covers the CLI writing while the server runs.
+	db.SetMaxOpenConns(1)
 	s, err := newSQLStore(ctx, db, false)
 	if err != nil {
 		db.Close()

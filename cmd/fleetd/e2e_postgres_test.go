@@ -40,10 +40,46 @@ func startReplica(t testing.TB, dsn, keyDir string) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: f.Handler(), TLSConfig: tc}
-	go srv.Serve(tls.NewListener(ln, tc))
-	t.Cleanup(func() { srv.Close() })
-	return &testServer{f: f, srv: srv, addr: ln.Addr().String()}
+	ts := &testServer{f: f, addr: ln.Addr().String(), answers: map[answer]int{}}
+	ts.srv = &http.Server{Handler: ts.count(f.Handler()), TLSConfig: tc}
+	go ts.srv.Serve(tls.NewListener(ln, tc))
+	t.Cleanup(func() { ts.srv.Close() })
+	return ts
+}
+
+// answer is a request path and the status fleetd answered it with.
+type answer struct {
+	path   string
+	status int
+}
+
+// count records every answer, so tests wait for what the server saw
+// rather than for time to pass.
+func (ts *testServer) count(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(sw, r)
+		ts.mu.Lock()
+		ts.answers[answer{r.URL.Path, sw.status}]++
+		ts.mu.Unlock()
+	})
+}
+
+// answered returns how many times path was answered with status.
+func (ts *testServer) answered(path string, status int) int {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return ts.answers[answer{path, status}]
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
 }
 
 // The enrollment flow of TestEndToEnd on PostgreSQL, with two fleetd

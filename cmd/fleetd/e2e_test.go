@@ -70,6 +70,9 @@ type testServer struct {
 	f    *Fleet
 	srv  *http.Server
 	addr string
+
+	mu      sync.Mutex
+	answers map[answer]int
 }
 
 func startFleet(t *testing.T, dir string) *testServer {

@@ -112,11 +112,22 @@ func (f *Fleet) enroll(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	d, err := f.Store.DeviceByFingerprint(ctx, fp)
 	switch {
-	case errors.Is(err, errNotFound):
-		if req.ActivationCode == "" {
-			httpError(w, http.StatusForbidden, "unknown device; enroll with an activation code")
+	case errors.Is(err, errNotFound) && req.ActivationCode == "":
+		// No code: only a key registered at the factory enrolls, once.
+		p, err := f.Store.UsePrereg(ctx, fp, req.Hardware.Serial, f.now())
+		if err != nil {
+			f.Log.Info("enroll refused", "fingerprint", fp, "serial", req.Hardware.Serial, "err", err)
+			httpError(w, http.StatusForbidden, "unknown device; enroll with an activation code, or register the key "+fp+" with its room first (fleetd preregister)")
 			return
 		}
+		d = Device{ID: newID(), OrgID: p.OrgID, RoomID: p.RoomID, Fingerprint: fp, State: stateActive,
+			Serial: req.Hardware.Serial, CreatedAt: f.now()}
+		if err := f.Store.CreateDevice(ctx, d); err != nil {
+			httpError(w, http.StatusInternalServerError, err.Error())
+			return
+		}
+		f.Log.Info("device enrolled (registered at the factory)", "device", d.ID, "org", d.OrgID, "room", d.RoomID, "fingerprint", fp)
+	case errors.Is(err, errNotFound):
 		code, err := f.Store.UseCode(ctx, HashCode(req.ActivationCode), f.now())
 		if err != nil {
 			f.Log.Info("enroll refused", "fingerprint", fp, "err", err)
@@ -347,11 +358,44 @@ func (f *Fleet) SetConfig(ctx context.Context, org, room string, cfg provisionin
 	return nil
 }
 
+// NormalizeFingerprint turns a key fingerprint as typed (any case, with or
+// without hyphens or spaces) into the form devices show: 8 groups of 4 hex
+// digits.
+func NormalizeFingerprint(s string) (string, error) {
+	h := strings.ToUpper(strings.NewReplacer("-", "", " ", "", ":", "").Replace(strings.TrimSpace(s)))
+	if _, err := hex.DecodeString(h); err != nil || len(h) != 32 {
+		return "", fmt.Errorf("fleetd: %q is not a key fingerprint (32 hex digits, as ABCD-EF01-…, as the device shows it; or register its public key with -key)", s)
+	}
+	var parts []string
+	for i := 0; i < len(h); i += 4 {
+		parts = append(parts, h[i:i+4])
+	}
+	return strings.Join(parts, "-"), nil
+}
+
+// Preregister binds a device key (its fingerprint) to a room before the
+// device ships; its first enrollment then needs no activation code. A
+// serial, when given, must match the one the device reports.
+func (f *Fleet) Preregister(ctx context.Context, org, room, fingerprint, serial string) (string, error) {
+	fp, err := NormalizeFingerprint(fingerprint)
+	if err != nil {
+		return "", err
+	}
+	if err := f.Store.Preregister(ctx, Prereg{Fingerprint: fp, OrgID: org, RoomID: room, Serial: strings.TrimSpace(serial), CreatedAt: f.now()}); err != nil {
+		return "", err
+	}
+	return fp, nil
+}
+
 // Approve activates a pending device, named by id or key fingerprint.
 func (f *Fleet) Approve(ctx context.Context, idOrFingerprint string) error {
 	d, err := f.Store.Device(ctx, idOrFingerprint)
 	if errors.Is(err, errNotFound) {
-		d, err = f.Store.DeviceByFingerprint(ctx, idOrFingerprint)
+		fp := idOrFingerprint
+		if n, nerr := NormalizeFingerprint(fp); nerr == nil {
+			fp = n
+		}
+		d, err = f.Store.DeviceByFingerprint(ctx, fp)
 	}
 	if err != nil {
 		return err

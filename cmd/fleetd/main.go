@@ -5,10 +5,12 @@
 //
 // Usage:
 //
-//	fleetd [-db fleet.db] [-keys keys/] [-org ORG] serve -listen :8443 -name fleet.example.com
+//	fleetd [-db fleet.db] [-keys keys/] [-org ORG] serve -listen :8443 -name fleet.example.com [-admin-listen 127.0.0.1:8444 -admin-token admin.token]
+//	fleetd admin-token FILE
 //	fleetd org create ORG NAME
 //	fleetd room create ORG ROOM NAME
 //	fleetd code issue [-ttl 72h] [-require-approval] ORG ROOM
+//	fleetd preregister [-serial S] ORG ROOM FINGERPRINT|-key device.pub
 //	fleetd approve DEVICE|FINGERPRINT
 //	fleetd config set ORG ROOM config.json
 //	fleetd health ORG
@@ -20,8 +22,11 @@ package main
 
 import (
 	"context"
+	"crypto"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -121,10 +126,53 @@ func run(args []string) error {
 		sf := flag.NewFlagSet("serve", flag.ContinueOnError)
 		listen := sf.String("listen", ":8443", "address of the device API")
 		names := sf.String("name", "localhost", "comma-separated host names and IPs for the server certificate")
+		adminListen := sf.String("admin-listen", "", "address of the admin API (HTTPS, bearer token); empty: no admin API")
+		adminToken := sf.String("admin-token", "", "file holding the admin API's bearer token, mode 0600 (make one with fleetd admin-token FILE)")
 		if err := sf.Parse(a[1:]); err != nil {
 			return err
 		}
-		return serve(ctx, f, *listen, strings.Split(*names, ","))
+		var token []byte
+		if *adminListen != "" {
+			if *adminToken == "" {
+				return errors.New("fleetd: -admin-listen needs -admin-token FILE")
+			}
+			var err error
+			if token, err = LoadAdminToken(*adminToken); err != nil {
+				return err
+			}
+		}
+		return serve(ctx, f, *listen, *adminListen, token, strings.Split(*names, ","))
+	case "admin-token":
+		if err := need(2, "admin-token FILE"); err != nil {
+			return err
+		}
+		return CreateAdminToken(a[1])
+	case "preregister":
+		pf := flag.NewFlagSet("preregister", flag.ContinueOnError)
+		serial := pf.String("serial", "", "the device's serial number; when set, the device must report it")
+		keyFile := pf.String("key", "", "the device's public key (PEM) instead of its fingerprint")
+		if err := pf.Parse(a[1:]); err != nil {
+			return err
+		}
+		usage := errors.New("fleetd: usage: fleetd preregister [-serial S] ORG ROOM FINGERPRINT, or -key device.pub ORG ROOM")
+		fp := ""
+		switch {
+		case *keyFile != "" && pf.NArg() == 2:
+			var err error
+			if fp, err = keyFingerprint(*keyFile); err != nil {
+				return err
+			}
+		case *keyFile == "" && pf.NArg() == 3:
+			fp = pf.Arg(2)
+		default:
+			return usage
+		}
+		fp, err := f.Preregister(ctx, pf.Arg(0), pf.Arg(1), fp, *serial)
+		if err != nil {
+			return err
+		}
+		fmt.Println(fp)
+		return nil
 	case "approve":
 		if err := need(2, "approve DEVICE|FINGERPRINT"); err != nil {
 			return err
@@ -157,7 +205,29 @@ func run(args []string) error {
 	return fmt.Errorf("fleetd: unknown command %q", strings.Join(a, " "))
 }
 
-func serve(ctx context.Context, f *Fleet, listen string, names []string) error {
+// keyFingerprint reads a PEM public key (or a device's PKCS#8 private key)
+// and returns its fingerprint as the device shows it.
+func keyFingerprint(path string) (string, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("fleetd: %w", err)
+	}
+	blk, _ := pem.Decode(raw)
+	if blk == nil {
+		return "", fmt.Errorf("fleetd: %s holds no PEM block", path)
+	}
+	if pub, err := x509.ParsePKIXPublicKey(blk.Bytes); err == nil {
+		return provisioning.Fingerprint(pub), nil
+	}
+	if k, err := x509.ParsePKCS8PrivateKey(blk.Bytes); err == nil {
+		if s, ok := k.(crypto.Signer); ok {
+			return provisioning.Fingerprint(s.Public()), nil
+		}
+	}
+	return "", fmt.Errorf("fleetd: %s is not a PEM public key", path)
+}
+
+func serve(ctx context.Context, f *Fleet, listen, adminListen string, adminToken []byte, names []string) error {
 	tc, err := f.TLSConfig(names...)
 	if err != nil {
 		return err
@@ -165,6 +235,30 @@ func serve(ctx context.Context, f *Fleet, listen string, names []string) error {
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return fmt.Errorf("fleetd: %w", err)
+	}
+	if adminListen != "" {
+		// The admin API has its own listener (keep it off the devices'
+		// network) and no client certificates: the token authenticates.
+		atc := tc.Clone()
+		atc.ClientAuth = tls.NoClientCert
+		aln, err := net.Listen("tcp", adminListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("fleetd: admin API: %w", err)
+		}
+		asrv := &http.Server{Handler: f.AdminHandler(adminToken), TLSConfig: atc, ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			<-ctx.Done()
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = asrv.Shutdown(sctx)
+		}()
+		go func() {
+			if err := asrv.Serve(tls.NewListener(aln, atc)); !errors.Is(err, http.ErrServerClosed) {
+				f.Log.Error("fleetd: admin API stopped", "err", err)
+			}
+		}()
+		f.Log.Info("fleetd admin API", "addr", aln.Addr().String())
 	}
 	srv := &http.Server{Handler: f.Handler(), TLSConfig: tc, ReadHeaderTimeout: 10 * time.Second}
 	go func() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -66,14 +67,16 @@ func TestCertificateRenewal(t *testing.T) {
 		c, _ := x509.ParseCertificate(e.CertChain[0])
 		return c
 	}
-	waitFor(t, 10*time.Second, "enrollment", func() bool { _, p := rm.snapshot(); return p.State == room.Enrolled && leaf() != nil })
+	// Generous deadlines: they bound how long a failure takes to show, not
+	// what passes, and a loaded machine with -race is slow.
+	waitFor(t, 60*time.Second, "enrollment", func() bool { _, p := rm.snapshot(); return p.State == room.Enrolled && leaf() != nil })
 	first := leaf()
 	life := first.NotAfter.Sub(first.NotBefore)
 
 	// Past 2/3 + 1/10 of its life (the latest the jitter allows): renewed
 	// before it expires.
 	offset.Store(int64(life*8/10 + time.Hour))
-	waitFor(t, 10*time.Second, "renewal before expiry", func() bool { c := leaf(); return c != nil && c.NotAfter.After(first.NotAfter) })
+	waitFor(t, 60*time.Second, "renewal before expiry", func() bool { c := leaf(); return c != nil && c.NotAfter.After(first.NotAfter) })
 	second := leaf()
 	if now().After(first.NotAfter) {
 		t.Fatal("the test moved past expiry; it meant to renew before")
@@ -82,7 +85,7 @@ func TestCertificateRenewal(t *testing.T) {
 	// Expired a day ago, within the grace period: renewal still works,
 	// proved by the same key.
 	offset.Store(int64(time.Until(second.NotAfter) + 24*time.Hour))
-	waitFor(t, 10*time.Second, "renewal within the grace period", func() bool { c := leaf(); return c != nil && c.NotAfter.After(second.NotAfter) })
+	waitFor(t, 60*time.Second, "renewal within the grace period", func() bool { c := leaf(); return c != nil && c.NotAfter.After(second.NotAfter) })
 	third := leaf()
 	if provisioning.Fingerprint(third.PublicKey) != provisioning.Fingerprint(first.PublicKey) {
 		t.Fatal("renewal changed the device key")
@@ -90,8 +93,13 @@ func TestCertificateRenewal(t *testing.T) {
 
 	// Expired longer than the grace period: refused; the room keeps its
 	// configuration and nothing changes on disk.
+	// Waited on the server having refused two renewals since, rather than
+	// on a sleep that a slow machine might end before any attempt.
+	refused := fs.answered(provisioning.PathRenew, http.StatusUnauthorized)
 	offset.Store(int64(time.Until(third.NotAfter) + RenewGrace + 24*time.Hour))
-	time.Sleep(time.Second)
+	waitFor(t, 60*time.Second, "two refused renewals", func() bool {
+		return fs.answered(provisioning.PathRenew, http.StatusUnauthorized) >= refused+2
+	})
 	if c := leaf(); !c.NotAfter.Equal(third.NotAfter) {
 		t.Fatalf("renewed past the grace period: %v", c.NotAfter)
 	}

@@ -41,6 +41,16 @@ type Device struct {
 	CreatedAt         time.Time
 }
 
+// Prereg is a device registered at the factory: its key's fingerprint (and
+// optionally its serial number) bound to an organisation and room before it
+// ships. Its first enrollment needs no activation code.
+type Prereg struct {
+	Fingerprint   string
+	OrgID, RoomID string
+	Serial        string // "" accepts any serial
+	CreatedAt     time.Time
+}
+
 // Health is a device with its latest report.
 type Health struct {
 	Device
@@ -56,6 +66,12 @@ type Store interface {
 	CreateCode(ctx context.Context, c Code) error
 	// UseCode marks the code used, once, if it has not expired at now.
 	UseCode(ctx context.Context, hash string, now time.Time) (Code, error)
+	// Preregister binds a device key to a room before the device ships.
+	Preregister(ctx context.Context, p Prereg) error
+	// UsePrereg marks the key's registration used, once, if its serial
+	// (when it names one) is serial; errNotFound if there is none, it was
+	// used or the serial differs.
+	UsePrereg(ctx context.Context, fingerprint, serial string, now time.Time) (Prereg, error)
 	CreateDevice(ctx context.Context, d Device) error
 	Device(ctx context.Context, id string) (Device, error)
 	DeviceByFingerprint(ctx context.Context, fp string) (Device, error)
@@ -93,6 +109,8 @@ CREATE TABLE IF NOT EXISTS devices (id TEXT PRIMARY KEY, org TEXT NOT NULL, room
 CREATE TABLE IF NOT EXISTS bundles (device TEXT NOT NULL, version BIGINT NOT NULL, raw BYTEA NOT NULL,
 	PRIMARY KEY (device, version));
 CREATE TABLE IF NOT EXISTS reports (device TEXT PRIMARY KEY, at BIGINT NOT NULL, report TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS preregs (fingerprint TEXT PRIMARY KEY, org TEXT NOT NULL, room TEXT NOT NULL,
+	serial TEXT NOT NULL, created_at BIGINT NOT NULL, used_at BIGINT);
 `
 
 func newSQLStore(ctx context.Context, db *sql.DB, postgres bool) (*sqlStore, error) {
@@ -184,6 +202,40 @@ func (s *sqlStore) UseCode(ctx context.Context, hash string, now time.Time) (Cod
 	}
 	c.ExpiresAt = time.UnixMilli(exp)
 	return c, wrap(err)
+}
+
+func (s *sqlStore) Preregister(ctx context.Context, p Prereg) error {
+	var n int
+	if err := s.db.QueryRowContext(ctx, s.q(`SELECT count(*) FROM rooms WHERE org = ? AND id = ?`), p.OrgID, p.RoomID).Scan(&n); err != nil {
+		return wrap(err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: room %s/%s", errNotFound, p.OrgID, p.RoomID)
+	}
+	if err := s.db.QueryRowContext(ctx, s.q(`SELECT count(*) FROM devices WHERE fingerprint = ?`), p.Fingerprint).Scan(&n); err != nil {
+		return wrap(err)
+	}
+	if n > 0 {
+		return fmt.Errorf("%w: a device with key %s is already enrolled", errExists, p.Fingerprint)
+	}
+	_, err := s.exec(ctx, `INSERT INTO preregs (fingerprint, org, room, serial, created_at) VALUES (?, ?, ?, ?, ?)`,
+		p.Fingerprint, p.OrgID, p.RoomID, p.Serial, p.CreatedAt.UnixMilli())
+	if isUnique(err) {
+		return fmt.Errorf("%w: key %s is already registered", errExists, p.Fingerprint)
+	}
+	return wrap(err)
+}
+
+func (s *sqlStore) UsePrereg(ctx context.Context, fingerprint, serial string, now time.Time) (Prereg, error) {
+	p := Prereg{Fingerprint: fingerprint}
+	var created int64
+	err := s.db.QueryRowContext(ctx, s.q(`UPDATE preregs SET used_at = ? WHERE fingerprint = ? AND used_at IS NULL AND (serial = '' OR serial = ?)
+		RETURNING org, room, serial, created_at`), now.UnixMilli(), fingerprint, serial).Scan(&p.OrgID, &p.RoomID, &p.Serial, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Prereg{}, fmt.Errorf("%w: no unused registration for key %s", errNotFound, fingerprint)
+	}
+	p.CreatedAt = time.UnixMilli(created)
+	return p, wrap(err)
 }
 
 func (s *sqlStore) CreateDevice(ctx context.Context, d Device) error {

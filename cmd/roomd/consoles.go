@@ -11,8 +11,8 @@ import (
 )
 
 // startConsoles serves the console protocol on the board's serial console
-// and on the control socket.
-func startConsoles(ctx context.Context, wg *sync.WaitGroup, cfg *Config, rm *room.Room, b *hal.Board, log *slog.Logger) error {
+// and on the control socket; the server it returns takes PIN changes.
+func startConsoles(ctx context.Context, wg *sync.WaitGroup, cfg *Config, rm *room.Room, b *hal.Board, log *slog.Logger) (*serial.Server, error) {
 	login := *cfg.Console.Login
 	if login && cfg.Console.AdminPINHash == "" {
 		log.Warn("roomd: console.login is on but no admin_pin_hash is set: nobody can log in on the serial port until a PIN is configured (roomd hash-pin)")
@@ -24,7 +24,7 @@ func startConsoles(ctx context.Context, wg *sync.WaitGroup, cfg *Config, rm *roo
 		Logger:          log,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if *cfg.Console.Serial {
 		if line, ok := b.Serial[hal.RoleConsole]; ok {
@@ -44,5 +44,5 @@ func startConsoles(ctx context.Context, wg *sync.WaitGroup, cfg *Config, rm *roo
 		})
 		log.Info("roomd: control socket", "path", p)
 	}
-	return nil
+	return srv, nil
 }

@@ -7,10 +7,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/roomd/roomd/hal"
+	"github.com/roomd/roomd/media/call"
 	"github.com/roomd/roomd/provisioning"
 	"github.com/roomd/roomd/room"
 	"github.com/roomd/roomd/schedule"
@@ -23,17 +27,32 @@ type ProvisioningConfig struct {
 	CodeFile       string       `toml:"code_file"`       // or read the code from this file (boot partition)
 	CAFile         string       `toml:"ca_file"`         // PEM roots for the first contact; default: the system's
 	StartDelay     hal.Duration `toml:"start_delay"`     // random wait before the first poll, default 30s
+	// Preregistered: the device key was registered with its room at the
+	// factory, so the device enrolls without a code.
+	Preregistered bool `toml:"preregistered"`
 }
 
 func (p ProvisioningConfig) validate() error {
-	if p.Server == "" && (p.ActivationCode != "" || p.CodeFile != "") {
-		return fmt.Errorf("provisioning: an activation code needs provisioning.server")
+	if p.Server == "" && (p.ActivationCode != "" || p.CodeFile != "" || p.Preregistered) {
+		return fmt.Errorf("provisioning: an activation code or preregistered = true needs provisioning.server")
 	}
 	return nil
 }
 
+// fleetTargets are the parts of the running room a bundle reconfigures
+// beyond the room's settings. Nil fields are parts this room does not have.
+type fleetTargets struct {
+	pins   *pins
+	runner *schedule.Runner // time zone and calendar
+	caps   capsSetter       // the call engine
+	policy *roomPolicy      // display sleep and camera privacy default
+}
+
+// capsSetter is the call engine as the fleet sees it; *call.Engine.
+type capsSetter interface{ SetCaps(call.Caps) error }
+
 // newFleet makes the provisioning client for rm; nil when standalone.
-func newFleet(cfg *Config, rm *room.Room, runner *schedule.Runner, cq *callQuality, board string, started time.Time, log *slog.Logger) (*provisioning.Client, error) {
+func newFleet(cfg *Config, rm *room.Room, to fleetTargets, cq *callQuality, board string, started time.Time, log *slog.Logger) (*provisioning.Client, error) {
 	p := cfg.Provisioning
 	if p.Server == "" {
 		return nil, nil
@@ -54,19 +73,13 @@ func newFleet(cfg *Config, rm *room.Room, runner *schedule.Runner, cq *callQuali
 		Dir:            filepath.Join(cfg.StateDir, "provisioning"),
 		ActivationCode: p.ActivationCode,
 		CodeFile:       p.CodeFile,
+		Preregistered:  p.Preregistered,
 		RootCAs:        roots,
 		Room:           rm,
 		StartDelay:     time.Duration(p.StartDelay),
-		Hardware:       provisioning.Hardware{Board: board, Software: version},
-		Calendar: func(c provisioning.CalendarConfig) error {
-			if runner == nil {
-				return fmt.Errorf("provisioning: the room has no schedule to take the calendar")
-			}
-			if c.FeedURL != "" && c.ICS == "" {
-				return fmt.Errorf("provisioning: calendar feed URLs from the fleet are not supported yet; send the ICS")
-			}
-			return runner.SetFleetCalendar([]byte(c.ICS))
-		},
+		Hardware:       provisioning.Hardware{Board: board, Software: version, Serial: boardSerial()},
+		Calendar:       func(c provisioning.CalendarConfig) error { return applyCalendar(to.runner, c) },
+		Apply:          (&fleetApplier{to: to, log: log}).apply,
 		Health: func() provisioning.HealthReport {
 			s := rm.Snapshot()
 			h := provisioning.HealthReport{Software: version, UptimeSeconds: int64(time.Since(started).Seconds()), Hardware: map[string]string{},
@@ -82,6 +95,199 @@ func newFleet(cfg *Config, rm *room.Room, runner *schedule.Runner, cq *callQuali
 		},
 		Log: log,
 	})
+}
+
+// boardSerial is the board's serial number where the firmware publishes
+// one (Raspberry Pi: the device tree), "" elsewhere; fleetd may check it
+// against a factory registration.
+func boardSerial() string {
+	b, err := os.ReadFile("/sys/firmware/devicetree/base/serial-number")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(strings.Trim(string(b), "\x00"))
+}
+
+// applyCalendar gives the schedule the fleet's calendar: a feed it fetches,
+// an inline calendar, or none (the configuration file's feed only).
+func applyCalendar(runner *schedule.Runner, c provisioning.CalendarConfig) error {
+	if runner == nil {
+		if c.FeedURL == "" && c.ICS == "" {
+			return nil
+		}
+		return fmt.Errorf("provisioning: the room has no schedule to take the calendar")
+	}
+	if c.FeedURL != "" {
+		return runner.SetFleetFeed(c.FeedURL)
+	}
+	return runner.SetFleetCalendar([]byte(c.ICS))
+}
+
+// fleetApplier carries what a bundle sets beyond the room's settings and
+// calendar into the running room, without a restart. Zero fields return a
+// part to the configuration file's value, so the provisioning client's
+// rollback (applying the previous bundle, or an empty one) undoes a bundle
+// that failed half-way.
+type fleetApplier struct {
+	to  fleetTargets
+	log *slog.Logger
+}
+
+func (a *fleetApplier) apply(_ context.Context, c provisioning.Config) error {
+	if a.to.pins != nil {
+		if err := a.to.pins.apply(c.PINs); err != nil {
+			return err
+		}
+	}
+	if a.to.runner != nil {
+		if err := a.to.runner.SetZone(c.Room.TimeZone); err != nil {
+			return err
+		}
+	} else if c.Room.TimeZone != "" {
+		a.log.Warn("roomd: the fleet's time zone has nothing to apply to: this room has no schedule", "zone", c.Room.TimeZone)
+	}
+	if a.to.caps != nil {
+		m := c.Media
+		if err := a.to.caps.SetCaps(call.Caps{MaxWidth: m.MaxWidth, MaxHeight: m.MaxHeight, MaxFPS: float64(m.MaxFPS), MaxBitrate: m.MaxBitrateKbps * 1000}); err != nil {
+			return fmt.Errorf("roomd: media caps: %w", err)
+		}
+	}
+	if a.to.policy != nil {
+		a.to.policy.set(time.Duration(c.Display.SleepAfterMinutes)*time.Minute, c.Camera.PrivacyDefault)
+	}
+	if c.Display.Brightness != 0 {
+		// No board roomd knows has a brightness output (HDMI displays take
+		// it over DDC/CI or CEC, which roomd does not speak yet).
+		a.log.Warn("roomd: the fleet's display brightness is not applied: this board has no brightness control", "brightness", c.Display.Brightness)
+	}
+	return nil
+}
+
+// policyRoom is the room as the display and camera policy sees it.
+type policyRoom interface {
+	Do(ctx context.Context, c room.Command) error
+	Watch(ctx context.Context) <-chan room.Update
+}
+
+// roomPolicy carries out the fleet's display and camera settings: the
+// display goes off after SleepAfter without a call, a join offer, anyone
+// present or anyone touching the room, and comes back on with any of them;
+// with PrivacyDefault, camera privacy goes on at start-up and after each
+// call.
+type roomPolicy struct {
+	room  policyRoom
+	clock clockwork.Clock
+	log   *slog.Logger
+
+	mu      sync.Mutex
+	sleep   time.Duration // 0: never
+	privacy bool
+	known   bool // set has been called: the configuration in force is known
+	changed chan struct{}
+}
+
+func newRoomPolicy(rm policyRoom, clock clockwork.Clock, log *slog.Logger) *roomPolicy {
+	if clock == nil {
+		clock = clockwork.NewRealClock()
+	}
+	return &roomPolicy{room: rm, clock: clock, log: log, changed: make(chan struct{}, 1)}
+}
+
+// set changes the policy; it never blocks.
+func (p *roomPolicy) set(sleep time.Duration, privacyDefault bool) {
+	p.mu.Lock()
+	p.sleep, p.privacy, p.known = sleep, privacyDefault, true
+	p.mu.Unlock()
+	select {
+	case p.changed <- struct{}{}:
+	default:
+	}
+}
+
+func (p *roomPolicy) get() (sleep time.Duration, privacy, known bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sleep, p.privacy, p.known
+}
+
+// busy says whether the room is in use, so the display must stay on.
+func busy(s room.State) bool {
+	return s.Call.Active() || !s.JoinOffer.IsZero() || (s.Env.HaveOccupancy && s.Env.Occupied)
+}
+
+// touched says whether someone did something in the room between two states.
+func touched(prev, s room.State) bool {
+	return prev.MicMute != s.MicMute || prev.Volume != s.Volume || prev.CameraPrivacy != s.CameraPrivacy ||
+		prev.CameraPreset != s.CameraPreset || (!prev.DisplayPower && s.DisplayPower) || prev.Call != s.Call
+}
+
+// run follows the room until ctx ends.
+func (p *roomPolicy) run(ctx context.Context) {
+	from := room.Source{Kind: room.FromFleet, ID: "policy"}
+	do := func(a room.Action, what string) {
+		if err := p.room.Do(ctx, room.Command{From: from, Do: a}); err != nil && ctx.Err() == nil {
+			p.log.Warn("roomd: "+what+" failed", "err", err)
+		}
+	}
+	updates := p.room.Watch(ctx)
+	timer := p.clock.NewTimer(time.Hour)
+	defer timer.Stop()
+	var (
+		st         room.State
+		have       bool
+		lastActive = p.clock.Now()
+		asleep     bool // the display is off because of this policy
+		startedUp  bool // the start-up privacy default is done
+	)
+	for {
+		sleep, privacy, known := p.get()
+		if have && known && !startedUp {
+			startedUp = true
+			if privacy && !st.CameraPrivacy && !st.Call.Active() {
+				p.log.Info("roomd: camera privacy on at start-up (fleet privacy default)")
+				do(room.SetCameraPrivacy{On: true}, "camera privacy default")
+			}
+		}
+		wait := time.Hour
+		if have && sleep > 0 && st.DisplayPower && !busy(st) {
+			if due := lastActive.Add(sleep); p.clock.Now().Before(due) {
+				wait = due.Sub(p.clock.Now())
+			} else {
+				p.log.Info("roomd: display off after idle", "idle", p.clock.Since(lastActive).Round(time.Second))
+				asleep = true
+				do(room.SetDisplayPower{On: false}, "display sleep")
+			}
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return
+		case u, ok := <-updates:
+			if !ok {
+				return
+			}
+			prev := st
+			st = u.State
+			if !have {
+				have = true
+				continue
+			}
+			if busy(st) || touched(prev, st) {
+				lastActive = p.clock.Now()
+				if asleep && !st.DisplayPower {
+					p.log.Info("roomd: display on: the room is in use")
+					do(room.SetDisplayPower{On: true}, "display wake")
+				}
+				asleep = false
+			}
+			if prev.Call.Active() && !st.Call.Active() && privacy && !st.CameraPrivacy {
+				p.log.Info("roomd: camera privacy on after the call (fleet privacy default)")
+				do(room.SetCameraPrivacy{On: true}, "camera privacy default")
+			}
+		case <-p.changed:
+		case <-timer.Chan():
+		}
+	}
 }
 
 // fleetPort lets the room reach the provisioning client, which is made

@@ -36,7 +36,11 @@ func TestDaemonEnrollsWithFleetd(t *testing.T) {
 	admin("org", "create", "acme", "Acme")
 	admin("room", "create", "acme", "r1", "Fjord")
 	cfgJSON := filepath.Join(dir, "config.json")
-	os.WriteFile(cfgJSON, []byte(`{"room":{"name":"Fjord (fleet)"},"poll_seconds":10}`), 0o644)
+	// The configuration file sets no serial PIN: until the fleet sends one,
+	// nobody can log in on the serial port.
+	os.WriteFile(cfgJSON, []byte(fmt.Sprintf(`{"room":{"name":"Fjord (fleet)","time_zone":"Europe/Oslo"},"poll_seconds":10,
+		"pins":{"serial_hash":%q},"camera":{"privacy_default":true},"media":{"max_width":640,"max_bitrate_kbps":800},
+		"display":{"sleep_after_minutes":30}}`, hashOf(t, "4711"))), 0o644)
 	admin("config", "set", "acme", "r1", cfgJSON)
 	code := admin("code", "issue", "acme", "r1")
 	code = code[strings.LastIndex(code, "\n")+1:]
@@ -88,6 +92,11 @@ start_delay = "10ms"
 	if got := status("Provisioning State"); got != "Unenrolled" {
 		t.Fatalf("before enrolling: %s", got)
 	}
+	con := openConsole(t, d)
+	con.send("")
+	con.expect("PIN:")
+	con.send("4711")
+	con.expect("no PIN is set")
 	if _, err := c.Exec(ctx, fmt.Sprintf(`xCommand Provisioning Enroll ActivationCode: "%s"`, code)); err != nil {
 		t.Fatal(err)
 	}
@@ -99,6 +108,19 @@ start_delay = "10ms"
 	}
 	if strings.Contains(d.logs(), code) {
 		t.Fatal("the activation code reached the log")
+	}
+	// The fleet's settings beyond the room's are live without a restart:
+	// camera privacy by default, and the fleet's serial PIN.
+	for status("Video Camera Privacy") != "On" {
+		if ctx.Err() != nil {
+			t.Fatalf("camera privacy default not applied: %s", status("Video Camera Privacy"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	con.send("4711")
+	con.expect("Login successful")
+	if strings.Contains(d.logs(), "4711") {
+		t.Fatal("the fleet's PIN reached the log")
 	}
 	// The cloud is not in the room's path: fleetd gone, the room keeps its config.
 	srv.Process.Kill()

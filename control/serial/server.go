@@ -241,6 +241,23 @@ func listenUnix(path string) (*net.UnixListener, error) {
 	return ln, nil
 }
 
+// SetPINHash replaces the console PIN's bcrypt hash while the server runs,
+// as when the fleet sends new PINs; sessions already logged in stay so, and
+// the next login checks the new hash. Empty clears the PIN, so nobody can log
+// in on the serial port. A hash that is not bcrypt is refused and the old one
+// stays. The hash is never logged.
+func (s *Server) SetPINHash(hash []byte) error {
+	if len(hash) > 0 {
+		if _, err := bcrypt.Cost(hash); err != nil {
+			return fmt.Errorf("serial: the new PIN hash is not a bcrypt hash (%v); the PIN in force stays", err)
+		}
+	}
+	s.authMu.Lock()
+	defer s.authMu.Unlock()
+	s.opts.PINHash = append([]byte(nil), hash...)
+	return nil
+}
+
 // needsLogin says whether a session from src must give the PIN first.
 func (s *Server) needsLogin(src room.Source) bool {
 	return s.opts.RequireLogin && src.Kind != room.FromSocket

@@ -643,3 +643,50 @@ func TestServeEndsCleanly(t *testing.T) {
 		t.Errorf("%d goroutines before, %d after:\n%s", before, n, buf[:runtime.Stack(buf, true)])
 	}
 }
+
+// TestSetPINHash: the PIN changes while the console runs (the fleet sends
+// new PINs); a hash that is not bcrypt is refused and the PIN in force
+// stays; no hash or PIN reaches the log.
+func TestSetPINHash(t *testing.T) {
+	const oldPIN, newPIN = "2468", "97531"
+	var logs logBuffer
+	r := startRoom(t, nil)
+	srv := newServer(t, r, serial.Options{RequireLogin: true, PINHash: pinHash(t, oldPIN), Logger: logs.logger(), Now: newClock().Now})
+	login := func(pin, want string) {
+		t.Helper()
+		line, master := ptyLine(t)
+		serveLine(t, srv, line)
+		s := newStream(master)
+		if got, err := s.take(5, waitOutput); string(got) != "PIN: " {
+			t.Fatalf("prompt %q, %v", got, err)
+		}
+		send(t, master, pin+"\r")
+		if want == "ok" {
+			lineReader{t, s}.expectLines("", "*r Login successful", "** end", "OK")
+		} else {
+			lineReader{t, s}.expectLines("", "** end", "ERROR: "+want)
+		}
+	}
+	login(oldPIN, "ok")
+	newHash := pinHash(t, newPIN)
+	if err := srv.SetPINHash(newHash); err != nil {
+		t.Fatal(err)
+	}
+	login(oldPIN, "wrong PIN")
+	login(newPIN, "ok")
+	for _, bad := range [][]byte{[]byte("97531"), []byte("$2b$10$short")} {
+		if err := srv.SetPINHash(bad); err == nil || !strings.HasPrefix(err.Error(), "serial: ") {
+			t.Errorf("SetPINHash(%q) = %v, want a serial: error", bad, err)
+		}
+	}
+	login(newPIN, "ok")
+	if err := srv.SetPINHash(nil); err != nil {
+		t.Fatal(err)
+	}
+	login(newPIN, "no PIN is set on this unit, so nobody can log in here; set one in roomd's configuration")
+	for _, secret := range []string{oldPIN, newPIN, string(newHash)} {
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("log shows %q:\n%s", secret, logs.String())
+		}
+	}
+}
