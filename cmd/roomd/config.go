@@ -61,6 +61,8 @@ type Config struct {
 	Schedule schedule.Config `toml:"schedule"`
 
 	Provisioning ProvisioningConfig `toml:"provisioning"`
+
+	Panel PanelConfig `toml:"panel"`
 }
 
 // parseConfig reads a TOML configuration; unknown keys are errors, so a typo
@@ -140,6 +142,7 @@ func (c *Config) defaults() {
 		c.Console.Login = &t
 	}
 	c.Media.defaults(c.Board.Profile == "sim")
+	c.Panel.defaults()
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}
@@ -171,6 +174,9 @@ func (c *Config) validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.Media.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.Panel.validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if _, err := logging.ParseLevel(c.Log.Level); err != nil {

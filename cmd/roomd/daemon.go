@@ -40,6 +40,7 @@ type hardware struct {
 
 // runDaemon runs roomd until ctx ends.
 func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
+	log, logRing := panelLogRing(log)
 	for _, d := range []string{cfg.StateDir, cfg.RuntimeDir} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
 			return fmt.Errorf("creating %s: %w", d, err)
@@ -100,7 +101,9 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		defer runner.Close()
 	}
 	cq := &callQuality{}
-	fleet, err := newFleet(cfg, rm, runner, cq, b.Name, time.Now(), log)
+	pins := newPINs(cfg.Console.AdminPINHash, cfg.Panel.AdminPINHash, log)
+	policy := newRoomPolicy(rm, nil, log)
+	fleet, err := newFleet(cfg, rm, fleetTargets{pins: pins, runner: runner, caps: mp.engine, policy: policy}, cq, b.Name, time.Now(), log)
 	if err != nil {
 		return err
 	}
@@ -124,6 +127,7 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	}
 	if fleet != nil {
 		wg.Go(func() { cq.watch(ctx, rm) })
+		wg.Go(func() { policy.run(ctx) })
 		wg.Go(func() {
 			if err := fleet.Run(ctx); err != nil {
 				log.Error("roomd: provisioning stopped; the room keeps its configuration", "err", err)
@@ -131,15 +135,20 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		})
 	}
 
-	if err := startConsoles(ctx, &wg, cfg, rm, b, log); err != nil {
+	console, err := startConsoles(ctx, &wg, cfg, rm, b, log)
+	if err != nil {
 		cancel()
 		return err
+	}
+	if err := pins.attachConsole(console); err != nil {
+		log.Error("roomd: the serial console keeps the configuration file's PIN", "err", err)
 	}
 	if cfg.Debug.Listen != "" && hw.debug != nil {
 		if err := serveDebug(ctx, &wg, cfg.Debug.Listen, hw.debug, rm, mp, log); err != nil {
 			log.Error("roomd: debug endpoint not started", "err", err)
 		}
 	}
+	startPanel(ctx, &wg, cfg, rm, pins.PanelHash, logRing, log)
 
 	s := rm.Snapshot()
 	log.Info("roomd: ready", "room", s.Settings.Name, "mic_muted", s.MicMute, "state_dir", cfg.StateDir)

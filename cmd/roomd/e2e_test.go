@@ -62,7 +62,7 @@ type daemonUnderTest struct {
 
 func (d *daemonUnderTest) logs() string { return d.log.String() }
 
-var debugURL = regexp.MustCompile(`url=http://(127\.0\.0\.1:\d+)/`)
+var debugURL = regexp.MustCompile(`msg="roomd: simulated board endpoint" url=http://(127\.0\.0\.1:\d+)/`)
 
 func startRoomd(t *testing.T, env ...string) *daemonUnderTest {
 	t.Helper()
@@ -96,7 +96,7 @@ func startRoomdWith(t *testing.T, args []string, env ...string) *daemonUnderTest
 	}()
 
 	d.cmd = exec.Command(bin, "--sim", "--state-dir", filepath.Join(dir, "state"), "--runtime-dir", d.run,
-		"--debug-listen", "127.0.0.1:0", "--log-format", "text")
+		"--debug-listen", "127.0.0.1:0", "--panel-listen", "127.0.0.1:0", "--log-format", "text")
 	d.cmd.Args = append(d.cmd.Args, args...)
 	d.cmd.Env = append(os.Environ(), append([]string{"NOTIFY_SOCKET=" + sock}, env...)...)
 	d.cmd.Stderr = &d.log

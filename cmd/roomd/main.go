@@ -9,6 +9,7 @@
 //	roomd --sim                   run on the simulated board with the built-in configuration
 //	roomd hash-pin                read a PIN on stdin, print its hash for console.admin_pin_hash
 //	roomd check-config FILE       validate a configuration file
+//	roomd panel-tokens list|revoke ID|revoke all   list or revoke paired tablets
 //	roomd version                 print the version
 //
 // This is the only package that exits.
@@ -54,6 +55,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			}
 			fmt.Fprintln(stdout, "ok")
 			return 0
+		case "panel-tokens":
+			return panelTokens(args[1:], stdout, stderr)
 		case "version":
 			fmt.Fprintln(stdout, "roomd", version)
 			return 0
@@ -69,6 +72,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		logLevel   = fs.String("log-level", "", "override log.level (debug, info, warn, error)")
 		logFormat  = fs.String("log-format", "", "override log.format (auto, text, json, journal)")
 		debugAddr  = fs.String("debug-listen", "", "override debug.listen (loopback only)")
+		panelAddr  = fs.String("panel-listen", "", "override panel.listen (loopback only)")
 	)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -85,7 +89,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	for _, o := range []struct {
 		flag string
 		dst  *string
-	}{{*stateDir, &cfg.StateDir}, {*runtimeDir, &cfg.RuntimeDir}, {*logLevel, &cfg.Log.Level}, {*logFormat, &cfg.Log.Format}, {*debugAddr, &cfg.Debug.Listen}} {
+	}{{*stateDir, &cfg.StateDir}, {*runtimeDir, &cfg.RuntimeDir}, {*logLevel, &cfg.Log.Level}, {*logFormat, &cfg.Log.Format}, {*debugAddr, &cfg.Debug.Listen}, {*panelAddr, &cfg.Panel.Listen}} {
 		if o.flag != "" {
 			*o.dst = o.flag
 		}

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/roomd/roomd/internal/logging"
+	"github.com/roomd/roomd/panel"
+	"github.com/roomd/roomd/room"
+)
+
+// PanelConfig is the [panel] table: the touch panel's web UI and API.
+type PanelConfig struct {
+	Enabled      *bool  `toml:"enabled"`
+	Listen       string `toml:"listen"`
+	RemoteListen string `toml:"remote_listen"`
+	// RemoteCertFile and RemoteKeyFile serve the remote panel over HTTPS,
+	// so tablets' tokens never cross the network in clear.
+	RemoteCertFile string `toml:"remote_cert_file"`
+	RemoteKeyFile  string `toml:"remote_key_file"`
+	AdminPINHash   string `toml:"admin_pin_hash"`
+}
+
+// panelLogLines is how many recent log lines the settings screen shows.
+const panelLogLines = 200
+
+func (p *PanelConfig) defaults() {
+	if p.Enabled == nil {
+		t := true
+		p.Enabled = &t
+	}
+	if p.Listen == "" {
+		p.Listen = "127.0.0.1:8080"
+	}
+}
+
+func (p *PanelConfig) validate() error {
+	if !*p.Enabled {
+		return nil
+	}
+	var errs []error
+	host, _, err := net.SplitHostPort(p.Listen)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+		errs = append(errs, fmt.Errorf("panel.listen %q: the kiosk panel is trusted as someone in the room, so it listens only on a loopback address such as 127.0.0.1:8080; tablets use panel.remote_listen", p.Listen))
+	}
+	if p.RemoteListen != "" {
+		if _, _, err := net.SplitHostPort(p.RemoteListen); err != nil {
+			errs = append(errs, fmt.Errorf("panel.remote_listen %q: use host:port, such as 0.0.0.0:8443", p.RemoteListen))
+		}
+	}
+	if (p.RemoteCertFile == "") != (p.RemoteKeyFile == "") {
+		errs = append(errs, errors.New("panel: set both remote_cert_file and remote_key_file, or neither"))
+	}
+	if h := p.AdminPINHash; h != "" && !strings.HasPrefix(h, "$2") {
+		errs = append(errs, errors.New("panel.admin_pin_hash is not a bcrypt hash; make one with `roomd hash-pin`"))
+	}
+	return errors.Join(errs...)
+}
+
+// panelLogRing keeps recent log lines for the panel's settings screen.
+func panelLogRing(log *slog.Logger) (*slog.Logger, *logging.Ring) {
+	ring := logging.NewRing(panelLogLines)
+	return slog.New(ring.Tee(log.Handler(), slog.LevelInfo)), ring
+}
+
+// startPanel serves the touch panel on the kiosk address and, if set, the
+// remote one. pinHash is the admin PIN's hash in force (the fleet may change
+// it). A panel that cannot listen is logged; the room runs without it.
+func startPanel(ctx context.Context, wg *sync.WaitGroup, cfg *Config, rm *room.Room, pinHash func() []byte, logs *logging.Ring, log *slog.Logger) {
+	pc := cfg.Panel
+	if !*pc.Enabled {
+		return
+	}
+	if len(pinHash()) == 0 {
+		log.Warn("roomd: no admin PIN is set: the panel's settings stay locked (panel.admin_pin_hash)")
+	}
+	srv, err := panel.New(rm, panel.Options{
+		AdminPINHash:    pinHash,
+		StateDir:        cfg.StateDir,
+		RecentLogs:      logs.Lines,
+		SoftwareVersion: version,
+		RemoteEnabled:   pc.RemoteListen != "",
+		Logger:          log,
+		// ShowPairingCode: the room's HDMI display will show the code too
+		// once the display compositor can draw text.
+	})
+	if err != nil {
+		log.Error("roomd: panel not started", "err", err)
+		return
+	}
+	listen := func(addr string, a panel.Access) bool {
+		scheme := "http"
+		var tlsCfg *tls.Config
+		if a == panel.Remote && pc.RemoteCertFile != "" {
+			cert, err := tls.LoadX509KeyPair(pc.RemoteCertFile, pc.RemoteKeyFile)
+			if err != nil {
+				log.Error("roomd: remote panel not served; its certificate does not load", "err", err)
+				return false
+			}
+			scheme, tlsCfg = "https", &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			log.Error("roomd: panel not served; running without it", "access", a.String(), "addr", addr, "err", err)
+			return false
+		}
+		if tlsCfg != nil {
+			ln = tls.NewListener(ln, tlsCfg)
+		} else if a == panel.Remote {
+			log.Warn("roomd: the remote panel speaks plain HTTP: paired tablets' tokens cross the network in clear; set panel.remote_cert_file and remote_key_file")
+		}
+		log.Info("roomd: touch panel", "access", a.String(), "url", scheme+"://"+ln.Addr().String()+"/")
+		wg.Go(func() {
+			if err := srv.Serve(ctx, ln, a); err != nil {
+				log.Error("roomd: panel stopped", "access", a.String(), "err", err)
+			}
+		})
+		return true
+	}
+	ok := listen(pc.Listen, panel.Kiosk)
+	if pc.RemoteListen != "" {
+		ok = listen(pc.RemoteListen, panel.Remote) || ok
+	}
+	if ok {
+		wg.Go(func() { srv.Run(ctx) })
+	}
+}
+
+// panelTokens is `roomd panel-tokens`: list or revoke paired tablets.
+func panelTokens(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("roomd panel-tokens", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "configuration file, for its state_dir")
+	stateDir := fs.String("state-dir", "", "override state_dir")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: roomd panel-tokens [--config FILE] [--state-dir DIR] list | revoke ID | revoke all")
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, err := loadConfig(*cfgPath, false)
+	if err != nil {
+		fmt.Fprintln(stderr, "roomd:", err)
+		return 1
+	}
+	if *stateDir != "" {
+		cfg.StateDir = *stateDir
+	}
+	switch {
+	case fs.NArg() == 1 && fs.Arg(0) == "list":
+		ps, err := panel.ListPaired(cfg.StateDir)
+		if err != nil {
+			fmt.Fprintln(stderr, "roomd:", err)
+			return 1
+		}
+		if len(ps) == 0 {
+			fmt.Fprintln(stdout, "no paired panels")
+		}
+		for _, p := range ps {
+			fmt.Fprintf(stdout, "%s\t%s\tpaired %s\n", p.ID, p.Name, p.Created.Local().Format(time.DateTime))
+		}
+		return 0
+	case fs.NArg() == 2 && fs.Arg(0) == "revoke":
+		gone, err := panel.Revoke(cfg.StateDir, fs.Arg(1))
+		if err != nil {
+			fmt.Fprintln(stderr, "roomd:", err)
+			return 1
+		}
+		fmt.Fprintf(stdout, "revoked %d panel(s); a running roomd closes their connections within a second\n", len(gone))
+		return 0
+	}
+	fs.Usage()
+	return 2
+}

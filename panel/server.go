@@ -1,0 +1,510 @@
+package panel
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/roomd/roomd/control"
+	"github.com/roomd/roomd/room"
+)
+
+// Room is what the panel needs of the room; *room.Room satisfies it.
+type Room interface {
+	Do(ctx context.Context, c room.Command) error
+	Watch(ctx context.Context) <-chan room.Update
+	Snapshot() room.State
+}
+
+var _ Room = (*room.Room)(nil)
+
+// Access says how a listener's clients are trusted.
+type Access int
+
+// Kinds of listener.
+const (
+	Kiosk  Access = iota // the device's own touch screen, over loopback only
+	Remote               // paired tablets with a token
+)
+
+func (a Access) String() string {
+	switch a {
+	case Kiosk:
+		return "kiosk"
+	case Remote:
+		return "remote"
+	}
+	return fmt.Sprintf("Access(%d)", int(a))
+}
+
+// Options configure a Server. Nil fields take defaults.
+type Options struct {
+	// AdminPINHash returns the bcrypt hash of the admin PIN; it is called at
+	// every login, so the fleet may change the PIN at run time. Nil or an
+	// empty hash keeps the settings screen closed.
+	AdminPINHash func() []byte
+	// StateDir holds the paired panels' tokens (hashed). Empty keeps them in
+	// memory only, so pairings end with the process.
+	StateDir string
+	// ShowPairingCode is told each pairing code and until when it is valid,
+	// and ("", zero time) when it is no longer shown, so that roomd can put
+	// it on the room's display. The kiosk panel shows it in any case.
+	ShowPairingCode func(code string, until time.Time)
+	// RecentLogs returns the latest log lines for the settings screen.
+	RecentLogs func() []string
+	// Network describes the unit's network for the settings screen; nil
+	// lists the interfaces with net.Interfaces.
+	Network func() []NetInterface
+	// SoftwareVersion is reported as SystemUnit Software Version.
+	SoftwareVersion string
+	// RemoteEnabled says whether a remote listener is configured; the
+	// settings screen says so.
+	RemoteEnabled bool
+	Logger        *slog.Logger
+	Now           func() time.Time
+	// RequestTimeout bounds how long a command waits for the room (default 15s).
+	RequestTimeout time.Duration
+	// PairingTTL is how long a pairing code is valid (default 2 min).
+	PairingTTL time.Duration
+}
+
+// NetInterface is one network interface as the settings screen lists it.
+type NetInterface struct {
+	Name      string   `json:"name"`
+	Up        bool     `json:"up"`
+	Addresses []string `json:"addresses"`
+}
+
+// Server serves the panel on any number of kiosk and remote listeners.
+type Server struct {
+	room   Room
+	opts   Options
+	log    *slog.Logger
+	now    func() time.Time
+	sys    control.System
+	tokens *tokenStore
+	csrf   []byte // key for the CSRF tokens; new with each process
+	static fs.FS
+
+	mu       sync.Mutex
+	sessions map[*session]struct{}
+	admins   map[string]adminSession // hashed admin cookie → who
+	pair     pairing
+	lastJoin room.Meeting // the last meeting joined, for retry after a failure
+	closed   bool
+
+	authMu    sync.Mutex // held while a PIN is checked
+	adminLock lockout
+}
+
+// client is who sent a request.
+type client struct {
+	access Access
+	panel  PairedPanel // for Remote
+}
+
+func (c client) id() string {
+	if c.access == Kiosk {
+		return "kiosk"
+	}
+	return "panel:" + c.panel.ID
+}
+
+func (c client) source() room.Source {
+	if c.access == Kiosk {
+		return room.Source{Kind: room.FromPanel, ID: "kiosk"}
+	}
+	return room.Source{Kind: room.FromRemote, ID: "panel:" + c.panel.ID}
+}
+
+// New makes a server for r.
+func New(r Room, o Options) (*Server, error) {
+	if r == nil {
+		return nil, errors.New("panel: no room")
+	}
+	s := &Server{
+		room:     r,
+		opts:     o,
+		log:      o.Logger,
+		now:      o.Now,
+		sys:      control.System{SoftwareVersion: o.SoftwareVersion},
+		tokens:   newTokenStore(o.StateDir),
+		csrf:     make([]byte, 32),
+		sessions: map[*session]struct{}{},
+		admins:   map[string]adminSession{},
+	}
+	rand.Read(s.csrf)
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.opts.RequestTimeout <= 0 {
+		s.opts.RequestTimeout = 15 * time.Second
+	}
+	if s.opts.PairingTTL <= 0 {
+		s.opts.PairingTTL = 2 * time.Minute
+	}
+	sub, err := fs.Sub(uiFiles, "ui")
+	if err != nil {
+		return nil, fmt.Errorf("panel: embedded UI: %w", err)
+	}
+	s.static = sub
+	if err := s.tokens.load(); err != nil {
+		s.log.Error("panel: paired panels unreadable; every remote panel must pair again", "err", err)
+	}
+	return s, nil
+}
+
+// Run does the server's background work until ctx ends: it remembers the
+// last meeting joined (for retry), ends pairing codes on time, and closes
+// the connections of panels revoked by another process. Cancellation is
+// not an error.
+func (s *Server) Run(ctx context.Context) error {
+	updates := s.room.Watch(ctx)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	defer s.Close()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case u, ok := <-updates:
+			if !ok {
+				<-ctx.Done()
+				return nil
+			}
+			if u.State.Call == room.Joining && !u.State.Meeting.IsZero() {
+				s.mu.Lock()
+				s.lastJoin = u.State.Meeting
+				s.mu.Unlock()
+			}
+		case <-t.C:
+			s.expirePairing()
+			s.dropRevoked()
+		}
+	}
+}
+
+// Close ends every open session. It is idempotent.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	for ss := range s.sessions {
+		ss.cancel()
+	}
+	s.mu.Unlock()
+	return nil
+}
+
+// Serve serves the panel on ln until ctx ends, and closes ln. Cancellation
+// is not an error.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, a Access) error {
+	srv := &http.Server{
+		Handler:           s.handler(ctx, a),
+		ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	stop := context.AfterFunc(ctx, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		defer cancel()
+		srv.Shutdown(sctx)
+	})
+	defer stop()
+	err := srv.Serve(ln)
+	if ctx.Err() != nil || errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return fmt.Errorf("panel: serving %s panel: %w", a, err)
+}
+
+// Handler returns the panel for one kind of listener, for tests and for
+// callers with their own http.Server. Sessions end with Close.
+func (s *Server) Handler(a Access) http.Handler { return s.handler(context.Background(), a) }
+
+func (s *Server) handler(ctx context.Context, a Access) http.Handler {
+	mux := http.NewServeMux()
+	authed := func(h func(http.ResponseWriter, *http.Request, client)) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			c, ok := s.authenticate(r, a)
+			if !ok {
+				writeError(w, http.StatusUnauthorized, "this panel is not paired with the room; pair it with the code shown on the room's panel")
+				return
+			}
+			if r.Method == http.MethodPost && !s.checkCSRF(r, c.id()) {
+				writeError(w, http.StatusForbidden, "missing or wrong X-CSRF-Token; reload the panel")
+				return
+			}
+			h(w, r, c)
+		}
+	}
+	mux.HandleFunc("GET /api/session", func(w http.ResponseWriter, r *http.Request) { s.serveSession(w, r, a) })
+	mux.HandleFunc("GET /api/ws", func(w http.ResponseWriter, r *http.Request) {
+		c, ok := s.authenticate(r, a)
+		if !ok {
+			writeError(w, http.StatusUnauthorized, "this panel is not paired with the room")
+			return
+		}
+		s.serveWS(ctx, w, r, c)
+	})
+	mux.HandleFunc("GET /api/status", authed(s.serveStatus))
+	mux.HandleFunc("GET /api/schema", authed(func(w http.ResponseWriter, r *http.Request, _ client) {
+		writeJSON(w, http.StatusOK, control.Export())
+	}))
+	mux.HandleFunc("POST /api/command", authed(s.serveCommand))
+	mux.HandleFunc("POST /api/pair/request", func(w http.ResponseWriter, r *http.Request) { s.servePairRequest(w, r, a) })
+	mux.HandleFunc("POST /api/pair", func(w http.ResponseWriter, r *http.Request) { s.servePair(w, r, a) })
+	mux.HandleFunc("POST /api/admin/login", authed(s.serveAdminLogin))
+	mux.HandleFunc("POST /api/admin/logout", authed(s.serveAdminLogout))
+	mux.HandleFunc("GET /api/admin/info", authed(s.admin(s.serveAdminInfo)))
+	mux.HandleFunc("POST /api/admin/enroll", authed(s.admin(s.serveEnroll)))
+	mux.HandleFunc("POST /api/admin/revoke", authed(s.admin(s.serveRevoke)))
+	mux.HandleFunc("POST /api/admin/pair", authed(s.admin(s.serveAdminPair)))
+	notFound := func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such API endpoint; see docs/panel.md")
+	}
+	mux.HandleFunc("GET /api/", notFound)
+	mux.HandleFunc("POST /api/", notFound)
+	mux.HandleFunc("GET /", s.serveStatic)
+	return s.guard(a, mux)
+}
+
+// guard refuses what no listener of kind a may serve: kiosk requests from
+// anywhere but loopback or naming another host, and state changes from
+// another origin or without a JSON body.
+func (s *Server) guard(a Access, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-store")
+		if a == Kiosk && (!loopbackAddr(r.RemoteAddr) || !loopbackHost(r.Host)) {
+			s.log.Warn("panel: refused a kiosk request from off the device", "remote", r.RemoteAddr, "host", r.Host)
+			writeError(w, http.StatusForbidden, "the kiosk panel answers only the device itself; pair a tablet on the remote panel address")
+			return
+		}
+		if len(r.URL.RawQuery) > 0 && strings.HasPrefix(r.URL.Path, "/api/") {
+			writeError(w, http.StatusBadRequest, "the panel API takes no query string; secrets never travel in URLs")
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if !sameOrigin(r) {
+				s.log.Warn("panel: refused a cross-origin request", "origin", r.Header.Get("Origin"), "host", r.Host, "path", r.URL.Path)
+				writeError(w, http.StatusForbidden, "cross-origin request refused")
+				return
+			}
+			if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+				writeError(w, http.StatusUnsupportedMediaType, "send application/json")
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, maxMessage)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func loopbackHost(hostport string) bool {
+	host, _, err := net.SplitHostPort(hostport)
+	if err != nil {
+		host = hostport
+	}
+	host = strings.Trim(host, "[]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// sameOrigin requires an Origin header naming this server.
+func sameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" || o == "null" {
+		return false
+	}
+	scheme := "http://"
+	if r.TLS != nil {
+		scheme = "https://"
+	}
+	if sf := r.Header.Get("Sec-Fetch-Site"); sf != "" && sf != "same-origin" {
+		return false
+	}
+	return strings.EqualFold(o, scheme+r.Host)
+}
+
+const tokenCookie = "roomd_panel"
+
+// authenticate says who sent r on a listener of kind a.
+func (s *Server) authenticate(r *http.Request, a Access) (client, bool) {
+	if a == Kiosk {
+		return client{access: Kiosk}, true
+	}
+	ck, err := r.Cookie(tokenCookie)
+	if err != nil {
+		return client{}, false
+	}
+	p, ok := s.tokens.lookup(ck.Value)
+	return client{access: Remote, panel: p}, ok
+}
+
+// csrfToken binds a CSRF token to a client for this process's lifetime.
+func (s *Server) csrfToken(id string) string {
+	m := hmac.New(sha256.New, s.csrf)
+	io.WriteString(m, id)
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func (s *Server) checkCSRF(r *http.Request, id string) bool {
+	got := r.Header.Get("X-CSRF-Token")
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(s.csrfToken(id))) == 1
+}
+
+// sessionInfo is GET /api/session's answer.
+type sessionInfo struct {
+	Access        string `json:"access"`
+	Paired        bool   `json:"paired"`
+	Panel         string `json:"panel,omitempty"` // the remote panel's ID
+	CSRF          string `json:"csrf"`
+	Admin         bool   `json:"admin"`
+	SchemaVersion string `json:"schemaVersion"`
+}
+
+func (s *Server) serveSession(w http.ResponseWriter, r *http.Request, a Access) {
+	c, ok := s.authenticate(r, a)
+	info := sessionInfo{Access: a.String(), Paired: ok, SchemaVersion: control.SchemaVersion}
+	if !ok {
+		info.CSRF = s.csrfToken("anonymous")
+		writeJSON(w, http.StatusOK, info)
+		return
+	}
+	info.CSRF = s.csrfToken(c.id())
+	info.Admin = s.isAdmin(r, c)
+	if a == Remote {
+		info.Panel = c.panel.ID
+	}
+	writeJSON(w, http.StatusOK, info)
+}
+
+func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request, _ client) {
+	st := s.room.Snapshot()
+	writeJSON(w, http.StatusOK, map[string]any{
+		"schemaVersion": control.SchemaVersion,
+		"status":        leafMap(control.Flatten(st, s.sys)),
+		"config":        leafMap(control.ConfigLeaves(st.Settings)),
+	})
+}
+
+func (s *Server) serveCommand(w http.ResponseWriter, r *http.Request, c client) {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		writeError(w, http.StatusRequestEntityTooLarge, "request too large")
+		return
+	}
+	res := s.exec(r.Context(), c, b)
+	code := http.StatusOK
+	if !res.OK {
+		code = http.StatusUnprocessableEntity
+		if res.Reason == "NotAllowed" {
+			code = http.StatusForbidden
+		}
+	}
+	writeJSON(w, code, res)
+}
+
+// exec parses and runs one request from c.
+func (s *Server) exec(ctx context.Context, c client, b []byte) Result {
+	req, err := ParseRequest(b)
+	if err != nil {
+		return resultFor(req.ID, req.Command.Result, err)
+	}
+	switch req.Type {
+	case TypeRetry:
+		s.mu.Lock()
+		m := s.lastJoin
+		s.mu.Unlock()
+		if m.IsZero() {
+			return resultFor(req.ID, "", fmt.Errorf("%w: there is no earlier meeting to join again", room.ErrInvalid))
+		}
+		return resultFor(req.ID, "CallJoinResult", s.do(ctx, c, room.Join{Meeting: m}))
+	}
+	s.log.Debug("panel: command", "source", c.source().String(), "command", req.Command.Path.String())
+	return resultFor(req.ID, req.Command.Result, s.do(ctx, c, req.Command.Action))
+}
+
+func (s *Server) do(ctx context.Context, c client, a room.Action) error {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.RequestTimeout)
+	defer cancel()
+	err := s.room.Do(ctx, room.Command{From: c.source(), Do: a})
+	if errors.Is(err, context.DeadlineExceeded) {
+		return errTimeout
+	}
+	return err
+}
+
+func (s *Server) serveStatic(w http.ResponseWriter, r *http.Request) {
+	name := strings.TrimPrefix(r.URL.Path, "/")
+	if name == "" {
+		name = "index.html"
+	}
+	b, err := fs.ReadFile(s.static, name)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	ct := mime.TypeByExtension(name[strings.LastIndexByte(name, '.'):])
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Write(b)
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]any{"ok": false, "error": msg})
+}
+
+// readJSON decodes a small request body into v.
+func readJSON(r *http.Request, v any) error {
+	d := json.NewDecoder(r.Body)
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		return fmt.Errorf("malformed request: %v", err)
+	}
+	return nil
+}

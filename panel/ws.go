@@ -1,0 +1,201 @@
+package panel
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/roomd/roomd/control"
+)
+
+//go:embed ui
+var uiFiles embed.FS
+
+// writeTimeout bounds one WebSocket write: a panel that stops reading is
+// dropped rather than allowed to hold anything up.
+const writeTimeout = 5 * time.Second
+
+// session is one WebSocket connection.
+type session struct {
+	client client
+	cancel context.CancelFunc
+	out    chan any // messages from outside the session (pairing, revoked)
+
+	mu      sync.Mutex
+	revoked bool
+}
+
+// post queues m for the session without blocking; a panel that falls this
+// far behind gets the state again when it reconnects.
+func (ss *session) post(m any) {
+	select {
+	case ss.out <- m:
+	default:
+	}
+}
+
+func (ss *session) revoke() {
+	ss.mu.Lock()
+	already := ss.revoked
+	ss.revoked = true
+	ss.mu.Unlock()
+	if !already {
+		ss.post(revokedMessage{Type: "revoked"})
+		// If the panel does not take the goodbye in time, cut it off.
+		time.AfterFunc(writeTimeout, ss.cancel)
+	}
+}
+
+// revokedMessage tells a remote panel that its pairing was revoked; the
+// server closes the connection after it.
+type revokedMessage struct {
+	Type string `json:"type"` // "revoked"
+}
+
+// HelloMessage is the first message on a WebSocket.
+type HelloMessage struct {
+	Type          string `json:"type"` // "hello"
+	Access        string `json:"access"`
+	Source        string `json:"source"`
+	SchemaVersion string `json:"schemaVersion"`
+}
+
+// maxSessions bounds the panels connected at once.
+const maxSessions = 64
+
+func (s *Server) serveWS(base context.Context, w http.ResponseWriter, r *http.Request, c client) {
+	s.mu.Lock()
+	n := len(s.sessions)
+	s.mu.Unlock()
+	if n >= maxSessions {
+		s.log.Warn("panel: refusing a connection; too many panels connected", "max", maxSessions)
+		writeError(w, http.StatusServiceUnavailable, "too many panels are connected; close one and try again")
+		return
+	}
+	// Accept checks that Origin names this host, so another site's page
+	// cannot open the socket with the panel's cookie.
+	conn, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		s.log.Info("panel: WebSocket refused", "err", err, "origin", r.Header.Get("Origin"))
+		return
+	}
+	conn.SetReadLimit(maxMessage)
+	ctx, cancel := context.WithCancel(base)
+	defer cancel()
+	ss := &session{client: c, cancel: cancel, out: make(chan any, 16)}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		conn.Close(websocket.StatusGoingAway, "roomd is stopping")
+		return
+	}
+	s.sessions[ss] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.sessions, ss)
+		s.mu.Unlock()
+	}()
+	s.log.Info("panel: connected", "source", c.source().String())
+	defer s.log.Info("panel: disconnected", "source", c.source().String())
+
+	var wmu sync.Mutex
+	send := func(v any) error {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		wctx, wcancel := context.WithTimeout(ctx, writeTimeout)
+		defer wcancel()
+		wmu.Lock()
+		defer wmu.Unlock()
+		return conn.Write(wctx, websocket.MessageText, b)
+	}
+	fail := func(err error) {
+		if err != nil && ctx.Err() == nil {
+			s.log.Debug("panel: WebSocket ended", "source", c.source().String(), "err", err)
+		}
+		cancel()
+	}
+	if err := send(HelloMessage{Type: "hello", Access: c.access.String(), Source: c.source().String(), SchemaVersion: control.SchemaVersion}); err != nil {
+		fail(err)
+		conn.CloseNow()
+		return
+	}
+	if c.access == Kiosk {
+		s.mu.Lock()
+		p := s.pair
+		s.mu.Unlock()
+		if p.code != "" && s.now().Before(p.until) {
+			ss.post(PairingMessage{Type: "pairing", Code: p.code, Until: p.until})
+		}
+	}
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	// Status: the whole tree, then every change, as the room reports it.
+	wg.Go(func() {
+		var ps, pc []control.Leaf
+		updates := s.room.Watch(ctx)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case m := <-ss.out:
+				if err := send(m); err != nil {
+					fail(err)
+					return
+				}
+				if _, ok := m.(revokedMessage); ok {
+					conn.Close(websocket.StatusPolicyViolation, "this panel's pairing was revoked")
+					fail(nil)
+					return
+				}
+			case u, ok := <-updates:
+				if !ok {
+					fail(nil)
+					return
+				}
+				ns, nc := control.Flatten(u.State, s.sys), control.ConfigLeaves(u.State.Settings)
+				if m, any := statusMessage(ps, pc, ns, nc, u.Initial || u.Resync); any {
+					if err := send(m); err != nil {
+						fail(err)
+						return
+					}
+				}
+				ps, pc = ns, nc
+				for _, e := range eventMessages(u.Events) {
+					if err := send(e); err != nil {
+						fail(err)
+						return
+					}
+				}
+			}
+		}
+	})
+	// Requests: each runs on its own goroutine so a slow command (a join)
+	// never holds up a mute.
+	for {
+		_, b, err := conn.Read(ctx)
+		if err != nil {
+			fail(err)
+			break
+		}
+		if c.access == Remote && !s.tokens.valid(c.panel.ID) {
+			ss.revoke()
+			continue
+		}
+		wg.Go(func() {
+			if err := send(s.exec(ctx, c, b)); err != nil {
+				fail(err)
+			}
+		})
+	}
+	wg.Wait()
+	conn.Close(websocket.StatusNormalClosure, "")
+}
