@@ -30,6 +30,7 @@ func main() {
 		codecs  string
 		screens string
 		doc     string
+		env     string
 	)
 	flag.DurationVar(&o.Window, "window", time.Minute, "CPU window per participant (60s for the record; shorter for smoke runs)")
 	flag.DurationVar(&o.Settle, "settle", 10*time.Second, "time in the call before the window opens")
@@ -38,9 +39,11 @@ func main() {
 	flag.IntVar(&o.Bitrate, "bitrate", 2_500_000, "every sender's video cap, bit/s")
 	flag.IntVar(&o.RoomBitrate, "room-bitrate", 3_000_000, "the Janus room's cap, bit/s")
 	flag.StringVar(&o.Roomd, "roomd", "", "roomd binary (default: go build ./cmd/roomd)")
-	flag.StringVar(&screens, "screens", "record,none", "how roomd shows what it receives, one run each: record (composed, to /dev/null), none")
+	flag.StringVar(&screens, "screens", "framebuffer,none", "how roomd shows what it receives, one run each: framebuffer (composed into an XRGB8888 file in memory, as on the device), record (composed into a Y4M sent to /dev/null), none")
 	flag.DurationVar(&o.MaxOtherLoad, "max-other", 10*time.Second, "CPU per minute other processes may use during a window before it is measured again")
 	flag.IntVar(&o.Retries, "retries", 2, "how many times a busy window is measured again (-1: never)")
+	flag.StringVar(&env, "roomd-env", "", "comma-separated NAME=value pairs added to roomd.service's environment, for experiments (the report says so)")
+	flag.StringVar(&o.LogDir, "roomd-logs", "", "keep each roomd's log in this directory")
 	flag.StringVar(&doc, "doc", "", "also write the table into this Markdown file's media section (docs/benchmarks.md)")
 	flag.Parse()
 	if flag.NArg() > 0 {
@@ -50,6 +53,9 @@ func main() {
 	o.Codecs = strings.Split(codecs, ",")
 	for _, sc := range strings.Split(screens, ",") {
 		o.Screens = append(o.Screens, benchmedia.Screen(sc))
+	}
+	if env != "" {
+		o.ExtraEnv = strings.Split(env, ",")
 	}
 	o.Log = os.Stderr
 

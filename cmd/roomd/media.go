@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 
@@ -32,7 +34,7 @@ type MediaConfig struct {
 	MinBitrate      int      `toml:"min_bitrate"`
 	StartBitrate    int      `toml:"start_bitrate"`
 	MaxBitrate      int      `toml:"max_bitrate"`
-	Framebuffer     string   `toml:"framebuffer"` // "" or "off" disables
+	Framebuffer     string   `toml:"framebuffer"` // device; "file:PATH" an XRGB8888 file of the display's size (sim); "" or "off" disables
 	Speaker         string   `toml:"speaker"`     // playback device name part; "" default; "off" plays into nothing
 	Record          string   `toml:"record"`      // record the screen to this Y4M file
 	DisplayWidth    int      `toml:"display_width"`
@@ -131,6 +133,7 @@ type mediaParts struct {
 // newMedia builds the call engine. report is the room's Report, set later.
 func newMedia(cfg *Config, mic, camera *media.Gate, report func(room.Report), log *slog.Logger) (*mediaParts, error) {
 	m := cfg.Media
+	mediaHeap()
 	comp := display.NewCompositor(m.DisplayWidth, m.DisplayHeight)
 	p := &mediaParts{comp: comp, mixer: playout.NewMixer()}
 	video := func() (capture.VideoSource, error) {
@@ -176,12 +179,24 @@ func newMedia(cfg *Config, mic, camera *media.Gate, report func(room.Report), lo
 	}
 	p.engine = eng
 	if m.Framebuffer != "" && m.Framebuffer != "off" {
-		fb, err := display.OpenFramebuffer(m.Framebuffer)
+		var fb *display.Framebuffer
+		var err error
+		if path, ok := strings.CutPrefix(m.Framebuffer, "file:"); ok {
+			// The simulated board's screen: the device's conversion and
+			// write, into a plain file.
+			fb, err = display.CreateFramebufferFile(path, m.DisplayWidth, m.DisplayHeight)
+		} else {
+			fb, err = display.OpenFramebuffer(m.Framebuffer)
+		}
 		if err != nil {
 			log.Warn("roomd: no display output; running without it", "err", err)
 			p.failed = append(p.failed, room.Device{Name: "display", Kind: "framebuffer", State: "failed", Reason: err.Error()})
 		} else {
 			p.sinks = append(p.sinks, fb)
+			// A mapped 32-bit screen of the display's size is drawn on
+			// directly: each new frame is converted once, into the screen.
+			w, h := fb.Size()
+			log.Info("roomd: display", "framebuffer", m.Framebuffer, "width", w, "height", h, "drawn_in_place", comp.DrawOn(fb))
 		}
 	}
 	if m.Speaker != "off" {
@@ -202,6 +217,22 @@ func newMedia(cfg *Config, mic, camera *media.Gate, report func(room.Report), lo
 		p.sinks = append(p.sinks, rec)
 	}
 	return p, nil
+}
+
+// mediaGCPercent is roomd's Go heap target above the live heap (Go's
+// default is 100).
+const mediaGCPercent = 40
+
+// mediaHeap sets the garbage collector for a call's heap, unless GOGC says
+// otherwise. In a call the live heap is mostly video frames that are
+// reused, not garbage, so the default target would keep a second heap's
+// worth of memory (about 10 MiB at 720p) for little gain; allocation
+// between collections is small (packets, encoded frames), so collecting
+// more often costs next to nothing.
+func mediaHeap() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(mediaGCPercent)
+	}
 }
 
 // run plays the meeting's sound and draws the screen until ctx ends.

@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -51,10 +52,17 @@ type Options struct {
 	RoomBitrate int      // the Janus room's cap, bit/s [3 Mbit/s]
 	// Roomd is a roomd binary; empty builds cmd/roomd with `go build`.
 	Roomd string
-	// Screens are how roomd shows what it receives [both]: ScreenRecord
-	// composes the screen at FPS into a recording sent to /dev/null, the
-	// simulated board's nearest stand-in for the device's framebuffer;
-	// ScreenNone decodes but composes nothing, as --sim does by default.
+	// ExtraEnv is added to the environment roomd.service gives roomd, for
+	// experiments; the report says so.
+	ExtraEnv []string
+	// LogDir, if set, keeps each roomd's log there.
+	LogDir string
+	// Screens are how roomd shows what it receives [framebuffer, none]:
+	// ScreenFramebuffer composes the screen into an XRGB8888 framebuffer
+	// file in memory, the device's own display path with a file in place
+	// of /dev/fb0; ScreenRecord composes it into a Y4M recording sent to
+	// /dev/null (a path the device never takes); ScreenNone decodes but
+	// composes nothing, as --sim does by default.
 	Screens []Screen
 	Log     io.Writer // progress [os.Stderr]
 	// MaxOtherLoad is how much CPU other processes may use during a window,
@@ -99,7 +107,7 @@ func (o *Options) defaults() {
 		o.Retries = 2
 	}
 	if len(o.Screens) == 0 {
-		o.Screens = []Screen{ScreenRecord, ScreenNone}
+		o.Screens = []Screen{ScreenFramebuffer, ScreenNone}
 	}
 }
 
@@ -108,8 +116,9 @@ type Screen string
 
 // Screens.
 const (
-	ScreenRecord Screen = "record"
-	ScreenNone   Screen = "none"
+	ScreenFramebuffer Screen = "framebuffer"
+	ScreenRecord      Screen = "record"
+	ScreenNone        Screen = "none"
 )
 
 func (o *Options) validate() error {
@@ -126,8 +135,8 @@ func (o *Options) validate() error {
 		errs = append(errs, errors.New("benchmedia: the window must be at least 1 s"))
 	}
 	for _, sc := range o.Screens {
-		if sc != ScreenRecord && sc != ScreenNone {
-			errs = append(errs, fmt.Errorf("benchmedia: roomd screen %q: use record or none", sc))
+		if sc != ScreenFramebuffer && sc != ScreenRecord && sc != ScreenNone {
+			errs = append(errs, fmt.Errorf("benchmedia: roomd screen %q: use framebuffer, record or none", sc))
 		}
 	}
 	if o.RoomBitrate < o.Bitrate {
@@ -196,6 +205,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 	rep.Env = environment(ctx, bin)
+	env, err := unitEnvironment()
+	if err != nil {
+		return nil, err
+	}
+	if len(o.ExtraEnv) > 0 {
+		env = append(env, o.ExtraEnv...)
+	}
+	rep.Env.RoomdEnv = env
 	if l, err := os.ReadFile("/proc/loadavg"); err == nil {
 		logf("load average before the run: %s (other work on the machine skews the figures)", strings.Join(strings.Fields(string(l))[:3], " "))
 	}
@@ -237,10 +254,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		for _, sc := range o.Screens {
 			cfg := roomdConfig{Name: roomdName, Video: "y4m:" + y4m, Width: o.Width, Height: o.Height,
 				FPS: o.FPS, Codec: c, MaxBitrate: o.Bitrate}
-			if sc == ScreenRecord {
+			switch sc {
+			case ScreenRecord:
 				cfg.Record = os.DevNull
+			case ScreenFramebuffer:
+				cfg.Framebuffer = memoryFile(h, "fb")
 			}
-			rp, err := startRoomd(ctx, bin, h.TempDir(), cfg)
+			rp, err := startRoomd(ctx, bin, h.TempDir(), cfg, env)
 			if err != nil {
 				return nil, err
 			}
@@ -250,6 +270,12 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 				err = fmt.Errorf("%w\n%s", err, rp.explain())
 			}
 			rp.stop()
+			if o.LogDir != "" {
+				name := filepath.Join(o.LogDir, fmt.Sprintf("roomd-%s-%s.log", c, sc))
+				if werr := os.WriteFile(name, []byte(rp.log.String()), 0o644); werr != nil {
+					logf("keeping roomd's log: %v", werr)
+				}
+			}
 			if err != nil {
 				return nil, err
 			}

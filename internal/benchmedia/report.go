@@ -29,6 +29,8 @@ type Environment struct {
 	Roomd    string
 	Chromium string
 	Janus    string
+	// RoomdEnv is roomd's whole environment: roomd.service's.
+	RoomdEnv []string
 }
 
 // CodecResult compares roomd and Chromium with one codec.
@@ -111,8 +113,17 @@ func (r *Report) Markdown(command string) string {
 		"and receive one peer (headless Chromium sending the same). Joins: %d per subject, the browser and roomd already running; "+
 		"CPU over a %v window after %v in the call; PSS sampled every 0.5 s from the last join to the end of the window.\n",
 		o.Width, o.Height, o.FPS, float64(o.Bitrate)/1e6, float64(o.RoomBitrate)/1e6, o.Joins, o.Window, o.Settle)
-	b.WriteString("\n*roomd, screen composed*: `[media] record = \"/dev/null\"`, so roomd draws what it receives onto its 1280×720 screen " +
-		"at 30 fps and hands each picture to a sink, as on the device (where the sink is /dev/fb0; the recorder converts to I420 instead). " +
+	if len(e.RoomdEnv) > 0 {
+		fmt.Fprintf(&b, "\nroomd runs with the environment its unit gives it on the device (systemd/roomd.service and the image's drop-in), and nothing else: `%s`.", strings.Join(e.RoomdEnv[:len(e.RoomdEnv)-len(o.ExtraEnv)], " "))
+		if len(o.ExtraEnv) > 0 {
+			fmt.Fprintf(&b, " **Not as on the device**: this run added `%s` (-roomd-env).", strings.Join(o.ExtraEnv, " "))
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("\n*roomd, screen composed*: `[media] framebuffer = \"file:…\"`, a 1280×720 XRGB8888 file in /dev/shm that roomd maps as it maps /dev/fb0 on the device: " +
+		"every new picture it receives is scaled and converted once, straight into the screen (the device's display path, with a memory file in place of the device; " +
+		"the file's pages count in roomd's PSS, where /dev/fb0's would not). " +
+		"*roomd, recorded screen* (if present): the same screen converted to I420 into a Y4M recording sent to /dev/null. " +
 		"*roomd, no screen*: decoded video is not drawn, the `--sim` default. Chromium draws into its headless compositor.\n")
 	for _, res := range r.Results {
 		subjects := append(slices.Clone(res.Roomd), res.Browser)
@@ -182,7 +193,8 @@ func (r *Report) Markdown(command string) string {
 
 // docNotes explain the tables; they hold for every run.
 const docNotes = `Notes:
-- *size n/a*: roomd's debug endpoint (GET /media, GET /room) gives no frame size for the video it receives, only frames decoded.
+- Both sides encode with the same libraries at libwebrtc's real-time settings for the platform (libvpx VP8: cpu-used -6 on x86, one thread below 1080p on two cores, no look-ahead; OpenH264: one slice per picture, libwebrtc's thread count); roomd leaves out libvpx's denoiser, which Chromium turns on for cameras, and sends a key frame every 3 s. roomd decodes with libvpx and OpenH264 (Chromium: libvpx and FFmpeg). This codec work is most of roomd's CPU and sets a floor under the CPU ratio; what roomd saves is the rest (rendering, capture, the page, inter-process traffic).
+- *size n/a*: the subject did not report the size of that video.
 - Peak PSS is sampled during the last of the joins, so it includes whatever earlier calls left behind; the "out of a call" row shows how much that is.
 - "Everything else on the machine" is CPU used by other processes during the window (the benchmark itself included). A window in which it passed the limit (-max-other) was measured again; "(busy)" marks one that still passed it, whose figures are less trustworthy.
 `
@@ -192,8 +204,10 @@ func column(m Measured) string {
 	switch m.Screen {
 	case "":
 		return m.Name
-	case ScreenRecord:
+	case ScreenFramebuffer:
 		return "roomd, screen composed"
+	case ScreenRecord:
+		return "roomd, recorded screen"
 	default:
 		return "roomd, no screen"
 	}

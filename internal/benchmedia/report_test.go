@@ -3,6 +3,7 @@ package benchmedia
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +43,7 @@ func TestMarkdown(t *testing.T) {
 			Sent: Flow{Size: Size{1280, 720}, FPS: 30}, Received: Flow{FPS: 29.96}}
 	}
 	rec, none := sub(20*time.Second, 90, 100*time.Millisecond, 300*time.Millisecond, 200*time.Millisecond), sub(10*time.Second, 60, time.Second, time.Second, time.Second)
-	rec.Screen, none.Screen = ScreenRecord, ScreenNone
+	rec.Screen, none.Screen = ScreenFramebuffer, ScreenNone
 	br := sub(30*time.Second, 400, 400*time.Millisecond, 400*time.Millisecond, 400*time.Millisecond)
 	br.Name = "Chromium"
 	r := &Report{Started: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), Options: o,
@@ -83,5 +84,27 @@ func TestUpdateDocKeepsOtherSections(t *testing.T) {
 	if strings.Contains(s, "first run") || strings.Count(s, docBegin) != 1 || !strings.Contains(s, "second run\n"+docEnd) ||
 		!strings.HasSuffix(s, "## Boot time\n\n2.1 s\n") || !strings.HasPrefix(s, "# Benchmarks\n") {
 		t.Fatalf("updated file:\n%s", s)
+	}
+}
+
+// roomd gets the unit's environment: systemd's PATH and the unit's
+// Environment= lines with their quoting.
+func TestUnitEnvironment(t *testing.T) {
+	got, err := parseUnitEnvironment([]byte("[Service]\nEnvironment=A=1 \"B=two words\" C='x y'\n# Environment=D=no\nEnvironment=E=a\\ b\nExecStart=/x\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"A=1", "B=two words", "C=x y", "E=a b"}; strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("parsed %q, want %q", got, want)
+	}
+	env, err := unitEnvironment()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if env[0] != servicePath || !slices.Contains(env, "MALLOC_ARENA_MAX=2") {
+		t.Fatalf("roomd.service environment %q", env)
+	}
+	if _, err := parseUnitEnvironment([]byte("Environment=\"A=1\n")); err == nil {
+		t.Fatal("unterminated quote accepted")
 	}
 }

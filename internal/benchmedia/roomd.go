@@ -44,9 +44,11 @@ type roomdConfig struct {
 	FPS        int
 	Codec      string // "vp8" or "h264"
 	MaxBitrate int
-	// Record makes roomd compose its screen at FPS into a Y4M file; "" for
-	// no display output.
-	Record string
+	// Record makes roomd compose its screen at FPS into a Y4M file;
+	// Framebuffer into an XRGB8888 framebuffer file. Neither: no display
+	// output.
+	Record      string
+	Framebuffer string
 }
 
 func (c roomdConfig) toml(dir string) string {
@@ -55,10 +57,18 @@ func (c roomdConfig) toml(dir string) string {
 	fmt.Fprintf(&b, "[room]\nname = %q\n\n[board]\nprofile = \"sim\"\n\n", c.Name)
 	b.WriteString("[console]\nsocket = \"control.sock\"\n\n[log]\nformat = \"text\"\n\n")
 	b.WriteString("[debug]\nlisten = \"127.0.0.1:0\"\n\n")
+	// The touch panel runs as on the device, on a free port.
+	b.WriteString("[panel]\nlisten = \"127.0.0.1:0\"\n\n")
 	fmt.Fprintf(&b, "[media]\nvideo = %q\naudio = \"tone\"\nwidth = %d\nheight = %d\nfps = %d\ncodecs = [%q]\nmax_bitrate = %d\n",
 		c.Video, c.Width, c.Height, c.FPS, c.Codec, c.MaxBitrate)
 	if c.Record != "" {
-		fmt.Fprintf(&b, "record = %q\ndisplay_width = %d\ndisplay_height = %d\n", c.Record, c.Width, c.Height)
+		fmt.Fprintf(&b, "record = %q\n", c.Record)
+	}
+	if c.Framebuffer != "" {
+		fmt.Fprintf(&b, "framebuffer = %q\n", "file:"+c.Framebuffer)
+	}
+	if c.Record != "" || c.Framebuffer != "" {
+		fmt.Fprintf(&b, "display_width = %d\ndisplay_height = %d\n", c.Width, c.Height)
 	}
 	return b.String()
 }
@@ -73,16 +83,20 @@ type roomdProcess struct {
 	name   string
 }
 
-var debugURL = regexp.MustCompile(`url=http://(127\.0\.0\.1:\d+)/`)
+// debugURL finds the debug endpoint in roomd's log (other lines name the
+// touch panel's address).
+var debugURL = regexp.MustCompile(`simulated board endpoint" url=http://(127\.0\.0\.1:\d+)/`)
 
-// startRoomd runs bin --sim with cfg and connects to its control socket.
-func startRoomd(ctx context.Context, bin, dir string, cfg roomdConfig) (*roomdProcess, error) {
+// startRoomd runs bin --sim with cfg in env (unitEnvironment) and connects
+// to its control socket.
+func startRoomd(ctx context.Context, bin, dir string, cfg roomdConfig, env []string) (*roomdProcess, error) {
 	path := filepath.Join(dir, "roomd.toml")
 	if err := os.WriteFile(path, []byte(cfg.toml(dir)), 0o644); err != nil {
 		return nil, fmt.Errorf("benchmedia: %w", err)
 	}
 	p := &roomdProcess{exited: make(chan struct{}), name: cfg.Name}
 	p.cmd = exec.Command(bin, "--sim", "--config", path)
+	p.cmd.Env = env
 	p.cmd.Stdout, p.cmd.Stderr = &p.log, &p.log
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
@@ -168,6 +182,7 @@ type engineStats struct {
 	Encoder       string
 	FramesSent    uint64
 	FramesDecoded map[string]uint64
+	Received      map[string]struct{ Width, Height int }
 }
 
 // roomState is the part of roomd's GET /room the benchmark reads.
@@ -217,6 +232,16 @@ func (s *roomdSubject) pid() int        { return s.p.pid() }
 func (s *roomdSubject) join(ctx context.Context) error {
 	s.logMark = s.p.log.Len()
 	return s.p.exec(ctx, fmt.Sprintf("xCommand Call Join Uri: %q Passcode: %q", s.link, s.pin))
+}
+
+// peerSize is the size of the last picture of the peer roomd decoded.
+func peerSize(st engineStats, peer string) Size {
+	for id, r := range st.Received {
+		if strings.HasPrefix(id, peer+"#") && r.Width > 0 {
+			return Size{r.Width, r.Height}
+		}
+	}
+	return Size{}
 }
 
 // peerFrames is FramesDecoded of the peer in /media; roomd keys remote
@@ -288,7 +313,7 @@ func (s *roomdSubject) counters(ctx context.Context) (counters, error) {
 		sentFrames: st.FramesSent,
 		sentSize:   Size{rs.Media.Width, rs.Media.Height},
 		recvFrames: peerFrames(st, s.peer),
-		// roomd reports no size for what it decodes; see Report.Notes.
-		encoder: enc,
+		recvSize:   peerSize(st, s.peer),
+		encoder:    enc,
 	}, nil
 }

@@ -144,6 +144,14 @@ func TestMeetingWithBrowser(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// The size of what roomd decodes is in its figures.
+	sized := false
+	for id, rv := range g.engine.Stats().Received {
+		sized = sized || (strings.HasPrefix(id, "browser") && rv.Width > 0 && rv.Height > 0)
+	}
+	if !sized {
+		t.Fatalf("no size for the browser's video: %+v", g.engine.Stats().Received)
+	}
 	if img, _ := g.comp.Compose(); img == nil || len(g.comp.Participants()) != 1 {
 		t.Fatalf("compositor participants %v", g.comp.Participants())
 	}
@@ -151,7 +159,7 @@ func TestMeetingWithBrowser(t *testing.T) {
 	deadline = time.Now().Add(10 * time.Second)
 	for {
 		m := g.room.Snapshot().Media
-		if m.Participants == 1 && m.TargetBitrate > 0 && m.SendBitrate > 0 && m.Width == 640 && m.Encoder != "" {
+		if m.Participants == 1 && m.TargetBitrate > 0 && m.SendBitrate > 0 && m.RecvBitrate > 0 && m.Width == 640 && m.Encoder != "" {
 			t.Logf("room status: %+v", m)
 			break
 		}

@@ -77,6 +77,7 @@ type Engine struct {
 	mu    sync.Mutex
 	calls map[uint64]*activeCall
 	stats Stats
+	caps  caps // the fleet's media caps (caps.go)
 }
 
 // Stats is what the engine knows about the current call, for status.
@@ -89,6 +90,20 @@ type Stats struct {
 	Participants  []string
 	FramesDecoded map[string]uint64 // per remote participant
 	AudioPackets  map[string]uint64
+	// Received is each remote participant's video as roomd decodes it.
+	Received map[string]ReceivedVideo
+	// RecvBitrate is what the meeting sends roomd, bit/s of RTP payload
+	// (audio and video of every participant), over the last report.
+	RecvBitrate int
+}
+
+// ReceivedVideo is one remote participant's video as decoded.
+type ReceivedVideo struct {
+	Width, Height int     // of the last picture decoded
+	FPS           float64 // pictures decoded per second over the last report
+	Bitrate       int     // bit/s of RTP payload (audio and video) over the last report
+
+	frames, bytes uint64 // running totals behind the rates
 }
 
 type activeCall struct {
@@ -144,7 +159,10 @@ func (e *Engine) Stats() Stats {
 	defer e.mu.Unlock()
 	s := e.stats
 	s.Participants = append([]string(nil), s.Participants...)
-	s.FramesDecoded, s.AudioPackets = map[string]uint64{}, map[string]uint64{}
+	s.FramesDecoded, s.AudioPackets, s.Received = map[string]uint64{}, map[string]uint64{}, map[string]ReceivedVideo{}
+	for k, v := range e.stats.Received {
+		s.Received[k] = v
+	}
 	for k, v := range e.stats.FramesDecoded {
 		s.FramesDecoded[k] = v
 	}
@@ -160,7 +178,7 @@ func (e *Engine) Start(ctx context.Context, seq uint64, m room.Meeting) {
 	c := &activeCall{cancel: cancel, done: make(chan struct{})}
 	e.mu.Lock()
 	e.calls[seq] = c
-	e.stats = Stats{FramesDecoded: map[string]uint64{}, AudioPackets: map[string]uint64{}}
+	e.stats = Stats{FramesDecoded: map[string]uint64{}, AudioPackets: map[string]uint64{}, Received: map[string]ReceivedVideo{}}
 	e.mu.Unlock()
 	go func() {
 		defer close(c.done)
@@ -235,17 +253,18 @@ func (e *Engine) run(ctx context.Context, seq uint64, m room.Meeting, c *activeC
 	if len(codecs) == 0 {
 		codecs = []string{codec.MimeH264, codec.MimeVP8}
 	}
-	sender, err := e.newSender(ctx, log, codecs)
-	if err != nil {
-		say(room.Failed, "camera or microphone: "+err.Error())
-		return
-	}
-	defer func() { sender.close() }()
+	// The sender is made while the call starts joining (see senderJob).
+	job := e.startSender(ctx, log, codecs)
+	defer func() {
+		if s, err := job.result(); err == nil {
+			s.close()
+		}
+	}()
 
 	joined := false
 	delay := e.cfg.RetryMin
 	for {
-		lost, err := e.session(ctx, seq, target, m, sender, log, func() {
+		lost, err := e.session(ctx, seq, target, m, job, log, func() {
 			if !joined {
 				log.Info("call: in the meeting")
 			} else {
@@ -261,9 +280,14 @@ func (e *Engine) run(ctx context.Context, seq uint64, m room.Meeting, c *activeC
 			}
 			return
 		}
+		if _, serr := job.result(); serr != nil && errors.Is(err, serr) {
+			say(room.Failed, "camera or microphone: "+serr.Error())
+			return
+		}
 		if errors.Is(err, webrtc.ErrUnsupportedCodec) {
 			// The room takes another codec (Debian's demo room is VP8
 			// only): drop the one it refused and offer the next.
+			sender, _ := job.result()
 			codecs = slices.DeleteFunc(slices.Clone(codecs), func(c string) bool { return strings.EqualFold(c, sender.enc.Codec) })
 			if len(codecs) == 0 {
 				say(room.Failed, "the meeting server accepts none of roomd's video codecs")
@@ -271,7 +295,8 @@ func (e *Engine) run(ctx context.Context, seq uint64, m room.Meeting, c *activeC
 			}
 			log.Info("call: the meeting refused the video codec; trying the next", "refused", sender.enc.Codec, "next", codecs[0])
 			sender.close()
-			if sender, err = e.newSender(ctx, log, codecs); err != nil {
+			job = e.startSender(ctx, log, codecs)
+			if _, err := job.result(); err != nil {
 				say(room.Failed, "camera or microphone: "+err.Error())
 				return
 			}
@@ -313,7 +338,9 @@ func (e *Engine) run(ctx context.Context, seq uint64, m room.Meeting, c *activeC
 // lost or the join error. Everything it starts must end with ctx. A new
 // provider (LiveKit is next) implements this and registers its scheme.
 type provider interface {
-	Join(ctx context.Context, e *Engine, seq uint64, t Target, m room.Meeting, s *sender, log *slog.Logger, connected func()) (lost string, err error)
+	// Join waits for the sender (job.wait) only when it needs the room's
+	// tracks, and returns the sender's error as it is.
+	Join(ctx context.Context, e *Engine, seq uint64, t Target, m room.Meeting, job *senderJob, log *slog.Logger, connected func()) (lost string, err error)
 }
 
 // providers maps Target.Provider to its implementation.
@@ -324,7 +351,7 @@ var providers = map[string]provider{
 
 // session joins once and runs until the session ends. It returns why the
 // session was lost, or the join error.
-func (e *Engine) session(ctx context.Context, seq uint64, t Target, m room.Meeting, s *sender, log *slog.Logger, connected func()) (string, error) {
+func (e *Engine) session(ctx context.Context, seq uint64, t Target, m room.Meeting, s *senderJob, log *slog.Logger, connected func()) (string, error) {
 	// Everything started for this session (feedback loops, the bitrate
 	// controller, receivers) ends with it.
 	ctx, endSession := context.WithCancel(ctx)
@@ -340,15 +367,12 @@ func (e *Engine) session(ctx context.Context, seq uint64, t Target, m room.Meeti
 type janusProvider struct{}
 
 // Join publishes the room's tracks and subscribes to every other feed.
-func (janusProvider) Join(ctx context.Context, e *Engine, seq uint64, t Target, m room.Meeting, s *sender, log *slog.Logger, connected func()) (string, error) {
+func (janusProvider) Join(ctx context.Context, e *Engine, seq uint64, t Target, m room.Meeting, job *senderJob, log *slog.Logger, connected func()) (string, error) {
 	pub, err := e.fac.NewPeerConnection()
 	if err != nil {
 		return "", err
 	}
 	defer pub.PeerConnection.Close()
-	if err := s.attach(ctx, pub); err != nil {
-		return "", err
-	}
 	up := make(chan struct{}, 1)
 	failed := make(chan string, 1)
 	pub.PeerConnection.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
@@ -369,7 +393,7 @@ func (janusProvider) Join(ctx context.Context, e *Engine, seq uint64, t Target, 
 	sess, err := janus.Join(jctx, janus.Options{
 		URL: t.Endpoint, Room: t.Room, PIN: m.Passcode, Display: e.cfg.Display, Logger: log,
 		NewPeerConnection: func() (*webrtc.PeerConnection, error) {
-			p, err := e.fac.NewPeerConnection()
+			p, err := e.fac.NewReceivePeerConnection()
 			if err != nil {
 				return nil, err
 			}
@@ -386,6 +410,14 @@ func (janusProvider) Join(ctx context.Context, e *Engine, seq uint64, t Target, 
 		sess.Leave(lctx)
 		cancel()
 	}()
+	// The other participants' feeds are on their way; now publish.
+	s, err := job.wait(ctx)
+	if err != nil {
+		return "", err
+	}
+	if err := s.attach(ctx, pub); err != nil {
+		return "", err
+	}
 	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	err = sess.Publish(pctx, pub.PeerConnection)
 	cancel()
@@ -430,6 +462,7 @@ func (e *Engine) reportMedia(ctx context.Context, seq uint64, pub *transport.Pee
 	defer t.Stop()
 	var last room.CallMedia
 	r.Read()
+	lastRecv, lastAt := map[string]ReceivedVideo{}, time.Now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -437,12 +470,17 @@ func (e *Engine) reportMedia(ctx context.Context, seq uint64, pub *transport.Pee
 		case <-t.C:
 		}
 		st := r.Read()
+		now := time.Now()
 		e.mu.Lock()
+		// The publisher's PeerConnection receives nothing: what the meeting
+		// sends comes on the subscriptions, counted as it is decoded.
+		recv := st.Received.Bitrate + e.receivedRates(lastRecv, now.Sub(lastAt))
+		lastAt = now
 		m := room.CallMedia{
 			Participants:  len(e.stats.Participants),
 			TargetBitrate: st.TargetBitrate / 10_000 * 10_000, // 10 kbit/s steps keep status calm
 			SendBitrate:   st.Sent.Bitrate / 10_000 * 10_000,
-			RecvBitrate:   st.Received.Bitrate / 10_000 * 10_000,
+			RecvBitrate:   recv / 10_000 * 10_000,
 			LossPercent:   float64(int(st.Sent.LossRate*1000)) / 10,
 			RTTMillis:     int(st.RTT.Milliseconds()),
 			SendFPS:       float64(int(st.Sent.FPS + 0.5)),
@@ -458,6 +496,34 @@ func (e *Engine) reportMedia(ctx context.Context, seq uint64, pub *transport.Pee
 			e.report(room.MediaReported{Seq: seq, Media: m})
 		}
 	}
+}
+
+// countReceived adds a received packet's payload to its participant's total.
+func (e *Engine) countReceived(id string, n int) {
+	e.mu.Lock()
+	rv := e.stats.Received[id]
+	rv.bytes += uint64(n)
+	e.stats.Received[id] = rv
+	e.mu.Unlock()
+}
+
+// receivedRates turns the running totals into rates over the time since
+// the last call, for status; it returns the total received bitrate.
+func (e *Engine) receivedRates(last map[string]ReceivedVideo, elapsed time.Duration) int {
+	total := 0
+	for id, rv := range e.stats.Received {
+		prev := last[id]
+		if prev.frames > rv.frames || prev.bytes > rv.bytes { // a new call's totals
+			prev = ReceivedVideo{}
+		}
+		rv.FPS = float64(rv.frames-prev.frames) / elapsed.Seconds()
+		rv.Bitrate = int(float64(rv.bytes-prev.bytes) * 8 / elapsed.Seconds())
+		e.stats.Received[id] = rv
+		last[id] = rv
+		total += rv.Bitrate
+	}
+	e.stats.RecvBitrate = total
+	return total
 }
 
 // receive decodes one remote participant's tracks onto the screen.
@@ -526,6 +592,7 @@ func (e *Engine) receiveVideo(pc *webrtc.PeerConnection, tr *webrtc.TrackRemote,
 		if err != nil {
 			return
 		}
+		e.countReceived(id, len(pkt.Payload))
 		sb.Push(pkt)
 		for smp := sb.Pop(); smp != nil; smp = sb.Pop() {
 			img, err := dec.Decode(smp.Data)
@@ -544,6 +611,10 @@ func (e *Engine) receiveVideo(pc *webrtc.PeerConnection, tr *webrtc.TrackRemote,
 			}
 			e.mu.Lock()
 			e.stats.FramesDecoded[id]++
+			rv := e.stats.Received[id]
+			rv.Width, rv.Height = img.Rect.Dx(), img.Rect.Dy()
+			rv.frames++
+			e.stats.Received[id] = rv
 			e.mu.Unlock()
 		}
 	}
@@ -564,6 +635,7 @@ func (e *Engine) receiveAudio(tr *webrtc.TrackRemote, id string, log *slog.Logge
 		if err != nil {
 			return
 		}
+		e.countReceived(id, len(pkt.Payload))
 		pcm, err := dec.Decode(pkt.Payload)
 		if err != nil {
 			continue
@@ -575,6 +647,41 @@ func (e *Engine) receiveAudio(tr *webrtc.TrackRemote, id string, log *slog.Logge
 		e.stats.AudioPackets[id]++
 		e.mu.Unlock()
 	}
+}
+
+// senderJob is a sender being made while the call starts joining: opening
+// the sources and the encoder takes tens of milliseconds (libvpx zeroes
+// tens of MiB at 720p), which the meeting's first picture need not wait
+// for.
+type senderJob struct {
+	done chan struct{}
+	s    *sender
+	err  error
+}
+
+func (e *Engine) startSender(ctx context.Context, log *slog.Logger, codecs []string) *senderJob {
+	j := &senderJob{done: make(chan struct{})}
+	go func() {
+		defer close(j.done)
+		j.s, j.err = e.newSender(ctx, log, codecs)
+	}()
+	return j
+}
+
+// wait returns the sender once it is made, or ctx's error.
+func (j *senderJob) wait(ctx context.Context) (*sender, error) {
+	select {
+	case <-j.done:
+		return j.s, j.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// result waits for the sender however long it takes.
+func (j *senderJob) result() (*sender, error) {
+	<-j.done
+	return j.s, j.err
 }
 
 // sender captures, gates, encodes and writes the room's media to tracks that
@@ -603,7 +710,7 @@ func (e *Engine) newSender(ctx context.Context, log *slog.Logger, codecs []strin
 		v.Close()
 		return nil, err
 	}
-	v = capture.GateVideo(v, e.cfg.Camera)
+	v = capture.GateVideo(e.capVideo(v), e.cfg.Camera)
 	a = capture.GateAudio(a, e.cfg.Mic)
 	vi := v.Info()
 	sel, err := codec.Select(codec.Preferences{Codecs: codecs, NoHardware: e.cfg.NoHardware},
@@ -664,21 +771,28 @@ func (s *sender) attach(ctx context.Context, pub *transport.PeerConnection) erro
 	}
 	vfb := &transport.SenderFeedback{Sender: vs.Sender(), KeyFrame: s.enc.Encoder}
 	afb := &transport.SenderFeedback{Sender: as.Sender()}
+	var budget *transport.ServerCap
+	if est := pub.Estimator(); est != nil {
+		// The server's REMB (Janus: the room's bitrate) caps what
+		// congestion control may give the encoder.
+		budget = transport.NewServerCap(est)
+		context.AfterFunc(ctx, budget.Close)
+		vfb.OnREMB = budget.SetCap
+	}
 	go vfb.Run(ctx)
 	go afb.Run(ctx)
-	if est := pub.Estimator(); est != nil {
-		ctl, err := transport.NewController(est, transport.BitrateFunc(func(bps int) {
+	if budget != nil {
+		ctl, err := transport.NewController(budget, s.e.capBitrate(ctx, transport.BitrateFunc(func(bps int) {
 			s.enc.Encoder.SetBitRate(bps)
 			s.e.mu.Lock()
 			s.e.stats.TargetBitrate = bps
 			s.e.mu.Unlock()
-		}), s.aenc, transport.ControllerConfig{})
+		})), s.aenc, transport.ControllerConfig{})
 		if err != nil {
 			return err
 		}
 		go ctl.Run(ctx)
 	}
-
 	return nil
 }
 

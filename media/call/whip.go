@@ -22,7 +22,11 @@ type whipProvider struct{}
 
 // Join publishes the room's tracks with WHIP, says the room is in the call
 // once that media connects, and receives the meeting with WHEP.
-func (whipProvider) Join(ctx context.Context, e *Engine, seq uint64, t Target, m room.Meeting, s *sender, log *slog.Logger, connected func()) (string, error) {
+func (whipProvider) Join(ctx context.Context, e *Engine, seq uint64, t Target, m room.Meeting, job *senderJob, log *slog.Logger, connected func()) (string, error) {
+	s, err := job.wait(ctx)
+	if err != nil {
+		return "", err
+	}
 	var pub *transport.PeerConnection
 	lost := make(chan string, 1)
 	jctx, cancel := context.WithTimeout(ctx, 15*time.Second)
@@ -108,7 +112,7 @@ func (e *Engine) receiveWHEP(ctx context.Context, t Target, m room.Meeting, log 
 		sess, err := whip.Receive(rctx, whip.Options{
 			Endpoint: t.WHEP, Token: m.Passcode, Logger: log, AskICEServers: true,
 			NewPeerConnection: func() (*webrtc.PeerConnection, error) {
-				p, err := e.fac.NewPeerConnection()
+				p, err := e.fac.NewReceivePeerConnection()
 				if err != nil {
 					return nil, err
 				}

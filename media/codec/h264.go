@@ -1,6 +1,8 @@
 package codec
 
 import (
+	"runtime"
+
 	mdcodec "github.com/pion/mediadevices/pkg/codec"
 	"github.com/pion/mediadevices/pkg/codec/openh264"
 	"github.com/pion/mediadevices/pkg/io/video"
@@ -26,7 +28,31 @@ func buildOpenH264(r video.Reader, p prop.Media, cfg VideoConfig) (mdcodec.ReadC
 	// Frame skipping is how OpenH264 holds a bitrate the picture content
 	// exceeds; Encode reports a skipped frame as an empty one.
 	params.EnableFrameSkip = true
+	// As libwebrtc sets OpenH264 up for packetization-mode 1: one slice
+	// per picture (the RTP packetizer fragments it) rather than
+	// mediadevices' size-limited slicing, and its thread count for the
+	// picture size and cores instead of OpenH264's "auto" (one thread per
+	// core, whose hand-offs cost more than they save below 1080p).
+	params.SliceMode = openh264.SMFixedslcnumSlice
+	params.SliceNum = 1
+	params.SliceSizeConstraint = 0
+	params.MultipleThreadIdc = h264Threads(cfg.Width, cfg.Height, runtime.NumCPU())
 	return params.BuildVideoEncoder(r, p)
+}
+
+// h264Threads is libwebrtc's OpenH264 thread count for a picture size on
+// a machine with cores cores.
+func h264Threads(w, h, cores int) int {
+	switch {
+	case w*h >= 1920*1080 && cores > 8:
+		return 8
+	case w*h > 1280*960 && cores >= 6:
+		return 3
+	case w*h > 640*480 && cores >= 3:
+		return 2
+	default:
+		return 1
+	}
 }
 
 // H.264 NAL unit types roomd looks at.

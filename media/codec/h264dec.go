@@ -68,7 +68,7 @@ func NewH264Decoder() (VideoDecoder, error) {
 type h264Decoder struct {
 	mu  sync.Mutex
 	dec *C.ISVCDecoder
-	img *image.YCbCr
+	img *image.YCbCr // the last picture, in the decoder's memory
 }
 
 // States in which the decoder has lost its references.
@@ -100,7 +100,7 @@ func (h *h264Decoder) Decode(frame []byte) (*image.YCbCr, error) {
 	buf := (*C.SSysMEMBuffer)(unsafe.Pointer(&info.UsrData))
 	w, hgt := int(buf.iWidth), int(buf.iHeight)
 	ys, cs := int(buf.iStride[0]), int(buf.iStride[1])
-	h.img = copyI420(h.img, w, hgt,
+	h.img = wrapI420(h.img, w, hgt,
 		unsafe.Slice((*byte)(dst[0]), ys*hgt), ys,
 		unsafe.Slice((*byte)(dst[1]), cs*((hgt+1)/2)),
 		unsafe.Slice((*byte)(dst[2]), cs*((hgt+1)/2)), cs)
@@ -141,19 +141,15 @@ func h264State(s int) string {
 	return strings.Join(out, ", ")
 }
 
-// copyI420 copies decoder planes into dst, reallocating it when the size
-// changed.
-func copyI420(dst *image.YCbCr, w, h int, y []byte, ys int, cb, cr []byte, cs int) *image.YCbCr {
-	if dst == nil || dst.Rect.Dx() != w || dst.Rect.Dy() != h {
-		dst = image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+// wrapI420 points dst at a decoder's own planes, without copying: the
+// picture is valid until the decoder's next call, as VideoDecoder says.
+// (A copy here would be a second one: the compositor copies what it keeps.)
+func wrapI420(dst *image.YCbCr, w, h int, y []byte, ys int, cb, cr []byte, cs int) *image.YCbCr {
+	if dst == nil {
+		dst = &image.YCbCr{SubsampleRatio: image.YCbCrSubsampleRatio420}
 	}
-	for row := range h {
-		copy(dst.Y[row*dst.YStride:row*dst.YStride+w], y[row*ys:row*ys+w])
-	}
-	cw, ch := (w+1)/2, (h+1)/2
-	for row := range ch {
-		copy(dst.Cb[row*dst.CStride:row*dst.CStride+cw], cb[row*cs:row*cs+cw])
-		copy(dst.Cr[row*dst.CStride:row*dst.CStride+cw], cr[row*cs:row*cs+cw])
-	}
+	dst.Y, dst.Cb, dst.Cr = y, cb, cr
+	dst.YStride, dst.CStride = ys, cs
+	dst.Rect = image.Rect(0, 0, w, h)
 	return dst
 }

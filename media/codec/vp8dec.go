@@ -72,8 +72,8 @@ func NewVP8Decoder() (VideoDecoder, error) {
 type vp8Decoder struct {
 	mu      sync.Mutex
 	ctx     *C.vpx_codec_ctx_t
-	img     *image.YCbCr
-	haveKey bool // a key frame has been decoded since the last error
+	img     *image.YCbCr // the last picture, in the decoder's memory
+	haveKey bool         // a key frame has been decoded since the last error
 }
 
 func (d *vp8Decoder) Decode(frame []byte) (*image.YCbCr, error) {
@@ -112,7 +112,7 @@ func (d *vp8Decoder) Decode(frame []byte) (*image.YCbCr, error) {
 	w, h := int(img.d_w), int(img.d_h)
 	ys, cs := int(img.stride[0]), int(img.stride[1])
 	ch := (h + 1) / 2
-	d.img = copyI420(d.img, w, h,
+	d.img = wrapI420(d.img, w, h,
 		unsafe.Slice((*byte)(img.planes[0]), ys*h), ys,
 		unsafe.Slice((*byte)(img.planes[1]), cs*ch),
 		unsafe.Slice((*byte)(img.planes[2]), int(img.stride[2])*ch), cs)

@@ -9,8 +9,10 @@
 // Grid: everyone in equal tiles, up to 3×3. With nobody to show, the screen
 // shows a calm slate.
 //
-// Composition runs at a fixed rate on one goroutine and only when a frame
-// changed, so a still meeting costs nothing.
+// Composition happens when something changed (a new frame, a layout or
+// speaker change), at most at the screen's frame rate, and redraws only the
+// tiles whose participant sent a new frame: a still meeting costs nothing
+// and one new frame costs one conversion into its tile.
 package display
 
 import (
@@ -47,17 +49,30 @@ type Compositor struct {
 	layout  Layout
 	feeds   map[string]*feed
 	active  string
-	dirty   bool
-	canvas  *image.RGBA
+	dirty   bool // something to draw
+	relaid  bool // the tiles changed: redraw the whole screen
 	version uint64
+	changed chan struct{} // one pending signal: dirty was set
+
+	// target is what Compose draws into: canvas, or the mapped screen of
+	// direct in XRGB8888 (bgrx). canvas is then made from the screen only
+	// for those who ask for a picture (snapshots, other sinks).
+	target    *image.RGBA
+	bgrx      bool
+	direct    *Framebuffer
+	canvas    *image.RGBA
+	canvasVer uint64 // the version canvas holds
 }
 
 type feed struct {
-	name  string
-	ycc   *image.YCbCr // last frame when it came as 4:2:0 (a plain copy)
-	rgba  *image.RGBA  // last frame otherwise
-	at    time.Time
-	order int
+	name   string
+	ycc    *image.YCbCr // last frame when it came as 4:2:0 (a plain copy)
+	rgba   *image.RGBA  // last frame otherwise
+	at     time.Time
+	order  int
+	fresh  bool            // a frame came since the feed was last drawn
+	drawn  image.Rectangle // where it was last drawn
+	scaled *image.YCbCr    // scaling scratch, reused
 }
 
 func (f *feed) image() image.Image {
@@ -72,14 +87,61 @@ func (f *feed) image() image.Image {
 
 // NewCompositor makes a compositor for a w×h screen.
 func NewCompositor(w, h int) *Compositor {
-	c := &Compositor{w: w, h: h, feeds: map[string]*feed{}, canvas: image.NewRGBA(image.Rect(0, 0, w, h)), dirty: true}
+	c := &Compositor{w: w, h: h, feeds: map[string]*feed{}, canvas: image.NewRGBA(image.Rect(0, 0, w, h)),
+		changed: make(chan struct{}, 1)}
+	c.target = c.canvas
+	c.changeLocked(true)
 	return c
 }
+
+// DrawOn makes the compositor draw straight into fb's memory in its own
+// pixel format, so that a new frame is converted once, into the screen,
+// and Run has nothing left to copy: the device's display path. It reports
+// false, and changes nothing, when fb is not a mapped 32-bit framebuffer
+// of the compositor's size.
+func (c *Compositor) DrawOn(fb *Framebuffer) bool {
+	cv := fb.canvas()
+	if cv == nil || cv.Rect.Dx() != c.w || cv.Rect.Dy() != c.h {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.target, c.bgrx, c.direct = cv, true, fb
+	c.canvas = nil // made again if someone asks for a picture
+	c.changeLocked(true)
+	return true
+}
+
+// drawsOn says whether s is the framebuffer the compositor draws into.
+func (c *Compositor) drawsOn(s Sink) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fb, ok := s.(*Framebuffer)
+	return ok && fb == c.direct
+}
+
+// changeLocked marks the screen as needing a new picture; relayout when
+// the tiles moved.
+func (c *Compositor) changeLocked(relayout bool) {
+	c.dirty = true
+	c.relaid = c.relaid || relayout
+	select {
+	case c.changed <- struct{}{}:
+	default:
+	}
+}
+
+// Changed is signalled whenever there is something new to compose. It has
+// room for one signal, so one goroutine (Run) should wait on it.
+func (c *Compositor) Changed() <-chan struct{} { return c.changed }
 
 // SetLayout switches the layout.
 func (c *Compositor) SetLayout(l Layout) {
 	c.mu.Lock()
-	c.layout, c.dirty = l, true
+	if c.layout != l {
+		c.layout = l
+		c.changeLocked(true)
+	}
 	c.mu.Unlock()
 }
 
@@ -87,7 +149,8 @@ func (c *Compositor) SetLayout(l Layout) {
 func (c *Compositor) SetActive(id string) {
 	c.mu.Lock()
 	if c.active != id {
-		c.active, c.dirty = id, true
+		c.active = id
+		c.changeLocked(true)
 	}
 	c.mu.Unlock()
 }
@@ -100,7 +163,7 @@ func (c *Compositor) Update(id string, img image.Image) {
 	defer c.mu.Unlock()
 	f, ok := c.feeds[id]
 	if !ok {
-		f = &feed{name: id, order: len(c.feeds)}
+		f = &feed{name: id, order: c.nextOrderLocked()}
 		c.feeds[id] = f
 	}
 	if y, ok := img.(*image.YCbCr); ok && y.SubsampleRatio == image.YCbCrSubsampleRatio420 {
@@ -119,17 +182,29 @@ func (c *Compositor) Update(id string, img image.Image) {
 		f.ycc = nil
 	}
 	f.at = time.Now()
-	c.dirty = true
+	f.fresh = true
+	c.changeLocked(!ok)
+}
+
+// nextOrderLocked places a new participant after everyone on screen.
+func (c *Compositor) nextOrderLocked() int {
+	n := 0
+	for _, f := range c.feeds {
+		n = max(n, f.order+1)
+	}
+	return n
 }
 
 // Remove drops a participant who left.
 func (c *Compositor) Remove(id string) {
 	c.mu.Lock()
-	delete(c.feeds, id)
-	if c.active == id {
-		c.active = ""
+	if _, ok := c.feeds[id]; ok {
+		delete(c.feeds, id)
+		if c.active == id {
+			c.active = ""
+		}
+		c.changeLocked(true)
 	}
-	c.dirty = true
 	c.mu.Unlock()
 }
 
@@ -155,21 +230,61 @@ func (c *Compositor) orderLocked() []string {
 func (c *Compositor) Compose() (*image.RGBA, uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.dirty {
+	c.drawLocked()
+	if c.target == c.canvas {
 		return c.canvas, c.version
+	}
+	// Drawing goes to the framebuffer: read the picture back from it.
+	if c.canvas == nil {
+		c.canvas, c.canvasVer = image.NewRGBA(image.Rect(0, 0, c.w, c.h)), 0
+	}
+	if c.canvasVer != c.version {
+		rgbaToXRGB(c.canvas.Pix, c.canvas.Stride, c.target) // the same swap both ways
+		c.canvasVer = c.version
+	}
+	return c.canvas, c.version
+}
+
+// draw draws the screen into its target if anything changed and returns
+// the version of the picture there.
+func (c *Compositor) draw() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.drawLocked()
+	return c.version
+}
+
+func (c *Compositor) drawLocked() {
+	if !c.dirty {
+		return
 	}
 	c.dirty = false
 	c.version++
-	draw.Draw(c.canvas, c.canvas.Bounds(), image.NewUniform(slate), image.Point{}, draw.Src)
+	full := c.relaid
+	c.relaid = false
+	bg := image.NewUniform(slate)
+	if c.bgrx {
+		bg = image.NewUniform(color.RGBA{slate.B, slate.G, slate.R, slate.A})
+	}
+	if full {
+		draw.Draw(c.target, c.target.Bounds(), bg, image.Point{}, draw.Src)
+	}
 	ids := c.orderLocked()
 	for i, r := range c.tilesLocked(ids) {
-		img := c.feeds[ids[i]].image()
-		if img == nil {
+		f := c.feeds[ids[i]]
+		img := f.image()
+		if img == nil || (!full && !f.fresh) {
 			continue
 		}
-		scaleInto(c.canvas, fit(r, img.Bounds().Size()), img)
+		f.fresh = false
+		dr := fit(r, img.Bounds().Size())
+		if !full && dr != f.drawn {
+			// The picture changed shape within its tile: clear the tile.
+			draw.Draw(c.target, r, bg, image.Point{}, draw.Src)
+		}
+		f.drawn = dr
+		scaleInto(c.target, dr, img, &f.scaled, c.bgrx)
 	}
-	return c.canvas, c.version
 }
 
 var slate = color.RGBA{0x12, 0x18, 0x24, 0xff}

@@ -197,3 +197,80 @@ func TestYCbCrFrames(t *testing.T) {
 		t.Fatalf("YCbCr red shows as %v / %v", at(img, 0, 0), at(img, 64, 36))
 	}
 }
+
+// The device's path for one remote 720p participant: a new decoded frame,
+// composed straight into a mapped 1280×720 XRGB8888 framebuffer.
+func BenchmarkFrameToFramebuffer720p(b *testing.B) {
+	c := NewCompositor(1280, 720)
+	f := image.NewYCbCr(image.Rect(0, 0, 1280, 720), image.YCbCrSubsampleRatio420)
+	fb, err := CreateFramebufferFile(filepath.Join(b.TempDir(), "fb"), 1280, 720)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer fb.Close()
+	if !c.DrawOn(fb) {
+		b.Fatal("cannot draw on a mapped framebuffer file")
+	}
+	for b.Loop() {
+		c.Update("a", f)
+		c.draw()
+	}
+}
+
+// The compositor draws into a mapped framebuffer in its own format; Run
+// leaves that sink alone, and snapshots read the screen back.
+func TestDrawOnFramebuffer(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "fb")
+	fb, err := CreateFramebufferFile(p, 64, 36)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewCompositor(64, 36)
+	if !c.DrawOn(fb) {
+		t.Fatal("DrawOn refused a mapped 32-bit framebuffer of the same size")
+	}
+	if NewCompositor(32, 18).DrawOn(fb) {
+		t.Fatal("DrawOn took a framebuffer of another size")
+	}
+	f := image.NewYCbCr(image.Rect(0, 0, 64, 36), image.YCbCrSubsampleRatio420)
+	yy, cb, cr := color.RGBToYCbCr(200, 0, 0)
+	for i := range f.Y {
+		f.Y[i] = yy
+	}
+	for i := range f.Cb {
+		f.Cb[i], f.Cr[i] = cb, cr
+	}
+	c.Update("a", f)
+	c.Update("b", solid(blue))
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	shown := 0
+	Run(ctx, c, 50, func(Sink, error) { t.Error("sink failed") }, fb, sinkFunc(func(*image.RGBA) error { shown++; return nil }))
+	if shown == 0 {
+		t.Fatal("the other sink got no picture")
+	}
+	if err := fb.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(p)
+	px := func(x, y int) color.RGBA {
+		o := y*64*4 + x*4
+		return color.RGBA{b[o+2], b[o+1], b[o], b[o+3]}
+	}
+	// Speaker layout: a on top, b in the filmstrip, slate beside a.
+	if !near(px(32, 10), red) || !near(px(8, 32), blue) || !near(px(1, 10), slate) {
+		t.Fatalf("framebuffer shows %v %v %v, want red, blue and the slate", px(32, 10), px(8, 32), px(1, 10))
+	}
+	if b[3] != 0xff {
+		t.Fatalf("X byte %#x, want 0xff", b[3])
+	}
+	img, _ := c.Compose()
+	if !near(at(img, 32, 10), red) || !near(at(img, 8, 32), blue) {
+		t.Fatalf("snapshot shows %v %v, want red and blue", at(img, 32, 10), at(img, 8, 32))
+	}
+}
+
+type sinkFunc func(*image.RGBA) error
+
+func (f sinkFunc) Show(img *image.RGBA) error { return f(img) }
+func (f sinkFunc) Close() error               { return nil }

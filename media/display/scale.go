@@ -7,65 +7,56 @@ import (
 )
 
 func scale(dst *image.RGBA, src *image.RGBA) {
-	scaleInto(dst, dst.Bounds(), src)
+	scaleInto(dst, dst.Bounds(), src, nil, false)
 }
 
-// scaleInto draws src scaled into r of dst by nearest neighbour, with fast
-// paths for 4:2:0 YCbCr (converted on the fly) and RGBA; a Pi cannot afford
-// a generic conversion of every 720p frame.
-func scaleInto(dst *image.RGBA, r image.Rectangle, src image.Image) {
+// scaleInto draws src scaled into r of dst in one pass per plane: a 4:2:0
+// picture of r's size is converted straight into the canvas, one of
+// another size is scaled as YCbCr into *scratch (reused between calls)
+// and converted from there, which touches far fewer bytes than converting
+// first. Other formats take the generic path. With bgrx, dst holds
+// XRGB8888 (B, G, R, X bytes) rather than RGBA.
+func scaleInto(dst *image.RGBA, r image.Rectangle, src image.Image, scratch **image.YCbCr, bgrx bool) {
 	r = r.Intersect(dst.Bounds())
-	if r.Empty() {
+	if r.Empty() || src.Bounds().Empty() {
 		return
-	}
-	sb := src.Bounds()
-	sw, sh, dw, dh := sb.Dx(), sb.Dy(), r.Dx(), r.Dy()
-	xs := make([]int, dw)
-	for x := range xs {
-		xs[x] = x * sw / dw
 	}
 	switch s := src.(type) {
 	case *image.YCbCr:
 		if s.SubsampleRatio != image.YCbCrSubsampleRatio420 {
 			break
 		}
-		for y := 0; y < dh; y++ {
-			sy := y * sh / dh
-			yrow := s.Y[sy*s.YStride:]
-			crow := (sy / 2) * s.CStride
-			out := dst.Pix[(r.Min.Y+y)*dst.Stride+r.Min.X*4:]
-			for x, sx := range xs {
-				yy := (int32(yrow[sx]) - 16) * 298
-				cb := int32(s.Cb[crow+sx/2]) - 128
-				cr := int32(s.Cr[crow+sx/2]) - 128
-				out[x*4+0] = clamp((yy + 409*cr + 128) >> 8)
-				out[x*4+1] = clamp((yy - 100*cb - 208*cr + 128) >> 8)
-				out[x*4+2] = clamp((yy + 516*cb + 128) >> 8)
-				out[x*4+3] = 0xff
+		if s.Rect.Size() == r.Size() {
+			convertI420(dst, r, s, bgrx)
+			return
+		}
+		var tmp *image.YCbCr
+		if scratch != nil {
+			tmp = *scratch
+		}
+		if tmp == nil || tmp.Rect.Size() != r.Size() {
+			tmp = image.NewYCbCr(image.Rectangle{Max: r.Size()}, image.YCbCrSubsampleRatio420)
+			if scratch != nil {
+				*scratch = tmp
 			}
 		}
+		scaleI420(tmp, s)
+		convertI420(dst, r, tmp, bgrx)
 		return
 	case *image.RGBA:
-		for y := 0; y < dh; y++ {
-			in := s.Pix[(y*sh/dh)*s.Stride:]
-			out := dst.Pix[(r.Min.Y+y)*dst.Stride+r.Min.X*4:]
-			for x, sx := range xs {
-				copy(out[x*4:x*4+4], in[sx*4:sx*4+4])
+		if s.Rect.Size() == r.Size() {
+			for y := 0; y < r.Dy(); y++ {
+				copy(dst.Pix[dst.PixOffset(r.Min.X, r.Min.Y+y):dst.PixOffset(r.Max.X, r.Min.Y+y)], s.Pix[s.PixOffset(s.Rect.Min.X, s.Rect.Min.Y+y):])
 			}
+		} else {
+			scaleRGBA(dst, r, s)
 		}
-		return
+	default:
+		draw.ApproxBiLinear.Scale(dst, r, src, src.Bounds(), draw.Src, nil)
 	}
-	draw.ApproxBiLinear.Scale(dst, r, src, sb, draw.Src, nil)
-}
-
-func clamp(v int32) uint8 {
-	if v < 0 {
-		return 0
+	if bgrx {
+		swapRB(dst, r)
 	}
-	if v > 255 {
-		return 255
-	}
-	return uint8(v)
 }
 
 // copyYCbCr copies a 4:2:0 frame of the same size plane by plane.

@@ -21,30 +21,50 @@ type Sink interface {
 	Close() error
 }
 
-// Run composes at fps and hands every new picture to the sinks until ctx
-// ends. A failing sink is reported once through onErr and skipped after.
+// Run composes whenever the compositor has something new, at most fps
+// times a second, and hands every new picture to the sinks until ctx ends
+// (except the framebuffer the compositor draws on, which has it already).
+// Nothing changes, nothing is drawn. A failing sink is reported once
+// through onErr and skipped after. One Run per compositor.
 func Run(ctx context.Context, c *Compositor, fps int, onErr func(Sink, error), sinks ...Sink) {
 	if fps <= 0 {
 		fps = 30
 	}
-	t := time.NewTicker(time.Second / time.Duration(fps))
-	defer t.Stop()
+	interval := time.Second / time.Duration(fps)
+	pause := time.NewTimer(0)
+	defer pause.Stop()
 	bad := make([]bool, len(sinks))
 	var shown uint64
+	var last time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-c.Changed():
 		}
-		img, v := c.Compose()
+		// A screen shows at most fps pictures a second; frames that come
+		// faster are drawn together.
+		if wait := interval - time.Since(last); wait > 0 {
+			pause.Reset(wait)
+			select {
+			case <-ctx.Done():
+				return
+			case <-pause.C:
+			}
+		}
+		last = time.Now()
+		v := c.draw()
 		if v == shown {
 			continue
 		}
 		shown = v
+		var img *image.RGBA
 		for i, s := range sinks {
-			if bad[i] {
+			if bad[i] || c.drawsOn(s) { // drawn in place already
 				continue
+			}
+			if img == nil {
+				img, _ = c.Compose()
 			}
 			if err := s.Show(img); err != nil {
 				bad[i] = true
@@ -69,14 +89,20 @@ func SnapshotHandler(c *Compositor) http.Handler {
 }
 
 // Framebuffer writes pictures to a Linux framebuffer device (/dev/fb0) in
-// its native pixel format (32-bit XRGB or 16-bit RGB565).
+// its native pixel format (32-bit XRGB or 16-bit RGB565). A framebuffer
+// that could be mapped into memory is drawn in place, without a system
+// call; a 32-bit one can take the compositor's drawing directly (see
+// Compositor.DrawOn).
 type Framebuffer struct {
 	f       io.WriterAt
 	closer  io.Closer
 	w, h    int
 	bpp     int
 	stride  int
-	row     []byte
+	mem     []byte // the mapped screen, or nil: written with WriteAt
+	rows    int    // rows converted and written at a time
+	buf     []byte // that many rows in the device's format and stride
+	tmp     []byte // RGB565 only: XRGB on the way
 	scratch *image.RGBA
 }
 
@@ -133,7 +159,17 @@ func OpenFramebuffer(path string) (*Framebuffer, error) {
 		return nil, err
 	}
 	fb.closer = f
+	fb.mmap(f)
 	return fb, nil
+}
+
+// mmap maps the visible screen of f; on failure the framebuffer is
+// written with WriteAt instead.
+func (fb *Framebuffer) mmap(f *os.File) {
+	mem, err := unix.Mmap(int(f.Fd()), 0, (fb.h-1)*fb.stride+fb.w*fb.bpp/8, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err == nil {
+		fb.mem = mem
+	}
 }
 
 // NewFramebuffer writes to w as a framebuffer of the given geometry.
@@ -144,8 +180,40 @@ func NewFramebuffer(w io.WriterAt, width, height, bpp, stride int) (*Framebuffer
 	if width <= 0 || height <= 0 || stride < width*bpp/8 {
 		return nil, fmt.Errorf("display: bad framebuffer geometry %dx%d stride %d", width, height, stride)
 	}
-	return &Framebuffer{f: w, w: width, h: height, bpp: bpp, stride: stride, row: make([]byte, width*bpp/8),
-		scratch: image.NewRGBA(image.Rect(0, 0, width, height))}, nil
+	// A band of rows at a time keeps the buffer small (a whole 720p
+	// screen would be 3.5 MiB) and the system calls few.
+	rows := min(height, max(1, fbBand/stride))
+	return &Framebuffer{f: w, w: width, h: height, bpp: bpp, stride: stride, rows: rows}, nil
+}
+
+// CreateFramebufferFile makes a regular file that stands for a width×height
+// XRGB8888 framebuffer (the simulated board's screen, and a benchmark's),
+// mapped as the device's is: pictures take exactly the device's path.
+func CreateFramebufferFile(path string, width, height int) (*Framebuffer, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("display: %w", err)
+	}
+	fb, err := NewFramebuffer(f, width, height, 32, width*4)
+	if err == nil {
+		err = f.Truncate(int64(width * 4 * height))
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("display: %w", err)
+	}
+	fb.closer = f
+	fb.mmap(f)
+	return fb, nil
+}
+
+// canvas returns the mapped screen as a raw 32-bit canvas (B, G, R, X
+// bytes), or nil when it cannot be drawn on directly.
+func (fb *Framebuffer) canvas() *image.RGBA {
+	if fb.mem == nil || fb.bpp != 32 {
+		return nil
+	}
+	return &image.RGBA{Pix: fb.mem, Stride: fb.stride, Rect: image.Rect(0, 0, fb.w, fb.h)}
 }
 
 // Size is the screen's size in pixels.
@@ -155,31 +223,54 @@ func (fb *Framebuffer) Size() (int, int) { return fb.w, fb.h }
 func (fb *Framebuffer) Show(img *image.RGBA) error {
 	src := img
 	if img.Bounds().Dx() != fb.w || img.Bounds().Dy() != fb.h {
+		if fb.scratch == nil {
+			fb.scratch = image.NewRGBA(image.Rect(0, 0, fb.w, fb.h))
+		}
 		scale(fb.scratch, img)
 		src = fb.scratch
 	}
-	for y := 0; y < fb.h; y++ {
-		p := src.Pix[y*src.Stride : y*src.Stride+fb.w*4]
-		if fb.bpp == 32 {
-			for x := 0; x < fb.w; x++ {
-				fb.row[x*4+0], fb.row[x*4+1], fb.row[x*4+2], fb.row[x*4+3] = p[x*4+2], p[x*4+1], p[x*4+0], 0xff
-			}
-		} else {
-			for x := 0; x < fb.w; x++ {
-				r, g, b := uint16(p[x*4]), uint16(p[x*4+1]), uint16(p[x*4+2])
-				v := (r>>3)<<11 | (g>>2)<<5 | b>>3
-				fb.row[x*2], fb.row[x*2+1] = byte(v), byte(v>>8)
-			}
+	if fb.mem != nil && fb.bpp == 32 {
+		rgbaToXRGB(fb.mem, fb.stride, src)
+		return nil
+	}
+	if fb.bpp == 16 && fb.tmp == nil {
+		fb.tmp = make([]byte, fb.w*fb.rows*4)
+	}
+	if fb.mem == nil && fb.buf == nil {
+		fb.buf = make([]byte, (fb.rows-1)*fb.stride+fb.w*fb.bpp/8)
+	}
+	for y := 0; y < fb.h; y += fb.rows {
+		band := src.SubImage(image.Rect(0, y, fb.w, min(y+fb.rows, fb.h))).(*image.RGBA)
+		n := band.Rect.Dy()
+		out := fb.buf
+		if fb.mem != nil {
+			out = fb.mem[y*fb.stride:]
 		}
-		if _, err := fb.f.WriteAt(fb.row, int64(y*fb.stride)); err != nil {
+		if fb.bpp == 32 {
+			rgbaToXRGB(out, fb.stride, band)
+		} else {
+			rgbaToRGB565(out, fb.stride, band, fb.tmp)
+		}
+		if fb.mem != nil {
+			continue
+		}
+		if _, err := fb.f.WriteAt(fb.buf[:(n-1)*fb.stride+fb.w*fb.bpp/8], int64(y*fb.stride)); err != nil {
 			return fmt.Errorf("display: writing the framebuffer: %w", err)
 		}
 	}
 	return nil
 }
 
-// Close closes the device.
+// fbBand is about how many bytes Framebuffer.Show converts and writes at
+// a time.
+const fbBand = 256 << 10
+
+// Close unmaps and closes the device.
 func (fb *Framebuffer) Close() error {
+	if fb.mem != nil {
+		unix.Munmap(fb.mem)
+		fb.mem = nil
+	}
 	if fb.closer != nil {
 		return fb.closer.Close()
 	}
@@ -188,13 +279,14 @@ func (fb *Framebuffer) Close() error {
 
 // Recorder writes every picture as a frame of a Y4M video (4:2:0).
 type Recorder struct {
-	w     *bufio.Writer
-	c     io.Closer
-	width int
-	h     int
-	buf   []byte
-	hdr   bool
-	fps   int
+	w       *bufio.Writer
+	c       io.Closer
+	width   int
+	h       int
+	buf     []byte
+	hdr     bool
+	fps     int
+	scratch *image.RGBA
 }
 
 // NewRecorder records to path at the given size and nominal frame rate.
@@ -218,9 +310,11 @@ func (r *Recorder) Show(img *image.RGBA) error {
 	}
 	src := img
 	if img.Bounds().Dx() != r.width || img.Bounds().Dy() != r.h {
-		dst := image.NewRGBA(image.Rect(0, 0, r.width, r.h))
-		scale(dst, img)
-		src = dst
+		if r.scratch == nil {
+			r.scratch = image.NewRGBA(image.Rect(0, 0, r.width, r.h))
+		}
+		scale(r.scratch, img)
+		src = r.scratch
 	}
 	rgbaToI420(src, r.buf, r.width, r.h)
 	r.w.WriteString("FRAME\n")
@@ -235,19 +329,4 @@ func (r *Recorder) Close() error {
 		err = cerr
 	}
 	return err
-}
-
-func rgbaToI420(img *image.RGBA, out []byte, w, h int) {
-	ys, us, vs := out[:w*h], out[w*h:w*h+w*h/4], out[w*h+w*h/4:]
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			i := y*img.Stride + x*4
-			r, g, b := int(img.Pix[i]), int(img.Pix[i+1]), int(img.Pix[i+2])
-			ys[y*w+x] = byte((66*r+129*g+25*b+128)>>8 + 16)
-			if y%2 == 0 && x%2 == 0 {
-				us[(y/2)*(w/2)+x/2] = byte((-38*r-74*g+112*b+128)>>8 + 128)
-				vs[(y/2)*(w/2)+x/2] = byte((112*r-94*g-18*b+128)>>8 + 128)
-			}
-		}
-	}
 }

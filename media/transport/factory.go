@@ -74,6 +74,10 @@ var ErrBadBitrates = errors.New("transport: bad bitrates")
 type Factory struct {
 	cfg Config
 	api *webrtc.API
+	// recv builds PeerConnections that only receive: no send-side
+	// congestion controller, whose pacer would tick every 5 ms for
+	// nothing.
+	recv *webrtc.API
 
 	// mu serialises NewPeerConnection: pion builds a PeerConnection's
 	// interceptors synchronously inside webrtc.API.NewPeerConnection, so
@@ -95,8 +99,24 @@ func New(cfg Config) (*Factory, error) {
 	}
 	f := &Factory{cfg: cfg}
 
+	se := webrtc.SettingEngine{}
+	if cfg.SettingEngine != nil {
+		cfg.SettingEngine(&se)
+	}
+	if f.api, err = f.newAPI(se, true); err != nil {
+		return nil, err
+	}
+	if f.recv, err = f.newAPI(se, false); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// newAPI builds a pion API with roomd's codecs and interceptors; send adds
+// the congestion controller.
+func (f *Factory) newAPI(se webrtc.SettingEngine, send bool) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
-	if err := registerCodecs(m, cfg.VideoCodecs); err != nil {
+	if err := registerCodecs(m, f.cfg.VideoCodecs); err != nil {
 		return nil, err
 	}
 
@@ -105,14 +125,16 @@ func New(cfg Config) (*Factory, error) {
 	// it, so everything written — media, RTX from the NACK responder,
 	// audio — passes its pacer and is counted, with the TWCC sequence
 	// number already stamped, just before it leaves.
-	ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
-		return newFixedGCC(cfg)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("transport: congestion controller: %w", err)
+	if send {
+		ccf, err := cc.NewInterceptor(func() (cc.BandwidthEstimator, error) {
+			return newFixedGCC(f.cfg)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("transport: congestion controller: %w", err)
+		}
+		ccf.OnNewPeerConnection(f.onEstimator)
+		reg.Add(ccf)
 	}
-	ccf.OnNewPeerConnection(f.onEstimator)
-	reg.Add(ccf)
 
 	if err := webrtc.ConfigureTWCCHeaderExtensionSender(m, reg); err != nil {
 		return nil, fmt.Errorf("transport: TWCC header extension: %w", err)
@@ -148,16 +170,11 @@ func New(cfg Config) (*Factory, error) {
 		return nil, fmt.Errorf("transport: TWCC feedback: %w", err)
 	}
 
-	se := webrtc.SettingEngine{}
-	if cfg.SettingEngine != nil {
-		cfg.SettingEngine(&se)
-	}
-	f.api = webrtc.NewAPI(
+	return webrtc.NewAPI(
 		webrtc.WithMediaEngine(m),
 		webrtc.WithInterceptorRegistry(reg),
 		webrtc.WithSettingEngine(se),
-	)
-	return f, nil
+	), nil
 }
 
 // Config returns the configuration in use, defaults filled in.
@@ -184,6 +201,21 @@ func (f *Factory) onStats(id string, g stats.Getter) {
 
 // NewPeerConnection builds a PeerConnection with its bandwidth estimator.
 func (f *Factory) NewPeerConnection() (*PeerConnection, error) {
+	return f.newPeerConnection(true)
+}
+
+// NewReceivePeerConnection builds a PeerConnection that only receives (a
+// subscription to the meeting's feeds): NACK, reports and transport-wide
+// feedback as usual, but no send-side estimator, so Estimator returns nil.
+func (f *Factory) NewReceivePeerConnection() (*PeerConnection, error) {
+	return f.newPeerConnection(false)
+}
+
+func (f *Factory) newPeerConnection(send bool) (*PeerConnection, error) {
+	api := f.recv
+	if send {
+		api = f.api
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.building = true
@@ -193,11 +225,11 @@ func (f *Factory) NewPeerConnection() (*PeerConnection, error) {
 		f.estimator, f.stats = nil, nil
 	}()
 
-	pc, err := f.api.NewPeerConnection(webrtc.Configuration{ICEServers: f.cfg.ICEServers})
+	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: f.cfg.ICEServers})
 	if err != nil {
 		return nil, fmt.Errorf("transport: new PeerConnection: %w", err)
 	}
-	if f.estimator == nil || f.estID != pc.ID() || f.stats == nil || f.statsID != pc.ID() {
+	if (send && (f.estimator == nil || f.estID != pc.ID())) || f.stats == nil || f.statsID != pc.ID() {
 		_ = pc.Close()
 		return nil, fmt.Errorf("transport: PeerConnection %s was built without its interceptors (estimator for %q, stats for %q)",
 			pc.ID(), f.estID, f.statsID)

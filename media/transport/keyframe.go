@@ -48,6 +48,10 @@ type SenderFeedback struct {
 	Sender RTCPReader
 	// KeyFrame is called for PLI and FIR; nil ignores them (audio).
 	KeyFrame KeyFrameRequester
+	// OnREMB, if set, receives the bitrate of every REMB (Receiver
+	// Estimated Maximum Bitrate) the far end sends, in bit/s: an SFU's
+	// limit for this publisher (see ServerCap).
+	OnREMB func(bps int)
 	// MinInterval defaults to DefaultKeyFrameInterval.
 	MinInterval time.Duration
 	// Logger defaults to discard.
@@ -121,6 +125,10 @@ func (s *SenderFeedback) Run(ctx context.Context) error {
 			case *rtcp.FullIntraRequest:
 				log.Debug("full intra request", "ssrc", p.MediaSSRC)
 				s.request()
+			case *rtcp.ReceiverEstimatedMaximumBitrate:
+				if s.OnREMB != nil {
+					s.OnREMB(int(min(p.Bitrate, float32(1<<31-1))))
+				}
 			}
 		}
 	}
