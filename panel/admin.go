@@ -7,28 +7,20 @@ import (
 	"net"
 	"net/http"
 	"slices"
-	"strconv"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/roomd/roomd/internal/pinlock"
 	"github.com/roomd/roomd/room"
 )
 
-// Admin login policy, as the serial console's.
+// Admin sessions. Wrong PINs lock the settings as the serial console's
+// login (package pinlock).
 const (
-	maxTries    = 5
-	lockBase    = 30 * time.Second
-	lockMax     = 15 * time.Minute
 	adminIdle   = 10 * time.Minute
 	adminCookie = "roomd_admin"
 )
-
-// lockout counts wrong PINs across every panel.
-type lockout struct {
-	fails   int
-	lockEnd time.Time
-}
 
 type adminSession struct {
 	client  string
@@ -50,35 +42,21 @@ func (s *Server) checkPIN(pin string, c client) (bool, string) {
 		return false, "no admin PIN is set on this unit; set console.admin_pin_hash or panel.admin_pin_hash in roomd's configuration"
 	}
 	now := s.now()
-	if now.Before(l.lockEnd) {
-		return false, "settings are locked after too many wrong PINs; try again in " + humanDuration(l.lockEnd.Sub(now))
+	if wait := l.Remaining(now); wait > 0 {
+		return false, "settings are locked after too many wrong PINs; try again in " + pinlock.HumanDuration(wait)
 	}
 	if len(pin) <= 64 && bcrypt.CompareHashAndPassword(hash, []byte(pin)) == nil {
-		l.fails, l.lockEnd = 0, time.Time{}
+		l.Succeed()
 		s.log.Info("panel: admin login", "source", c.source().String())
 		return true, ""
 	}
-	l.fails++
-	if l.fails < maxTries {
-		s.log.Warn("panel: wrong admin PIN", "source", c.source().String(), "failures", l.fails)
+	fails, d := l.Fail(now)
+	if d == 0 {
+		s.log.Warn("panel: wrong admin PIN", "source", c.source().String(), "failures", fails)
 		return false, "wrong PIN"
 	}
-	d := min(lockBase<<min(l.fails-maxTries, 10), lockMax)
-	l.lockEnd = now.Add(d)
-	s.log.Warn("panel: wrong admin PIN; settings locked", "source", c.source().String(), "failures", l.fails, "for", d.String())
-	return false, fmt.Sprintf("wrong PIN; settings are locked for %s after %d wrong PINs", humanDuration(d), l.fails)
-}
-
-// humanDuration writes 30s, 1m, 2m30s: whole seconds, rounded up.
-func humanDuration(d time.Duration) string {
-	secs := int64((d + time.Second - 1) / time.Second)
-	switch {
-	case secs < 60:
-		return strconv.FormatInt(secs, 10) + "s"
-	case secs%60 == 0:
-		return strconv.FormatInt(secs/60, 10) + "m"
-	}
-	return strconv.FormatInt(secs/60, 10) + "m" + strconv.FormatInt(secs%60, 10) + "s"
+	s.log.Warn("panel: wrong admin PIN; settings locked", "source", c.source().String(), "failures", fails, "for", d.String())
+	return false, fmt.Sprintf("wrong PIN; settings are locked for %s after %d wrong PINs", pinlock.HumanDuration(d), fails)
 }
 
 func hashCookie(v string) string {

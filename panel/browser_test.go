@@ -29,32 +29,10 @@ type browser struct {
 // skips), and under CI=true says CI must install it.
 func startBrowser(t *testing.T) *browser {
 	t.Helper()
-	bin, err := browsertest.ChromiumPath()
-	if err != nil {
-		t.Fatal(err)
-	}
-	flags := append(chromedp.DefaultExecAllocatorOptions[:0:0],
-		chromedp.ExecPath(bin),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", "new"),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
+	ctx := browsertest.Launch(t,
 		chromedp.Flag("hide-scrollbars", true),
 		chromedp.Flag("lang", "en-GB"),
 	)
-	actx, acancel := chromedp.NewExecAllocator(context.Background(), flags...)
-	ctx, cancel := chromedp.NewContext(actx)
-	if err := chromedp.Do(ctx); err != nil {
-		cancel()
-		acancel()
-		t.Fatalf("starting %s: %v", bin, err)
-	}
 	b := &browser{t: t, ctx: ctx}
 	// Any uncaught script error fails the test.
 	var mu sync.Mutex
@@ -83,8 +61,6 @@ func startBrowser(t *testing.T) *browser {
 			t.Errorf("script error in the panel: %s", e)
 		}
 		mu.Unlock()
-		cancel()
-		acancel()
 	})
 	return b
 }

@@ -21,17 +21,13 @@ import (
 	"time"
 
 	"github.com/roomd/roomd/control"
+	"github.com/roomd/roomd/internal/pinlock"
 	"github.com/roomd/roomd/room"
 )
 
-// Room is what the panel needs of the room; *room.Room satisfies it.
-type Room interface {
-	Do(ctx context.Context, c room.Command) error
-	Watch(ctx context.Context) <-chan room.Update
-	Snapshot() room.State
-}
-
-var _ Room = (*room.Room)(nil)
+// Room is what the panel needs of the room, as every control surface's;
+// *room.Room satisfies it.
+type Room = control.Room
 
 // Access says how a listener's clients are trusted.
 type Access int
@@ -108,8 +104,8 @@ type Server struct {
 	lastJoin room.Meeting // the last meeting joined, for retry after a failure
 	closed   bool
 
-	authMu    sync.Mutex // held while a PIN is checked
-	adminLock lockout
+	authMu    sync.Mutex   // held while a PIN is checked
+	adminLock pinlock.Lock // wrong admin PINs, across every panel
 }
 
 // client is who sent a request.

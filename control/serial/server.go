@@ -18,25 +18,15 @@ import (
 
 	"github.com/roomd/roomd/control"
 	"github.com/roomd/roomd/hal"
+	"github.com/roomd/roomd/internal/pinlock"
 	"github.com/roomd/roomd/room"
 )
 
-// Room is what the console needs of the room; *room.Room satisfies it.
-type Room interface {
-	Do(ctx context.Context, c room.Command) error
-	Watch(ctx context.Context) <-chan room.Update
-	Snapshot() room.State
-}
+// Room is what the console needs of the room, as every control surface's;
+// *room.Room satisfies it.
+type Room = control.Room
 
-var _ Room = (*room.Room)(nil)
-
-// Lockout policy for wrong PINs, shared by every session of a Server.
-const (
-	maxTries    = 5
-	lockBase    = 30 * time.Second
-	lockMax     = 15 * time.Minute
-	defaultLine = 4096
-)
+const defaultLine = 4096 // Options.MaxLineLength when unset
 
 // Options configure a Server. The zero value serves without login.
 type Options struct {
@@ -65,15 +55,14 @@ type Options struct {
 // Server serves the console protocol to any number of sessions at once.
 // Sessions share the room and the PIN lockout and nothing else.
 type Server struct {
-	room    Room
-	opts    Options
-	log     *slog.Logger
-	now     func() time.Time
-	sys     control.System
-	nextID  atomic.Uint64
-	authMu  sync.Mutex // PIN checks run one at a time so parallel sessions cannot outrun the lockout
-	fails   int        // consecutive wrong PINs
-	lockEnd time.Time
+	room   Room
+	opts   Options
+	log    *slog.Logger
+	now    func() time.Time
+	sys    control.System
+	nextID atomic.Uint64
+	authMu sync.Mutex   // PIN checks run one at a time so parallel sessions cannot outrun the lockout
+	lock   pinlock.Lock // wrong PINs, shared by every session
 }
 
 // NewServer makes a server for r.
@@ -273,34 +262,20 @@ func (s *Server) checkPIN(pin []byte, src room.Source) (ok bool, msg string) {
 		return false, "no PIN is set on this unit, so nobody can log in here; set one in roomd's configuration"
 	}
 	now := s.now()
-	if now.Before(s.lockEnd) {
-		s.log.Warn("serial: login refused; console locked", "source", src.String(), "for", s.lockEnd.Sub(now).String())
-		return false, "the console is locked after too many wrong PINs; try again in " + humanDuration(s.lockEnd.Sub(now))
+	if wait := s.lock.Remaining(now); wait > 0 {
+		s.log.Warn("serial: login refused; console locked", "source", src.String(), "for", wait.String())
+		return false, "the console is locked after too many wrong PINs; try again in " + pinlock.HumanDuration(wait)
 	}
 	if pin != nil && bcrypt.CompareHashAndPassword(s.opts.PINHash, pin) == nil {
-		s.fails, s.lockEnd = 0, time.Time{}
+		s.lock.Succeed()
 		s.log.Info("serial: login", "source", src.String())
 		return true, ""
 	}
-	s.fails++
-	if s.fails < maxTries {
-		s.log.Warn("serial: wrong PIN", "source", src.String(), "failures", s.fails)
+	fails, d := s.lock.Fail(now)
+	if d == 0 {
+		s.log.Warn("serial: wrong PIN", "source", src.String(), "failures", fails)
 		return false, "wrong PIN"
 	}
-	d := min(lockBase<<min(s.fails-maxTries, 10), lockMax)
-	s.lockEnd = now.Add(d)
-	s.log.Warn("serial: wrong PIN; console locked", "source", src.String(), "failures", s.fails, "for", d.String())
-	return false, fmt.Sprintf("wrong PIN; the console is locked for %s after %d wrong PINs", humanDuration(d), s.fails)
-}
-
-// humanDuration writes 30s, 1m, 2m30s: whole seconds, rounded up.
-func humanDuration(d time.Duration) string {
-	secs := int64((d + time.Second - 1) / time.Second)
-	switch {
-	case secs < 60:
-		return strconv.FormatInt(secs, 10) + "s"
-	case secs%60 == 0:
-		return strconv.FormatInt(secs/60, 10) + "m"
-	}
-	return strconv.FormatInt(secs/60, 10) + "m" + strconv.FormatInt(secs%60, 10) + "s"
+	s.log.Warn("serial: wrong PIN; console locked", "source", src.String(), "failures", fails, "for", d.String())
+	return false, fmt.Sprintf("wrong PIN; the console is locked for %s after %d wrong PINs", pinlock.HumanDuration(d), fails)
 }

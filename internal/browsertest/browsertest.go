@@ -43,9 +43,8 @@ func ChromiumPath() (string, error) {
 
 // Browser is one headless Chromium.
 type Browser struct {
-	ctx    context.Context
-	cancel context.CancelFunc
-	srv    *httptest.Server
+	ctx context.Context
+	srv *httptest.Server
 }
 
 // Options for Start.
@@ -55,8 +54,12 @@ type Options struct {
 	FakeVideo string
 }
 
-// Start launches Chromium; it is closed when the test ends.
-func Start(t testing.TB, o Options) *Browser {
+// Launch starts Debian's headless Chromium with the flags every browser
+// test shares (no sandbox, GPU, first-run screens or background traffic)
+// plus extra, and returns the context of its first tab for chromedp. The
+// browser is closed when the test ends, after the cleanups the caller
+// registers later. Without Chromium the test fails.
+func Launch(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	bin, err := ChromiumPath()
 	if err != nil {
@@ -68,21 +71,14 @@ func Start(t testing.TB, o Options) *Browser {
 		chromedp.Flag("headless", "new"),
 		chromedp.Flag("no-sandbox", true),
 		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("use-fake-device-for-media-stream", true),
-		chromedp.Flag("use-fake-ui-for-media-stream", true),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("no-first-run", true),
 		chromedp.Flag("no-default-browser-check", true),
 		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"),
 	)
-	if o.FakeVideo != "" {
-		flags = append(flags, chromedp.Flag("use-file-for-fake-video-capture", o.FakeVideo))
-	}
+	flags = append(flags, extra...)
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), flags...)
 	ctx, cancel := chromedp.NewContext(actx)
 	if err := chromedp.Do(ctx); err != nil {
@@ -90,19 +86,36 @@ func Start(t testing.TB, o Options) *Browser {
 		acancel()
 		t.Fatalf("browsertest: starting %s: %v", bin, err)
 	}
+	t.Cleanup(func() { cancel(); acancel() })
+	return ctx
+}
+
+// Start launches Chromium as a WebRTC participant, with a fake camera and
+// microphone; it is closed when the test ends.
+func Start(t testing.TB, o Options) *Browser {
+	t.Helper()
+	flags := []chromedp.ExecAllocatorOption{
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"),
+	}
+	if o.FakeVideo != "" {
+		flags = append(flags, chromedp.Flag("use-file-for-fake-video-capture", o.FakeVideo))
+	}
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write(page)
 	}))
 	srv.Listener.Close()
-	srv.Listener, err = net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
+	var err error
+	if srv.Listener, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
 	srv.Start()
-	b := &Browser{ctx: ctx, cancel: func() { cancel(); acancel() }, srv: srv}
-	t.Cleanup(func() { b.cancel(); srv.Close() })
-	return b
+	t.Cleanup(srv.Close) // after the browser closes
+	return &Browser{ctx: Launch(t, flags...), srv: srv}
 }
 
 // Join describes the room the browser joins.
