@@ -148,7 +148,7 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 			log.Error("roomd: debug endpoint not started", "err", err)
 		}
 	}
-	startPanel(ctx, &wg, cfg, rm, pins.PanelHash, logRing, log)
+	startPanel(ctx, &wg, cfg, rm, pins.PanelHash, logRing, mp.comp, log)
 
 	s := rm.Snapshot()
 	log.Info("roomd: ready", "room", s.Settings.Name, "mic_muted", s.MicMute, "state_dir", cfg.StateDir)

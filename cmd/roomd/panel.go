@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/roomd/roomd/internal/logging"
+	"github.com/roomd/roomd/media/display"
 	"github.com/roomd/roomd/panel"
 	"github.com/roomd/roomd/room"
 )
@@ -75,7 +76,7 @@ func panelLogRing(log *slog.Logger) (*slog.Logger, *logging.Ring) {
 // startPanel serves the touch panel on the kiosk address and, if set, the
 // remote one. pinHash is the admin PIN's hash in force (the fleet may change
 // it). A panel that cannot listen is logged; the room runs without it.
-func startPanel(ctx context.Context, wg *sync.WaitGroup, cfg *Config, rm *room.Room, pinHash func() []byte, logs *logging.Ring, log *slog.Logger) {
+func startPanel(ctx context.Context, wg *sync.WaitGroup, cfg *Config, rm *room.Room, pinHash func() []byte, logs *logging.Ring, comp *display.Compositor, log *slog.Logger) {
 	pc := cfg.Panel
 	if !*pc.Enabled {
 		return
@@ -90,8 +91,15 @@ func startPanel(ctx context.Context, wg *sync.WaitGroup, cfg *Config, rm *room.R
 		SoftwareVersion: version,
 		RemoteEnabled:   pc.RemoteListen != "",
 		Logger:          log,
-		// ShowPairingCode: the room's HDMI display will show the code too
-		// once the display compositor can draw text.
+		// The code goes on the room's HDMI display too, over whatever it
+		// shows, so that only someone who can see the room can pair.
+		ShowPairingCode: func(code string, until time.Time) {
+			if code == "" {
+				comp.SetNotice(nil, time.Time{})
+				return
+			}
+			comp.SetNotice([]string{code, "Code to pair a tablet with this room's panel"}, until)
+		},
 	})
 	if err != nil {
 		log.Error("roomd: panel not started", "err", err)

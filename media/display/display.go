@@ -62,6 +62,9 @@ type Compositor struct {
 	direct    *Framebuffer
 	canvas    *image.RGBA
 	canvasVer uint64 // the version canvas holds
+
+	notice      *image.RGBA // drawn over the top of the screen (notice.go)
+	noticeTimer *time.Timer // takes the notice away
 }
 
 type feed struct {
@@ -285,6 +288,7 @@ func (c *Compositor) drawLocked() {
 		f.drawn = dr
 		scaleInto(c.target, dr, img, &f.scaled, c.bgrx)
 	}
+	c.drawNoticeLocked()
 }
 
 var slate = color.RGBA{0x12, 0x18, 0x24, 0xff}
