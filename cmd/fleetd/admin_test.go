@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/x509"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -155,21 +154,13 @@ func TestAdminAPI(t *testing.T) {
 	if d := time.Until(code.ExpiresAt); d < 59*time.Minute || d > time.Hour {
 		t.Errorf("code expires in %v", d)
 	}
-	pool := x509.NewCertPool()
-	pool.AddCert(f.Keys.CACert)
 	device := func(name, code string) (*fakeRoom, *provisioning.Client) {
 		t.Helper()
 		rm := &fakeRoom{settings: room.DefaultSettings()}
-		cl, err := provisioning.NewClient(provisioning.ClientOptions{Server: "https://" + fs.addr, Dir: filepath.Join(dir, name), ActivationCode: code,
-			RootCAs: pool, Room: rm, StartDelay: time.Millisecond, Poll: 100 * time.Millisecond,
-			Health: func() provisioning.HealthReport { return provisioning.HealthReport{Software: "v-" + name} }})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cctx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { cl.Run(cctx); close(done) }()
-		t.Cleanup(func() { cancel(); <-done })
+		opts := fs.deviceOptions(filepath.Join(dir, name), rm)
+		opts.ActivationCode = code
+		opts.Health = func() provisioning.HealthReport { return provisioning.HealthReport{Software: "v-" + name} }
+		cl, _ := runClient(t, opts)
 		return rm, cl
 	}
 	rm1, _ := device("one", code.Code)

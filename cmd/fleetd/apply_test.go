@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"os"
@@ -55,31 +54,14 @@ func TestApplyFailureRollsBack(t *testing.T) {
 	if err := f.Store.CreateOrg(ctx, "acme", "Acme"); err != nil {
 		t.Fatal(err)
 	}
-	pool := x509.NewCertPool()
-	pool.AddCert(f.Keys.CACert)
 	start := func(roomID string, cfg provisioning.Config) (*fakeRoom, *applyLog, *provisioning.Client, string) {
 		t.Helper()
-		if err := f.Store.CreateRoom(ctx, "acme", roomID, roomID); err != nil {
-			t.Fatal(err)
-		}
-		if err := f.SetConfig(ctx, "acme", roomID, cfg); err != nil {
-			t.Fatal(err)
-		}
-		code, err := f.IssueCode(ctx, "acme", roomID, time.Hour, false)
-		if err != nil {
-			t.Fatal(err)
-		}
+		addRoom(t, f, roomID, roomID, &cfg)
 		rm, al := &fakeRoom{settings: room.DefaultSettings()}, &applyLog{}
 		devDir := filepath.Join(dir, roomID)
-		cl, err := provisioning.NewClient(provisioning.ClientOptions{Server: "https://" + fs.addr, Dir: devDir, ActivationCode: code,
-			RootCAs: pool, Room: rm, Apply: al.apply, StartDelay: time.Millisecond, Poll: 100 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cctx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { cl.Run(cctx); close(done) }()
-		t.Cleanup(func() { cancel(); <-done })
+		opts := fs.deviceOptions(devDir, rm)
+		opts.ActivationCode, opts.Apply = issueCode(t, f, roomID, false), al.apply
+		cl, _ := runClient(t, opts)
 		return rm, al, cl, devDir
 	}
 
@@ -105,20 +87,7 @@ func TestApplyFailureRollsBack(t *testing.T) {
 	}
 	// The refused version is not fetched and applied again: three polls
 	// later (each leaves a report in fleetd) nothing more was applied.
-	_, n := al.last()
-	after, polls := time.Now(), map[time.Time]bool{}
-	waitFor(t, 30*time.Second, "three polls after the rollback", func() bool {
-		if hs, err := f.Store.Fleet(ctx, "acme"); err == nil && len(hs) == 1 && hs[0].Report != "" {
-			var r provisioning.HealthReport
-			if json.Unmarshal([]byte(hs[0].Report), &r) == nil && r.At.After(after) {
-				polls[r.At] = true
-			}
-		}
-		return len(polls) >= 3
-	})
-	if c, m := al.last(); m != n || c.Media.MaxFPS != 10 {
-		t.Errorf("the refused version was applied again: %d applies, last %+v", m-n, c)
-	}
+	wantNoReapply(t, f, al, 10)
 	waitFor(t, 30*time.Second, "the failure reported to fleetd", func() bool {
 		hs, err := f.Store.Fleet(ctx, "acme")
 		if err != nil || len(hs) != 1 || hs[0].Report == "" {
@@ -163,41 +132,23 @@ func TestBootRollsBackStoredBundle(t *testing.T) {
 	dir := t.TempDir()
 	fs := startFleet(t, dir)
 	f := fs.f
-	if err := f.Store.CreateOrg(ctx, "acme", "Acme"); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Store.CreateRoom(ctx, "acme", "r1", "R1"); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.SetConfig(ctx, "acme", "r1", provisioning.Config{Room: provisioning.RoomConfig{Name: "One"}, Media: provisioning.MediaCaps{MaxFPS: 10}}); err != nil {
-		t.Fatal(err)
-	}
-	code, err := f.IssueCode(ctx, "acme", "r1", time.Hour, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(f.Keys.CACert)
+	seedFleet(t, f, "r1", "R1", &provisioning.Config{Room: provisioning.RoomConfig{Name: "One"}, Media: provisioning.MediaCaps{MaxFPS: 10}})
+	code := issueCode(t, f, "r1", false)
 	devDir := filepath.Join(dir, "dev")
 	run := func(refuse int) (*fakeRoom, *applyLog, func()) {
 		rm := &fakeRoom{settings: room.DefaultSettings()}
 		al := &applyLog{}
-		apply := func(ctx context.Context, c provisioning.Config) error {
+		opts := fs.deviceOptions(devDir, rm)
+		opts.ActivationCode = code
+		opts.Apply = func(ctx context.Context, c provisioning.Config) error {
 			if c.Media.MaxFPS == refuse {
 				al.apply(ctx, c)
 				return errors.New("this software refuses that cap")
 			}
 			return al.apply(ctx, c)
 		}
-		cl, err := provisioning.NewClient(provisioning.ClientOptions{Server: "https://" + fs.addr, Dir: devDir, ActivationCode: code,
-			RootCAs: pool, Room: rm, Apply: apply, StartDelay: time.Millisecond, Poll: 100 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cctx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() { cl.Run(cctx); close(done) }()
-		return rm, al, func() { cancel(); <-done }
+		_, stop := runClient(t, opts)
+		return rm, al, stop
 	}
 	rm, _, stop := run(-1)
 	waitFor(t, 30*time.Second, "version 1", func() bool { _, p := rm.snapshot(); return p.ConfigVersion == 1 })
@@ -209,25 +160,11 @@ func TestBootRollsBackStoredBundle(t *testing.T) {
 
 	// The new software refuses 12 fps.
 	var al *applyLog
-	rm, al, stop = run(12)
-	defer stop()
+	rm, al, _ = run(12)
 	waitFor(t, 30*time.Second, "rolled back to version 1 at boot", func() bool {
 		s, p := rm.snapshot()
 		c, _ := al.last()
 		return p.ConfigVersion == 1 && s.Name == "One" && c.Media.MaxFPS == 10 && strings.Contains(p.Detail, "version 2 could not be applied")
 	})
-	_, n := al.last()
-	after, polls := time.Now(), map[time.Time]bool{}
-	waitFor(t, 30*time.Second, "three polls after the rollback", func() bool {
-		if hs, err := f.Store.Fleet(ctx, "acme"); err == nil && len(hs) == 1 && hs[0].Report != "" {
-			var r provisioning.HealthReport
-			if json.Unmarshal([]byte(hs[0].Report), &r) == nil && r.At.After(after) {
-				polls[r.At] = true
-			}
-		}
-		return len(polls) >= 3
-	})
-	if c, m := al.last(); m != n || c.Media.MaxFPS != 10 {
-		t.Errorf("version 2 was fetched and applied again: %d more applies, last %+v", m-n, c)
-	}
+	wantNoReapply(t, f, al, 10)
 }

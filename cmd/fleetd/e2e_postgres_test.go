@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -93,46 +92,17 @@ func TestEndToEndPostgresReplicas(t *testing.T) {
 	device := startReplica(t, dsn, keyDir)
 	admin := startReplica(t, dsn, keyDir).f
 
-	if err := admin.Store.CreateOrg(ctx, "acme", "Acme"); err != nil {
-		t.Fatal(err)
-	}
-	if err := admin.Store.CreateRoom(ctx, "acme", "fjord", "Fjord"); err != nil {
-		t.Fatal(err)
-	}
-	if err := admin.SetConfig(ctx, "acme", "fjord", provisioning.Config{Room: provisioning.RoomConfig{Name: "Fjord", TimeZone: "Europe/Oslo"}}); err != nil {
-		t.Fatal(err)
-	}
-	code, err := admin.IssueCode(ctx, "acme", "fjord", time.Hour, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(admin.Keys.CACert)
+	seedFleet(t, admin, "fjord", "Fjord", &provisioning.Config{Room: provisioning.RoomConfig{Name: "Fjord", TimeZone: "Europe/Oslo"}})
+	code := issueCode(t, admin, "fjord", true)
 	rm := &fakeRoom{settings: room.DefaultSettings()}
 	poll := 300 * time.Millisecond
-	cl, err := provisioning.NewClient(provisioning.ClientOptions{
-		Server: "https://" + device.addr, Dir: filepath.Join(dir, "device"), ActivationCode: code, RootCAs: pool,
-		Room: rm, StartDelay: 50 * time.Millisecond, Poll: poll,
-		Health: func() provisioning.HealthReport { return provisioning.HealthReport{Software: "test"} },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { cl.Run(cctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	opts := device.deviceOptions(filepath.Join(dir, "device"), rm)
+	opts.ActivationCode, opts.StartDelay, opts.Poll = code, 50*time.Millisecond, poll
+	opts.Health = func() provisioning.HealthReport { return provisioning.HealthReport{Software: "test"} }
+	cl, _ := runClient(t, opts)
 
 	// Pending until approved on the other replica.
-	waitFor(t, 10*time.Second, "pending", func() bool {
-		_, p := rm.snapshot()
-		return p.State == room.Pending && p.Detail == "key "+cl.Fingerprint()
-	})
-	if err := admin.Approve(ctx, cl.Fingerprint()); err != nil {
-		t.Fatal(err)
-	}
-	cl.Nudge()
-	cl.Enroll(code)
+	approveWhenPending(t, admin, rm, cl, code)
 	waitFor(t, 40*time.Second, "enrollment config", func() bool {
 		s, p := rm.snapshot()
 		return s.Name == "Fjord" && p.State == room.Enrolled && p.ConfigVersion == 1

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -85,47 +84,26 @@ func TestEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	fs := startFleet(t, dir)
 	f := fs.f
-	if err := f.Store.CreateOrg(ctx, "acme", "Acme"); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Store.CreateRoom(ctx, "acme", "fjord", "Fjord"); err != nil {
-		t.Fatal(err)
-	}
 	vol := 30
-	if err := f.SetConfig(ctx, "acme", "fjord", provisioning.Config{Room: provisioning.RoomConfig{Name: "Fjord", DefaultVolume: &vol, TimeZone: "Europe/Oslo"}, Security: provisioning.SecurityConfig{Unmute: "anyone"}}); err != nil {
-		t.Fatal(err)
-	}
-	code, err := f.IssueCode(ctx, "acme", "fjord", time.Hour, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(f.Keys.CACert)
+	seedFleet(t, f, "fjord", "Fjord", &provisioning.Config{Room: provisioning.RoomConfig{Name: "Fjord", DefaultVolume: &vol, TimeZone: "Europe/Oslo"}, Security: provisioning.SecurityConfig{Unmute: "anyone"}})
+	code := issueCode(t, f, "fjord", false)
 	rm := &fakeRoom{settings: room.DefaultSettings()}
 	var calMu sync.Mutex
 	var cal provisioning.CalendarConfig
 	poll := 300 * time.Millisecond
-	opts := provisioning.ClientOptions{
-		Server: "https://" + fs.addr, Dir: filepath.Join(dir, "device"), ActivationCode: code, RootCAs: pool,
-		Room: rm, StartDelay: 50 * time.Millisecond, Poll: poll,
-		Calendar: func(c provisioning.CalendarConfig) error {
-			if strings.Contains(c.FeedURL, "broken") {
-				return errors.New("calendar feed unreachable")
-			}
-			calMu.Lock()
-			cal = c
-			calMu.Unlock()
-			return nil
-		},
-		Health: func() provisioning.HealthReport { return provisioning.HealthReport{Software: "test", UptimeSeconds: 5} },
+	opts := fs.deviceOptions(filepath.Join(dir, "device"), rm)
+	opts.ActivationCode, opts.StartDelay, opts.Poll = code, 50*time.Millisecond, poll
+	opts.Calendar = func(c provisioning.CalendarConfig) error {
+		if strings.Contains(c.FeedURL, "broken") {
+			return errors.New("calendar feed unreachable")
+		}
+		calMu.Lock()
+		cal = c
+		calMu.Unlock()
+		return nil
 	}
-	cl, err := provisioning.NewClient(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { cl.Run(cctx); close(done) }()
+	opts.Health = func() provisioning.HealthReport { return provisioning.HealthReport{Software: "test", UptimeSeconds: 5} }
+	_, stop := runClient(t, opts)
 
 	waitFor(t, 10*time.Second, "enrollment config", func() bool {
 		s, p := rm.snapshot()
@@ -182,25 +160,16 @@ func TestEndToEnd(t *testing.T) {
 	if s, p := rm.snapshot(); s.Name != "Fjell" || p.ConfigVersion != 2 {
 		t.Errorf("after fleetd stopped: %+v %+v", s, p)
 	}
-	cancel()
-	<-done
+	stop()
 
 	// And after a reboot with fleetd still down, it boots into version 2.
 	rm2 := &fakeRoom{settings: room.DefaultSettings()}
 	opts.Room = rm2
-	cl2, err := provisioning.NewClient(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cctx2, cancel2 := context.WithCancel(ctx)
-	done2 := make(chan struct{})
-	go func() { cl2.Run(cctx2); close(done2) }()
+	runClient(t, opts)
 	waitFor(t, 5*time.Second, "config after reboot", func() bool {
 		s, p := rm2.snapshot()
 		return s.Name == "Fjell" && p.ConfigVersion == 2 && p.State == room.Enrolled
 	})
-	cancel2()
-	<-done2
 }
 
 func TestEnrollmentRefusals(t *testing.T) {
@@ -208,29 +177,13 @@ func TestEnrollmentRefusals(t *testing.T) {
 	dir := t.TempDir()
 	fs := startFleet(t, dir)
 	f := fs.f
-	f.Store.CreateOrg(ctx, "acme", "Acme")
-	f.Store.CreateRoom(ctx, "acme", "fjord", "Fjord")
-	pool := x509.NewCertPool()
-	pool.AddCert(f.Keys.CACert)
-	code, _ := f.IssueCode(ctx, "acme", "fjord", time.Hour, true)
+	seedFleet(t, f, "fjord", "Fjord", nil)
+	code := issueCode(t, f, "fjord", true)
 	rm := &fakeRoom{settings: room.DefaultSettings()}
-	cl, err := provisioning.NewClient(provisioning.ClientOptions{Server: "https://" + fs.addr, Dir: filepath.Join(dir, "dev"), ActivationCode: code,
-		RootCAs: pool, Room: rm, StartDelay: time.Millisecond, Poll: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go cl.Run(cctx)
-	waitFor(t, 5*time.Second, "pending", func() bool {
-		_, p := rm.snapshot()
-		return p.State == room.Pending && p.Detail == "key "+cl.Fingerprint()
-	})
-	if err := f.Approve(ctx, cl.Fingerprint()); err != nil {
-		t.Fatal(err)
-	}
-	cl.Nudge()
-	cl.Enroll(code)
+	opts := fs.deviceOptions(filepath.Join(dir, "dev"), rm)
+	opts.ActivationCode, opts.Poll = code, 200*time.Millisecond
+	cl, _ := runClient(t, opts)
+	approveWhenPending(t, f, rm, cl, code)
 	waitFor(t, 40*time.Second, "enrolled after approval", func() bool { _, p := rm.snapshot(); return p.State == room.Enrolled })
 
 	// Expired and unknown codes are refused.

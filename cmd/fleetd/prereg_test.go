@@ -113,17 +113,8 @@ func TestPreregisteredEnrollment(t *testing.T) {
 	dir := t.TempDir()
 	fs := startFleet(t, dir)
 	f := fs.f
-	if err := f.Store.CreateOrg(ctx, "acme", "Acme"); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Store.CreateRoom(ctx, "acme", "fjord", "Fjord"); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.SetConfig(ctx, "acme", "fjord", provisioning.Config{Room: provisioning.RoomConfig{Name: "Fjord (factory)"}}); err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(f.Keys.CACert)
+	seedFleet(t, f, "fjord", "Fjord", &provisioning.Config{Room: provisioning.RoomConfig{Name: "Fjord (factory)"}})
+	pool := caPool(f)
 
 	// At the factory: the device's key is made and its public half
 	// registered, as a PEM file, with the serial on the label.
@@ -168,15 +159,9 @@ func TestPreregisteredEnrollment(t *testing.T) {
 
 	// The device boots with no code and enrolls into its room.
 	rm := &fakeRoom{settings: room.DefaultSettings()}
-	cl, err := provisioning.NewClient(provisioning.ClientOptions{Server: "https://" + fs.addr, Dir: devDir, Preregistered: true,
-		Hardware: provisioning.Hardware{Serial: "SN-0042"}, RootCAs: pool, Room: rm, StartDelay: time.Millisecond, Poll: 100 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { cl.Run(cctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	opts := fs.deviceOptions(devDir, rm)
+	opts.Preregistered, opts.Hardware = true, provisioning.Hardware{Serial: "SN-0042"}
+	runClient(t, opts)
 	waitFor(t, 30*time.Second, "enrolled without a code", func() bool {
 		s, p := rm.snapshot()
 		return p.State == room.Enrolled && p.ConfigVersion == 1 && s.Name == "Fjord (factory)"

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"crypto/x509"
 	"encoding/json"
 	"net/http"
@@ -19,39 +18,18 @@ import (
 // grace period by proving the same key; past the grace period renewal is
 // refused and the room keeps its configuration.
 func TestCertificateRenewal(t *testing.T) {
-	ctx := context.Background()
 	dir := t.TempDir()
 	fs := startFleet(t, dir)
 	f := fs.f
 	var offset atomic.Int64 // both clocks, fleetd's and the device's
 	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
 	f.Now = now
-	if err := f.Store.CreateOrg(ctx, "acme", "Acme"); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Store.CreateRoom(ctx, "acme", "fjord", "Fjord"); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.SetConfig(ctx, "acme", "fjord", provisioning.Config{Room: provisioning.RoomConfig{Name: "Fjord"}}); err != nil {
-		t.Fatal(err)
-	}
-	code, err := f.IssueCode(ctx, "acme", "fjord", time.Hour, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(f.Keys.CACert)
+	seedFleet(t, f, "fjord", "Fjord", &provisioning.Config{Room: provisioning.RoomConfig{Name: "Fjord"}})
 	rm := &fakeRoom{settings: room.DefaultSettings()}
 	devDir := filepath.Join(dir, "device")
-	cl, err := provisioning.NewClient(provisioning.ClientOptions{Server: "https://" + fs.addr, Dir: devDir, ActivationCode: code,
-		RootCAs: pool, Room: rm, StartDelay: time.Millisecond, Poll: 100 * time.Millisecond, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { cl.Run(cctx); close(done) }()
-	defer func() { cancel(); <-done }()
+	opts := fs.deviceOptions(devDir, rm)
+	opts.ActivationCode, opts.Now = issueCode(t, f, "fjord", false), now
+	runClient(t, opts)
 
 	leaf := func() *x509.Certificate {
 		raw, err := os.ReadFile(filepath.Join(devDir, "enrollment.json"))

@@ -14,13 +14,9 @@ import (
 	"github.com/roomd/roomd/internal/janustest"
 )
 
-// The daemon joins a real Janus room when told on its control socket, and
-// reports the call in status.
-func TestDaemonJoinsJanus(t *testing.T) {
-	j := janustest.Start(t, nil)
-	vr := janustest.DefaultRooms()[0]
-	cfg := filepath.Join(t.TempDir(), "roomd.toml")
-	os.WriteFile(cfg, []byte(`
+// simCallConfig is roomd's configuration for a call on the simulated
+// board: the console with its login (admin PIN 1234) and small, slow video.
+const simCallConfig = `
 [board]
 profile = "sim"
 [console]
@@ -30,8 +26,25 @@ admin_pin_hash = "$2a$10$e.H6ZnevgOKq/jUIyh16Au3e77hjUReLBX4KY4weY9LsVlShdqa9S"
 width = 320
 height = 180
 fps = 15
-`), 0o644)
-	d := startRoomdWith(t, []string{"--config", cfg})
+`
+
+// startCallRoomd starts roomd with simCallConfig and the sections in
+// extra (TOML), and env in its environment.
+func startCallRoomd(t *testing.T, extra string, env ...string) *daemonUnderTest {
+	t.Helper()
+	cfg := filepath.Join(t.TempDir(), "roomd.toml")
+	if err := os.WriteFile(cfg, []byte(simCallConfig+extra), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return startRoomdWith(t, []string{"--config", cfg}, env...)
+}
+
+// The daemon joins a real Janus room when told on its control socket, and
+// reports the call in status.
+func TestDaemonJoinsJanus(t *testing.T) {
+	j := janustest.Start(t, nil)
+	vr := janustest.DefaultRooms()[0]
+	d := startCallRoomd(t, "")
 	c, err := serial.Dial(filepath.Join(d.run, "control.sock"))
 	if err != nil {
 		t.Fatal(err)

@@ -108,26 +108,15 @@ func TestPanelDaemonJoinsJanusAndFollowsTheConsole(t *testing.T) {
 	vr := janustest.DefaultRooms()[0]
 	link := fmt.Sprintf("janus+%s?room=%d&pin=%s", strings.TrimSuffix(j.URL, "/"), vr.ID, vr.PIN)
 	feed, ca := calendarFeed(t, "Quarterly planning", link)
-	cfg := filepath.Join(t.TempDir(), "roomd.toml")
-	os.WriteFile(cfg, []byte(`
+	d := startCallRoomd(t, `
 [schedule]
 url = "`+feed+`"
 show_titles = true
 [room]
 name = "Simulated Room"
-[board]
-profile = "sim"
-[console]
-login = true
-admin_pin_hash = "$2a$10$e.H6ZnevgOKq/jUIyh16Au3e77hjUReLBX4KY4weY9LsVlShdqa9S"
-[media]
-width = 320
-height = 180
-fps = 15
 [panel]
 listen = "127.0.0.1:0"
-`), 0o644)
-	d := startRoomdWith(t, []string{"--config", cfg}, "SSL_CERT_FILE="+ca)
+`, "SSL_CERT_FILE="+ca)
 	var m []string
 	for deadline := time.Now().Add(5 * time.Second); m == nil; time.Sleep(10 * time.Millisecond) {
 		if m = panelURL.FindStringSubmatch(d.logs()); m == nil && time.Now().After(deadline) {
@@ -135,17 +124,7 @@ listen = "127.0.0.1:0"
 		}
 	}
 
-	bin, err := browsertest.ChromiumPath()
-	if err != nil {
-		t.Fatal(err)
-	}
-	actx, acancel := chromedp.NewExecAllocator(context.Background(), append(chromedp.DefaultExecAllocatorOptions[:0:0],
-		chromedp.ExecPath(bin), chromedp.UserDataDir(t.TempDir()), chromedp.Flag("headless", "new"),
-		chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true), chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-dev-shm-usage", true))...)
-	defer acancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
+	ctx := browsertest.Launch(t)
 	if err := chromedp.Do(ctx,
 		chromedp.EmulateViewport(1280, 800, chromedp.EmulateTouch),
 		chromedp.Navigate("http://"+m[1]+"/"),
