@@ -9,11 +9,11 @@ VERSION     ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -X main.version=$(VERSION)
 FUZZTIME    ?= 15s
 # Debian packages the build and tests need.
-APT_PKGS    := gcc g++ libc6-dev pkg-config socat systemd janus chromium ffmpeg libvpx-dev postgresql
-APT_CROSS   := gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross libvpx-dev:arm64 file
+APT_PKGS    := gcc g++ libc6-dev pkg-config socat systemd janus chromium ffmpeg libvpx-dev libyuv-dev postgresql
+APT_CROSS   := gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross libvpx-dev:arm64 libyuv-dev:arm64 file
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all setup setup-apt setup-cross build demo test race vet lint fuzz cross clean bench-media
+.PHONY: all setup setup-apt setup-cross build demo test race vet lint fuzz cross clean bench-media setup-image image test-image
 
 all: build
 
@@ -76,6 +76,53 @@ cross: setup-cross
 	  PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig \
 	  $(GO) build -ldflags '$(LDFLAGS)' -o bin/linux-arm64/ ./cmd/...
 	@file bin/linux-arm64/roomd 2>/dev/null || true
+
+# The flashable arm64 image (image/README.md). IMAGE_KIOSK=1 puts Chromium
+# in cage on the touch screen (a larger, slower build); IMAGE_TEST=1 adds the
+# boot tests' root shell on the UART and WHIP relay. Debian .debs and the
+# Debian root file system are cached under IMAGE_CACHE, keyed by the recipe.
+APT_IMAGE   := mmdebstrap qemu-user-static binfmt-support qemu-system-arm dosfstools mtools fdisk \
+               u-boot-tools u-boot-qemu rauc openssl e2fsprogs squashfs-tools binutils
+IMAGE_KIOSK ?= 1
+IMAGE_TEST  ?= 0
+IMAGE_OUT   ?= out/image
+IMAGE_CACHE ?= out/image-cache
+IMAGE_PKGS  := image/packages.base $(if $(filter 1,$(IMAGE_KIOSK)),image/packages.kiosk)
+IMAGE_FLAVOR := $(if $(filter 1,$(IMAGE_KIOSK)),kiosk,base)
+ROOTFS_KEY   = $(shell cat image/mkrootfs.sh $(IMAGE_PKGS) | sha256sum | cut -c1-12)
+ROOTFS_TAR   = $(IMAGE_CACHE)/rootfs-$(IMAGE_FLAVOR)-$(ROOTFS_KEY).tar
+# The boot tests' image: no kiosk browser (CI time), test shell and relay.
+TEST_IMAGE_OUT := out/image-test
+
+# setup-image installs the image tools and registers qemu-user for arm64
+# binaries (binfmt_misc), which mmdebstrap needs to run packages' scripts.
+setup-image:
+	@missing=""; for p in $(APT_IMAGE); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
+	@mountpoint -q /proc/sys/fs/binfmt_misc || $(SUDO) mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc
+	@$(SUDO) update-binfmts --enable qemu-aarch64 2>/dev/null || true
+	@grep -q enabled /proc/sys/fs/binfmt_misc/qemu-aarch64 || { echo "qemu-aarch64 binfmt is not enabled"; exit 1; }
+
+$(IMAGE_CACHE)/rootfs-%.tar:
+	@mkdir -p $(IMAGE_CACHE)
+	rm -f $(IMAGE_CACHE)/rootfs-$(IMAGE_FLAVOR)-*.tar
+	$(SUDO) env IMAGE_CACHE=$(abspath $(IMAGE_CACHE)) image/mkrootfs.sh $(if $(filter 1,$(IMAGE_KIOSK)),full,base) $(@:.tar=.part.tar)
+	mv $(@:.tar=.part.tar) $@
+
+# image builds $(IMAGE_OUT)/roomd.img (flash it as image/README.md says).
+image: setup-image cross
+	$(MAKE) --no-print-directory $(ROOTFS_TAR)
+	$(SUDO) env ROOMD_BIN=$(abspath bin/linux-arm64) IMAGE_KIOSK=$(IMAGE_KIOSK) IMAGE_TEST=$(IMAGE_TEST) \
+	  IMAGE_CACHE=$(abspath $(IMAGE_CACHE)) GO=$(GO) PATH="$$PATH" image/mkimage.sh $(ROOTFS_TAR) $(IMAGE_OUT)
+
+# test-image builds the test image and boots it in qemu-system-aarch64
+# (software emulation) to check roomd on real kernel drivers and A/B rollback.
+test-image: setup-apt setup-image
+	$(MAKE) --no-print-directory image IMAGE_KIOSK=0 IMAGE_TEST=1 IMAGE_OUT=$(TEST_IMAGE_OUT)
+	$(MAKE) --no-print-directory build
+	ROOMD_IMAGE_DIR=$(abspath $(TEST_IMAGE_OUT)) ROOMD_HOST_BIN=$(abspath bin) ROOMD_IMAGE_CACHE=$(abspath $(IMAGE_CACHE)) \
+	  $(GO) test -tags imagetest -count=1 -timeout 30m -v ./image/imagetest/
 
 clean:
 	rm -rf bin out

@@ -9,6 +9,21 @@
 //   - roomd.tmpfiles: configuration and state directories.
 //   - 60-roomd.rules: udev rules for GPIO chips, I2C buses, serial adapters
 //     and cameras.
+//
+// # The flashable image
+//
+// The image (image/README.md) adds:
+//
+//   - roomd-image.conf: a drop-in for roomd.service: a crash loop ends in
+//     "failed" (so the boot is not blessed), state and configuration on the
+//     data partition, audio through PipeWire's echo canceller.
+//   - roomd-bless.service: marks the booted A/B slot good once roomd is
+//     READY under systemd and answers on its control socket; otherwise
+//     reboots, burning one of the slot's tries.
+//   - roomd-board.service: picks the board description from the device tree.
+//   - roomd-growdata.service: grows the data partition on first boot.
+//   - roomd-kiosk.service, roomd-kiosk.sysusers: Chromium in cage on the
+//     touch screen, showing roomd's panel (images built with IMAGE_KIOSK=1).
 package systemd
 
 import "embed"
@@ -16,6 +31,8 @@ import "embed"
 // Files are the unit and its companions, by their names in this directory.
 //
 //go:embed roomd.service roomd.sysusers roomd.tmpfiles 60-roomd.rules
+//go:embed roomd-image.conf roomd-bless.service roomd-board.service roomd-growdata.service
+//go:embed roomd-kiosk.service roomd-kiosk.sysusers
 var Files embed.FS
 
 // Install says where each file goes on the target's root file system.
@@ -24,4 +41,17 @@ var Install = map[string]string{
 	"roomd.sysusers": "usr/lib/sysusers.d/roomd.conf",
 	"roomd.tmpfiles": "usr/lib/tmpfiles.d/roomd.conf",
 	"60-roomd.rules": "usr/lib/udev/rules.d/60-roomd.rules",
+
+	"roomd-image.conf":       "usr/lib/systemd/system/roomd.service.d/image.conf",
+	"roomd-bless.service":    "usr/lib/systemd/system/roomd-bless.service",
+	"roomd-board.service":    "usr/lib/systemd/system/roomd-board.service",
+	"roomd-growdata.service": "usr/lib/systemd/system/roomd-growdata.service",
+	"roomd-kiosk.service":    "usr/lib/systemd/system/roomd-kiosk.service",
+	"roomd-kiosk.sysusers":   "usr/lib/sysusers.d/roomd-kiosk.conf",
 }
+
+// Units are the units the image enables, in the order it enables them.
+var Units = []string{"roomd.service", "roomd-board.service", "roomd-growdata.service", "roomd-bless.service"}
+
+// KioskUnits are enabled on images with the kiosk browser.
+var KioskUnits = []string{"roomd-kiosk.service"}

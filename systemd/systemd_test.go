@@ -42,15 +42,71 @@ func root(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	bin := filepath.Join(r, "usr/bin/roomd")
-	os.MkdirAll(filepath.Dir(bin), 0o755)
-	if err := os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755); err != nil {
-		t.Fatal(err)
+	for _, bin := range executables(t) {
+		p := filepath.Join(r, bin)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte("#!/bin/sh\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, d := range []string{"etc", "var/lib", "usr/sbin"} {
 		os.MkdirAll(filepath.Join(r, d), 0o755)
 	}
 	return r
+}
+
+var execLine = regexp.MustCompile(`(?m)^Exec[A-Za-z]*=[-@:+!]*(/\S+)`)
+
+// executables are the programs the units run (the image installs them).
+func executables(t *testing.T) []string {
+	t.Helper()
+	seen := map[string]bool{"/usr/bin/roomd": true}
+	out := []string{"/usr/bin/roomd"}
+	for name := range Install {
+		b, err := Files.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range execLine.FindAllStringSubmatch(string(b), -1) {
+			if !seen[m[1]] {
+				seen[m[1]] = true
+				out = append(out, m[1])
+			}
+		}
+	}
+	return out
+}
+
+// Every unit the image installs verifies cleanly, not just roomd.service.
+func TestImageUnitsVerify(t *testing.T) {
+	sa := need(t, "systemd-analyze")
+	r := root(t)
+	units := append(append([]string{}, Units...), KioskUnits...)
+	out, err := exec.Command(sa, append([]string{"verify", "--man=no", "--root=" + r}, units...)...).CombinedOutput()
+	if err != nil || len(out) > 0 {
+		t.Fatalf("systemd-analyze verify %v: %v\n%s", units, err, out)
+	}
+	for _, u := range units {
+		if _, ok := Install[u]; !ok {
+			t.Errorf("%s is enabled by the image but not in Install", u)
+		}
+	}
+}
+
+// The drop-in must not weaken roomd.service: its score is checked with the
+// drop-in in place (root installs every file), and the crash-loop limit that
+// makes rollback work is there.
+func TestImageDropIn(t *testing.T) {
+	b, _ := Files.ReadFile("roomd-image.conf")
+	for _, want := range []string{"StartLimitIntervalSec=", "StartLimitBurst=", "RequiresMountsFor=/var/lib/roomd /etc/roomd"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("roomd-image.conf lacks %q", want)
+		}
+	}
+	bless, _ := Files.ReadFile("roomd-bless.service")
+	if !strings.Contains(string(bless), "FailureAction=reboot") {
+		t.Error("roomd-bless.service must reboot when the boot is not healthy, or a bad slot never burns its tries")
+	}
 }
 
 func TestVerifyPrintsNothing(t *testing.T) {
