@@ -3,10 +3,11 @@ package call
 import (
 	"context"
 	"fmt"
-	"github.com/pion/webrtc/v4"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pion/webrtc/v4"
 
 	"github.com/roomd/roomd/internal/browsertest"
 	"github.com/roomd/roomd/internal/janustest"
@@ -30,14 +31,20 @@ type rig struct {
 
 func newRig(t *testing.T, j *janustest.Server) *rig {
 	t.Helper()
+	return newRigWith(t, j, func() (capture.VideoSource, error) {
+		return capture.NewPattern(capture.PatternOptions{Width: 640, Height: 360, FPS: 15})
+	})
+}
+
+// newRigWith is newRig with the camera video gives.
+func newRigWith(t *testing.T, j *janustest.Server, video func() (capture.VideoSource, error)) *rig {
+	t.Helper()
 	g := &rig{janus: j, comp: display.NewCompositor(640, 360), mic: &roommedia.Gate{}, camera: &roommedia.Gate{}, mixer: playout.NewMixer()}
 	var r *room.Room
 	eng, err := New(Config{
 		Display: "roomd-test",
 		Sources: Sources{
-			Video: func() (capture.VideoSource, error) {
-				return capture.NewPattern(capture.PatternOptions{Width: 640, Height: 360, FPS: 15})
-			},
+			Video: video,
 			Audio: func() (capture.AudioSource, error) { return capture.NewTone(capture.ToneOptions{}) },
 		},
 		Mic: g.mic, Camera: g.camera, Compositor: g.comp, Playout: g.mixer,

@@ -471,7 +471,11 @@ func (e *Engine) reportMedia(ctx context.Context, seq uint64, pub *transport.Pee
 		}
 		st := r.Read()
 		now := time.Now()
+		// The camera may open, go away and come back during the call: say
+		// what it is now, not what it was when the call began.
+		cam, mic := s.video.Info().String(), s.audio.Info().String()
 		e.mu.Lock()
+		e.stats.VideoSource, e.stats.AudioSource = cam, mic
 		// The publisher's PeerConnection receives nothing: what the meeting
 		// sends comes on the subscriptions, counted as it is decoded.
 		recv := st.Received.Bitrate + e.receivedRates(lastRecv, now.Sub(lastAt))

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -269,4 +270,53 @@ func TestParseWHIPLink(t *testing.T) {
 			t.Errorf("%s: %+v, %v; want WHIP %s and WHEP %s", tc.link, got, err, tc.whip, tc.whep)
 		}
 	}
+}
+
+// lateCamera is a test pattern that says it is a camera not opened yet
+// until opened is set, as a USB camera plugged in during a call does.
+type lateCamera struct {
+	*capture.Pattern
+	opened atomic.Bool
+}
+
+func (c *lateCamera) Info() capture.Info {
+	if c.opened.Load() {
+		return capture.Info{Kind: "camera", Device: "/dev/video0", Name: "late", Width: 640, Height: 360, FPS: 15}
+	}
+	return capture.Info{Kind: "camera", Width: 640, Height: 360, FPS: 15, Problem: "camera not opened yet"}
+}
+
+// The camera the room's status names is the one in use now, not the one
+// there was when the call began.
+func TestStatusFollowsTheCamera(t *testing.T) {
+	srv := whiptest.Start(t, whiptest.Options{Token: whipToken})
+	farEnd(t, srv, "far")
+	cam := &lateCamera{}
+	g := newRigWith(t, nil, func() (capture.VideoSource, error) {
+		p, err := capture.NewPattern(capture.PatternOptions{Width: 640, Height: 360, FPS: 15})
+		cam.Pattern = p
+		return cam, err
+	})
+	join := room.Join{Meeting: room.Meeting{ID: "w1", URI: whipLink(srv, "boardroom", "far"), Passcode: whipToken}}
+	if err := g.room.Do(context.Background(), room.Command{From: room.Source{Kind: room.FromPanel}, Do: join}); err != nil {
+		t.Fatal(err)
+	}
+	waitCall(t, g.room, room.InCall, 20*time.Second)
+	waitCamera := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			got := g.room.Snapshot().Media.Camera
+			if strings.Contains(got, want) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("status names the camera %q, want it to say %q", got, want)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitCamera("not opened yet")
+	cam.opened.Store(true)
+	waitCamera("camera /dev/video0 (late)")
 }
