@@ -21,12 +21,12 @@ import (
 	"github.com/roomd/roomd/provisioning"
 )
 
-// Storm sizes: the 2,000 devices; the outage and poll interval are
-// scaled down from 30 s and minutes so the test fits in about a minute.
+// Storm sizes: the 2,000 devices and 30 s outage; the poll interval
+// is scaled down from minutes to seconds so the test fits in two minutes.
 const (
 	stormDevices = 2000
 	stormPoll    = 5 * time.Second
-	stormOutage  = 20 * time.Second
+	stormOutage  = 30 * time.Second
 	// The steady window spans three poll intervals, so that every device
 	// polls in it even when a loaded machine stretches its cycles.
 	stormSteady = 3 * stormPoll
