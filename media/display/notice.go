@@ -18,7 +18,7 @@ import (
 // code, which only someone who can see the room's display should learn.
 
 var (
-	noticeFaces     = map[int]font.Face{}
+	noticeFaces   = map[int]font.Face{}
 	noticeFacesMu sync.Mutex
 )
 
