@@ -98,7 +98,7 @@ if [ -z "${UPDATE_CERT:-}" ]; then
     echo "NOTE: signing updates with a development key ($keys); set UPDATE_CERT/UPDATE_KEY for release images"
   fi
 fi
-install -m 0644 "$UPDATE_CERT" "$root/etc/rauc/keyring.pem"
+install -D -m 0644 "$UPDATE_CERT" "$root/etc/rauc/keyring.pem"
 cat > "$root/etc/rauc/system.conf" <<CONF
 # RAUC: A/B root slots, booted by U-Boot's boot.scr; the boot counters are
 # in /boot/firmware/roomd-boot.env, kept by /usr/lib/roomd/bootenv.
