@@ -424,21 +424,13 @@ func (janusProvider) Join(ctx context.Context, e *Engine, seq uint64, t Target, 
 	if err != nil {
 		return "", err
 	}
-	select {
-	case <-up:
-		connected()
-		sctx, stop := context.WithCancel(ctx)
-		defer stop()
-		go e.reportMedia(sctx, seq, pub, s)
-	case <-ctx.Done():
-		return "", nil
-	case msg := <-failed:
-		return msg, nil
-	case <-sess.Done():
-		return "", sess.Err()
-	case <-time.After(20 * time.Second):
-		return "media did not connect", nil
+	if reason, err, ok := waitConnected(ctx, up, failed, sess.Done(), sess.Err); !ok {
+		return reason, err
 	}
+	connected()
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	go e.reportMedia(sctx, seq, pub, s)
 	select {
 	case <-ctx.Done():
 		return "", nil
@@ -450,6 +442,25 @@ func (janusProvider) Join(ctx context.Context, e *Engine, seq uint64, t Target, 
 			err = janus.ErrSessionGone
 		}
 		return "", err
+	}
+}
+
+// waitConnected waits for a provider's media to connect. Otherwise it
+// returns, with ok false, why the call did not get there: the call was
+// left (nothing), the media failed (a reason), the session ended (its
+// error), or nothing happened for 20 s.
+func waitConnected(ctx context.Context, up <-chan struct{}, failed <-chan string, gone <-chan struct{}, goneErr func() error) (reason string, err error, ok bool) {
+	select {
+	case <-up:
+		return "", nil, true
+	case <-ctx.Done():
+		return "", nil, false
+	case msg := <-failed:
+		return msg, nil, false
+	case <-gone:
+		return "", goneErr(), false
+	case <-time.After(20 * time.Second):
+		return "media did not connect", nil, false
 	}
 }
 

@@ -59,16 +59,8 @@ func (whipProvider) Join(ctx context.Context, e *Engine, seq uint64, t Target, m
 		sess.Leave(lctx)
 		cancel()
 	}()
-	select {
-	case <-sess.Connected():
-	case <-ctx.Done():
-		return "", nil
-	case msg := <-lost:
-		return msg, nil
-	case <-sess.Done():
-		return "", sess.Err()
-	case <-time.After(20 * time.Second):
-		return "media did not connect", nil
+	if reason, err, ok := waitConnected(ctx, sess.Connected(), lost, sess.Done(), sess.Err); !ok {
+		return reason, err
 	}
 	connected()
 
