@@ -16,6 +16,12 @@ typedef struct {
 	unsigned char *out;
 	size_t out_len, out_cap;
 	int key;
+	// The frame roomd_vp8enc_job encodes, and its result.
+	unsigned char *job_y, *job_u, *job_v;
+	int job_ys, job_cs, job_force;
+	vpx_codec_pts_t job_pts;
+	unsigned long job_dur;
+	vpx_codec_err_t job_rv;
 } roomd_vp8enc;
 
 // Settings follow libwebrtc's LibvpxVp8Encoder for a single camera stream.
@@ -115,6 +121,14 @@ static vpx_codec_err_t roomd_vp8enc_encode(roomd_vp8enc *e,
 	return VPX_CODEC_OK;
 }
 
+// Encodes the frame the job_ fields describe, on a cthread.
+void roomd_vp8enc_job(void *p) {
+	roomd_vp8enc *e = p;
+	e->job_rv = roomd_vp8enc_encode(e, e->job_y, e->job_u, e->job_v, e->job_ys, e->job_cs,
+		e->job_pts, e->job_dur, e->job_force);
+	e->job_y = e->job_u = e->job_v = NULL;
+}
+
 static vpx_codec_err_t roomd_vp8enc_set_kbps(roomd_vp8enc *e, int kbps) {
 	e->cfg.rc_target_bitrate = kbps;
 	return vpx_codec_enc_config_set(&e->ctx, &e->cfg);
@@ -138,6 +152,7 @@ import (
 	"unsafe"
 
 	"github.com/pion/mediadevices/pkg/io/video"
+	"github.com/roomd/roomd/internal/cthread"
 )
 
 // NewVP8 returns the libvpx VP8 software encoder, set up as libwebrtc sets
@@ -155,8 +170,13 @@ func NewVP8(cfg VideoConfig) (VideoEncoder, error) {
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width%2 != 0 || cfg.Height%2 != 0 {
 		return nil, fmt.Errorf("codec: libvpx VP8: size %dx%d must be positive and even", cfg.Width, cfg.Height)
 	}
-	e := &vp8Encoder{cfg: cfg, now: time.Now}
+	th, err := cthread.New()
+	if err != nil {
+		return nil, fmt.Errorf("codec: libvpx VP8: %w", err)
+	}
+	e := &vp8Encoder{cfg: cfg, now: time.Now, th: th}
 	if err := e.start(); err != nil {
+		th.Close()
 		return nil, err
 	}
 	return e, nil
@@ -167,6 +187,7 @@ type vp8Encoder struct {
 	bitrate atomic.Int64 // pending target; 0 when applied
 
 	mu     sync.Mutex // serialises Encode and Close
+	th     *cthread.Thread
 	cfg    VideoConfig
 	enc    *C.roomd_vp8enc
 	now    func() time.Time
@@ -249,6 +270,7 @@ func (e *vp8Encoder) Encode(img image.Image) ([]byte, bool, error) {
 		e.cfg.Width, e.cfg.Height = sz.X, sz.Y
 		if err := e.start(); err != nil {
 			e.enc, e.closed = nil, true
+			e.th.Close()
 			return nil, false, err
 		}
 	}
@@ -276,13 +298,22 @@ func (e *vp8Encoder) Encode(img image.Image) ([]byte, bool, error) {
 		force = 1
 	}
 	x0, y0 := yc.Rect.Min.X, yc.Rect.Min.Y
-	rv := C.roomd_vp8enc_encode(e.enc,
-		(*C.uchar)(unsafe.Pointer(&yc.Y[yc.YOffset(x0, y0)])),
-		(*C.uchar)(unsafe.Pointer(&yc.Cb[yc.COffset(x0, y0)])),
-		(*C.uchar)(unsafe.Pointer(&yc.Cr[yc.COffset(x0, y0)])),
-		C.int(yc.YStride), C.int(yc.CStride), C.vpx_codec_pts_t(e.pts), C.ulong(dur), C.int(force))
-	runtime.KeepAlive(yc)
-	if rv != C.VPX_CODEC_OK {
+	y, u, v := &yc.Y[yc.YOffset(x0, y0)], &yc.Cb[yc.COffset(x0, y0)], &yc.Cr[yc.COffset(x0, y0)]
+	// The planes stay pinned while the codec thread reads them.
+	var pin runtime.Pinner
+	pin.Pin(y)
+	pin.Pin(u)
+	pin.Pin(v)
+	j := e.enc
+	j.job_y, j.job_u, j.job_v = (*C.uchar)(unsafe.Pointer(y)), (*C.uchar)(unsafe.Pointer(u)), (*C.uchar)(unsafe.Pointer(v))
+	j.job_ys, j.job_cs = C.int(yc.YStride), C.int(yc.CStride)
+	j.job_pts, j.job_dur, j.job_force = C.vpx_codec_pts_t(e.pts), C.ulong(dur), C.int(force)
+	err := e.th.Call(C.roomd_vp8enc_job, unsafe.Pointer(j))
+	pin.Unpin()
+	if err != nil {
+		return nil, false, fmt.Errorf("codec: libvpx VP8: %w", err)
+	}
+	if rv := j.job_rv; rv != C.VPX_CODEC_OK {
 		return nil, false, fmt.Errorf("codec: libvpx VP8: encoding: %s", C.GoString(C.vpx_codec_err_to_string(rv)))
 	}
 	e.pts += dur
@@ -312,5 +343,5 @@ func (e *vp8Encoder) Close() error {
 		C.roomd_vp8enc_free(e.enc)
 		e.enc = nil
 	}
-	return nil
+	return e.th.Close()
 }

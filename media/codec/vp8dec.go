@@ -8,8 +8,19 @@ package codec
 #include <vpx/vpx_decoder.h>
 #include <vpx/vp8dx.h>
 
-static vpx_codec_ctx_t *roomd_vp8dec_new(int threads, vpx_codec_err_t *err) {
-	vpx_codec_ctx_t *ctx = calloc(1, sizeof *ctx);
+// A decoder and the frame roomd_vp8dec_job decodes, with its result.
+typedef struct {
+	vpx_codec_ctx_t ctx;
+	const unsigned char *data;
+	unsigned int len;
+	vpx_codec_err_t err;
+	int corrupt;
+	vpx_image_t *img;
+} roomd_vp8dec;
+
+static roomd_vp8dec *roomd_vp8dec_new(int threads, vpx_codec_err_t *err) {
+	roomd_vp8dec *d = calloc(1, sizeof *d);
+	vpx_codec_ctx_t *ctx = d == NULL ? NULL : &d->ctx;
 	if (ctx == NULL) {
 		*err = VPX_CODEC_MEM_ERROR;
 		return NULL;
@@ -18,10 +29,10 @@ static vpx_codec_ctx_t *roomd_vp8dec_new(int threads, vpx_codec_err_t *err) {
 	cfg.threads = threads;
 	*err = vpx_codec_dec_init(ctx, vpx_codec_vp8_dx(), &cfg, 0);
 	if (*err != VPX_CODEC_OK) {
-		free(ctx);
+		free(d);
 		return NULL;
 	}
-	return ctx;
+	return d;
 }
 
 // Decodes one frame and returns its picture (owned by the decoder, valid
@@ -42,9 +53,16 @@ static vpx_image_t *roomd_vp8dec_decode(vpx_codec_ctx_t *ctx, const unsigned cha
 	return last;
 }
 
-static void roomd_vp8dec_free(vpx_codec_ctx_t *ctx) {
-	vpx_codec_destroy(ctx);
-	free(ctx);
+// Decodes the frame in data and len, on a cthread.
+void roomd_vp8dec_job(void *p) {
+	roomd_vp8dec *d = p;
+	d->img = roomd_vp8dec_decode(&d->ctx, d->data, d->len, &d->err, &d->corrupt);
+	d->data = NULL;
+}
+
+static void roomd_vp8dec_free(roomd_vp8dec *d) {
+	vpx_codec_destroy(&d->ctx);
+	free(d);
 }
 */
 import "C"
@@ -52,8 +70,11 @@ import "C"
 import (
 	"fmt"
 	"image"
+	"runtime"
 	"sync"
 	"unsafe"
+
+	"github.com/roomd/roomd/internal/cthread"
 )
 
 // NewVP8Decoder returns a libvpx VP8 decoder. (mediadevices' vpx package
@@ -62,16 +83,22 @@ import (
 // frame per call and answers ErrNeedKeyFrame.)
 func NewVP8Decoder() (VideoDecoder, error) {
 	var cerr C.vpx_codec_err_t
+	th, err := cthread.New()
+	if err != nil {
+		return nil, fmt.Errorf("codec: creating the libvpx VP8 decoder: %w", err)
+	}
 	ctx := C.roomd_vp8dec_new(1, &cerr)
 	if ctx == nil {
+		th.Close()
 		return nil, fmt.Errorf("codec: creating the libvpx VP8 decoder: %s", C.GoString(C.vpx_codec_err_to_string(cerr)))
 	}
-	return &vp8Decoder{ctx: ctx}, nil
+	return &vp8Decoder{ctx: ctx, th: th}, nil
 }
 
 type vp8Decoder struct {
 	mu      sync.Mutex
-	ctx     *C.vpx_codec_ctx_t
+	ctx     *C.roomd_vp8dec
+	th      *cthread.Thread
 	img     *image.YCbCr // the last picture, in the decoder's memory
 	haveKey bool         // a key frame has been decoded since the last error
 }
@@ -89,9 +116,15 @@ func (d *vp8Decoder) Decode(frame []byte) (*image.YCbCr, error) {
 	if !key && !d.haveKey {
 		return nil, fmt.Errorf("codec: vp8 decoder: inter frame without a preceding key frame: %w", ErrNeedKeyFrame)
 	}
-	var cerr C.vpx_codec_err_t
-	var corrupt C.int
-	img := C.roomd_vp8dec_decode(d.ctx, (*C.uchar)(unsafe.Pointer(&frame[0])), C.uint(len(frame)), &cerr, &corrupt)
+	var pin runtime.Pinner
+	pin.Pin(&frame[0])
+	d.ctx.data, d.ctx.len = (*C.uchar)(unsafe.Pointer(&frame[0])), C.uint(len(frame))
+	err := d.th.Call(C.roomd_vp8dec_job, unsafe.Pointer(d.ctx))
+	pin.Unpin()
+	if err != nil {
+		return nil, fmt.Errorf("codec: vp8 decoder: %w", err)
+	}
+	cerr, corrupt, img := d.ctx.err, d.ctx.corrupt, d.ctx.img
 	if cerr != C.VPX_CODEC_OK {
 		d.haveKey = false
 		return nil, fmt.Errorf("codec: vp8 decoder: %s: %w", C.GoString(C.vpx_codec_err_to_string(cerr)), ErrNeedKeyFrame)
@@ -125,6 +158,7 @@ func (d *vp8Decoder) Close() error {
 	if d.ctx != nil {
 		C.roomd_vp8dec_free(d.ctx)
 		d.ctx = nil
+		return d.th.Close()
 	}
 	return nil
 }
