@@ -9,8 +9,11 @@
 // transport calls ForceKeyFrame on a PLI and SetBitRate whenever congestion
 // control's estimate moves (mediadevices does not wire that up by itself).
 // Both may be called from any goroutine while Encode runs; they take effect
-// on the next frame. H.264 wraps pion/mediadevices' openh264 encoder; VP8
-// drives libvpx directly with libwebrtc's real-time settings (see NewVP8).
+// on the next frame. Both drive their library directly (OpenH264 through its
+// C interface, libvpx) with libwebrtc's real-time settings (see NewVP8,
+// NewH264), and every encode and decode runs on a C thread of its own
+// (internal/cthread), so the Go scheduler never sees a goroutine spend
+// milliseconds in cgo.
 // H.264 key frames always carry SPS and PPS so a late joiner can start
 // decoding at any key frame.
 //

@@ -1,45 +1,5 @@
 package codec
 
-import (
-	"runtime"
-
-	mdcodec "github.com/pion/mediadevices/pkg/codec"
-	"github.com/pion/mediadevices/pkg/codec/openh264"
-	"github.com/pion/mediadevices/pkg/io/video"
-	"github.com/pion/mediadevices/pkg/prop"
-)
-
-// NewH264 returns the OpenH264 software encoder (Constrained Baseline,
-// Annex B output, profile-level-id 42e01f as mediadevices advertises).
-func NewH264(cfg VideoConfig) (VideoEncoder, error) {
-	var ps paramSets
-	return newMDVideo("openh264", cfg, buildOpenH264, ps.post)
-}
-
-func buildOpenH264(r video.Reader, p prop.Media, cfg VideoConfig) (mdcodec.ReadCloser, error) {
-	params, err := openh264.NewParams()
-	if err != nil {
-		return nil, err
-	}
-	params.BitRate = cfg.BitRate
-	params.IntraPeriod = uint(cfg.keyFrameEvery())
-	params.UsageType = openh264.CameraVideoRealTime
-	params.RCMode = openh264.RCBitrateMode
-	// Frame skipping is how OpenH264 holds a bitrate the picture content
-	// exceeds; Encode reports a skipped frame as an empty one.
-	params.EnableFrameSkip = true
-	// As libwebrtc sets OpenH264 up for packetization-mode 1: one slice
-	// per picture (the RTP packetizer fragments it) rather than
-	// mediadevices' size-limited slicing, and its thread count for the
-	// picture size and cores instead of OpenH264's "auto" (one thread per
-	// core, whose hand-offs cost more than they save below 1080p).
-	params.SliceMode = openh264.SMFixedslcnumSlice
-	params.SliceNum = 1
-	params.SliceSizeConstraint = 0
-	params.MultipleThreadIdc = h264Threads(cfg.Width, cfg.Height, runtime.NumCPU())
-	return params.BuildVideoEncoder(r, p)
-}
-
 // h264Threads is libwebrtc's OpenH264 thread count for a picture size on
 // a machine with cores cores.
 func h264Threads(w, h, cores int) int {

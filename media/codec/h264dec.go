@@ -10,10 +10,25 @@ package codec
 // openh264 package links (imported below for that reason); these helpers
 // reach it through the C vtable.
 
-static long roomd_h264dec_new(ISVCDecoder **out) {
+// A decoder and the access unit roomd_h264dec_job decodes, with its result.
+typedef struct {
+	ISVCDecoder *dec;
+	const unsigned char *src;
+	int len;
+	unsigned char *dst[3];
+	SBufferInfo info;
+	int state;
+} roomd_h264dec;
+
+static long roomd_h264dec_new(roomd_h264dec **out) {
+	roomd_h264dec *h = calloc(1, sizeof *h);
+	if (h == NULL) {
+		return -1;
+	}
 	ISVCDecoder *d = NULL;
 	long rv = WelsCreateDecoder(&d);
 	if (rv != 0 || d == NULL) {
+		free(h);
 		return rv != 0 ? rv : -1;
 	}
 	SDecodingParam p;
@@ -25,21 +40,27 @@ static long roomd_h264dec_new(ISVCDecoder **out) {
 	rv = (*d)->Initialize(d, &p);
 	if (rv != 0) {
 		WelsDestroyDecoder(d);
+		free(h);
 		return rv;
 	}
-	*out = d;
+	h->dec = d;
+	*out = h;
 	return 0;
 }
 
-static int roomd_h264dec_decode(ISVCDecoder *d, const unsigned char *src, int len,
-		unsigned char **dst, SBufferInfo *info) {
-	memset(info, 0, sizeof *info);
-	return (*d)->DecodeFrameNoDelay(d, src, len, dst, info);
+// Decodes the access unit in src and len, on a cthread.
+void roomd_h264dec_job(void *p) {
+	roomd_h264dec *h = p;
+	memset(&h->info, 0, sizeof h->info);
+	h->dst[0] = h->dst[1] = h->dst[2] = NULL;
+	h->state = (*h->dec)->DecodeFrameNoDelay(h->dec, h->src, h->len, h->dst, &h->info);
+	h->src = NULL;
 }
 
-static void roomd_h264dec_free(ISVCDecoder *d) {
-	(*d)->Uninitialize(d);
-	WelsDestroyDecoder(d);
+static void roomd_h264dec_free(roomd_h264dec *h) {
+	(*h->dec)->Uninitialize(h->dec);
+	WelsDestroyDecoder(h->dec);
+	free(h);
 }
 */
 import "C"
@@ -47,27 +68,37 @@ import "C"
 import (
 	"fmt"
 	"image"
+	"runtime"
 	"strings"
 	"sync"
 	"unsafe"
 
-	// Links the static OpenH264 library, which holds the decoder too.
+	"github.com/roomd/roomd/internal/cthread"
+
+	// Links the static OpenH264 library, which holds the decoder and the
+	// encoder roomd drives (h264enc.go).
 	_ "github.com/pion/mediadevices/pkg/codec/openh264"
 )
 
 // NewH264Decoder returns an OpenH264 decoder for an H.264 stream whose
 // frames are Annex B access units (what pion's H264 depacketizer yields).
 func NewH264Decoder() (VideoDecoder, error) {
-	var d *C.ISVCDecoder
+	th, err := cthread.New()
+	if err != nil {
+		return nil, fmt.Errorf("codec: creating the OpenH264 decoder: %w", err)
+	}
+	var d *C.roomd_h264dec
 	if rv := C.roomd_h264dec_new(&d); rv != 0 {
+		th.Close()
 		return nil, fmt.Errorf("codec: creating the OpenH264 decoder failed (%d)", int(rv))
 	}
-	return &h264Decoder{dec: d}, nil
+	return &h264Decoder{dec: d, th: th}, nil
 }
 
 type h264Decoder struct {
 	mu  sync.Mutex
-	dec *C.ISVCDecoder
+	dec *C.roomd_h264dec
+	th  *cthread.Thread
 	img *image.YCbCr // the last picture, in the decoder's memory
 }
 
@@ -83,11 +114,17 @@ func (h *h264Decoder) Decode(frame []byte) (*image.YCbCr, error) {
 	if len(frame) == 0 {
 		return nil, nil
 	}
-	// OpenH264 copies the input into its own padded buffer before parsing,
-	// so Go memory can be passed for the duration of the call.
-	var dst [3]*C.uchar
-	var info C.SBufferInfo
-	state := C.roomd_h264dec_decode(h.dec, (*C.uchar)(unsafe.Pointer(&frame[0])), C.int(len(frame)), &dst[0], &info)
+	// The frame stays pinned while the codec thread reads it (OpenH264
+	// copies it into its own buffer before parsing).
+	var pin runtime.Pinner
+	pin.Pin(&frame[0])
+	h.dec.src, h.dec.len = (*C.uchar)(unsafe.Pointer(&frame[0])), C.int(len(frame))
+	err := h.th.Call(C.roomd_h264dec_job, unsafe.Pointer(h.dec))
+	pin.Unpin()
+	if err != nil {
+		return nil, fmt.Errorf("codec: h264 decoder: %w", err)
+	}
+	state, dst, info := h.dec.state, h.dec.dst, &h.dec.info
 	if state&h264NeedsKey != 0 {
 		return nil, fmt.Errorf("codec: h264 decoder: %s: %w", h264State(int(state)), ErrNeedKeyFrame)
 	}
@@ -113,6 +150,7 @@ func (h *h264Decoder) Close() error {
 	if h.dec != nil {
 		C.roomd_h264dec_free(h.dec)
 		h.dec = nil
+		return h.th.Close()
 	}
 	return nil
 }
