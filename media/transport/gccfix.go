@@ -35,7 +35,7 @@ type fixedGCC struct {
 }
 
 func newFixedGCC(cfg Config) (*fixedGCC, error) {
-	p := &rtxPacer{Pacer: gcc.NewLeakyBucketPacer(cfg.StartBitrate), companions: map[uint32][]uint32{}}
+	p := &rtxPacer{Pacer: newBurstPacer(cfg.StartBitrate), companions: map[uint32][]uint32{}}
 	bwe, err := gcc.NewSendSideBWE(
 		gcc.SendSideBWEInitialBitrate(cfg.StartBitrate),
 		gcc.SendSideBWEMinBitrate(cfg.MinBitrate),
