@@ -13,7 +13,7 @@ import (
 // SchemaVersion names the vocabulary below. Bump it (minor for additions,
 // major for removals or renames) with every change to a path, parameter,
 // value space or event, and add testdata/schema-<version>.json.
-const SchemaVersion = "1.1"
+const SchemaVersion = "1.2"
 
 // StatusSpec describes one status leaf.
 type StatusSpec struct {
@@ -101,6 +101,7 @@ func newSchema() Schema {
 			{Path: p("Call Participants"), Space: integer(0, math.MaxInt32)},
 			{Path: p("Call TargetBitrate"), Space: integer(0, math.MaxInt32)},
 			{Path: p("Call SendBitrate"), Space: integer(0, math.MaxInt32)},
+			{Path: p("Call ReceiveBitrate"), Space: integer(0, math.MaxInt32)},
 			{Path: p("Call LossPercent"), Space: decimal},
 			{Path: p("Call RoundTripMillis"), Space: integer(0, math.MaxInt32)},
 			{Path: p("Call SendFps"), Space: integer(0, 120)},
@@ -108,6 +109,11 @@ func newSchema() Schema {
 			{Path: p("Call Encoder"), Space: anyText},
 			{Path: p("Call Camera"), Space: anyText},
 			{Path: p("Call Microphone"), Space: anyText},
+			{Path: p("Call Receive [N] Participant"), Space: anyText},
+			{Path: p("Call Receive [N] Width"), Space: integer(0, math.MaxInt32)},
+			{Path: p("Call Receive [N] Height"), Space: integer(0, math.MaxInt32)},
+			{Path: p("Call Receive [N] Fps"), Space: integer(0, math.MaxInt32)},
+			{Path: p("Call Receive [N] Bitrate"), Space: integer(0, math.MaxInt32)},
 			{Path: p("Call JoinOffer Id"), Space: anyText},
 			{Path: p("Call JoinOffer Title"), Space: anyText},
 			{Path: p("Call JoinOffer Start"), Space: anyTime},

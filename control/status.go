@@ -55,6 +55,7 @@ func Flatten(s room.State, sys System) []Leaf {
 	add("Call Participants", Integer, strconv.Itoa(s.Media.Participants))
 	add("Call TargetBitrate", Integer, strconv.Itoa(s.Media.TargetBitrate))
 	add("Call SendBitrate", Integer, strconv.Itoa(s.Media.SendBitrate))
+	add("Call ReceiveBitrate", Integer, strconv.Itoa(s.Media.RecvBitrate))
 	add("Call LossPercent", Decimal, strconv.FormatFloat(s.Media.LossPercent, 'f', 1, 64))
 	add("Call RoundTripMillis", Integer, strconv.Itoa(s.Media.RTTMillis))
 	add("Call SendFps", Integer, strconv.Itoa(int(s.Media.SendFPS+0.5)))
@@ -62,6 +63,14 @@ func Flatten(s room.State, sys System) []Leaf {
 	add("Call Encoder", String, s.Media.Encoder)
 	add("Call Camera", String, s.Media.Camera)
 	add("Call Microphone", String, s.Media.Microphone)
+	for i, rv := range s.Media.Received {
+		n := strconv.Itoa(i + 1)
+		addPath(Path{"Call", "Receive", n, "Participant"}, String, rv.Participant)
+		addPath(Path{"Call", "Receive", n, "Width"}, Integer, strconv.Itoa(max(rv.Width, 0)))
+		addPath(Path{"Call", "Receive", n, "Height"}, Integer, strconv.Itoa(max(rv.Height, 0)))
+		addPath(Path{"Call", "Receive", n, "Fps"}, Integer, strconv.Itoa(max(int(rv.FPS+0.5), 0)))
+		addPath(Path{"Call", "Receive", n, "Bitrate"}, Integer, strconv.Itoa(max(rv.Bitrate, 0)))
+	}
 	add("Call JoinOffer Id", String, s.JoinOffer.ID)
 	add("Call JoinOffer Title", String, s.JoinOffer.Title)
 	add("Call JoinOffer Start", Time, formatTime(s.JoinOffer.Start))

@@ -13,9 +13,13 @@ import (
 func richState() room.State {
 	start := time.Date(2025, 3, 4, 9, 0, 0, 0, time.UTC)
 	return room.State{
-		Call:         room.InCall,
-		CallSeq:      3,
-		Meeting:      room.Meeting{ID: "m-1", Title: "Weekly", URI: "https://meet.example/abc"},
+		Call:    room.InCall,
+		CallSeq: 3,
+		Meeting: room.Meeting{ID: "m-1", Title: "Weekly", URI: "https://meet.example/abc"},
+		Media: room.CallMedia{Participants: 2, SendBitrate: 1_200_000, RecvBitrate: 2_150_000, Received: []room.ReceivedVideo{
+			{Participant: "Alice (Oslo)#4711", Width: 1280, Height: 720, FPS: 29.6, Bitrate: 1_800_000},
+			{Participant: "bob#12", Bitrate: 350_000}, // audio only so far
+		}},
 		MicMute:      true,
 		MicSwitch:    true,
 		Volume:       35,
@@ -75,6 +79,17 @@ func TestFlatten(t *testing.T) {
 		"Audio Volume":                     "35",
 		"Call State":                       "InCall",
 		"Call Uri":                         "https://meet.example/abc",
+		"Call ReceiveBitrate":              "2150000",
+		"Call Receive 1 Participant":       "Alice (Oslo)#4711",
+		"Call Receive 1 Width":             "1280",
+		"Call Receive 1 Height":            "720",
+		"Call Receive 1 Fps":               "30",
+		"Call Receive 1 Bitrate":           "1800000",
+		"Call Receive 2 Participant":       "bob#12",
+		"Call Receive 2 Width":             "0",
+		"Call Receive 2 Height":            "0",
+		"Call Receive 2 Fps":               "0",
+		"Call Receive 2 Bitrate":           "350000",
 		"Video Camera Preset":              "2",
 		"Video Display Power":              "On",
 		"Schedule Next 1 Start":            "2025-03-04T09:00:00Z",
@@ -95,6 +110,9 @@ func TestFlatten(t *testing.T) {
 		if got[k] != v {
 			t.Errorf("%s = %q, want %q", k, got[k], v)
 		}
+	}
+	if _, ok := got["Call Receive 3 Participant"]; ok {
+		t.Error("a third received participant in a call with two")
 	}
 	if _, ok := got["Environment Humidity"]; ok {
 		t.Error("Environment Humidity present without a reading")
@@ -134,6 +152,45 @@ func TestDiff(t *testing.T) {
 	}
 }
 
+// A participant who leaves takes its leaves along (ghosts), and the one
+// after it moves up; outside a call there are none.
+func TestDiffReceivedVideo(t *testing.T) {
+	a := richState()
+	b := richState()
+	b.Media.Received = b.Media.Received[1:]
+	b.Media.Participants, b.Media.RecvBitrate = 1, 350_000
+	var got []string
+	for _, c := range DiffStates(a, b, System{}) {
+		s := c.Path.String() + "=" + c.Value
+		if c.Gone {
+			s += " gone"
+		}
+		got = append(got, s)
+	}
+	want := []string{
+		"Call Participants=1",
+		"Call ReceiveBitrate=350000",
+		"Call Receive 1 Participant=bob#12",
+		"Call Receive 1 Width=0",
+		"Call Receive 1 Height=0",
+		"Call Receive 1 Fps=0",
+		"Call Receive 1 Bitrate=350000",
+		"Call Receive 2 Participant=bob#12 gone",
+		"Call Receive 2 Width=0 gone",
+		"Call Receive 2 Height=0 gone",
+		"Call Receive 2 Fps=0 gone",
+		"Call Receive 2 Bitrate=350000 gone",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("Diff:\n got %q\nwant %q", got, want)
+	}
+	for _, l := range Flatten(room.State{}, System{}) {
+		if l.Path.HasPrefix(ParsePath("Call Receive")) {
+			t.Errorf("%s outside a call", l.Path)
+		}
+	}
+}
+
 func TestStatusPrefix(t *testing.T) {
 	for in, want := range map[string]string{
 		"":                               "",
@@ -141,6 +198,8 @@ func TestStatusPrefix(t *testing.T) {
 		"AUDIO microphones mute":         "Audio Microphones Mute",
 		"/Audio/Volume":                  "Audio Volume",
 		"schedule next 01 id":            "Schedule Next 1 Id",
+		"call receive 2 fps":             "Call Receive 2 Fps",
+		"call receivebitrate":            "Call ReceiveBitrate",
 		"hardware device Mute_LED state": "Hardware Device Mute_LED State",
 		"systemunit software":            "SystemUnit Software",
 	} {

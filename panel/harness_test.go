@@ -44,6 +44,11 @@ func (f *fakeCalls) Start(_ context.Context, seq uint64, m room.Meeting) {
 		r.Report(room.MediaReported{Seq: seq, Media: room.CallMedia{
 			Participants: 3, TargetBitrate: 1_500_000, SendBitrate: 1_200_000, RecvBitrate: 2_000_000,
 			LossPercent: 0.4, RTTMillis: 38, SendFPS: 30, Width: 1280, Height: 720, Encoder: "openh264 (software)",
+			Received: []room.ReceivedVideo{
+				{Participant: "Alice (Oslo)#4711", Width: 1280, Height: 720, FPS: 30, Bitrate: 1_800_000},
+				{Participant: "Bob#12", Width: 640, Height: 360, FPS: 15, Bitrate: 150_000},
+				{Participant: "Phone#13", Bitrate: 50_000},
+			},
 		}})
 	}()
 }

@@ -57,6 +57,17 @@ func TestPanelBrowserJoinAndCallControls(t *testing.T) {
 	if q := b.textOf("#quality"); q != "Good" {
 		t.Errorf("quality %q", q)
 	}
+	// What roomd receives from each participant, as the engine reported it.
+	b.wait(`document.querySelectorAll('#received dt').length === 3`)
+	for sel, want := range map[string]string{
+		"#received dt:nth-of-type(1)": "Alice (Oslo)", "#received dd:nth-of-type(1)": "1280x720 @ 30 fps · 1.8 Mbit/s",
+		"#received dt:nth-of-type(2)": "Bob", "#received dd:nth-of-type(2)": "640x360 @ 15 fps · 150 kbit/s",
+		"#received dt:nth-of-type(3)": "Phone", "#received dd:nth-of-type(3)": "No video yet · 50 kbit/s",
+	} {
+		if got := b.textOf(sel); got != want {
+			t.Errorf("%s shows %q, want %q", sel, got, want)
+		}
+	}
 
 	// Privacy on and off.
 	b.tap("#privacy")

@@ -2,6 +2,7 @@ package room
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -72,6 +73,7 @@ func Next(s State, in Input) (State, Outcome, error) {
 	case MediaReported:
 		if in.Seq == s.CallSeq && s.Call.Active() {
 			s.Media = in.Media
+			s.Media.Received = slices.Clone(in.Media.Received)
 		}
 	case HardwareReported:
 		s.Hardware = append([]Device(nil), in.Devices...)

@@ -166,9 +166,32 @@ func TestNext(t *testing.T) {
 			want: with(func(s *State) {
 				s.Call, s.CallSeq, s.Media = InCall, 2, CallMedia{Participants: 3, TargetBitrate: 900000}
 			})},
+		{name: "received video figures", from: with(func(s *State) { s.Call, s.CallSeq = InCall, 2 }),
+			in: MediaReported{Seq: 2, Media: CallMedia{Participants: 2, RecvBitrate: 2_100_000, Received: []ReceivedVideo{
+				{Participant: "alice#11", Width: 1280, Height: 720, FPS: 30, Bitrate: 1_500_000},
+				{Participant: "bob#12", Width: 320, Height: 180, FPS: 15, Bitrate: 600_000},
+			}}},
+			want: with(func(s *State) {
+				s.Call, s.CallSeq = InCall, 2
+				s.Media = CallMedia{Participants: 2, RecvBitrate: 2_100_000, Received: []ReceivedVideo{
+					{Participant: "alice#11", Width: 1280, Height: 720, FPS: 30, Bitrate: 1_500_000},
+					{Participant: "bob#12", Width: 320, Height: 180, FPS: 15, Bitrate: 600_000},
+				}}
+			})},
+		{name: "a participant's changed figures replace the old", from: with(func(s *State) {
+			s.Call, s.CallSeq = InCall, 2
+			s.Media = CallMedia{Participants: 1, Received: []ReceivedVideo{{Participant: "alice#11", Width: 1280, Height: 720, FPS: 30}}}
+		}),
+			in: MediaReported{Seq: 2, Media: CallMedia{Participants: 1, Received: []ReceivedVideo{{Participant: "alice#11", Width: 640, Height: 360, FPS: 30}}}},
+			want: with(func(s *State) {
+				s.Call, s.CallSeq = InCall, 2
+				s.Media = CallMedia{Participants: 1, Received: []ReceivedVideo{{Participant: "alice#11", Width: 640, Height: 360, FPS: 30}}}
+			})},
 		{name: "media figures of an old call ignored", from: with(func(s *State) { s.Call, s.CallSeq = InCall, 2 }), in: MediaReported{Seq: 1, Media: CallMedia{Participants: 3}},
 			want: with(func(s *State) { s.Call, s.CallSeq = InCall, 2 })},
-		{name: "ending clears media figures", from: with(func(s *State) { s.Call, s.CallSeq, s.Media = Leaving, 2, CallMedia{Participants: 1} }), in: CallReported{Seq: 2, State: Idle},
+		{name: "ending clears media figures", from: with(func(s *State) {
+			s.Call, s.CallSeq, s.Media = Leaving, 2, CallMedia{Participants: 1, Received: []ReceivedVideo{{Participant: "alice#11", Width: 640}}}
+		}), in: CallReported{Seq: 2, State: Idle},
 			want: with(func(s *State) { s.CallSeq = 2 }), effects: []Effect{ApplyVolume{Level: 50}}},
 		{name: "leave when idle does nothing", from: base(), in: Command{From: socket, Do: Leave{}}, want: base()},
 		{name: "leave clears failure", from: with(func(s *State) { s.Call, s.CallReason = Failed, "x" }),
@@ -252,6 +275,55 @@ func TestNextDoesNotAlias(t *testing.T) {
 	got, _, _ := Next(s, DeviceHealth{Name: "a", Err: errors.New("x")})
 	if s.Hardware[0].State != "loaded" || got.Hardware[0].State != "failed" {
 		t.Fatalf("Next changed its input: in %v out %v", s.Hardware, got.Hardware)
+	}
+}
+
+// The room keeps its own copy of a media report's participants: the engine
+// may reuse its slice, and snapshots never change once handed out.
+func TestMediaReportDoesNotAlias(t *testing.T) {
+	rv := []ReceivedVideo{{Participant: "alice#11", Width: 1280, Height: 720, FPS: 30, Bitrate: 1_500_000}}
+	s := with(func(s *State) { s.Call, s.CallSeq = InCall, 2 })
+	got, _, _ := Next(s, MediaReported{Seq: 2, Media: CallMedia{Participants: 1, Received: rv}})
+	rv[0].Width = 1
+	if got.Media.Received[0].Width != 1280 {
+		t.Fatalf("the room's state follows the engine's slice: %+v", got.Media.Received)
+	}
+	next, _, _ := Next(got, VolumeReported{Level: 10})
+	next.Media.Received[0].FPS = 1
+	if got.Media.Received[0].FPS != 30 {
+		t.Fatalf("a later state changed an earlier snapshot: %+v", got.Media.Received)
+	}
+}
+
+// CallMedia.Equal compares field by field; a field it forgets would make
+// the room drop updates that change only that field.
+func TestCallMediaEqualSeesEveryField(t *testing.T) {
+	base := CallMedia{Received: []ReceivedVideo{{Participant: "alice#11"}}}
+	if !base.Equal(CallMedia{Received: []ReceivedVideo{{Participant: "alice#11"}}}) {
+		t.Fatal("equal figures compare unequal")
+	}
+	typ := reflect.TypeOf(base)
+	for i := range typ.NumField() {
+		m := CallMedia{Received: []ReceivedVideo{{Participant: "alice#11"}}}
+		f := reflect.ValueOf(&m).Elem().Field(i)
+		switch f.Kind() {
+		case reflect.Int:
+			f.SetInt(1)
+		case reflect.Float64:
+			f.SetFloat(1)
+		case reflect.String:
+			f.SetString("x")
+		case reflect.Slice:
+			f.Set(reflect.ValueOf([]ReceivedVideo{{Participant: "alice#11", FPS: 1}}))
+		default:
+			t.Fatalf("CallMedia.%s: teach this test its kind %v", typ.Field(i).Name, f.Kind())
+		}
+		if base.Equal(m) || m.Equal(base) {
+			t.Errorf("CallMedia.Equal does not see %s", typ.Field(i).Name)
+		}
+	}
+	if base.Equal(CallMedia{}) {
+		t.Error("CallMedia.Equal does not see a participant leave")
 	}
 }
 

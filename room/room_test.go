@@ -284,6 +284,41 @@ func TestCallLEDAndEngine(t *testing.T) {
 	<-done
 }
 
+// Watchers hear of a change in what a participant sends even when nothing
+// else in the call's figures moved.
+func TestWatchersSeeReceivedVideo(t *testing.T) {
+	eng := &fakeEngine{}
+	r := New(Options{Devices: Devices{Calls: eng}})
+	eng.r = r
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	<-r.Ready()
+	if err := r.Do(ctx, Command{From: panel, Do: Join{Meeting: meet}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "in call", func() bool { return r.Snapshot().Call == InCall })
+	seq := r.Snapshot().CallSeq
+	media := func(w, h int) CallMedia {
+		return CallMedia{Participants: 1, RecvBitrate: 900_000,
+			Received: []ReceivedVideo{{Participant: "alice#11", Width: w, Height: h, FPS: 25, Bitrate: 900_000}}}
+	}
+	r.Report(MediaReported{Seq: seq, Media: media(1280, 720)})
+	eventually(t, "received video in the room's state", func() bool { return r.Snapshot().Media.Equal(media(1280, 720)) })
+	w := r.Watch(ctx)
+	<-w
+	r.Report(MediaReported{Seq: seq, Media: media(640, 360)})
+	select {
+	case u := <-w:
+		if got := u.State.Media.Received; len(got) != 1 || got[0].Width != 640 || got[0].Height != 360 {
+			t.Fatalf("update carries %+v, want alice at 640x360", got)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("no update when only a participant's picture size changed")
+	}
+}
+
 func TestPersistsSettingsAndPrivacy(t *testing.T) {
 	st := &memStore{}
 	g := start(t, st, nil)

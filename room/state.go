@@ -90,12 +90,13 @@ type Device struct {
 	Reason string
 }
 
-// CallMedia is the call's media as the call engine reports it.
+// CallMedia is the call's media as the call engine reports it. It holds a
+// slice, so compare two with [CallMedia.Equal].
 type CallMedia struct {
 	Participants  int     // other participants in the meeting
 	TargetBitrate int     // congestion control's send budget, bit/s
 	SendBitrate   int     // bit/s actually sent
-	RecvBitrate   int     // bit/s received
+	RecvBitrate   int     // bit/s received from all participants (audio and video)
 	LossPercent   float64 // outgoing packets the far end reported lost
 	RTTMillis     int
 	SendFPS       float64
@@ -103,6 +104,28 @@ type CallMedia struct {
 	Encoder       string // which encoder runs and why
 	Camera        string // the camera (or source) in use
 	Microphone    string
+	// Received is what roomd receives from each other participant still
+	// in the meeting, in the order they joined.
+	Received []ReceivedVideo
+}
+
+// ReceivedVideo is one remote participant's video as roomd receives and
+// decodes it.
+type ReceivedVideo struct {
+	Participant   string  // the name the meeting gives the participant
+	Width, Height int     // of the last picture decoded; 0 before the first
+	FPS           float64 // pictures decoded per second
+	Bitrate       int     // bit/s received from the participant (audio and video)
+}
+
+// Equal reports whether m and o hold the same figures.
+func (m CallMedia) Equal(o CallMedia) bool {
+	return m.Participants == o.Participants && m.TargetBitrate == o.TargetBitrate &&
+		m.SendBitrate == o.SendBitrate && m.RecvBitrate == o.RecvBitrate &&
+		m.LossPercent == o.LossPercent && m.RTTMillis == o.RTTMillis && m.SendFPS == o.SendFPS &&
+		m.Width == o.Width && m.Height == o.Height && m.Encoder == o.Encoder &&
+		m.Camera == o.Camera && m.Microphone == o.Microphone &&
+		slices.Equal(m.Received, o.Received)
 }
 
 // Environment holds the latest sensor readings.
@@ -227,13 +250,14 @@ type State struct {
 func (s State) clone() State {
 	s.NextMeetings = slices.Clone(s.NextMeetings)
 	s.Hardware = slices.Clone(s.Hardware)
+	s.Media.Received = slices.Clone(s.Media.Received)
 	return s
 }
 
 // Equal reports whether two snapshots hold the same state.
 func (s State) Equal(o State) bool {
 	return s.Call == o.Call && s.CallReason == o.CallReason && s.CallSeq == o.CallSeq &&
-		s.Meeting == o.Meeting && s.CallBy == o.CallBy && s.Media == o.Media && slices.Equal(s.NextMeetings, o.NextMeetings) &&
+		s.Meeting == o.Meeting && s.CallBy == o.CallBy && s.Media.Equal(o.Media) && slices.Equal(s.NextMeetings, o.NextMeetings) &&
 		s.JoinOffer == o.JoinOffer && s.ScheduleStaleSince.Equal(o.ScheduleStaleSince) &&
 		s.MicMute == o.MicMute && s.MicSwitch == o.MicSwitch && s.MicFault == o.MicFault &&
 		s.CameraPrivacy == o.CameraPrivacy && s.Volume == o.Volume &&

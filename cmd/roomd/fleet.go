@@ -346,7 +346,7 @@ func (cq *callQuality) update(s room.State, now time.Time) {
 		cq.q.Minutes += now.Sub(cq.inCallFrom).Minutes()
 		cq.inCallFrom = time.Time{}
 	}
-	if inCall && s.Media != cq.lastMedia && s.Media.RTTMillis > 0 {
+	if inCall && !s.Media.Equal(cq.lastMedia) && s.Media.RTTMillis > 0 {
 		cq.rttSum += float64(s.Media.RTTMillis)
 		cq.lossSum += s.Media.LossPercent
 		cq.samples++

@@ -30,7 +30,8 @@ var update = flag.Bool("update", false, "rewrite the expected output in testdata
 //	> text               send text and a CR
 //	>q "text\r\n"        send these bytes exactly (Go string syntax)
 //	!do button mute      the room gets a command from another source
-//	!report switch on    the room gets a device report
+//	!report switch on    the room gets a device report (see act: switch,
+//	                     connected, media, temperature, hardware, schedule)
 //	!advance 30s         move the lockout clock on
 //	<q "PIN: "           expect exactly these bytes
 //	any other line       expect this line and CRLF
@@ -209,6 +210,15 @@ func (tr *transcript) act(l string) error {
 			tr.room.Report(room.MicSwitchChanged{Engaged: f[2] == "on"})
 		case len(f) == 2 && f[1] == "connected":
 			tr.room.Report(room.CallReported{Seq: tr.room.Snapshot().CallSeq, State: room.InCall})
+		case len(f) == 2 && f[1] == "media":
+			tr.room.Report(room.MediaReported{Seq: tr.room.Snapshot().CallSeq, Media: room.CallMedia{
+				Participants: 2, TargetBitrate: 1_500_000, SendBitrate: 1_200_000, RecvBitrate: 2_100_000,
+				LossPercent: 0.4, RTTMillis: 38, SendFPS: 30, Width: 1280, Height: 720,
+				Received: []room.ReceivedVideo{
+					{Participant: "Alice (Oslo)#4711", Width: 1280, Height: 720, FPS: 30, Bitrate: 1_800_000},
+					{Participant: "bob#12", Width: 320, Height: 180, FPS: 15, Bitrate: 300_000},
+				},
+			}})
 		case len(f) == 4 && f[1] == "temperature":
 			v, _ := strconv.ParseFloat(f[2], 64)
 			h, _ := strconv.ParseFloat(f[3], 64)

@@ -166,7 +166,9 @@ func TestMeetingWithBrowser(t *testing.T) {
 	deadline = time.Now().Add(10 * time.Second)
 	for {
 		m := g.room.Snapshot().Media
-		if m.Participants == 1 && m.TargetBitrate > 0 && m.SendBitrate > 0 && m.RecvBitrate > 0 && m.Width == 640 && m.Encoder != "" {
+		got := len(m.Received) == 1 && strings.HasPrefix(m.Received[0].Participant, "browser") &&
+			m.Received[0].Width > 0 && m.Received[0].Height > 0 && m.Received[0].FPS > 0 && m.Received[0].Bitrate > 0
+		if got && m.Participants == 1 && m.TargetBitrate > 0 && m.SendBitrate > 0 && m.RecvBitrate > 0 && m.Width == 640 && m.Encoder != "" {
 			t.Logf("room status: %+v", m)
 			break
 		}

@@ -491,26 +491,48 @@ func (e *Engine) reportMedia(ctx context.Context, seq uint64, pub *transport.Pee
 		// sends comes on the subscriptions, counted as it is decoded.
 		recv := st.Received.Bitrate + e.receivedRates(lastRecv, now.Sub(lastAt))
 		lastAt = now
-		m := room.CallMedia{
-			Participants:  len(e.stats.Participants),
-			TargetBitrate: st.TargetBitrate / 10_000 * 10_000, // 10 kbit/s steps keep status calm
-			SendBitrate:   st.Sent.Bitrate / 10_000 * 10_000,
-			RecvBitrate:   recv / 10_000 * 10_000,
-			LossPercent:   float64(int(st.Sent.LossRate*1000)) / 10,
-			RTTMillis:     int(st.RTT.Milliseconds()),
-			SendFPS:       float64(int(st.Sent.FPS + 0.5)),
-			Width:         st.Sent.Width,
-			Height:        st.Sent.Height,
-			Encoder:       e.stats.Encoder,
-			Camera:        e.stats.VideoSource,
-			Microphone:    e.stats.AudioSource,
-		}
+		m := callMedia(st, e.stats, recv)
 		e.mu.Unlock()
-		if m != last {
+		if !m.Equal(last) {
 			last = m
 			e.report(room.MediaReported{Seq: seq, Media: m})
 		}
 	}
+}
+
+// callMedia is the room's view of the call's figures: what the publisher's
+// statistics st say about sending, es (the engine's figures, rates
+// current) about each participant, and recv bit/s received in all. Rates
+// are rounded (bitrates to 10 kbit/s, frame rates to whole frames) so
+// status stays calm.
+func callMedia(st transport.Stats, es Stats, recv int) room.CallMedia {
+	m := room.CallMedia{
+		Participants:  len(es.Participants),
+		TargetBitrate: st.TargetBitrate / 10_000 * 10_000,
+		SendBitrate:   st.Sent.Bitrate / 10_000 * 10_000,
+		RecvBitrate:   recv / 10_000 * 10_000,
+		LossPercent:   float64(int(st.Sent.LossRate*1000)) / 10,
+		RTTMillis:     int(st.RTT.Milliseconds()),
+		SendFPS:       float64(int(st.Sent.FPS + 0.5)),
+		Width:         st.Sent.Width,
+		Height:        st.Sent.Height,
+		Encoder:       es.Encoder,
+		Camera:        es.VideoSource,
+		Microphone:    es.AudioSource,
+	}
+	// Only the participants still in the meeting: Received keeps the
+	// totals of those who left, in case they come back.
+	for _, id := range es.Participants {
+		rv := es.Received[id]
+		m.Received = append(m.Received, room.ReceivedVideo{
+			Participant: id,
+			Width:       rv.Width,
+			Height:      rv.Height,
+			FPS:         float64(int(rv.FPS + 0.5)),
+			Bitrate:     rv.Bitrate / 10_000 * 10_000,
+		})
+	}
+	return m
 }
 
 // countReceived adds a received packet's payload to its participant's total.

@@ -316,6 +316,7 @@ function renderCall() {
   $('quality').textContent = q.label;
   $('quality').dataset.quality = q.level;
   $('quality-detail').textContent = q.detail;
+  kv($('received'), c === 'InCall' ? received().map((r) => [r.name, r.detail]) : []);
   const n = parseInt(cfg('Video Camera Presets') || '0', 10);
   const active = st('Video Camera Preset');
   const pr = $('presets');
@@ -341,14 +342,37 @@ function titleOf(id) {
   return id;
 }
 
+// rate writes bit/s (a status value) for people; '' for none.
+function rate(bps) {
+  const kbps = Math.round(parseInt(bps || '0', 10) / 1000);
+  if (!kbps) return '';
+  return kbps >= 1000 ? (kbps / 1000).toFixed(1) + ' Mbit/s' : kbps + ' kbit/s';
+}
+
+// received lists the video roomd receives from each other participant
+// (Call Receive N …), in status order.
+function received() {
+  const out = [];
+  for (let i = 1; ('Call Receive ' + i + ' Participant') in S.status; i++) {
+    const p = 'Call Receive ' + i + ' ';
+    const w = parseInt(st(p + 'Width') || '0', 10), h = parseInt(st(p + 'Height') || '0', 10);
+    const parts = [w && h ? w + 'x' + h + ' @ ' + (st(p + 'Fps') || '0') + ' fps' : 'No video yet'];
+    const r = rate(st(p + 'Bitrate'));
+    if (r) parts.push(r);
+    // The engine tells feeds of the same name apart with "#id"; people need not see it.
+    out.push({ name: st(p + 'Participant').replace(/#\d+$/, '') || 'Participant ' + i, detail: parts.join(' · ') });
+  }
+  return out;
+}
+
 function quality() {
   if (st('Call State') !== 'InCall') return { label: '–', level: '', detail: '' };
   const loss = parseFloat(st('Call LossPercent') || '0');
   const rtt = parseInt(st('Call RoundTripMillis') || '0', 10);
-  const kbps = Math.round(parseInt(st('Call SendBitrate') || '0', 10) / 1000);
   const level = loss < 2 && rtt < 250 ? 'good' : loss < 8 && rtt < 500 ? 'fair' : 'poor';
   const parts = [];
-  if (kbps) parts.push(kbps >= 1000 ? (kbps / 1000).toFixed(1) + ' Mbit/s' : kbps + ' kbit/s');
+  const sent = rate(st('Call SendBitrate'));
+  if (sent) parts.push(sent);
   if (rtt) parts.push(rtt + ' ms');
   parts.push(loss.toFixed(1) + ' % loss');
   if (st('Call SendResolution')) parts.push(st('Call SendResolution') + ' @ ' + st('Call SendFps') + ' fps');
