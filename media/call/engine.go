@@ -751,7 +751,12 @@ func (e *Engine) newSender(ctx context.Context, log *slog.Logger, codecs []strin
 	a = capture.GateAudio(a, e.cfg.Mic)
 	vi := v.Info()
 	sel, err := codec.Select(codec.Preferences{Codecs: codecs, NoHardware: e.cfg.NoHardware},
-		codec.VideoConfig{Width: vi.Width, Height: vi.Height, FPS: vi.FPS, BitRate: e.fac.Config().StartBitrate})
+		codec.VideoConfig{Width: vi.Width, Height: vi.Height, FPS: vi.FPS, BitRate: e.fac.Config().StartBitrate,
+			// Key frames on request only, as libwebrtc sends them: the
+			// SFU asks (PLI) when a subscriber joins or loses a picture,
+			// and a periodic one costs an intra frame's bits and encode
+			// time every few seconds for nobody.
+			KeyFrameInterval: -1})
 	if err != nil {
 		v.Close()
 		a.Close()
