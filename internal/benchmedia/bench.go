@@ -482,6 +482,7 @@ const idleAfterLeave = 3 * time.Second
 type window struct {
 	at                   time.Time
 	cpu, janus, peer, pc time.Duration // pc: the whole machine
+	codec                time.Duration // roomd's codec threads; 0 for the browser
 	c                    counters
 	far                  browsertest.Feed // the subject as the peer receives it
 }
@@ -492,6 +493,11 @@ func (ph *phase) snapshot(ctx context.Context, s subject) (window, error) {
 	w.at = time.Now()
 	if w.cpu, err = TreeCPU(s.pid()); err != nil {
 		return w, fmt.Errorf("%s: %w", s.name(), err)
+	}
+	if _, ok := s.(*roomdSubject); ok {
+		if w.codec, err = ThreadsCPU(s.pid(), codecThreadPrefix); err != nil {
+			return w, fmt.Errorf("%s: %w", s.name(), err)
+		}
 	}
 	if w.janus, err = TreeCPU(ph.janusPID); err != nil {
 		l := ph.janus.Log()
@@ -528,6 +534,7 @@ func (w1 window) fill(m *Measured, w0 window) {
 	ctr := func(a, b uint64) float64 { return float64(b-a) / w1.c.at.Sub(w0.c.at).Seconds() }
 	m.Window = el
 	m.CPUPerMinute = perMin(w1.cpu - w0.cpu)
+	m.CodecPerMinute = perMin(w1.codec - w0.codec)
 	m.JanusPerMinute = perMin(w1.janus - w0.janus)
 	m.PeerPerMinute = perMin(w1.peer - w0.peer)
 	m.MachinePerMinute = perMin(w1.pc - w0.pc)

@@ -119,6 +119,36 @@ func TreeCPU(root int) (time.Duration, error) {
 	return time.Duration(ticks) * time.Second / clockTicks, nil
 }
 
+// codecThreadPrefix names the threads roomd runs every video encode and
+// decode on (internal/cthread).
+const codecThreadPrefix = "codec-"
+
+// ThreadsCPU returns the CPU time used so far by pid's threads whose name
+// starts with prefix.
+func ThreadsCPU(pid int, prefix string) (time.Duration, error) {
+	dir := filepath.Join("/proc", strconv.Itoa(pid), "task")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return 0, fmt.Errorf("benchmedia: %w", err)
+	}
+	var ticks uint64
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(dir, e.Name(), "stat"))
+		if err != nil {
+			continue // the thread ended while we read
+		}
+		tid, _ := strconv.Atoi(e.Name())
+		s, err := parseStat(tid, b)
+		if err != nil {
+			return 0, err
+		}
+		if strings.HasPrefix(s.comm, prefix) {
+			ticks += s.cpu // a thread's line has no children's times
+		}
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
+}
+
 // Memory is one process tree's memory at one moment, in bytes.
 type Memory struct {
 	PSS, RSS  int64

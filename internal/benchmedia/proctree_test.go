@@ -99,3 +99,24 @@ func TestMachineBusyGrows(t *testing.T) {
 		t.Fatalf("machineBusy = %v, %v", a, err)
 	}
 }
+
+// ThreadsCPU counts only the threads whose name has the prefix.
+func TestThreadsCPU(t *testing.T) {
+	end := time.Now().Add(150 * time.Millisecond)
+	for time.Now().Before(end) { // some CPU time on this process' threads
+	}
+	all, err := ThreadsCPU(os.Getpid(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all < 50*time.Millisecond {
+		t.Fatalf("all threads: %v after a 150 ms busy loop", all)
+	}
+	none, err := ThreadsCPU(os.Getpid(), "no-thread-is-named-this")
+	if err != nil || none != 0 {
+		t.Fatalf("no matching thread: %v, %v", none, err)
+	}
+	if _, err := ThreadsCPU(1<<30, ""); err == nil {
+		t.Fatal("a missing process has thread times")
+	}
+}

@@ -49,12 +49,16 @@ type Measured struct {
 	// tree's CPU time over it, scaled to one minute.
 	Window       time.Duration
 	CPUPerMinute time.Duration
-	Peak         Memory // PSS and processes of the largest sample; largest summed RSS
-	Samples      int    // memory samples taken
-	Sent         Flow   // the subject's own outbound stats
-	AtPeer       Flow   // the subject's video as the peer decodes it
-	Received     Flow   // the peer's video as the subject decodes it
-	Encoder      string
+	// CodecPerMinute is the part of it spent on roomd's codec threads
+	// (every video encode and decode); 0 for the browser, whose codec
+	// work cannot be told apart from the rest.
+	CodecPerMinute time.Duration
+	Peak           Memory // PSS and processes of the largest sample; largest summed RSS
+	Samples        int    // memory samples taken
+	Sent           Flow   // the subject's own outbound stats
+	AtPeer         Flow   // the subject's video as the peer decodes it
+	Received       Flow   // the peer's video as the subject decodes it
+	Encoder        string
 	// The tree's memory while not in a call: before the first join and
 	// a few seconds after the last leave.
 	IdleBefore, IdleAfter Memory
@@ -164,6 +168,12 @@ func (r *Report) Markdown(command string) string {
 			func(m Measured) float64 { return median(m.Joins).Seconds() }, func(m Measured) string { return ms(median(m.Joins)) })
 		row("CPU per minute of call, process tree", targetCPU,
 			func(m Measured) float64 { return m.CPUPerMinute.Seconds() }, func(m Measured) string { return cpus(m.CPUPerMinute) })
+		info("of which video encode + decode (roomd's codec threads); share of Chromium's whole tree", func(m Measured) string {
+			if m.Screen == "" {
+				return "not separable"
+			}
+			return fmt.Sprintf("%s; %.2f×", cpus(m.CodecPerMinute), m.CodecPerMinute.Seconds()/br.CPUPerMinute.Seconds())
+		})
 		row("peak PSS, process tree", targetPSS,
 			func(m Measured) float64 { return float64(m.Peak.PSS) }, func(m Measured) string { return mibs(m.Peak.PSS) })
 		info("sent video, own stats", func(m Measured) string { return m.Sent.String() })
@@ -193,7 +203,7 @@ func (r *Report) Markdown(command string) string {
 
 // docNotes explain the tables; they hold for every run.
 const docNotes = `Notes:
-- Both sides encode with the same libraries at libwebrtc's real-time settings for the platform (libvpx VP8: cpu-used -6 on x86, one thread below 1080p on two cores, no look-ahead; OpenH264: one slice per picture, libwebrtc's thread count); roomd leaves out libvpx's denoiser, which Chromium turns on for cameras, and sends a key frame every 3 s. roomd decodes with libvpx and OpenH264 (Chromium: libvpx and FFmpeg). This codec work is most of roomd's CPU and sets a floor under the CPU ratio; what roomd saves is the rest (rendering, capture, the page, inter-process traffic).
+- Both sides encode with the same libraries at libwebrtc's real-time settings for the platform (libvpx VP8: cpu-used -6 on x86, one thread below 1080p on two cores, no look-ahead; OpenH264: one slice per picture, libwebrtc's thread count); roomd leaves out libvpx's denoiser, which Chromium turns on for cameras; like Chromium it sends key frames only when asked (PLI). Every encode and decode runs on a C thread of its own, off the Go scheduler. roomd decodes with libvpx and OpenH264 (Chromium: libvpx and FFmpeg). This codec work is most of roomd's CPU and sets a floor under the CPU ratio; what roomd saves is the rest (rendering, capture, the page, inter-process traffic).
 - *size n/a*: the subject did not report the size of that video.
 - Peak PSS is sampled during the last of the joins, so it includes whatever earlier calls left behind; the "out of a call" row shows how much that is.
 - "Everything else on the machine" is CPU used by other processes during the window (the benchmark itself included). A window in which it passed the limit (-max-other) was measured again; "(busy)" marks one that still passed it, whose figures are less trustworthy.

@@ -44,6 +44,7 @@ func TestMarkdown(t *testing.T) {
 	}
 	rec, none := sub(20*time.Second, 90, 100*time.Millisecond, 300*time.Millisecond, 200*time.Millisecond), sub(10*time.Second, 60, time.Second, time.Second, time.Second)
 	rec.Screen, none.Screen = ScreenFramebuffer, ScreenNone
+	rec.CodecPerMinute, none.CodecPerMinute = 12*time.Second, 9*time.Second
 	br := sub(30*time.Second, 400, 400*time.Millisecond, 400*time.Millisecond, 400*time.Millisecond)
 	br.Name = "Chromium"
 	r := &Report{Started: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), Options: o,
@@ -55,6 +56,7 @@ func TestMarkdown(t *testing.T) {
 		"| | roomd, screen composed | roomd, no screen | Chromium | roomd / Chromium | target |",
 		"| join → first remote frame (median of 3) | 200 ms | 1000 ms | 400 ms | 0.50× / 2.50× | ≤ 0.5×: met / **missed** |",
 		"| CPU per minute of call, process tree | 20.0 CPU-s | 10.0 CPU-s | 30.0 CPU-s | 0.67× / 0.33× | ≤ 0.5×: **missed** / met |",
+		"| of which video encode + decode (roomd's codec threads); share of Chromium's whole tree | 12.0 CPU-s; 0.40× | 9.0 CPU-s; 0.30× | not separable | | |",
 		"| peak PSS, process tree | 90 MiB | 60 MiB | 400 MiB | 0.23× / 0.15× | ≤ 0.2×: **missed** / met |",
 		"| received video (the peer's) | size n/a, 30.0 fps |",
 		"| each join, in order | 100, 300, 200 ms |",

@@ -2,6 +2,9 @@ package cthread
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -9,7 +12,7 @@ import (
 )
 
 func TestCallRunsOnItsOwnThread(t *testing.T) {
-	th, err := New()
+	th, err := New("cthread-test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,13 +30,28 @@ func TestCallRunsOnItsOwnThread(t *testing.T) {
 	if p.tid() == 0 || p.tid() == syscall.Gettid() {
 		t.Fatalf("the call ran on thread %d; the caller is %d", p.tid(), syscall.Gettid())
 	}
+	comm, err := os.ReadFile(fmt.Sprintf("/proc/self/task/%d/comm", p.tid()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(string(comm)); got != "cthread-test" {
+		t.Fatalf("the thread is named %q, want cthread-test", got)
+	}
+}
+
+func TestLongNamesAreCut(t *testing.T) {
+	th, err := New("a-name-longer-than-fifteen-bytes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	th.Close()
 }
 
 // A call returns only when the C function has returned, and calls from
 // many goroutines run one at a time (the counter is not atomic; the race
 // detector does not see C, so a lost update is what would show overlap).
 func TestConcurrentCallsAreSerialised(t *testing.T) {
-	th, err := New()
+	th, err := New("cthread-test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +78,7 @@ func TestConcurrentCallsAreSerialised(t *testing.T) {
 }
 
 func TestCloseWaitsAndRefusesLaterCalls(t *testing.T) {
-	th, err := New()
+	th, err := New("cthread-test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +107,7 @@ func TestCloseWaitsAndRefusesLaterCalls(t *testing.T) {
 // BenchmarkCall is the round trip of an empty call: the price paid per
 // frame for taking a codec call off the Go scheduler.
 func BenchmarkCall(b *testing.B) {
-	th, err := New()
+	th, err := New("cthread-test")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -83,7 +83,7 @@ import (
 // NewH264Decoder returns an OpenH264 decoder for an H.264 stream whose
 // frames are Annex B access units (what pion's H264 depacketizer yields).
 func NewH264Decoder() (VideoDecoder, error) {
-	th, err := cthread.New()
+	th, err := cthread.New("codec-h264-dec")
 	if err != nil {
 		return nil, fmt.Errorf("codec: creating the OpenH264 decoder: %w", err)
 	}

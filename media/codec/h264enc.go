@@ -184,7 +184,7 @@ func NewH264(cfg VideoConfig) (VideoEncoder, error) {
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width%2 != 0 || cfg.Height%2 != 0 {
 		return nil, fmt.Errorf("codec: openh264: size %dx%d must be positive and even", cfg.Width, cfg.Height)
 	}
-	th, err := cthread.New()
+	th, err := cthread.New("codec-h264-enc")
 	if err != nil {
 		return nil, fmt.Errorf("codec: openh264: %w", err)
 	}

@@ -170,7 +170,7 @@ func NewVP8(cfg VideoConfig) (VideoEncoder, error) {
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width%2 != 0 || cfg.Height%2 != 0 {
 		return nil, fmt.Errorf("codec: libvpx VP8: size %dx%d must be positive and even", cfg.Width, cfg.Height)
 	}
-	th, err := cthread.New()
+	th, err := cthread.New("codec-vp8-enc")
 	if err != nil {
 		return nil, fmt.Errorf("codec: libvpx VP8: %w", err)
 	}

@@ -83,7 +83,7 @@ import (
 // frame per call and answers ErrNeedKeyFrame.)
 func NewVP8Decoder() (VideoDecoder, error) {
 	var cerr C.vpx_codec_err_t
-	th, err := cthread.New()
+	th, err := cthread.New("codec-vp8-dec")
 	if err != nil {
 		return nil, fmt.Errorf("codec: creating the libvpx VP8 decoder: %w", err)
 	}

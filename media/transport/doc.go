@@ -22,6 +22,16 @@
 // and hands the rest to the video encoder ([BitrateSink]) with hysteresis, so
 // that small wobbles of the estimate do not reconfigure the encoder.
 //
+// # Pacing
+//
+// Everything sent passes a pacer owned by GCC. roomd's (burstPacer) is a
+// token bucket at 2.5 × the estimate that lets 20 ms of that rate leave at
+// once: an ordinary frame goes out from the encoder's goroutine as soon as
+// it is packetized, and only oversized frames (key frames, sudden motion)
+// queue and drain from a timer armed while something waits. pion's own
+// pacer ticks every 5 ms for the whole call and hands every packet to its
+// goroutine, which cost 200 wake-ups a second doing nothing.
+//
 // # Feedback
 //
 // A [SenderFeedback] must run for every RTPSender: reading RTCP is what feeds
