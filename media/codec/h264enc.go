@@ -164,7 +164,6 @@ import (
 	"sync/atomic"
 	"unsafe"
 
-	"github.com/pion/mediadevices/pkg/io/video"
 	"github.com/roomd/roomd/internal/cthread"
 )
 
@@ -265,13 +264,8 @@ func (e *h264Encoder) Encode(img image.Image) ([]byte, bool, error) {
 	// show for it.
 	dur := int64(90000/e.cfg.FPS + 0.5)
 
-	x0, y0 := yc.Rect.Min.X, yc.Rect.Min.Y
-	y, u, v := &yc.Y[yc.YOffset(x0, y0)], &yc.Cb[yc.COffset(x0, y0)], &yc.Cr[yc.COffset(x0, y0)]
-	// The planes stay pinned while the codec thread reads them.
-	var pin runtime.Pinner
-	pin.Pin(y)
-	pin.Pin(u)
-	pin.Pin(v)
+	pl := pinPlanes(yc)
+	y, u, v := pl.y, pl.u, pl.v
 	j := e.enc
 	j.pic.pData[0], j.pic.pData[1], j.pic.pData[2] = (*C.uchar)(unsafe.Pointer(y)), (*C.uchar)(unsafe.Pointer(u)), (*C.uchar)(unsafe.Pointer(v))
 	j.pic.iStride[0], j.pic.iStride[1], j.pic.iStride[2] = C.int(yc.YStride), C.int(yc.CStride), C.int(yc.CStride)
@@ -281,7 +275,7 @@ func (e *h264Encoder) Encode(img image.Image) ([]byte, bool, error) {
 		j.job_force = 1
 	}
 	err = e.th.Call(C.roomd_h264enc_job, unsafe.Pointer(j))
-	pin.Unpin()
+	pl.unpin()
 	if err != nil {
 		return nil, false, fmt.Errorf("codec: openh264: %w", err)
 	}
@@ -335,19 +329,4 @@ func h264EncError(rv int) string {
 	default:
 		return fmt.Sprintf("error %d", rv)
 	}
-}
-
-// asI420 returns img as 4:2:0 YCbCr, converting other images the way
-// mediadevices' encoders do; release frees the conversion.
-func asI420(img image.Image) (*image.YCbCr, func(), error) {
-	if yc, ok := img.(*image.YCbCr); ok && yc.SubsampleRatio == image.YCbCrSubsampleRatio420 {
-		return yc, func() {}, nil
-	}
-	converted, release, err := video.ToI420(video.ReaderFunc(func() (image.Image, func(), error) {
-		return img, func() {}, nil
-	})).Read()
-	if err != nil {
-		return nil, nil, fmt.Errorf("converting %T to I420: %w", img, err)
-	}
-	return converted.(*image.YCbCr), release, nil
 }

@@ -151,7 +151,6 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/pion/mediadevices/pkg/io/video"
 	"github.com/roomd/roomd/internal/cthread"
 )
 
@@ -251,17 +250,11 @@ func (e *vp8Encoder) Encode(img image.Image) ([]byte, bool, error) {
 	if e.closed {
 		return nil, false, ErrClosed
 	}
-	yc, ok := img.(*image.YCbCr)
-	if !ok || yc.SubsampleRatio != image.YCbCrSubsampleRatio420 {
-		converted, release, err := video.ToI420(video.ReaderFunc(func() (image.Image, func(), error) {
-			return img, func() {}, nil
-		})).Read()
-		if err != nil {
-			return nil, false, fmt.Errorf("codec: libvpx VP8: converting %T to I420: %w", img, err)
-		}
-		defer release()
-		yc = converted.(*image.YCbCr)
+	yc, release, err := asI420(img)
+	if err != nil {
+		return nil, false, fmt.Errorf("codec: libvpx VP8: %w", err)
 	}
+	defer release()
 	if sz := yc.Rect.Size(); sz.X != e.cfg.Width || sz.Y != e.cfg.Height {
 		if sz.X <= 0 || sz.Y <= 0 || sz.X%2 != 0 || sz.Y%2 != 0 {
 			return nil, false, fmt.Errorf("codec: libvpx VP8: picture size %v must be positive and even", sz)
@@ -297,19 +290,14 @@ func (e *vp8Encoder) Encode(img image.Image) ([]byte, bool, error) {
 	if e.keyReq.Swap(false) {
 		force = 1
 	}
-	x0, y0 := yc.Rect.Min.X, yc.Rect.Min.Y
-	y, u, v := &yc.Y[yc.YOffset(x0, y0)], &yc.Cb[yc.COffset(x0, y0)], &yc.Cr[yc.COffset(x0, y0)]
-	// The planes stay pinned while the codec thread reads them.
-	var pin runtime.Pinner
-	pin.Pin(y)
-	pin.Pin(u)
-	pin.Pin(v)
+	pl := pinPlanes(yc)
+	y, u, v := pl.y, pl.u, pl.v
 	j := e.enc
 	j.job_y, j.job_u, j.job_v = (*C.uchar)(unsafe.Pointer(y)), (*C.uchar)(unsafe.Pointer(u)), (*C.uchar)(unsafe.Pointer(v))
 	j.job_ys, j.job_cs = C.int(yc.YStride), C.int(yc.CStride)
 	j.job_pts, j.job_dur, j.job_force = C.vpx_codec_pts_t(e.pts), C.ulong(dur), C.int(force)
-	err := e.th.Call(C.roomd_vp8enc_job, unsafe.Pointer(j))
-	pin.Unpin()
+	err = e.th.Call(C.roomd_vp8enc_job, unsafe.Pointer(j))
+	pl.unpin()
 	if err != nil {
 		return nil, false, fmt.Errorf("codec: libvpx VP8: %w", err)
 	}
