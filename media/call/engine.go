@@ -619,6 +619,12 @@ func (e *Engine) receiveVideo(pc *webrtc.PeerConnection, tr *webrtc.TrackRemote,
 		return
 	}
 	defer dec.Close()
+	if e.cfg.Compositor != nil {
+		// The participant's goroutine removes the tile when they leave,
+		// but a frame still being decoded then would put it back: the
+		// loop's end removes it once more, after its last Update.
+		defer e.cfg.Compositor.Remove(id)
+	}
 	sb := samplebuilder.New(128, dp, tr.Codec().ClockRate)
 	pli := func() {
 		pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(tr.SSRC())}})
