@@ -1,17 +1,17 @@
 // Package cthread runs long C calls (a video frame's encode or decode) on a
 // POSIX thread of their own instead of on the calling goroutine's thread.
 //
-// Why: a goroutine inside a cgo call holds its P in the "syscall" state.
-// Go's sysmon takes such a P back after 20 µs whenever the other Ps are
-// busy or have work queued, and every time it does, it drops its own sleep
-// back to 20 µs for the next millisecond. With a codec call of 1–15 ms on
-// every frame, both ways in, that kept sysmon waking ~1,800 times a second
-// and handed Ps between threads on every frame. Here the goroutine submits
-// the call (a few microseconds of cgo), then parks on an eventfd in Go's
-// network poller, which wakes it when the C thread is done; the scheduler
-// sees a goroutine waiting for I/O, which costs it nothing.
+// Why: a goroutine inside a cgo call keeps its P in the "syscall" state for
+// the whole call, 1–10 ms for a video frame. Whenever other goroutines wait
+// meanwhile (packets keep arriving), Go's sysmon takes that P back and hands
+// it to another thread, so every frame could cost a thread hand-off. Here
+// the goroutine submits the call (a few microseconds of cgo), then parks on
+// an eventfd in Go's network poller, which wakes it when the C thread is
+// done; to the scheduler it is a goroutine waiting for I/O. The threads are
+// named, so the codecs' share of the CPU can be read per thread
+// (/proc/PID/task/*/stat; bench-media reports it).
 //
-// A Thread runs one call at a time, in submission order. The C function
+// A Thread runs one call at a time; callers queue for it. The C function
 // receives the argument it was given and must not call back into Go.
 // Arguments that point into Go memory must be pinned (runtime.Pinner) for
 // the duration of the call, since the C thread reads them after the cgo
