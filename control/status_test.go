@@ -128,14 +128,7 @@ func TestDiff(t *testing.T) {
 	b.MicMute = false
 	b.NextMeetings = b.NextMeetings[:1]
 	b.Env.HaveHumidity, b.Env.Humidity = true, 40
-	var got []string
-	for _, c := range DiffStates(a, b, System{}) {
-		s := c.Path.String() + "=" + c.Value
-		if c.Gone {
-			s += " gone"
-		}
-		got = append(got, s)
-	}
+	got := diffLines(a, b)
 	want := []string{
 		"Audio Microphones Mute=Off",
 		"Environment Humidity=40.0",
@@ -159,14 +152,7 @@ func TestDiffReceivedVideo(t *testing.T) {
 	b := richState()
 	b.Media.Received = b.Media.Received[1:]
 	b.Media.Participants, b.Media.RecvBitrate = 1, 350_000
-	var got []string
-	for _, c := range DiffStates(a, b, System{}) {
-		s := c.Path.String() + "=" + c.Value
-		if c.Gone {
-			s += " gone"
-		}
-		got = append(got, s)
-	}
+	got := diffLines(a, b)
 	want := []string{
 		"Call Participants=1",
 		"Call ReceiveBitrate=350000",
@@ -260,4 +246,18 @@ func TestValueSpaceCanonical(t *testing.T) {
 	if s := (ValueKind(9)).String(); !strings.Contains(s, "9") {
 		t.Errorf("ValueKind(9).String() = %q", s)
 	}
+}
+
+// diffLines renders DiffStates(a, b) one "Path=Value" line per change,
+// with " gone" after a leaf that disappears.
+func diffLines(a, b room.State) []string {
+	var out []string
+	for _, c := range DiffStates(a, b, System{}) {
+		s := c.Path.String() + "=" + c.Value
+		if c.Gone {
+			s += " gone"
+		}
+		out = append(out, s)
+	}
+	return out
 }

@@ -180,8 +180,8 @@ import (
 // thread for the whole encode, and it stamps every picture with time 0.)
 func NewH264(cfg VideoConfig) (VideoEncoder, error) {
 	cfg = cfg.withDefaults()
-	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width%2 != 0 || cfg.Height%2 != 0 {
-		return nil, fmt.Errorf("codec: openh264: size %dx%d must be positive and even", cfg.Width, cfg.Height)
+	if err := checkSize(cfg.Width, cfg.Height); err != nil {
+		return nil, fmt.Errorf("codec: openh264: %w", err)
 	}
 	th, err := cthread.New("codec-h264-enc")
 	if err != nil {
@@ -235,8 +235,8 @@ func (e *h264Encoder) Encode(img image.Image) ([]byte, bool, error) {
 	}
 	defer release()
 	if sz := yc.Rect.Size(); sz.X != e.cfg.Width || sz.Y != e.cfg.Height {
-		if sz.X <= 0 || sz.Y <= 0 || sz.X%2 != 0 || sz.Y%2 != 0 {
-			return nil, false, fmt.Errorf("codec: openh264: picture size %v must be positive and even", sz)
+		if err := checkSize(sz.X, sz.Y); err != nil {
+			return nil, false, fmt.Errorf("codec: openh264: %w", err)
 		}
 		C.roomd_h264enc_free(e.enc)
 		e.cfg.Width, e.cfg.Height = sz.X, sz.Y

@@ -43,3 +43,11 @@ func pinPlanes(yc *image.YCbCr) *planes {
 }
 
 func (p *planes) unpin() { p.pin.Unpin() }
+
+// checkSize refuses a picture size the 4:2:0 encoders cannot take.
+func checkSize(w, h int) error {
+	if w <= 0 || h <= 0 || w%2 != 0 || h%2 != 0 {
+		return fmt.Errorf("picture size %dx%d must be positive and even", w, h)
+	}
+	return nil
+}

@@ -166,8 +166,8 @@ import (
 // spends up to the whole frame interval on each frame.)
 func NewVP8(cfg VideoConfig) (VideoEncoder, error) {
 	cfg = cfg.withDefaults()
-	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width%2 != 0 || cfg.Height%2 != 0 {
-		return nil, fmt.Errorf("codec: libvpx VP8: size %dx%d must be positive and even", cfg.Width, cfg.Height)
+	if err := checkSize(cfg.Width, cfg.Height); err != nil {
+		return nil, fmt.Errorf("codec: libvpx VP8: %w", err)
 	}
 	th, err := cthread.New("codec-vp8-enc")
 	if err != nil {
@@ -256,8 +256,8 @@ func (e *vp8Encoder) Encode(img image.Image) ([]byte, bool, error) {
 	}
 	defer release()
 	if sz := yc.Rect.Size(); sz.X != e.cfg.Width || sz.Y != e.cfg.Height {
-		if sz.X <= 0 || sz.Y <= 0 || sz.X%2 != 0 || sz.Y%2 != 0 {
-			return nil, false, fmt.Errorf("codec: libvpx VP8: picture size %v must be positive and even", sz)
+		if err := checkSize(sz.X, sz.Y); err != nil {
+			return nil, false, fmt.Errorf("codec: libvpx VP8: %w", err)
 		}
 		C.roomd_vp8enc_free(e.enc)
 		e.cfg.Width, e.cfg.Height = sz.X, sz.Y
