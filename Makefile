@@ -2,6 +2,9 @@
 # `make test` runs every test; both install what a fresh Debian/Ubuntu lacks.
 
 GO          ?= go
+# go.mod's toolchain line names the Go release roomd is built with (security
+# fixes); a machine's own older Go fetches it from the module proxy.
+export GOTOOLCHAIN := auto
 STATICCHECK_VERSION := v0.7.0
 GOBIN       ?= $(shell $(GO) env GOPATH)/bin
 STATICCHECK := $(GOBIN)/staticcheck
