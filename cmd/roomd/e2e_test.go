@@ -72,8 +72,15 @@ func startRoomd(t *testing.T, env ...string) *daemonUnderTest {
 // startRoomdWith starts roomd --sim with extra flags.
 func startRoomdWith(t *testing.T, args []string, env ...string) *daemonUnderTest {
 	t.Helper()
-	bin := roomdBinary(t)
 	dir := t.TempDir()
+	return startRoomdAt(t, dir, filepath.Join(dir, "state"), args, env...)
+}
+
+// startRoomdAt starts roomd --sim on the state directory state, with its
+// runtime directory and notify socket under dir.
+func startRoomdAt(t *testing.T, dir, state string, args []string, env ...string) *daemonUnderTest {
+	t.Helper()
+	bin := roomdBinary(t)
 	d := &daemonUnderTest{run: filepath.Join(dir, "run"), notes: make(chan string, 64), exited: make(chan error, 1)}
 
 	// systemd's side of sd_notify: a unixgram socket.
@@ -95,7 +102,7 @@ func startRoomdWith(t *testing.T, args []string, env ...string) *daemonUnderTest
 		}
 	}()
 
-	d.cmd = exec.Command(bin, "--sim", "--state-dir", filepath.Join(dir, "state"), "--runtime-dir", d.run,
+	d.cmd = exec.Command(bin, "--sim", "--state-dir", state, "--runtime-dir", d.run,
 		"--debug-listen", "127.0.0.1:0", "--panel-listen", "127.0.0.1:0", "--log-format", "text")
 	d.cmd.Args = append(d.cmd.Args, args...)
 	d.cmd.Env = append(os.Environ(), append([]string{"NOTIFY_SOCKET=" + sock}, env...)...)
