@@ -18,6 +18,7 @@ import (
 
 	"github.com/roomd/roomd/control"
 	"github.com/roomd/roomd/hal"
+	"github.com/roomd/roomd/internal/netguard"
 	"github.com/roomd/roomd/internal/pinlock"
 	"github.com/roomd/roomd/room"
 )
@@ -149,30 +150,27 @@ func (s *Server) ListenUnix(ctx context.Context, path string) error {
 
 // ServeListener serves a session on every connection ln accepts, as
 // FromSocket "socket#N", until ctx is cancelled; it closes ln and returns
-// once every session has ended.
+// once every session has ended. A temporary accept error (the process is out
+// of file descriptors, a client hung up before it was accepted) is retried
+// with backoff, never the end of the socket.
 func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	// Every socket peer is the same client to netguard, so it caps nothing
+	// here: MaxSessions below does, with a message the peer can read.
+	ln = netguard.Listen(ln, netguard.Options{Name: "control socket", PerClient: -1, Logger: s.log})
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 	defer ln.Close()
 	slots := make(chan struct{}, s.opts.MaxSessions)
-	var delay time.Duration
 	for {
 		conn, err := ln.Accept()
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				time.Sleep(delay)
-				continue
-			}
 			return fmt.Errorf("serial: accepting control sessions: %w", err)
 		}
-		delay = 0
 		select {
 		case slots <- struct{}{}:
 		default:
