@@ -209,9 +209,11 @@ func (s *Server) serveRevoke(w http.ResponseWriter, r *http.Request, c client) {
 
 // serveAdminPair shows a pairing code from the settings screen.
 func (s *Server) serveAdminPair(w http.ResponseWriter, r *http.Request, c client) {
-	m, err := s.startPairing()
+	// From the room's own panel this is proof of being in the room: it
+	// lifts the lock after an attack's wrong codes.
+	m, err := s.startPairing(c.access == Kiosk, pairClientKey(r.RemoteAddr))
 	if err != nil {
-		writeError(w, http.StatusTooManyRequests, err.Error())
+		pairError(w, err, http.StatusTooManyRequests)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "until": m.Until})

@@ -45,7 +45,12 @@
 // display) for two minutes; the tablet sends it back and receives a random
 // token. Only the token's SHA-256 is stored (state_dir/panel-tokens.json,
 // mode 0600, written atomically). A code takes five wrong tries, then it is
-// void. Tokens are revoked from the settings screen or with
+// void. Wrong codes lock pairing as wrong PINs lock the settings (five in a
+// row lock for 30 s, doubling up to 15 min), counted per client address
+// and across all of them; a locked client's guesses are not compared, and
+// a code started from the room's own panel (settings, Pair a tablet) lifts
+// the lock across addresses, so an attack cannot keep the room from
+// pairing. Tokens are revoked from the settings screen or with
 // `roomd panel-tokens revoke ID|all`; the server notices a change of the
 // file within a second and closes the revoked panel's connections.
 //

@@ -3,28 +3,52 @@ package panel
 import (
 	"crypto/rand"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"math/big"
+	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/roomd/roomd/internal/pinlock"
 )
 
-// Pairing policy.
+// Pairing policy. Wrong codes lock pairing as wrong PINs lock the settings
+// (package pinlock: five in a row lock for 30 s, each further one doubles
+// the lock up to 15 min), twice over: per client address, so one tablet's
+// guesses do not lock out the others, and across every address, so an
+// attacker with many addresses gains nothing. Guesses refused by a lock do
+// not count and do not use up the code.
 const (
 	pairCodeDigits = 6
-	pairTries      = 5                // wrong codes before a code is void
-	pairCooldown   = 30 * time.Second // after a voided code, before a new one
+	pairTries      = 5         // wrong codes before a code is void
+	pairQuiet      = time.Hour // without a wrong code for this long, the counts start over
+	pairClients    = 256       // client addresses whose wrong codes are remembered
 )
 
-// pairing is the one pairing code that may be active at a time.
+// errPairLocked marks a pairing refused because of earlier wrong codes.
+var errPairLocked = errors.New("panel: pairing locked")
+
+// pairing is the one pairing code that may be active at a time and the
+// lockouts after wrong codes. Guarded by Server.mu.
 type pairing struct {
-	code      string
-	until     time.Time
-	wrong     int
-	coolUntil time.Time
-	shown     time.Time // when the code was last put on the screen
+	code  string
+	until time.Time
+	wrong int       // wrong tries at this code
+	shown time.Time // when the code was last put on the screen
+
+	global    pinlock.Lock // wrong codes from any address
+	lastWrong time.Time
+	clients   map[string]*pairClient // by clientKey
+}
+
+// pairClient is one client address's wrong codes.
+type pairClient struct {
+	lock      pinlock.Lock
+	lastWrong time.Time
 }
 
 // reshowEvery limits how often asking again puts the active code back on
@@ -39,11 +63,97 @@ type PairingMessage struct {
 	Until time.Time `json:"until,omitzero"`
 }
 
-// startPairing shows the active code again, or makes a new one.
-func (s *Server) startPairing() (PairingMessage, error) {
+// pairClientKey is who wrong codes are counted against: the client's IP,
+// or its /64 for IPv6, where one host usually holds a whole /64.
+func pairClientKey(remoteAddr string) string {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	ip = ip.Unmap().WithZone("")
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
+}
+
+// forgetQuiet starts the counts over after pairQuiet without a wrong code,
+// so a tablet's typo long after an attack is not punished for it; mu held.
+func (p *pairing) forgetQuiet(now time.Time) {
+	if !p.lastWrong.IsZero() && now.Sub(p.lastWrong) >= pairQuiet && p.global.Remaining(now) == 0 {
+		p.global.Succeed()
+		p.lastWrong = time.Time{}
+	}
+	for k, c := range p.clients {
+		if now.Sub(c.lastWrong) >= pairQuiet && c.lock.Remaining(now) == 0 {
+			delete(p.clients, k)
+		}
+	}
+}
+
+// client returns the record of key, making room for it if needed; mu held.
+func (p *pairing) client(key string) *pairClient {
+	if c, ok := p.clients[key]; ok {
+		return c
+	}
+	if p.clients == nil {
+		p.clients = map[string]*pairClient{}
+	}
+	if len(p.clients) >= pairClients {
+		// Forget the address quiet the longest; the global lock still
+		// counts every guess.
+		var oldest string
+		for k, c := range p.clients {
+			if oldest == "" || c.lastWrong.Before(p.clients[oldest].lastWrong) {
+				oldest = k
+			}
+		}
+		delete(p.clients, oldest)
+	}
+	c := &pairClient{}
+	p.clients[key] = c
+	return c
+}
+
+// locked says why key may not pair at now, or "" when it may; mu held.
+func (p *pairing) locked(key string, now time.Time) string {
+	if c, ok := p.clients[key]; ok {
+		if d := c.lock.Remaining(now); d > 0 {
+			return "too many wrong codes from this tablet; try again in " + pinlock.HumanDuration(d)
+		}
+	}
+	if d := p.global.Remaining(now); d > 0 {
+		return "pairing is paused after too many wrong codes; try again in " + pinlock.HumanDuration(d) +
+			", or tap Pair a tablet in the settings on the room's panel"
+	}
+	return ""
+}
+
+// startPairing shows the active code again, or makes a new one. inRoom is
+// true when someone at the room's own panel asked (the settings' Pair a
+// tablet): that is proof of being in the room, so it lifts the global lock
+// and replaces a code that has wrong tries. Anyone else (key is their
+// address) may not start a code while wrong codes lock them or everyone.
+func (s *Server) startPairing(inRoom bool, key string) (PairingMessage, error) {
 	now := s.now()
 	s.mu.Lock()
 	p := &s.pair
+	p.forgetQuiet(now)
+	if inRoom {
+		p.global.Succeed()
+		p.lastWrong = time.Time{}
+		if p.wrong > 0 {
+			p.code = ""
+		}
+	} else if why := p.locked(key, now); why != "" {
+		s.mu.Unlock()
+		return PairingMessage{}, fmt.Errorf("%w: %s", errPairLocked, why)
+	}
 	if p.code != "" && now.Before(p.until) {
 		m := PairingMessage{Type: "pairing", Code: p.code, Until: p.until}
 		again := now.Sub(p.shown) >= reshowEvery
@@ -56,16 +166,11 @@ func (s *Server) startPairing() (PairingMessage, error) {
 		}
 		return m, nil
 	}
-	if now.Before(p.coolUntil) {
-		wait := p.coolUntil.Sub(now).Round(time.Second)
-		s.mu.Unlock()
-		return PairingMessage{}, fmt.Errorf("too many wrong codes; ask for a new code in %s", wait)
-	}
 	n, _ := rand.Int(rand.Reader, big.NewInt(1_000_000))
 	p.code, p.until, p.wrong, p.shown = fmt.Sprintf("%0*d", pairCodeDigits, n.Int64()), now.Add(s.opts.PairingTTL), 0, now
 	m := PairingMessage{Type: "pairing", Code: p.code, Until: p.until}
 	s.mu.Unlock()
-	s.log.Info("panel: pairing code shown on the room's panel", "valid_until", m.Until.Format(time.RFC3339))
+	s.log.Info("panel: pairing code shown on the room's panel", "valid_until", m.Until.Format(time.RFC3339), "in_room", inRoom)
 	s.announcePairing(m)
 	return m, nil
 }
@@ -85,33 +190,59 @@ func (s *Server) announcePairing(m PairingMessage) {
 	}
 }
 
-// checkPairCode uses up the active code if code matches it.
-func (s *Server) checkPairCode(code string) error {
+// checkPairCode uses up the active code if code matches it; key is the
+// client's address (pairClientKey). A client locked by wrong codes gets
+// errPairLocked and its guess is not compared.
+func (s *Server) checkPairCode(code, key string) error {
 	now := s.now()
 	s.mu.Lock()
 	p := &s.pair
+	p.forgetQuiet(now)
 	if p.code == "" || !now.Before(p.until) {
 		s.mu.Unlock()
 		return fmt.Errorf("no pairing code is active; tap Get code and read the code on the room's panel")
 	}
+	if why := p.locked(key, now); why != "" {
+		s.mu.Unlock()
+		return fmt.Errorf("%w: %s", errPairLocked, why)
+	}
+	c := p.client(key)
 	if len(code) == len(p.code) && subtle.ConstantTimeCompare([]byte(code), []byte(p.code)) == 1 {
-		*p = pairing{}
+		p.code, p.until, p.wrong = "", time.Time{}, 0
+		p.global.Succeed()
+		p.lastWrong = time.Time{}
+		delete(p.clients, key)
 		s.mu.Unlock()
 		s.announcePairing(PairingMessage{Type: "pairing"})
 		return nil
 	}
 	p.wrong++
-	if p.wrong < pairTries {
-		left := pairTries - p.wrong
-		s.mu.Unlock()
-		s.log.Warn("panel: wrong pairing code", "tries_left", left)
-		return fmt.Errorf("wrong code; %d tries left", left)
+	p.lastWrong, c.lastWrong = now, now
+	gFails, gLock := p.global.Fail(now)
+	cFails, cLock := c.lock.Fail(now)
+	void := p.wrong >= pairTries
+	if void {
+		p.code, p.until, p.wrong = "", time.Time{}, 0
 	}
-	*p = pairing{coolUntil: now.Add(pairCooldown)}
+	left := pairTries - p.wrong
 	s.mu.Unlock()
-	s.log.Warn("panel: pairing code void after too many wrong tries")
-	s.announcePairing(PairingMessage{Type: "pairing"})
-	return fmt.Errorf("wrong code; the code is void now, ask for a new one in %s", pairCooldown)
+	s.log.Warn("panel: wrong pairing code", "client", key, "client_failures", cFails, "failures", gFails, "code_void", void)
+	if void {
+		s.announcePairing(PairingMessage{Type: "pairing"})
+	}
+	var msg string
+	switch {
+	case void:
+		msg = "wrong code; the code is void now"
+	default:
+		msg = fmt.Sprintf("wrong code; %d tries left", left)
+	}
+	if d := max(gLock, cLock); d > 0 {
+		msg += "; pairing is locked for " + pinlock.HumanDuration(d)
+	} else if void {
+		msg += ", ask for a new one"
+	}
+	return errors.New(msg)
 }
 
 func (s *Server) expirePairing() {
@@ -127,6 +258,17 @@ func (s *Server) expirePairing() {
 	}
 }
 
+// pairError writes err from startPairing or checkPairCode: 429 while wrong
+// codes lock pairing, else code.
+func pairError(w http.ResponseWriter, err error, code int) {
+	msg := err.Error()
+	if errors.Is(err, errPairLocked) {
+		code = http.StatusTooManyRequests
+		msg = strings.TrimPrefix(msg, errPairLocked.Error()+": ")
+	}
+	writeError(w, code, msg)
+}
+
 // servePairRequest: an unpaired remote panel asks for a code to be shown.
 func (s *Server) servePairRequest(w http.ResponseWriter, r *http.Request, a Access) {
 	if a != Remote {
@@ -137,9 +279,9 @@ func (s *Server) servePairRequest(w http.ResponseWriter, r *http.Request, a Acce
 		writeError(w, http.StatusForbidden, "missing or wrong X-CSRF-Token; reload the panel")
 		return
 	}
-	m, err := s.startPairing()
+	m, err := s.startPairing(false, pairClientKey(r.RemoteAddr))
 	if err != nil {
-		writeError(w, http.StatusTooManyRequests, err.Error())
+		pairError(w, err, http.StatusTooManyRequests)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "until": m.Until, "digits": pairCodeDigits})
@@ -171,8 +313,8 @@ func (s *Server) servePair(w http.ResponseWriter, r *http.Request, a Access) {
 		writeError(w, http.StatusBadRequest, "a panel name is at most 40 bytes of text")
 		return
 	}
-	if err := s.checkPairCode(strings.ReplaceAll(strings.TrimSpace(req.Code), " ", "")); err != nil {
-		writeError(w, http.StatusForbidden, err.Error())
+	if err := s.checkPairCode(strings.ReplaceAll(strings.TrimSpace(req.Code), " ", ""), pairClientKey(r.RemoteAddr)); err != nil {
+		pairError(w, err, http.StatusForbidden)
 		return
 	}
 	p, tok, err := s.tokens.add(name, s.now())
