@@ -49,6 +49,7 @@ const (
 	whyNotMeeting  = "not a meeting link"
 	whyNotYet      = "provider not supported yet"
 	whyForeignLink = "roomd cannot join %s meetings"
+	whyUserInfo    = "meeting link carries a user name or password; put the secret in pin= or token="
 )
 
 const maxLinkLen = 4096
@@ -108,6 +109,16 @@ func ParseLink(raw string) Link {
 	if len(raw) > maxLinkLen {
 		return Link{Why: "meeting link too long"}
 	}
+	if HasUserInfo(raw) {
+		// Read before url.Parse, which may fail and would then say
+		// nothing; the link is shown as its host at most.
+		scheme, _, _ := strings.Cut(raw, ":")
+		l := Link{Provider: providerOf(strings.ToLower(scheme), ""), Why: whyUserInfo}
+		if u, err := url.Parse(raw); err == nil && u.Host != "" && u.Opaque == "" {
+			l.Provider, l.URI = providerOf(strings.ToLower(u.Scheme), u.Hostname()), strip(u)
+		}
+		return l
+	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || u.Opaque != "" {
 		return Link{Why: "meeting link not readable"}
@@ -115,9 +126,6 @@ func ParseLink(raw string) Link {
 	scheme := strings.ToLower(u.Scheme)
 	bad := func(provider, why string) Link {
 		return Link{Provider: provider, URI: strip(u), Why: why}
-	}
-	if u.User != nil {
-		return bad(providerOf(scheme, u.Hostname()), "meeting link carries a user name or password; put the secret in pin= or token=")
 	}
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
@@ -214,6 +222,27 @@ func canonical(u *url.URL, q url.Values) string {
 func strip(u *url.URL) string {
 	c := url.URL{Scheme: strings.ToLower(u.Scheme), Host: strings.ToLower(u.Host), Path: u.Path, RawPath: u.RawPath}
 	return c.String()
+}
+
+// HasUserInfo reports whether a link carries a user name or password
+// (scheme://user:password@host/…). It reads the text, not a parsed URL, so
+// that a link url.Parse refuses (a bad port, say) is caught too: any '@'
+// before the first '/', '?' or '#' after the scheme counts. Such a link is
+// never joined, shown or logged, on any surface.
+func HasUserInfo(raw string) bool {
+	rest := raw
+	if i := strings.IndexAny(raw, ":/?#"); i >= 0 && raw[i] == ':' {
+		rest = raw[i+1:] // after the scheme
+	}
+	rest = strings.TrimPrefix(rest, "//")
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	if strings.Contains(rest, "@") {
+		return true
+	}
+	u, err := url.Parse(raw)
+	return err == nil && u.User != nil
 }
 
 func single(q url.Values, key string) string {

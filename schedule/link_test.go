@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -110,6 +111,50 @@ func TestLinkStringHidesPasscode(t *testing.T) {
 	for _, s := range []string{fmt.Sprint(o), fmt.Sprintf("%+v", o), fmt.Sprintf("%v", []Occurrence{o})} {
 		if strings.Contains(s, "98765") || !strings.Contains(s, "<redacted>") {
 			t.Errorf("printed occurrence %s", s)
+		}
+	}
+}
+
+// A link with a user name or password is never joinable, on its own or
+// found in an event, and nothing about it shows the secret: not its URI,
+// not its printed or JSON form. Links url.Parse refuses count too.
+func TestParseLinkRefusesCredentials(t *testing.T) {
+	for _, raw := range []string{
+		"janus+ws://alice:s3cret@sfu.example.com/?room=1",
+		"janus+wss://s3cret@sfu.example.com/janus?room=1&pin=4711",
+		"janus+ws://alice:s3cret@sfu.example.com:bad/?room=1",
+		"janus+ws://alice:s3cret@[::1/?room=1",
+		"janus+ws:alice:s3cret@sfu.example.com",
+		"whip+https://alice:s3cret@m.example.com/whip/1?whep=https%3A%2F%2Fm.example.com%2Fwhep%2F1",
+		"whip+https://m.example.com/whip/1?whep=https%3A%2F%2Falice%3As3cret%40m.example.com%2Fwhep",
+		"livekit+wss://alice:s3cret@lk.example.com?room=r1",
+		"https://alice:s3cret@zoom.us/j/1",
+	} {
+		for _, l := range []Link{ParseLink(raw), FindLink("", "Room 4", "join: "+raw)} {
+			if l.Joinable || !strings.Contains(l.Why, "user name or password") && !strings.Contains(l.Why, "whep=") &&
+				(strings.Contains(raw, "://") || l.Why != whyNoLink) { // FindLink only sees scheme://… in text
+				t.Errorf("%q: %+v, want refused for its credentials", raw, l)
+			}
+			js, _ := json.Marshal(l)
+			for _, s := range []string{l.URI, l.Passcode, l.String(), fmt.Sprintf("%+v", l), string(js)} {
+				if strings.Contains(s, "s3cret") {
+					t.Errorf("%q: the secret shows in %q", raw, s)
+				}
+			}
+		}
+	}
+	for raw, want := range map[string]bool{
+		"janus+ws://alice:s3cret@h/?room=1": true,
+		"janus+ws://alice@h/?room=1":        true,
+		"alice:s3cret@h":                    true,
+		"janus+ws://h/a@b?room=1":           false,
+		"janus+ws://h?x=a@b":                false,
+		"janus+ws://h#a@b":                  false,
+		"https://h.example/":                false,
+		"":                                  false,
+	} {
+		if got := HasUserInfo(raw); got != want {
+			t.Errorf("HasUserInfo(%q) = %v, want %v", raw, got, want)
 		}
 	}
 }

@@ -130,6 +130,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 		h.eng = &callEngine{clk: h.clk}
 		ro.Devices.Calls = h.eng
 	}
+	ro.Logger = slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h.room = room.New(ro)
 	if h.eng != nil {
 		h.eng.room.Store(h.room)

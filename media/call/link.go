@@ -32,9 +32,17 @@ type Target struct {
 // The passcode (the Janus PIN, the WHIP and WHEP bearer token) is never part
 // of the link; it travels as room.Meeting.Passcode.
 func ParseLink(link string) (Target, error) {
+	if hasUserInfo(link) {
+		return Target{}, fmt.Errorf("%w: the link carries a user name or password; the secret belongs in the meeting's passcode", ErrUnsupportedLink)
+	}
 	u, err := url.Parse(link)
 	if err != nil {
-		return Target{}, fmt.Errorf("%w: %v", ErrUnsupportedLink, err)
+		// url.Error repeats the whole link; say only what was wrong.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return Target{}, fmt.Errorf("%w: the link is not a URL (%v)", ErrUnsupportedLink, err)
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "janus+ws", "janus+wss":
@@ -65,14 +73,14 @@ func parseWHIP(u *url.URL) (Target, error) {
 		return Target{}, fmt.Errorf("%w: the token belongs in the meeting's passcode, not in the link", ErrUnsupportedLink)
 	}
 	scheme := strings.TrimPrefix(strings.ToLower(u.Scheme), "whip+")
-	if u.Host == "" || u.User != nil {
-		return Target{}, fmt.Errorf("%w: a WHIP link needs a host and no user name", ErrUnsupportedLink)
+	if u.Host == "" {
+		return Target{}, fmt.Errorf("%w: a WHIP link needs a host", ErrUnsupportedLink)
 	}
 	if scheme == "http" && !loopback(u.Hostname()) {
 		return Target{}, fmt.Errorf("%w: whip+http:// is for loopback tests; use whip+https://", ErrUnsupportedLink)
 	}
 	whep, err := url.Parse(q.Get("whep"))
-	if q.Get("whep") == "" || err != nil || whep.Host == "" || whep.User != nil ||
+	if q.Get("whep") == "" || err != nil || whep.Host == "" || hasUserInfo(q.Get("whep")) ||
 		(whep.Scheme != "https" && (whep.Scheme != "http" || scheme != "http" || !loopback(whep.Hostname()))) {
 		return Target{}, fmt.Errorf("%w: a WHIP link needs whep=<url-encoded https WHEP URL>", ErrUnsupportedLink)
 	}
@@ -86,4 +94,25 @@ func loopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// hasUserInfo reports whether a link names a user or password before its
+// host (scheme://user:password@host). It reads the text, so a link that
+// url.Parse refuses is caught as well, and such a link is refused before
+// anything could repeat it. (schedule.HasUserInfo holds the same rule for
+// links typed or found in a calendar.)
+func hasUserInfo(link string) bool {
+	rest := link
+	if i := strings.IndexAny(link, ":/?#"); i >= 0 && link[i] == ':' {
+		rest = link[i+1:]
+	}
+	rest = strings.TrimPrefix(rest, "//")
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	if strings.Contains(rest, "@") {
+		return true
+	}
+	u, err := url.Parse(link)
+	return err == nil && u.User != nil
 }

@@ -1,0 +1,106 @@
+package call
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/roomd/roomd/media/capture"
+	"github.com/roomd/roomd/room"
+)
+
+// credentialLinks carry a user name or password before the host; some of
+// them url.Parse refuses, and its error would repeat the link.
+var credentialLinks = []string{
+	"janus+ws://alice:s3cret@127.0.0.1:8188/?room=1",
+	"janus+wss://alice:s3cret@sfu.example.org/janus?room=1234",
+	"JANUS+WS://s3cret@127.0.0.1/?room=1",
+	"janus+ws://alice:s3cret@127.0.0.1:bad/?room=1",
+	"janus+ws://alice:s3cret@[::1/?room=1",
+	"janus+ws:alice:s3cret@127.0.0.1",
+	"whip+https://alice:s3cret@sfu.example.org/whip/a?whep=https%3A%2F%2Fsfu.example.org%2Fwhep",
+	"whip+https://sfu.example.org/whip/a?whep=https%3A%2F%2Falice%3As3cret%40sfu.example.org%2Fwhep",
+	"whip+http://alice:s3cret@127.0.0.1:8080/whip/a?whep=http%3A%2F%2F127.0.0.1%3A8080%2Fwhep",
+}
+
+// A link with credentials is never joined, and the error never repeats
+// the secret (url.Parse's own error does).
+func TestParseLinkRefusesCredentials(t *testing.T) {
+	for _, link := range credentialLinks {
+		got, err := ParseLink(link)
+		if !errors.Is(err, ErrUnsupportedLink) {
+			t.Errorf("ParseLink(%q) = %+v, %v; want ErrUnsupportedLink", link, got, err)
+			continue
+		}
+		if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("ParseLink(%q): the error repeats the secret: %v", link, err)
+		}
+	}
+	// An unreadable link without credentials is refused without repeating
+	// it either: it may hold a secret somewhere else.
+	if _, err := ParseLink("janus+ws://127.0.0.1:bad/?room=1&apisecret=s3cret"); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("unreadable link: %v", err)
+	}
+	// Links with an @ after the host are fine.
+	if _, err := ParseLink("janus+ws://127.0.0.1:8188/rooms/a@b?room=1"); err != nil {
+		t.Errorf("an @ in the path: %v", err)
+	}
+}
+
+type lockedLog struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Should a link with credentials reach the engine anyway, the call fails
+// at once and neither the reason the room shows nor the log has the secret.
+func TestEngineRefusesCredentialLink(t *testing.T) {
+	var logs lockedLog
+	reports := make(chan room.Report, 16)
+	e, err := New(Config{
+		Sources: Sources{
+			Video: func() (capture.VideoSource, error) { return capture.NewPattern(capture.PatternOptions{}) },
+			Audio: func() (capture.AudioSource, error) { return capture.NewTone(capture.ToneOptions{}) },
+		},
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}, func(r room.Report) { reports <- r })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, link := range credentialLinks[:4] {
+		seq := uint64(i + 1)
+		e.Start(context.Background(), seq, room.Meeting{ID: "m1", URI: link})
+		select {
+		case r := <-reports:
+			cr, ok := r.(room.CallReported)
+			if !ok || cr.Seq != seq || cr.State != room.Failed {
+				t.Fatalf("%s: report %#v, want the call failed", link, r)
+			}
+			if strings.Contains(cr.Reason, "s3cret") || !strings.Contains(cr.Reason, "user name or password") {
+				t.Errorf("%s: reason %q", link, cr.Reason)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: no report", link)
+		}
+	}
+	if strings.Contains(logs.String(), "s3cret") {
+		t.Errorf("the secret reached the log:\n%s", logs.String())
+	}
+}
