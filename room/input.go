@@ -55,6 +55,8 @@ var (
 	ErrDevice     = errors.New("device error")
 	ErrNoEngine   = errors.New("no meeting provider can join this link")
 	ErrNoFleet    = errors.New("standalone room")
+	// ErrStopped is returned by a Room whose Run has ended.
+	ErrStopped = errors.New("room: stopped")
 )
 
 // Input is anything [Next] consumes: a [Command] from a surface or a [Report]
@@ -235,9 +237,14 @@ type (
 	ApplyVolume       struct{ Level int }
 	ApplyCameraPreset struct{ ID int }
 	ApplyDisplayPower struct{ On bool }
-	StartCall         struct {
+	// StartCall joins Meeting as call Seq. With Muted (Private) set the
+	// call starts only if the microphones report muted (the camera
+	// private) by then; otherwise it fails at once with the reason.
+	StartCall struct {
 		Seq     uint64
 		Meeting Meeting
+		Muted   bool
+		Private bool
 	}
 	EndCall         struct{ Seq uint64 }
 	StartEnrollment struct{ Code string }

@@ -187,6 +187,9 @@ func command(s State, c Command) (State, Outcome, error) {
 			if !a.Replace {
 				return refuse(fmt.Errorf("%w (%s); leave first or ask to replace it", ErrBusy, s.Call))
 			}
+			if !c.From.Kind.InRoom() && c.From.Kind != FromSchedule {
+				return refuse(fmt.Errorf("%w: only someone in the room or the calendar may replace a call (%s is not); leave first", ErrNotAllowed, c.From.Kind))
+			}
 			out.Effects = append(out.Effects, EndCall{Seq: s.CallSeq})
 		}
 		if a.Meeting.ID == "" {
@@ -197,10 +200,21 @@ func command(s State, c Command) (State, Outcome, error) {
 		if s.JoinOffer.ID == a.Meeting.ID {
 			s.JoinOffer = Meeting{}
 		}
-		out.Effects = append(out.Effects, StartCall{Seq: s.CallSeq, Meeting: a.Meeting})
-		if s.Settings.MuteOnJoin && !s.MicMute {
+		start := StartCall{Seq: s.CallSeq, Meeting: a.Meeting}
+		// A join from outside the room never carries the room's open
+		// microphone, nor its camera unless the room lets anyone open it:
+		// they close first, and the call starts only if they did.
+		if !c.From.Kind.InRoom() {
+			start.Muted = true
+			start.Private = s.Settings.Unmute != UnmuteAnyone
+		}
+		if (start.Muted || s.Settings.MuteOnJoin) && !s.MicMute {
 			out.Effects = append(out.Effects, ApplyMicMute{Mute: true})
 		}
+		if start.Private && !s.CameraPrivacy {
+			out.Effects = append(out.Effects, ApplyPrivacy{On: true})
+		}
+		out.Effects = append(out.Effects, start)
 		out.Events = append(out.Events, Event{Name: "CallJoining", Fields: []string{"MeetingId", a.Meeting.ID, "By", c.From.String()}})
 	case JoinOffered:
 		if s.JoinOffer.IsZero() {

@@ -105,7 +105,7 @@ func TestNext(t *testing.T) {
 			effects: []Effect{StartCall{Seq: 1, Meeting: meet}}},
 		{name: "join from the schedule takes the offer away", from: with(func(s *State) { s.JoinOffer = meet }), in: Command{From: cal, Do: Join{Meeting: meet}},
 			want:    with(func(s *State) { s.Call, s.CallSeq, s.Meeting, s.CallBy = Joining, 1, meet, FromSchedule }),
-			effects: []Effect{StartCall{Seq: 1, Meeting: meet}}},
+			effects: []Effect{ApplyMicMute{Mute: true}, ApplyPrivacy{On: true}, StartCall{Seq: 1, Meeting: meet, Muted: true, Private: true}}},
 		{name: "one-touch join of the offer", from: with(func(s *State) { s.JoinOffer = timed }), in: Command{From: panel, Do: JoinOffered{}},
 			want:    with(func(s *State) { s.Call, s.CallSeq, s.Meeting, s.CallBy = Joining, 1, timed, FromPanel }),
 			effects: []Effect{StartCall{Seq: 1, Meeting: timed}}},
@@ -128,7 +128,7 @@ func TestNext(t *testing.T) {
 				s.Settings.MuteOnJoin = true
 				s.Call, s.CallSeq, s.Meeting, s.CallBy = Joining, 1, meet, FromPanel
 			}),
-			effects: []Effect{StartCall{Seq: 1, Meeting: meet}, ApplyMicMute{Mute: true}}},
+			effects: []Effect{ApplyMicMute{Mute: true}, StartCall{Seq: 1, Meeting: meet}}},
 		{name: "join during a call is refused", from: with(func(s *State) { s.Call, s.CallSeq, s.Meeting = InCall, 1, meet }),
 			in: Command{From: serial, Do: Join{Meeting: Meeting{URI: "x"}}}, want: with(func(s *State) { s.Call, s.CallSeq, s.Meeting = InCall, 1, meet }), err: ErrBusy},
 		{name: "join with replace hangs up first", from: with(func(s *State) { s.Call, s.CallSeq, s.Meeting = InCall, 1, meet }),
@@ -137,6 +137,60 @@ func TestNext(t *testing.T) {
 				s.Call, s.CallSeq, s.Meeting, s.CallBy = Joining, 2, Meeting{ID: "x", URI: "x"}, FromSerial
 			}),
 			effects: []Effect{EndCall{Seq: 1}, StartCall{Seq: 2, Meeting: Meeting{ID: "x", URI: "x"}}}},
+
+		// A join from outside the room never sends an open microphone
+		// (issue 12 row 4): it closes the microphones, and the camera unless
+		// the room lets anyone open it, before the call starts, and the call
+		// starts only if they closed. Only the room or the calendar replaces.
+		{name: "remote join closes microphones and camera first", from: base(), in: Command{From: remote, Do: Join{Meeting: meet}},
+			want:    with(func(s *State) { s.Call, s.CallSeq, s.Meeting, s.CallBy = Joining, 1, meet, FromRemote }),
+			effects: []Effect{ApplyMicMute{Mute: true}, ApplyPrivacy{On: true}, StartCall{Seq: 1, Meeting: meet, Muted: true, Private: true}}},
+		{name: "remote join of a closed room still requires it closed", from: with(func(s *State) { s.MicMute, s.CameraPrivacy = true, true }),
+			in: Command{From: remote, Do: Join{Meeting: meet}},
+			want: with(func(s *State) {
+				s.MicMute, s.CameraPrivacy = true, true
+				s.Call, s.CallSeq, s.Meeting, s.CallBy = Joining, 1, meet, FromRemote
+			}),
+			effects: []Effect{StartCall{Seq: 1, Meeting: meet, Muted: true, Private: true}}},
+		{name: "remote one-touch join is closed too", from: with(func(s *State) { s.JoinOffer = timed }), in: Command{From: remote, Do: JoinOffered{}},
+			want:    with(func(s *State) { s.Call, s.CallSeq, s.Meeting, s.CallBy = Joining, 1, timed, FromRemote }),
+			effects: []Effect{ApplyMicMute{Mute: true}, ApplyPrivacy{On: true}, StartCall{Seq: 1, Meeting: timed, Muted: true, Private: true}}},
+		{name: "socket join is closed", from: base(), in: Command{From: socket, Do: Join{Meeting: meet}},
+			want:    with(func(s *State) { s.Call, s.CallSeq, s.Meeting, s.CallBy = Joining, 1, meet, FromSocket }),
+			effects: []Effect{ApplyMicMute{Mute: true}, ApplyPrivacy{On: true}, StartCall{Seq: 1, Meeting: meet, Muted: true, Private: true}}},
+		{name: "fleet join is closed", from: base(), in: Command{From: fleet, Do: Join{Meeting: meet}},
+			want:    with(func(s *State) { s.Call, s.CallSeq, s.Meeting, s.CallBy = Joining, 1, meet, FromFleet }),
+			effects: []Effect{ApplyMicMute{Mute: true}, ApplyPrivacy{On: true}, StartCall{Seq: 1, Meeting: meet, Muted: true, Private: true}}},
+		{name: "policy anyone: remote join still muted, camera left as it is", from: with(func(s *State) { s.Settings.Unmute = UnmuteAnyone }),
+			in: Command{From: remote, Do: Join{Meeting: meet}},
+			want: with(func(s *State) {
+				s.Settings.Unmute = UnmuteAnyone
+				s.Call, s.CallSeq, s.Meeting, s.CallBy = Joining, 1, meet, FromRemote
+			}),
+			effects: []Effect{ApplyMicMute{Mute: true}, StartCall{Seq: 1, Meeting: meet, Muted: true}}},
+		{name: "kiosk join keeps the room as it is", from: base(), in: Command{From: panel, Do: Join{Meeting: meet}},
+			want:    with(func(s *State) { s.Call, s.CallSeq, s.Meeting, s.CallBy = Joining, 1, meet, FromPanel }),
+			effects: []Effect{StartCall{Seq: 1, Meeting: meet}}},
+		{name: "remote may not replace a call", from: with(func(s *State) { s.Call, s.CallSeq, s.Meeting = InCall, 1, meet }),
+			in: Command{From: remote, Do: Join{Meeting: Meeting{URI: "x"}, Replace: true}}, want: with(func(s *State) { s.Call, s.CallSeq, s.Meeting = InCall, 1, meet }), err: ErrNotAllowed},
+		{name: "socket may not replace a call", from: with(func(s *State) { s.Call, s.CallSeq, s.Meeting = Joining, 1, meet }),
+			in: Command{From: socket, Do: Join{Meeting: Meeting{URI: "x"}, Replace: true}}, want: with(func(s *State) { s.Call, s.CallSeq, s.Meeting = Joining, 1, meet }), err: ErrNotAllowed},
+		{name: "fleet may not replace a call", from: with(func(s *State) { s.Call, s.CallSeq, s.Meeting = InCall, 1, meet }),
+			in: Command{From: fleet, Do: Join{Meeting: Meeting{URI: "x"}, Replace: true}}, want: with(func(s *State) { s.Call, s.CallSeq, s.Meeting = InCall, 1, meet }), err: ErrNotAllowed},
+		{name: "the calendar may replace a call", from: with(func(s *State) { s.Call, s.CallSeq, s.Meeting, s.MicMute = InCall, 1, meet, true }),
+			in: Command{From: cal, Do: Join{Meeting: timed, Replace: true}},
+			want: with(func(s *State) {
+				s.Call, s.CallSeq, s.Meeting, s.CallBy, s.MicMute = Joining, 2, timed, FromSchedule, true
+			}),
+			effects: []Effect{EndCall{Seq: 1}, ApplyPrivacy{On: true}, StartCall{Seq: 2, Meeting: timed, Muted: true, Private: true}}},
+		{name: "the kiosk may replace a call", from: with(func(s *State) { s.Call, s.CallSeq, s.Meeting = InCall, 1, meet }),
+			in:      Command{From: panel, Do: Join{Meeting: timed, Replace: true}},
+			want:    with(func(s *State) { s.Call, s.CallSeq, s.Meeting, s.CallBy = Joining, 2, timed, FromPanel }),
+			effects: []Effect{EndCall{Seq: 1}, StartCall{Seq: 2, Meeting: timed}}},
+		{name: "remote replace with nothing to replace just joins, closed", from: base(), in: Command{From: remote, Do: Join{Meeting: meet, Replace: true}},
+			want:    with(func(s *State) { s.Call, s.CallSeq, s.Meeting, s.CallBy = Joining, 1, meet, FromRemote }),
+			effects: []Effect{ApplyMicMute{Mute: true}, ApplyPrivacy{On: true}, StartCall{Seq: 1, Meeting: meet, Muted: true, Private: true}}},
+
 		{name: "join after failure", from: with(func(s *State) { s.Call, s.CallSeq, s.CallReason = Failed, 1, "bad pin" }),
 			in:      Command{From: panel, Do: Join{Meeting: meet}},
 			want:    with(func(s *State) { s.Call, s.CallSeq, s.Meeting, s.CallBy = Joining, 2, meet, FromPanel }),

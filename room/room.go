@@ -123,7 +123,7 @@ func (r *Room) send(ctx context.Context, in Input) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-r.done:
-		return errors.New("room: stopped")
+		return ErrStopped
 	}
 	select {
 	case err := <-req.reply:
@@ -131,7 +131,7 @@ func (r *Room) send(ctx context.Context, in Input) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-r.done:
-		return errors.New("room: stopped")
+		return ErrStopped
 	}
 }
 
@@ -282,7 +282,7 @@ func (r *Room) effect(e Effect) (Report, error) {
 			return nil
 		}
 		r.log.Error("room: device error", "device", what, "err", err)
-		return fmt.Errorf("%w: %s: %v", ErrDevice, what, err)
+		return fmt.Errorf("%w: %s: %w", ErrDevice, what, err)
 	}
 	switch e := e.(type) {
 	case ApplyMicMute:
@@ -324,6 +324,12 @@ func (r *Room) effect(e Effect) (Report, error) {
 	case StartCall:
 		if d.Calls == nil {
 			return CallReported{Seq: e.Seq, State: Failed, Reason: ErrNoEngine.Error()}, nil
+		}
+		// The closing effects ran first; a device that did not close
+		// fails the join rather than sending what it should not.
+		if s := r.Snapshot(); (e.Muted && !s.MicMute) || (e.Private && !s.CameraPrivacy) {
+			r.log.Error("room: join refused: the microphones or camera could not be closed first", "muted", s.MicMute, "private", s.CameraPrivacy)
+			return CallReported{Seq: e.Seq, State: Failed, Reason: "the microphones or camera could not be closed before joining; nothing was sent"}, nil
 		}
 		d.Calls.Start(r.ctx, e.Seq, e.Meeting)
 	case EndCall:

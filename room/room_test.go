@@ -158,6 +158,18 @@ func TestLEDFollowsMuteAndSurvivesMicError(t *testing.T) {
 	}
 }
 
+// A device error says it is one (ErrDevice) and keeps the driver's own
+// error in the chain, so callers can branch on either.
+func TestDeviceErrorKeepsTheDriversError(t *testing.T) {
+	errReset := errors.New("usb reset")
+	g := start(t, nil, nil)
+	g.mic.fail(errReset)
+	err := g.r.Do(context.Background(), Command{From: button, Do: ToggleMicMute{}})
+	if !errors.Is(err, ErrDevice) || !errors.Is(err, errReset) {
+		t.Fatalf("err = %v: ErrDevice %v, driver error %v; want both reachable", err, errors.Is(err, ErrDevice), errors.Is(err, errReset))
+	}
+}
+
 func TestLEDRecoversAfterDriverError(t *testing.T) {
 	g := start(t, nil, nil)
 	g.led.fail(errors.New("gpio: EIO"))
@@ -355,12 +367,78 @@ func TestRunStopsCleanly(t *testing.T) {
 		for range w { // closes when the room stops
 		}
 		cancel()
-		if err := g.r.Alive(context.Background()); err == nil {
-			t.Fatal("Alive after stop succeeded")
+		if err := g.r.Alive(context.Background()); !errors.Is(err, ErrStopped) {
+			t.Fatalf("Alive after stop: %v, want ErrStopped", err)
 		}
-		if err := g.r.Do(context.Background(), Command{From: panel, Do: Leave{}}); err == nil {
-			t.Fatal("Do after stop succeeded")
+		if err := g.r.Do(context.Background(), Command{From: panel, Do: Leave{}}); !errors.Is(err, ErrStopped) {
+			t.Fatalf("Do after stop: %v, want ErrStopped", err)
 		}
 	}
 	eventually(t, "goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
+}
+
+// micAtStart is a call engine that records whether the microphones were
+// muted when each call started.
+type micAtStart struct {
+	mic    Toggle
+	mu     sync.Mutex
+	starts []bool
+}
+
+func (e *micAtStart) Start(_ context.Context, _ uint64, _ Meeting) {
+	m, _ := e.mic.Get()
+	e.mu.Lock()
+	e.starts = append(e.starts, m)
+	e.mu.Unlock()
+}
+func (e *micAtStart) End(uint64) {}
+
+func (e *micAtStart) started() []bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]bool(nil), e.starts...)
+}
+
+// A paired tablet joining a meeting of its choosing never gets the room's
+// open microphone: the microphones are muted before the engine starts, and
+// if they cannot be muted the call is not started at all (issue 12 row 4).
+func TestJoinFromOutsideTheRoomNeverSendsAnOpenMic(t *testing.T) {
+	run := func(t *testing.T, mic *fakeToggle) (*Room, *micAtStart) {
+		eng := &micAtStart{mic: mic}
+		r := New(Options{Devices: Devices{Mic: mic, Calls: eng}})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { r.Run(ctx); close(done) }()
+		t.Cleanup(func() { cancel(); <-done })
+		<-r.Ready()
+		return r, eng
+	}
+	t.Run("mutes first", func(t *testing.T) {
+		r, eng := run(t, &fakeToggle{})
+		if err := r.Do(context.Background(), Command{From: remote, Do: Join{Meeting: meet}}); err != nil {
+			t.Fatal(err)
+		}
+		s := r.Snapshot()
+		if got := eng.started(); len(got) != 1 || !got[0] || !s.MicMute || !s.CameraPrivacy || s.Call != Joining {
+			t.Fatalf("engine saw mic muted %v; room: mute %v privacy %v call %v", got, s.MicMute, s.CameraPrivacy, s.Call)
+		}
+		// Only the room may open it again.
+		if err := r.Do(context.Background(), Command{From: remote, Do: SetMicMute{}}); !errors.Is(err, ErrNotAllowed) {
+			t.Fatalf("remote unmute during its call: %v", err)
+		}
+		if err := r.Do(context.Background(), Command{From: panel, Do: SetMicMute{}}); err != nil || r.Snapshot().MicMute {
+			t.Fatalf("kiosk unmute during the call: %v, muted %v", err, r.Snapshot().MicMute)
+		}
+	})
+	t.Run("mic that will not mute fails the join", func(t *testing.T) {
+		r, eng := run(t, &fakeToggle{failSet: errors.New("codec register write failed")})
+		err := r.Do(context.Background(), Command{From: remote, Do: Join{Meeting: meet}})
+		if !errors.Is(err, ErrDevice) {
+			t.Fatalf("err = %v, want the device error", err)
+		}
+		s := r.Snapshot()
+		if got := eng.started(); len(got) != 0 || s.Call != Failed || s.CallReason == "" {
+			t.Fatalf("engine started %d calls; call %v reason %q", len(got), s.Call, s.CallReason)
+		}
+	})
 }
