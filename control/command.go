@@ -60,6 +60,11 @@ func ParseCommand(path Path, args []Arg) (Command, error) {
 			cmd.Args = append(cmd.Args, Arg{Name: ps.Name, Value: v})
 		}
 	}
+	if spec.check != nil {
+		if err := spec.check(got); err != nil {
+			return cmd, err
+		}
+	}
 	cmd.Action = spec.action(got)
 	return cmd, nil
 }

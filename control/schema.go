@@ -37,6 +37,9 @@ type CommandSpec struct {
 	Params []ParamSpec
 	// action builds the room action from canonical arguments (defaults filled in).
 	action func(args map[string]string) room.Action
+	// check, when set, refuses arguments that each fit their space but
+	// must not reach the room (a meeting link with a password in it).
+	check func(args map[string]string) error
 }
 
 // ConfigSpec describes one configuration item kept in room.Settings.
@@ -171,6 +174,7 @@ func newSchema() Schema {
 					{Name: "Replace", Space: trueFalse, Default: "False"},
 					{Name: "Passcode", Space: text(0, 64)},
 				},
+				check: checkJoinLink,
 				action: func(a map[string]string) room.Action {
 					m := room.Meeting{ID: a["MeetingId"], Title: a["Title"], URI: a["Uri"], Passcode: a["Passcode"]}
 					// A link typed with its PIN in it (…&pin=1234) is split the
