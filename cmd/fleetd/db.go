@@ -3,7 +3,11 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
 	"strings"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
@@ -12,7 +16,14 @@ import (
 
 // openStore opens the database named by dsn: "postgres://…" for PostgreSQL
 // (several fleetd replicas may share it), anything else is a SQLite file.
-func openStore(ctx context.Context, dsn string) (Store, error) {
+// A SQLite file is created readable by its owner only (mode 0600), and so
+// are its -wal and -shm files, which SQLite creates with the database's
+// mode; one found readable by others is tightened to 0600 and the change
+// logged to log (nil discards).
+func openStore(ctx context.Context, dsn string, log *slog.Logger) (Store, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		db, err := sql.Open("pgx", dsn)
 		if err != nil {
@@ -24,6 +35,9 @@ func openStore(ctx context.Context, dsn string) (Store, error) {
 			return nil, err
 		}
 		return s, nil
+	}
+	if err := privateSQLiteFiles(dsn, log); err != nil {
+		return nil, err
 	}
 	db, err := sql.Open("sqlite", "file:"+dsn+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate")
 	if err != nil {
@@ -38,7 +52,41 @@ func openStore(ctx context.Context, dsn string) (Store, error) {
 	s, err := newSQLStore(ctx, db, false)
 	if err != nil {
 		db.Close()
+		return nil, fmt.Errorf("%w; %s is damaged or not a fleetd database: restore it from a backup (fleetd does not start on it: an empty database would make every enrolled device unknown)", err, dsn)
+	}
+	if err := privateSQLiteFiles(dsn, log); err != nil { // the -wal and -shm just made
+		db.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// privateSQLiteFiles creates the database file path with mode 0600 if it
+// does not exist (SQLite takes an empty file as a new database) and makes
+// it and its -wal, -shm and -journal files readable by their owner only.
+func privateSQLiteFiles(path string, log *slog.Logger) error {
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("fleetd: database: %w", err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("fleetd: database: %w", err)
+		}
+		if !fi.Mode().IsRegular() {
+			return fmt.Errorf("fleetd: database file %s is not a regular file (%v); move it away", p, fi.Mode().Type())
+		}
+		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+			if err := os.Chmod(p, 0o600); err != nil {
+				return fmt.Errorf("fleetd: database file %s is readable by others (mode %04o) and could not be made private: %w; run `chmod 600 %s`", p, perm, err, p)
+			}
+			log.Warn("fleetd: database file was readable by others; made it private (mode 0600)", "file", p, "was", fmt.Sprintf("%04o", perm))
+		}
+	}
+	return nil
 }

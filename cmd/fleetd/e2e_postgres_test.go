@@ -21,7 +21,7 @@ import (
 // keys in keyDir; two replicas with the same dsn and keyDir are one fleet.
 func startReplica(t testing.TB, dsn, keyDir string) *testServer {
 	t.Helper()
-	st, err := openStore(context.Background(), dsn)
+	st, err := openStore(context.Background(), dsn, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestEndToEndPostgresReplicas(t *testing.T) {
 		s, p := rm.snapshot()
 		return s.Name == "Fjord" && p.State == room.Enrolled && p.ConfigVersion == 1
 	})
-	if _, err := admin.Store.UseCode(ctx, HashCode(code), time.Now()); !errors.Is(err, errCodeUsed) {
+	if _, err := admin.Store.UseCode(ctx, admin.Keys.HashCode(code), time.Now()); !errors.Is(err, errCodeUsed) {
 		t.Errorf("code reusable: %v", err)
 	}
 

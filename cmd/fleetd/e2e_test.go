@@ -111,7 +111,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	// The code is single use.
-	if _, err := f.Store.UseCode(ctx, HashCode(code), time.Now()); !errors.Is(err, errCodeUsed) {
+	if _, err := f.Store.UseCode(ctx, f.Keys.HashCode(code), time.Now()); !errors.Is(err, errCodeUsed) {
 		t.Errorf("code reusable: %v", err)
 	}
 
@@ -188,7 +188,7 @@ func TestEnrollmentRefusals(t *testing.T) {
 
 	// Expired and unknown codes are refused.
 	expired, _ := f.IssueCode(ctx, "acme", "fjord", -time.Minute, false)
-	if _, err := f.Store.UseCode(ctx, HashCode(expired), time.Now()); !errors.Is(err, errCodeUsed) {
+	if _, err := f.Store.UseCode(ctx, f.Keys.HashCode(expired), time.Now()); !errors.Is(err, errCodeUsed) {
 		t.Errorf("expired code: %v", err)
 	}
 }

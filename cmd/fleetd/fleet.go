@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
@@ -89,12 +88,14 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// HashCode is how activation codes are stored: hyphens, spaces and case do
-// not matter when typing one.
-func HashCode(code string) string {
-	norm := strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(code))
-	s := sha256.Sum256([]byte(norm))
-	return hex.EncodeToString(s[:])
+// redeemCode uses an activation code up: one hashed under the code key,
+// or one stored before keyed hashing (see codes.go) until it expires.
+func (f *Fleet) redeemCode(ctx context.Context, code string) (Code, error) {
+	c, err := f.Store.UseCode(ctx, f.Keys.HashCode(code), f.now())
+	if errors.Is(err, errCodeUsed) {
+		return f.Store.UseCode(ctx, legacyCodeHash(code), f.now())
+	}
+	return c, err
 }
 
 func (f *Fleet) enroll(w http.ResponseWriter, r *http.Request) {
@@ -128,7 +129,7 @@ func (f *Fleet) enroll(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Log.Info("device enrolled (registered at the factory)", "device", d.ID, "org", d.OrgID, "room", d.RoomID, "fingerprint", fp)
 	case errors.Is(err, errNotFound):
-		code, err := f.Store.UseCode(ctx, HashCode(req.ActivationCode), f.now())
+		code, err := f.redeemCode(ctx, req.ActivationCode)
 		if err != nil {
 			f.Log.Info("enroll refused", "fingerprint", fp, "err", err)
 			httpError(w, http.StatusForbidden, "activation code unknown, used or expired")
@@ -326,7 +327,7 @@ func (f *Fleet) IssueCode(ctx context.Context, org, room string, ttl time.Durati
 		digits.WriteByte('0' + x%10)
 	}
 	code := digits.String()
-	err := f.Store.CreateCode(ctx, Code{Hash: HashCode(code), OrgID: org, RoomID: room, ExpiresAt: f.now().Add(ttl), NeedsApproval: needsApproval})
+	err := f.Store.CreateCode(ctx, Code{Hash: f.Keys.HashCode(code), OrgID: org, RoomID: room, ExpiresAt: f.now().Add(ttl), NeedsApproval: needsApproval})
 	if err != nil {
 		return "", err
 	}

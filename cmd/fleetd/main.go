@@ -60,7 +60,8 @@ func run(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	store, err := openStore(ctx, *dsn)
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	store, err := openStore(ctx, *dsn, log)
 	if err != nil {
 		return err
 	}
@@ -69,7 +70,10 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	f := &Fleet{Store: store, Keys: keys, Log: slog.New(slog.NewTextHandler(os.Stderr, nil))}
+	for _, n := range keys.Notes {
+		log.Warn(n)
+	}
+	f := &Fleet{Store: store, Keys: keys, Log: log}
 	a := fs.Args()
 	need := func(n int, usage string) error {
 		if len(a) != n {
@@ -141,6 +145,7 @@ func run(args []string) error {
 				return err
 			}
 		}
+		f.reportCodes(ctx)
 		return serve(ctx, f, *listen, *adminListen, token, strings.Split(*names, ","))
 	case "admin-token":
 		if err := need(2, "admin-token FILE"); err != nil {

@@ -66,6 +66,8 @@ type Store interface {
 	CreateCode(ctx context.Context, c Code) error
 	// UseCode marks the code used, once, if it has not expired at now.
 	UseCode(ctx context.Context, hash string, now time.Time) (Code, error)
+	// OpenCodes returns the codes neither used nor expired at now.
+	OpenCodes(ctx context.Context, now time.Time) ([]Code, error)
 	// Preregister binds a device key to a room before the device ships.
 	Preregister(ctx context.Context, p Prereg) error
 	// UsePrereg marks the key's registration used, once, if its serial
@@ -202,6 +204,26 @@ func (s *sqlStore) UseCode(ctx context.Context, hash string, now time.Time) (Cod
 	}
 	c.ExpiresAt = time.UnixMilli(exp)
 	return c, wrap(err)
+}
+
+func (s *sqlStore) OpenCodes(ctx context.Context, now time.Time) ([]Code, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT hash, org, room, expires_at, needs_approval FROM codes
+		WHERE used_at IS NULL AND expires_at > ? ORDER BY expires_at`), now.UnixMilli())
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	var cs []Code
+	for rows.Next() {
+		var c Code
+		var exp int64
+		if err := rows.Scan(&c.Hash, &c.OrgID, &c.RoomID, &exp, &c.NeedsApproval); err != nil {
+			return nil, wrap(err)
+		}
+		c.ExpiresAt = time.UnixMilli(exp)
+		cs = append(cs, c)
+	}
+	return cs, wrap(rows.Err())
 }
 
 func (s *sqlStore) Preregister(ctx context.Context, p Prereg) error {

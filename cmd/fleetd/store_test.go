@@ -24,7 +24,7 @@ var storeBackends = []struct {
 func forEachStore(t *testing.T, f func(t *testing.T, st Store)) {
 	for _, b := range storeBackends {
 		t.Run(b.name, func(t *testing.T) {
-			st, err := openStore(context.Background(), b.dsn(t))
+			st, err := openStore(context.Background(), b.dsn(t), nil)
 			if err != nil {
 				t.Fatal(err)
 			}

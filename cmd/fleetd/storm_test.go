@@ -202,7 +202,7 @@ func TestReconnectStorm(t *testing.T) {
 	}
 	ctx := context.Background()
 	dir := fastDir(t)
-	st, err := openStore(ctx, filepath.Join(dir, "fleet.db"))
+	st, err := openStore(ctx, filepath.Join(dir, "fleet.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
