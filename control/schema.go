@@ -13,7 +13,7 @@ import (
 // SchemaVersion names the vocabulary below. Bump it (minor for additions,
 // major for removals or renames) with every change to a path, parameter,
 // value space or event, and add testdata/schema-<version>.json.
-const SchemaVersion = "1.2"
+const SchemaVersion = "1.3"
 
 // StatusSpec describes one status leaf.
 type StatusSpec struct {
@@ -135,10 +135,11 @@ func newSchema() Schema {
 			{Path: p("Hardware Device [Name] Kind"), Space: anyText},
 			{Path: p("Hardware Device [Name] State"), Space: literal("Loaded", "Skipped", "Failed")},
 			{Path: p("Hardware Device [Name] Reason"), Space: anyText},
-			{Path: p("Provisioning State"), Space: literal("Unenrolled", "Pending", "Enrolled")},
+			{Path: p("Provisioning State"), Space: literal("Unenrolled", "Pending", "Enrolled", "Failed", "Revoked")},
 			{Path: p("Provisioning ConfigVersion"), Space: integer(0, math.MaxInt64)},
 			{Path: p("Provisioning Stale"), Space: trueFalse},
 			{Path: p("Provisioning Detail"), Space: anyText},
+			{Path: p("Provisioning Since"), Space: anyTime},
 			{Path: p("SystemUnit Name"), Space: anyText},
 			{Path: p("SystemUnit Software Version"), Space: anyText},
 			{Path: p("SystemUnit ProtocolVersion"), Space: anyText},

@@ -109,6 +109,7 @@ func Flatten(s room.State, sys System) []Leaf {
 	add("Provisioning ConfigVersion", Integer, strconv.FormatInt(max(s.Provisioning.ConfigVersion, 0), 10))
 	add("Provisioning Stale", Literal, trueFalseString(s.Provisioning.Stale))
 	add("Provisioning Detail", String, s.Provisioning.Detail)
+	add("Provisioning Since", Time, formatTime(s.Provisioning.Since))
 	add("SystemUnit Name", String, s.Settings.Name)
 	add("SystemUnit Software Version", String, sys.SoftwareVersion)
 	add("SystemUnit ProtocolVersion", String, SchemaVersion)

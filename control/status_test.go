@@ -261,3 +261,24 @@ func diffLines(a, b room.State) []string {
 	}
 	return out
 }
+
+// A revoked or failed provisioning state reaches status with its time and
+// reason (issue 12 rows 2 and 13).
+func TestFlattenProvisioningFailedAndRevoked(t *testing.T) {
+	at := time.Date(2026, 12, 7, 4, 40, 0, 0, time.UTC)
+	for _, c := range []struct {
+		p     room.Provisioning
+		state string
+	}{
+		{room.Provisioning{State: room.Revoked, ConfigVersion: 7, Since: at, Detail: "the fleet revoked this device"}, "Revoked"},
+		{room.Provisioning{State: room.ProvisioningFailed, Since: at, Detail: "enrollment.json is damaged"}, "Failed"},
+	} {
+		leaves := map[string]string{}
+		for _, l := range Flatten(room.State{Provisioning: c.p}, System{}) {
+			leaves[l.Path.String()] = l.Value
+		}
+		if leaves["Provisioning State"] != c.state || leaves["Provisioning Since"] != "2026-12-07T04:40:00Z" || leaves["Provisioning Detail"] != c.p.Detail {
+			t.Errorf("%v: State %q Since %q Detail %q", c.p, leaves["Provisioning State"], leaves["Provisioning Since"], leaves["Provisioning Detail"])
+		}
+	}
+}

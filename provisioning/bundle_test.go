@@ -147,8 +147,16 @@ func TestLoadFallsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, from, probs := s.Load(f.org, f.dev)
-	if b == nil || b.Version != 5 || from != FromPrevious || len(probs) != 1 {
+	if b == nil || b.Version != 5 || from != FromPrevious || len(probs) != 0 {
 		t.Fatalf("Load with damaged current = %v %v %v", b, from, probs)
+	}
+	// The damaged file is set aside and reported, not left to be copied
+	// over the previous bundle by the next apply.
+	if notes := s.TakeNotes(); len(notes) != 1 || !strings.Contains(notes[0].Error(), "kept as bundle.current.corrupt-") {
+		t.Fatalf("notes = %v", notes)
+	}
+	if m, _ := filepath.Glob(filepath.Join(s.Dir, currentFile+".corrupt-*")); len(m) != 1 {
+		t.Fatalf("set aside: %v", m)
 	}
 	// A damaged current file must not allow a rollback below previous.
 	if _, _, err := s.Apply(f.bundle(4, "Old"), f.org, f.dev); !errors.Is(err, ErrRollback) {
@@ -157,6 +165,9 @@ func TestLoadFallsBack(t *testing.T) {
 	os.Remove(filepath.Join(s.Dir, previousFile))
 	if b, from, _ := s.Load(f.org, f.dev); b != nil || from != FromDefaults {
 		t.Fatalf("Load with nothing usable = %v %v", b, from)
+	}
+	if _, _, err := s.Apply(f.bundle(6, "Fjell"), f.org, f.dev); err != nil {
+		t.Fatal(err)
 	}
 	if b, from, probs := s.Load("org1", "devX"); b != nil || from != FromDefaults || len(probs) == 0 {
 		t.Fatalf("Load for another device = %v %v %v", b, from, probs)

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -90,7 +91,30 @@ type Client struct {
 	refused  int64 // newest version the room could not take
 	lastErrs []string
 	http     *http.Client
+
+	// failure says why the device cannot use its identity (key or
+	// enrollment damaged, missing or mismatched); "" when it can.
+	failure  string
+	failedAt time.Time
+	// recoverEnr: the enrollment is lost but the key is good, so the
+	// fleet may hand the enrollment back without a code.
+	recoverEnr bool
+	// reenroll: an activation code was typed while enrolled (the room
+	// allows that only in a failed or revoked state).
+	reenroll    bool
+	pendingCode string
+	refusal     string // the fleet refuses this device's certificate
+	refusedAt   time.Time
+	revokedAt   time.Time // the fleet revoked this device; zero when not
+	enrollErr   string    // why the last enrollment attempt failed
 }
+
+// Files in the client's directory.
+const (
+	keyFile        = "device.key"
+	enrollmentFile = "enrollment.json"
+	revokedFile    = "revoked.json"
+)
 
 // enrollment is what the device keeps after enrolling.
 type enrollment struct {
@@ -98,9 +122,36 @@ type enrollment struct {
 	OrgID     string   `json:"org_id"`
 	CertChain [][]byte `json:"cert_chain"`
 	CA        []byte   `json:"ca"`
+	// TrustRoot is the signed root of the enrollment answer: the last
+	// fallback when the stored roots are damaged.
+	TrustRoot json.RawMessage `json:"trust_root,omitempty"`
 }
 
-// NewClient loads the device identity and the configuration in force.
+// check says whether a parsed enrollment is usable.
+func (e *enrollment) check() error {
+	if e.DeviceID == "" || e.OrgID == "" || len(e.CertChain) == 0 {
+		return errors.New("it names no device, organisation or certificate")
+	}
+	if _, err := x509.ParseCertificate(e.CertChain[0]); err != nil {
+		return fmt.Errorf("device certificate: %w", err)
+	}
+	if _, err := x509.ParseCertificate(e.CA); err != nil {
+		return fmt.Errorf("fleet CA: %w", err)
+	}
+	return nil
+}
+
+// revocation is revoked.json: when the device learnt the fleet revoked it.
+type revocation struct {
+	At     time.Time `json:"at"`
+	Reason string    `json:"reason"`
+}
+
+// NewClient loads the device identity and the configuration in force. It
+// does not fail on a damaged provisioning store: a damaged file is set
+// aside as <name>.corrupt-<time>, and provisioning reports itself Failed
+// with the reason and what to do, while the room runs on the configuration
+// it last had. The error is kept for callers; it is always nil.
 func NewClient(o ClientOptions) (*Client, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -111,28 +162,174 @@ func NewClient(o ClientOptions) (*Client, error) {
 	if o.StartDelay == 0 {
 		o.StartDelay = 30 * time.Second
 	}
+	c := &Client{o: o, nudge: make(chan struct{}, 1), code: make(chan string, 1)}
 	st, err := NewStore(filepath.Join(o.Dir, "config"))
 	if err != nil {
-		return nil, err
+		st = &Store{Dir: filepath.Join(o.Dir, "config")}
+		c.fail(fmt.Sprintf("the configuration store cannot be used (%v); check %s is a directory roomd can write", err, o.Dir))
 	}
-	c := &Client{o: o, store: st, nudge: make(chan struct{}, 1), code: make(chan string, 1)}
-	c.key = o.Key
-	if c.key == nil {
-		if c.key, err = LoadOrCreateKey(filepath.Join(o.Dir, "device.key")); err != nil {
-			return nil, err
-		}
-	}
-	var e enrollment
-	if ok, err := statefile.LoadJSON(filepath.Join(o.Dir, "enrollment.json"), &e); err != nil {
-		return nil, fmt.Errorf("provisioning: %w", err)
-	} else if ok {
-		c.enr = &e
+	st.Now = o.Now
+	c.store = st
+	c.loadIdentity()
+	c.loadRevocation()
+	if c.enr != nil {
+		st.SetEnrollmentRoot(c.enr.OrgID, c.enr.TrustRoot)
 	}
 	return c, nil
 }
 
-// Fingerprint is the device key's fingerprint, for the panel.
-func (c *Client) Fingerprint() string { return Fingerprint(c.key.Public()) }
+func (c *Client) file(name string) string { return filepath.Join(c.o.Dir, name) }
+
+// fail puts provisioning into the failed state with reason, which says
+// what to do; the first failure's time is kept.
+func (c *Client) fail(reason string) {
+	c.mu.Lock()
+	if c.failure == "" {
+		c.failedAt = c.o.Now().UTC().Truncate(time.Second)
+	}
+	c.failure = reason
+	c.mu.Unlock()
+	c.o.Log.Error("provisioning: failed; the room keeps the configuration it has", "reason", reason)
+	c.noteError(errors.New("provisioning: " + reason))
+}
+
+const reenrollHint = "enroll again with a new activation code (xCommand Provisioning Enroll, or the panel's settings)"
+
+// loadIdentity reads the enrollment and the device key. Only a device that
+// is not enrolled gets a new key by itself; an enrolled one whose key is
+// missing or damaged waits for an administrator to enroll it again.
+func (c *Client) loadIdentity() {
+	var e enrollment
+	path := c.file(enrollmentFile)
+	ok, err := statefile.LoadJSON(path, &e)
+	if err == nil && ok {
+		err = e.check()
+	}
+	enrolled := ok
+	if err != nil {
+		enrolled = true // there was one
+		reason := fmt.Sprintf("enrollment.json is unusable (%v)", err)
+		if _, serr := os.Stat(path); serr == nil || isDirErr(err) {
+			if to, aerr := setAside(path, c.o.Now()); aerr == nil {
+				reason = fmt.Sprintf("enrollment.json is damaged (%v); it is kept as %s", err, filepath.Base(to))
+			}
+		}
+		c.fail(reason + "; roomd asks the fleet for it again with the device key; if that is refused, " + reenrollHint)
+		c.recoverEnr = true
+	} else if ok {
+		c.enr = &e
+	}
+	c.key = c.o.Key
+	if c.key != nil {
+		return
+	}
+	path = c.file(keyFile)
+	k, err := LoadKey(path)
+	switch {
+	case err == nil:
+		c.key = k
+	case errors.Is(err, fs.ErrNotExist) && !enrolled:
+		// First boot.
+		if c.key, err = createKey(path); err != nil {
+			c.fail(fmt.Sprintf("the device key cannot be saved (%v); check that %s is writable", err, c.o.Dir))
+		}
+		return
+	case errors.Is(err, fs.ErrNotExist):
+		c.recoverEnr = false
+		c.fail(fmt.Sprintf("the device key %s is missing but the device is enrolled%s; roomd does not make a new identity by itself: %s",
+			path, c.enrolledAs(), reenrollHint))
+		return
+	case errors.Is(err, ErrKeyDamaged):
+		c.recoverEnr = false
+		reason := err.Error()
+		if to, aerr := setAside(path, c.o.Now()); aerr == nil {
+			reason += "; it is kept as " + filepath.Base(to)
+		}
+		c.fail(reason + "; the device's identity is lost: " + reenrollHint)
+		return
+	default: // readable by others, or unreadable
+		c.recoverEnr = false
+		c.fail(err.Error() + " (then restart roomd), or " + reenrollHint)
+		return
+	}
+	if c.enr == nil {
+		return
+	}
+	leaf, _ := x509.ParseCertificate(c.enr.CertChain[0])
+	if Fingerprint(leaf.PublicKey) != Fingerprint(c.key.Public()) {
+		c.key = nil
+		c.fail(fmt.Sprintf("the device key %s does not match the certificate in enrollment.json%s; %s", path, c.enrolledAs(), reenrollHint))
+	}
+}
+
+func (c *Client) enrolledAs() string {
+	if c.enr == nil {
+		return ""
+	}
+	return fmt.Sprintf(" (as %s in %s)", c.enr.DeviceID, c.enr.OrgID)
+}
+
+// loadRevocation reads revoked.json, so a revoked device says so from boot.
+func (c *Client) loadRevocation() {
+	var r revocation
+	path := c.file(revokedFile)
+	ok, err := statefile.LoadJSON(path, &r)
+	if err != nil {
+		if to, aerr := setAside(path, c.o.Now()); aerr == nil {
+			err = fmt.Errorf("%w; kept as %s", err, filepath.Base(to))
+		}
+		c.noteError(fmt.Errorf("provisioning: %w; the next poll tells whether the device is revoked", err))
+		c.o.Log.Warn("provisioning: revoked.json is damaged; the next poll tells whether the device is revoked", "err", err)
+		return
+	}
+	if ok && c.enr != nil {
+		c.revokedAt = r.At.UTC().Truncate(time.Second)
+	}
+}
+
+// markRevoked records that the fleet revoked this device (err says so).
+func (c *Client) markRevoked(err error) {
+	c.mu.Lock()
+	first := c.revokedAt.IsZero()
+	if first {
+		c.revokedAt = c.o.Now().UTC().Truncate(time.Second)
+	}
+	at := c.revokedAt
+	c.mu.Unlock()
+	if first {
+		c.noteError(err)
+		c.o.Log.Error("provisioning: the fleet revoked this device; the room keeps its configuration; "+reenrollHint, "at", at)
+		if serr := statefile.SaveJSON(c.file(revokedFile), revocation{At: at, Reason: err.Error()}, 0o600); serr != nil {
+			c.o.Log.Warn("provisioning: recording the revocation", "err", serr)
+		}
+	}
+	c.reportState()
+}
+
+// accepted clears a revocation or refusal once the fleet takes the device
+// again.
+func (c *Client) accepted() {
+	c.mu.Lock()
+	was := !c.revokedAt.IsZero() || c.refusal != ""
+	c.revokedAt, c.refusal, c.refusedAt = time.Time{}, "", time.Time{}
+	c.mu.Unlock()
+	if was {
+		os.Remove(c.file(revokedFile))
+		c.o.Log.Info("provisioning: the fleet accepts this device again")
+	}
+}
+
+// Fingerprint is the device key's fingerprint, for the panel; "" while the
+// device has no usable key.
+func (c *Client) Fingerprint() string {
+	c.mu.Lock()
+	k := c.key
+	c.mu.Unlock()
+	if k == nil {
+		return ""
+	}
+	return Fingerprint(k.Public())
+}
 
 // Nudge asks for a poll now; it never blocks.
 func (c *Client) Nudge() {
@@ -160,23 +357,69 @@ func (c *Client) InForce() *Bundle {
 // Run applies the stored configuration, then enrolls if needed and polls
 // until ctx ends. Network trouble never stops it: the room keeps the
 // configuration in force. Cancellation is not an error.
+//
+// A device whose identity is unusable (see [NewClient]) or that the fleet
+// revoked does not poll with it: it waits for an activation code typed on
+// a surface ([Client.Enroll]) and enrolls again, with a new key when the
+// old one is lost or revoked.
 func (c *Client) Run(ctx context.Context) error {
 	c.boot(ctx)
-	if c.enr == nil {
-		if err := c.enrollLoop(ctx); err != nil {
-			return nil // cancelled
+	for {
+		if !c.canPoll() {
+			if err := c.enrollLoop(ctx); err != nil {
+				return nil // cancelled
+			}
+		}
+		if err := c.setupTLS(); err != nil {
+			// check() vetted the enrollment; this is not expected.
+			c.mu.Lock()
+			c.key = nil
+			c.mu.Unlock()
+			c.fail(err.Error() + "; " + reenrollHint)
+			c.reportState()
+			continue
+		}
+		if !c.poll(ctx) {
+			return nil
 		}
 	}
-	if err := c.setupTLS(); err != nil {
-		return err
-	}
+}
+
+// canPoll says whether the device has an identity the fleet may accept.
+func (c *Client) canPoll() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.enr != nil && c.key != nil && c.failure == "" && !c.reenroll
+}
+
+// poll keeps the configuration current until ctx ends (false) or an
+// activation code asks for a new enrollment (true).
+func (c *Client) poll(ctx context.Context) bool {
 	if !sleep(ctx, randDuration(c.o.StartDelay), nil) {
-		return nil
+		return false
 	}
 	bo := newBackoff()
 	for {
 		wait, err := c.cycle(ctx)
-		if err != nil {
+		switch {
+		case err == nil:
+			bo.Reset()
+			c.accepted()
+		case errors.Is(err, ErrRevoked):
+			c.markRevoked(err)
+			wait = bo.NextBackOff()
+		case errors.Is(err, ErrRefused):
+			c.mu.Lock()
+			if c.refusal == "" {
+				c.refusedAt = c.o.Now().UTC().Truncate(time.Second)
+			}
+			c.refusal = fmt.Sprintf("the fleet refuses this device (%v); if this persists, %s", err, reenrollHint)
+			c.mu.Unlock()
+			c.noteError(err)
+			c.o.Log.Error("provisioning: the fleet refuses this device; keeping the configuration in force", "err", err)
+			c.reportState()
+			wait = bo.NextBackOff()
+		default:
 			c.noteError(err)
 			d := bo.NextBackOff()
 			var ra retryAfter
@@ -185,12 +428,23 @@ func (c *Client) Run(ctx context.Context) error {
 			}
 			c.o.Log.Warn("provisioning: fleet unreachable; keeping the configuration in force", "err", err, "retry_in", d)
 			wait = d
-		} else {
-			bo.Reset()
 		}
-		if !sleep(ctx, wait, c.nudge) {
-			return nil
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return false
+		case <-t.C:
+		case <-c.nudge:
+		case code := <-c.code:
+			t.Stop()
+			c.mu.Lock()
+			c.reenroll, c.pendingCode = true, code
+			c.mu.Unlock()
+			c.o.Log.Info("provisioning: enrolling again with the activation code typed")
+			return true
 		}
+		t.Stop()
 	}
 }
 
@@ -237,6 +491,7 @@ func (c *Client) boot(ctx context.Context) {
 		c.noteError(p)
 		c.o.Log.Warn("provisioning: stored configuration unusable", "err", p)
 	}
+	c.takeStoreNotes()
 	if b != nil {
 		c.o.Log.Info("provisioning: configuration loaded", "version", b.Version, "from", from)
 		if err := c.tellRoom(ctx, b); err != nil {
@@ -248,14 +503,34 @@ func (c *Client) boot(ctx context.Context) {
 	c.reportState()
 }
 
+// takeStoreNotes logs and reports what the store found damaged.
+func (c *Client) takeStoreNotes() {
+	for _, n := range c.store.TakeNotes() {
+		c.noteError(n)
+		c.o.Log.Warn("provisioning: stored file damaged", "err", n)
+	}
+}
+
 func (c *Client) reportState() {
+	c.takeStoreNotes()
 	if c.o.Room == nil {
 		return
 	}
+	c.o.Room.Report(room.ProvisioningReported{Provisioning: c.State()})
+}
+
+// State is provisioning as status shows it: a revocation, then an unusable
+// identity, then a refusing fleet, then a trust root that no longer
+// verifies, each with its time and what to do.
+func (c *Client) State() room.Provisioning {
+	trouble, troubled := c.store.Trouble()
 	p := room.Provisioning{State: room.Unenrolled}
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.enr != nil {
 		p.State = room.Enrolled
+	} else if c.enrollErr != "" {
+		p.Detail = "enrollment failed: " + c.enrollErr
 	}
 	if b := c.inForce; b != nil {
 		p.ConfigVersion = b.Version
@@ -266,8 +541,21 @@ func (c *Client) reportState() {
 	} else if c.refused > 0 {
 		p.Detail = fmt.Sprintf("version %d could not be applied; the local configuration stays in force", c.refused)
 	}
-	c.mu.Unlock()
-	c.o.Room.Report(room.ProvisioningReported{Provisioning: p})
+	switch {
+	case !c.revokedAt.IsZero():
+		p.State, p.Since = room.Revoked, c.revokedAt
+		p.Detail = "the fleet revoked this device at " + c.revokedAt.Format(time.RFC3339) + "; the room keeps its configuration; " + reenrollHint
+	case c.failure != "":
+		p.State, p.Since, p.Detail = room.ProvisioningFailed, c.failedAt, c.failure
+	case c.refusal != "":
+		p.State, p.Since, p.Detail = room.ProvisioningFailed, c.refusedAt, c.refusal
+	case trouble != "" && c.enr != nil:
+		p.State, p.Since, p.Detail = room.ProvisioningFailed, troubled, trouble
+	}
+	if c.enrollErr != "" && (p.State == room.Revoked || p.State == room.ProvisioningFailed) {
+		p.Detail += "; the last enrollment failed: " + c.enrollErr
+	}
+	return p
 }
 
 // tellRoom makes b the configuration in force in the running room. An
@@ -345,8 +633,25 @@ func statusError(resp *http.Response) error {
 			return fmt.Errorf("provisioning: %s: %s: %w", resp.Status, strings.TrimSpace(string(body)), retryAfter(time.Duration(n)*time.Second))
 		}
 	}
-	return fmt.Errorf("provisioning: %s: %s", resp.Status, strings.TrimSpace(string(body)))
+	msg := strings.TrimSpace(string(body))
+	switch {
+	case resp.StatusCode == http.StatusForbidden && strings.Contains(msg, "revoked"):
+		// fleetd answers a revoked device 403 "device revoked".
+		return fmt.Errorf("%w: %s: %s", ErrRevoked, resp.Status, msg)
+	case resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusUnauthorized:
+		return fmt.Errorf("%w: %s: %s", ErrRefused, resp.Status, msg)
+	}
+	return fmt.Errorf("provisioning: %s: %s", resp.Status, msg)
 }
+
+// Errors a fleet answers with. Callers branch with errors.Is.
+var (
+	// ErrRevoked: the fleet revoked this device.
+	ErrRevoked = errors.New("provisioning: the fleet revoked this device")
+	// ErrRefused: the fleet refuses the request (401, 403): an unknown,
+	// used or expired activation code, or a certificate it does not take.
+	ErrRefused = errors.New("provisioning: the fleet refuses this device")
+)
 
 func (c *Client) activationCode() string {
 	if c.o.ActivationCode != "" {
@@ -361,22 +666,49 @@ func (c *Client) activationCode() string {
 }
 
 // enrollLoop enrolls with backoff, waiting for a code when there is none.
+// A first enrollment uses the configured code (or none, preregistered); a
+// repair (failed or revoked) only a code typed on a surface, or none to
+// get a lost enrollment back for a good key.
 func (c *Client) enrollLoop(ctx context.Context) error {
-	code := c.activationCode()
+	c.mu.Lock()
+	repair := c.failure != "" || !c.revokedAt.IsZero() || c.reenroll
+	noCode := c.key != nil && (c.recoverEnr || (!repair && c.o.Preregistered))
+	code := c.pendingCode
+	c.pendingCode = ""
+	c.mu.Unlock()
+	configured := func() string {
+		if repair {
+			return "" // never a new identity from a code left in the configuration
+		}
+		return c.activationCode()
+	}
+	if code == "" {
+		code = configured()
+	}
+	c.reportState()
 	bo := newBackoff()
 	for {
-		if code == "" && !c.o.Preregistered {
+		if code == "" && !noCode {
 			select {
 			case code = <-c.code:
 			case <-c.nudge:
-				code = c.activationCode()
+				code = configured()
 				continue
 			case <-time.After(time.Minute):
-				code = c.activationCode()
+				code = configured()
 				continue
 			case <-ctx.Done():
 				return ctx.Err()
 			}
+		}
+		if code != "" && c.needsNewKey() {
+			if err := c.newIdentity(); err != nil {
+				c.noteError(err)
+				c.o.Log.Error("provisioning: cannot make a new device key", "err", err)
+				code = ""
+				continue
+			}
+			noCode = false
 		}
 		wait, err := c.enrollOnce(ctx, code)
 		if err == nil && wait == 0 {
@@ -390,6 +722,17 @@ func (c *Client) enrollLoop(ctx context.Context) error {
 			if errors.As(err, &ra) {
 				wait = max(wait, time.Duration(ra))
 			}
+			c.mu.Lock()
+			c.enrollErr = err.Error()
+			c.mu.Unlock()
+			if errors.Is(err, ErrRevoked) {
+				// This key is revoked: only a new key with a new code helps.
+				repair, noCode, code = true, false, ""
+				c.markRevoked(err)
+			} else if errors.Is(err, ErrRefused) && code != "" && !noCode {
+				code = "" // unknown, used or expired: wait for another
+			}
+			c.reportState()
 		}
 		select {
 		case code = <-c.code:
@@ -445,19 +788,24 @@ func (c *Client) enrollOnce(ctx context.Context, code string) (time.Duration, er
 	if err != nil || Fingerprint(cert.PublicKey) != c.Fingerprint() {
 		return 0, errors.New("provisioning: enrollment certificate is not for this device's key")
 	}
-	root, err := c.store.SaveRoot(er.TrustRoot)
-	if err != nil {
+	if _, err := x509.ParseCertificate(er.CA); err != nil {
+		return 0, fmt.Errorf("provisioning: enrollment response: fleet CA: %w", err)
+	}
+	// The enrollment's root is trusted on first use, as at the first
+	// enrollment: enrolling again re-seeds trust.
+	if _, err := c.store.SeedRoot(er.TrustRoot, er.OrgID); err != nil {
 		return 0, err
 	}
-	if root.OrgID != er.OrgID {
-		return 0, fmt.Errorf("provisioning: trust root is for %q, enrollment for %q", root.OrgID, er.OrgID)
-	}
-	e := &enrollment{DeviceID: er.DeviceID, OrgID: er.OrgID, CertChain: er.CertChain, CA: er.CA}
-	if err := statefile.SaveJSON(filepath.Join(c.o.Dir, "enrollment.json"), e, 0o600); err != nil {
+	e := &enrollment{DeviceID: er.DeviceID, OrgID: er.OrgID, CertChain: er.CertChain, CA: er.CA, TrustRoot: er.TrustRoot}
+	if err := statefile.SaveJSON(c.file(enrollmentFile), e, 0o600); err != nil {
 		return 0, err
 	}
+	c.store.SetEnrollmentRoot(e.OrgID, e.TrustRoot)
+	os.Remove(c.file(revokedFile))
 	c.mu.Lock()
 	c.enr = e
+	c.failure, c.failedAt, c.recoverEnr, c.reenroll, c.enrollErr = "", time.Time{}, false, false, ""
+	c.revokedAt, c.refusal, c.refusedAt = time.Time{}, "", time.Time{}
 	c.mu.Unlock()
 	c.o.Log.Info("provisioning: enrolled", "device", e.DeviceID, "org", e.OrgID)
 	if len(er.Config) > 0 {
@@ -467,6 +815,47 @@ func (c *Client) enrollOnce(ctx context.Context, code string) (time.Duration, er
 	}
 	c.reportState()
 	return 0, nil
+}
+
+// needsNewKey says whether enrolling again needs a new key: the old one is
+// lost, damaged, mismatched or revoked.
+func (c *Client) needsNewKey() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.key == nil || !c.revokedAt.IsZero()
+}
+
+// newIdentity makes a new device key for a new enrollment, keeping the old
+// key and enrollment as <name>.replaced-<time>. It runs only for a code an
+// administrator typed.
+func (c *Client) newIdentity() error {
+	names := []string{enrollmentFile, revokedFile}
+	if c.o.Key == nil {
+		names = append(names, keyFile)
+	}
+	for _, name := range names {
+		p := c.file(name)
+		if _, err := os.Lstat(p); err != nil {
+			continue
+		}
+		to, err := moveAside(p, "replaced", c.o.Now())
+		if err != nil {
+			return err
+		}
+		c.o.Log.Info("provisioning: kept the old identity's file for the new enrollment", "file", name, "as", filepath.Base(to))
+	}
+	k := c.o.Key
+	if k == nil {
+		var err error
+		if k, err = createKey(c.file(keyFile)); err != nil {
+			return err
+		}
+	}
+	c.mu.Lock()
+	c.key, c.enr, c.revokedAt = k, nil, time.Time{}
+	c.mu.Unlock()
+	c.o.Log.Info("provisioning: new device key for the new enrollment", "fingerprint", Fingerprint(k.Public()))
+	return nil
 }
 
 // setupTLS builds the mutual-TLS client from the enrollment.
@@ -621,6 +1010,10 @@ func (c *Client) cycle(ctx context.Context) (time.Duration, error) {
 		resp.Body = io.NopCloser(bytes.NewReader(body))
 		return 0, statusError(resp)
 	}
+	// Re-read the roots: an administrator may have re-seeded them.
+	if _, _, err := c.store.Roots(); err != nil {
+		c.noteError(err)
+	}
 	c.reportState()
 	c.queueReport()
 	if err := c.sendReports(ctx); err != nil {
@@ -639,6 +1032,9 @@ func (c *Client) queueReport() {
 		r = c.o.Health()
 	}
 	r.At = c.o.Now().UTC()
+	if p := c.State(); p.State != room.Enrolled {
+		r.Provisioning = &ProvisioningHealth{State: p.State.String(), Detail: p.Detail, Since: p.Since}
+	}
 	c.mu.Lock()
 	if b := c.inForce; b != nil {
 		r.ConfigVersion, r.ConfigStale = b.Version, b.Stale(r.At)
@@ -735,7 +1131,7 @@ func (c *Client) renewIfDue(ctx context.Context) error {
 	e := *c.enr
 	e.CertChain = rr.CertChain
 	c.mu.Unlock()
-	if err := statefile.SaveJSON(filepath.Join(c.o.Dir, "enrollment.json"), &e, 0o600); err != nil {
+	if err := statefile.SaveJSON(c.file(enrollmentFile), &e, 0o600); err != nil {
 		return err
 	}
 	c.mu.Lock()

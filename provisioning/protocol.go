@@ -72,6 +72,16 @@ type HealthReport struct {
 	Hardware      map[string]string `json:"hardware,omitempty"` // device -> loaded|skipped|failed[: reason]
 	CallQuality   *CallQuality      `json:"call_quality,omitempty"`
 	LastErrors    []string          `json:"last_errors,omitempty"`
+	// Provisioning is set when provisioning is not simply enrolled: a
+	// damaged store or a trust root that no longer verifies.
+	Provisioning *ProvisioningHealth `json:"provisioning,omitempty"`
+}
+
+// ProvisioningHealth is the device's provisioning state in a health report.
+type ProvisioningHealth struct {
+	State  string    `json:"state"` // as xStatus Provisioning State: Failed, …
+	Detail string    `json:"detail,omitempty"`
+	Since  time.Time `json:"since,omitzero"`
 }
 
 // CallQuality summarises calls since the last report.

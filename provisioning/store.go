@@ -1,12 +1,15 @@
 package provisioning
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
+	"time"
 
 	"github.com/roomd/roomd/internal/statefile"
 )
@@ -44,10 +47,23 @@ func (o Origin) String() string {
 // Store keeps the bundle in force, the one before it and the trust root in
 // one directory. Every write is atomic and durable, so after a crash or a
 // power cut each file holds exactly its old or its new content.
+//
+// A file that no longer parses or verifies is set aside as
+// <name>.corrupt-<time> and reported ([Store.TakeNotes]); it is never
+// deleted. A damaged root.current is replaced by the newest root that still
+// verifies: root.previous or the root the device enrolled with
+// ([Store.SetEnrollmentRoot]). When none does, [Store.Trouble] says so.
 type Store struct {
 	Dir string
+	// Now stamps set-aside files; nil means time.Now.
+	Now func() time.Time
 
-	mu sync.Mutex
+	mu       sync.Mutex
+	seed     []byte // the trust root the device enrolled with
+	seedOrg  string
+	notes    []error
+	trouble  string
+	troubled time.Time
 }
 
 // NewStore returns a store in dir, creating it 0700.
@@ -56,6 +72,39 @@ func NewStore(dir string) (*Store, error) {
 		return nil, fmt.Errorf("provisioning: %w", err)
 	}
 	return &Store{Dir: dir}, nil
+}
+
+func (s *Store) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// SetEnrollmentRoot tells the store the signed root the device enrolled
+// with in org (nil when unknown): the last fallback for a damaged
+// root.current, and the sign that a root is expected at all.
+func (s *Store) SetEnrollmentRoot(org string, raw []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seed, s.seedOrg = raw, org
+}
+
+// TakeNotes returns what the store found damaged and did about it since the
+// last call.
+func (s *Store) TakeNotes() []error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.notes
+	s.notes = nil
+	return n
+}
+
+// Trouble says why no trust root verifies ("" when one does) and since when.
+func (s *Store) Trouble() (string, time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.trouble, s.troubled
 }
 
 func (s *Store) read(name string) ([]byte, error) {
@@ -69,6 +118,16 @@ func (s *Store) read(name string) ([]byte, error) {
 	return b, nil
 }
 
+// setAside moves a damaged file of the store out of the way and notes it.
+func (s *Store) setAside(name string, why error) {
+	to, err := setAside(filepath.Join(s.Dir, name), s.now())
+	if err != nil {
+		s.notes = append(s.notes, fmt.Errorf("provisioning: %s is damaged (%w) and could not be set aside: %v", name, why, err))
+		return
+	}
+	s.notes = append(s.notes, fmt.Errorf("provisioning: %s is damaged (%w); kept as %s", name, why, filepath.Base(to)))
+}
+
 // Roots returns the trust root in force and the one before it (either nil).
 func (s *Store) Roots() (cur, prev *TrustRoot, err error) {
 	s.mu.Lock()
@@ -76,28 +135,70 @@ func (s *Store) Roots() (cur, prev *TrustRoot, err error) {
 	return s.roots()
 }
 
+// loadRoot reads one stored root. A file that does not verify is set aside
+// (stored roots were verified when saved, so that is damage); raw is nil
+// when there is no usable root.
+func (s *Store) loadRoot(name string) (*TrustRoot, []byte, error) {
+	raw, err := s.read(name)
+	if err != nil && !isDirErr(err) {
+		return nil, nil, err
+	}
+	if err == nil && raw == nil {
+		return nil, nil, nil
+	}
+	if err == nil {
+		r, perr := ParseRoot(raw, nil)
+		if perr == nil {
+			return r, raw, nil
+		}
+		err = perr
+	}
+	s.setAside(name, err)
+	return nil, nil, nil
+}
+
 func (s *Store) roots() (cur, prev *TrustRoot, err error) {
-	for i, name := range []string{rootFile, prevRootFile} {
-		raw, err := s.read(name)
-		if err != nil {
-			return nil, nil, err
-		}
-		if raw == nil {
-			continue
-		}
-		// Stored roots were verified when saved; re-check their own signatures
-		// so a damaged file is noticed.
-		r, err := ParseRoot(raw, nil)
-		if err != nil {
-			return nil, nil, fmt.Errorf("provisioning: %s: %w", name, err)
-		}
-		if i == 0 {
-			cur = r
-		} else {
-			prev = r
+	prev, prevRaw, err := s.loadRoot(prevRootFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	cur, _, err = s.loadRoot(rootFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cur != nil || (prev == nil && s.seed == nil) {
+		// A root verifies, or none is expected: the device is not enrolled.
+		s.trouble, s.troubled = "", time.Time{}
+		return cur, prev, nil
+	}
+	// root.current is gone or damaged: the newest root that still verifies
+	// takes its place; rotation walks forward from there.
+	fallback, raw, from := prev, prevRaw, prevRootFile
+	if s.seed != nil {
+		if r, err := ParseRoot(s.seed, nil); err == nil && r.OrgID == s.seedOrg && (fallback == nil || r.Version > fallback.Version) {
+			fallback, raw, from = r, s.seed, "the enrollment"
 		}
 	}
-	return cur, prev, nil
+	if fallback == nil {
+		if s.trouble == "" {
+			s.troubled = s.now().UTC().Truncate(time.Second)
+		}
+		s.trouble = "no trust root verifies (root.current and root.previous are missing or damaged, and the enrollment holds no usable root): " +
+			"every configuration bundle is refused and the local configuration is in force; re-seed it with `roomd reseed-root FILE` " +
+			"(a root from the fleet server's key directory) or enroll again with a new activation code"
+		return nil, nil, nil
+	}
+	if err := statefile.WriteFile(filepath.Join(s.Dir, rootFile), raw, 0o600); err != nil {
+		return nil, nil, fmt.Errorf("provisioning: restoring the trust root: %w", err)
+	}
+	s.notes = append(s.notes, fmt.Errorf("provisioning: root.current was missing or damaged; trust root %d from %s is in force again", fallback.Version, from))
+	s.trouble, s.troubled = "", time.Time{}
+	return fallback, prev, nil
+}
+
+func isDirErr(err error) bool {
+	var pe *fs.PathError
+	return errors.As(err, &pe) && errors.Is(pe.Err, syscall.EISDIR)
 }
 
 // SaveRoot verifies raw as the successor of the stored root (or, when none
@@ -119,24 +220,68 @@ func (s *Store) SaveRoot(raw []byte) (*TrustRoot, error) {
 	if err != nil {
 		return nil, err
 	}
+	return r, s.writeRoot(cur, raw)
+}
+
+// writeRoot makes raw the current root, keeping the one in force (cur,
+// when there is one) as previous.
+func (s *Store) writeRoot(cur *TrustRoot, raw []byte) error {
 	if cur != nil {
 		old, err := s.read(rootFile)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if err := statefile.WriteFile(filepath.Join(s.Dir, prevRootFile), old, 0o600); err != nil {
-			return nil, fmt.Errorf("provisioning: %w", err)
+			return fmt.Errorf("provisioning: %w", err)
 		}
 	}
 	if err := statefile.WriteFile(filepath.Join(s.Dir, rootFile), raw, 0o600); err != nil {
-		return nil, fmt.Errorf("provisioning: %w", err)
+		return fmt.Errorf("provisioning: %w", err)
 	}
-	return r, nil
+	s.trouble, s.troubled = "", time.Time{}
+	return nil
+}
+
+// SeedRoot makes raw, which must be signed by a threshold of its own keys,
+// the trust root in force whatever is stored: the root of an enrollment
+// answer, or one an administrator installs with `roomd reseed-root` when no
+// stored root verifies. The root it replaces is kept as previous. org, when
+// not empty, must be the root's organisation.
+func (s *Store) SeedRoot(raw []byte, org string) (*TrustRoot, error) {
+	r, err := ParseRoot(raw, nil)
+	if err != nil {
+		return nil, err
+	}
+	if org != "" && r.OrgID != org {
+		return nil, fmt.Errorf("provisioning: trust root is for %q, the device is in %q", r.OrgID, org)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, _, err := s.roots()
+	if err != nil {
+		return nil, err
+	}
+	if cur != nil && cur.Version == r.Version {
+		if old, _ := s.read(rootFile); string(old) == string(raw) {
+			return cur, nil
+		}
+	}
+	return r, s.writeRoot(cur, raw)
+}
+
+// damaged says whether a stored bundle failed on its own bytes (it no longer
+// parses, or a known key's signature does not verify) rather than on what
+// the device trusts now.
+func damaged(err error) bool {
+	return errors.Is(err, ErrMalformed) || errors.Is(err, ErrBadSignature) || errors.Is(err, ErrTooLarge)
 }
 
 // Load returns the bundle in force: the current one, else the previous one,
-// else nil (the room runs on its local defaults). Problems with damaged files
-// are returned in problems; they never stop the room.
+// else nil (the room runs on its local defaults). Problems with files are
+// returned in problems, damaged files are set aside and noted
+// ([Store.TakeNotes]); they never stop the room. With org or device empty
+// (the enrollment is damaged) a bundle of the trust root's organisation for
+// any device is accepted: it is the configuration the room last had.
 func (s *Store) Load(org, device string) (b *Bundle, from Origin, problems []error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -149,6 +294,10 @@ func (s *Store) Load(org, device string) (b *Bundle, from Origin, problems []err
 		from Origin
 	}{{currentFile, FromCurrent}, {previousFile, FromPrevious}} {
 		raw, err := s.read(c.name)
+		if isDirErr(err) {
+			s.setAside(c.name, err)
+			continue
+		}
 		if err != nil {
 			problems = append(problems, err)
 			continue
@@ -158,6 +307,10 @@ func (s *Store) Load(org, device string) (b *Bundle, from Origin, problems []err
 		}
 		b, err := verifyStored(raw, org, device, cur, prev)
 		if err != nil {
+			if damaged(err) {
+				s.setAside(c.name, err)
+				continue
+			}
 			problems = append(problems, fmt.Errorf("%s: %w", c.name, err))
 			continue
 		}
@@ -174,7 +327,11 @@ func verifyStored(raw []byte, org, device string, roots ...*TrustRoot) (*Bundle,
 		if r == nil {
 			continue
 		}
-		b, err := (&Verifier{Root: r, OrgID: org, DeviceID: device}).Verify(raw, nil)
+		o, d := org, device
+		if o == "" || d == "" {
+			o, d = r.OrgID, storedDevice(raw)
+		}
+		b, err := (&Verifier{Root: r, OrgID: o, DeviceID: d}).Verify(raw, nil)
 		if err == nil {
 			return b, nil
 		}
@@ -186,6 +343,22 @@ func verifyStored(raw []byte, org, device string, roots ...*TrustRoot) (*Bundle,
 		first = fmt.Errorf("%w: no trust root stored", ErrUnknownKey)
 	}
 	return nil, first
+}
+
+// storedDevice is the device a bundle names, read before it is verified
+// (Verify then checks the signature over it); "" when it does not parse.
+func storedDevice(raw []byte) string {
+	_, payload, err := ParseEnvelope(raw, BundleType)
+	if err != nil {
+		return ""
+	}
+	var p struct {
+		DeviceID string `json:"device_id"`
+	}
+	if json.Unmarshal(payload, &p) != nil {
+		return ""
+	}
+	return p.DeviceID
 }
 
 // Apply verifies raw against the stored root and the bundle in force and, if
@@ -201,11 +374,22 @@ func (s *Store) Apply(raw []byte, org, device string) (b *Bundle, changed bool, 
 	}
 	var inForce *Bundle
 	oldRaw, err := s.read(currentFile)
+	if isDirErr(err) {
+		s.setAside(currentFile, err)
+		oldRaw, err = nil, nil
+	}
 	if err != nil {
 		return nil, false, err
 	}
 	if oldRaw != nil {
-		inForce, _ = verifyStored(oldRaw, org, device, root, prevRoot)
+		var verr error
+		inForce, verr = verifyStored(oldRaw, org, device, root, prevRoot)
+		if verr != nil && damaged(verr) {
+			// Never carried over to previous, where it would push out a
+			// bundle that still loads.
+			s.setAside(currentFile, verr)
+			oldRaw = nil
+		}
 	}
 	if inForce == nil {
 		// A damaged current file must not open the door to a rollback.
@@ -220,7 +404,7 @@ func (s *Store) Apply(raw []byte, org, device string) (b *Bundle, changed bool, 
 	if inForce != nil && inForce.Version == b.Version && oldRaw != nil {
 		return b, false, nil
 	}
-	if oldRaw != nil {
+	if oldRaw != nil && inForce != nil {
 		if err := statefile.WriteFile(filepath.Join(s.Dir, previousFile), oldRaw, 0o600); err != nil {
 			return nil, false, fmt.Errorf("provisioning: %w", err)
 		}
@@ -267,4 +451,25 @@ func syncDir(dir string) error {
 		return fmt.Errorf("provisioning: syncing %s: %w", dir, err)
 	}
 	return nil
+}
+
+// ReseedRoot installs raw, a signed trust root an administrator took from
+// the fleet server (fleetd's key directory holds them as root-N.json), as
+// the root in force of the provisioning directory dir, for when no stored
+// root verifies. The root must be signed by a threshold of its own keys
+// and, when dir holds a readable enrollment, be of its organisation. A
+// running roomd takes it at its next poll; later roots follow by rotation.
+func ReseedRoot(dir string, raw []byte) (*TrustRoot, error) {
+	var e enrollment
+	if _, err := statefile.LoadJSON(filepath.Join(dir, enrollmentFile), &e); err != nil {
+		e = enrollment{}
+	}
+	s, err := NewStore(filepath.Join(dir, "config"))
+	if err != nil {
+		return nil, err
+	}
+	if e.OrgID != "" {
+		s.SetEnrollmentRoot(e.OrgID, e.TrustRoot)
+	}
+	return s.SeedRoot(raw, e.OrgID)
 }
