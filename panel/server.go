@@ -77,6 +77,11 @@ type Options struct {
 	RequestTimeout time.Duration
 	// PairingTTL is how long a pairing code is valid (default 2 min).
 	PairingTTL time.Duration
+	// KioskUIDs are the users whose programs a Kiosk listener serves: the
+	// kiosk browser's user. The kernel tells who owns each connecting
+	// socket; everyone else's requests get 403. Empty means this process's
+	// own user only.
+	KioskUIDs []int
 }
 
 // NetInterface is one network interface as the settings screen lists it.
@@ -103,6 +108,8 @@ type Server struct {
 	pair     pairing
 	lastJoin room.Meeting // the last meeting joined, for retry after a failure
 	closed   bool
+
+	strangers refusals // kiosk requests from other users
 
 	authMu    sync.Mutex   // held while a PIN is checked
 	adminLock pinlock.Lock // wrong admin PINs, across every panel
@@ -212,7 +219,11 @@ func (s *Server) Close() error {
 // Serve serves the panel on ln until ctx ends, and closes ln. Cancellation
 // is not an error.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, a Access) error {
+	if a == Kiosk {
+		ln = s.kioskListener(ln)
+	}
 	srv := &http.Server{
+		ConnContext:       connContext,
 		Handler:           s.handler(ctx, a),
 		ReadHeaderTimeout: 5 * time.Second,
 		IdleTimeout:       2 * time.Minute,
@@ -299,6 +310,15 @@ func (s *Server) guard(a Access, next http.Handler) http.Handler {
 			s.log.Warn("panel: refused a kiosk request from off the device", "remote", r.RemoteAddr, "host", r.Host)
 			writeError(w, http.StatusForbidden, "the kiosk panel answers only the device itself; pair a tablet on the remote panel address")
 			return
+		}
+		if a == Kiosk {
+			if p := s.requestPeer(r); !p.trusted {
+				if n := s.strangers.note(time.Now()); n > 0 {
+					s.log.Warn("panel: refused kiosk requests from another user than the kiosk browser's", "uid", p.uid, "refused", n)
+				}
+				writeError(w, http.StatusForbidden, "the kiosk panel answers only the kiosk browser's user (panel.kiosk_user); use the console or the control socket, or pair a tablet")
+				return
+			}
 		}
 		if len(r.URL.RawQuery) > 0 && strings.HasPrefix(r.URL.Path, "/api/") {
 			writeError(w, http.StatusBadRequest, "the panel API takes no query string; secrets never travel in URLs")

@@ -65,15 +65,28 @@ type HelloMessage struct {
 	SchemaVersion string `json:"schemaVersion"`
 }
 
-// maxSessions bounds the panels connected at once.
-const maxSessions = 64
+// The most WebSockets open at once, counted apart so that tablets cannot
+// take the kiosk's: the kiosk browser normally holds one.
+const (
+	maxRemoteSessions = 64
+	maxKioskSessions  = 8
+)
 
 func (s *Server) serveWS(base context.Context, w http.ResponseWriter, r *http.Request, c client) {
+	limit := maxRemoteSessions
+	if c.access == Kiosk {
+		limit = maxKioskSessions
+	}
 	s.mu.Lock()
-	n := len(s.sessions)
+	n := 0
+	for ss := range s.sessions {
+		if ss.client.access == c.access {
+			n++
+		}
+	}
 	s.mu.Unlock()
-	if n >= maxSessions {
-		s.log.Warn("panel: refusing a connection; too many panels connected", "max", maxSessions)
+	if n >= limit {
+		s.log.Warn("panel: refusing a connection; too many panels connected", "access", c.access.String(), "max", limit)
 		writeError(w, http.StatusServiceUnavailable, "too many panels are connected; close one and try again")
 		return
 	}

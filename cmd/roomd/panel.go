@@ -9,6 +9,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"os/user"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -29,6 +32,9 @@ type PanelConfig struct {
 	RemoteCertFile string `toml:"remote_cert_file"`
 	RemoteKeyFile  string `toml:"remote_key_file"`
 	AdminPINHash   string `toml:"admin_pin_hash"`
+	// KioskUser is the user the kiosk browser runs as (roomd-kiosk.service's
+	// User=); the kiosk panel serves only its connections and roomd's own.
+	KioskUser string `toml:"kiosk_user"`
 }
 
 // panelLogLines is how many recent log lines the settings screen shows.
@@ -42,6 +48,26 @@ func (p *PanelConfig) defaults() {
 	if p.Listen == "" {
 		p.Listen = "127.0.0.1:8080"
 	}
+	if p.KioskUser == "" {
+		p.KioskUser = "kiosk"
+	}
+}
+
+// kioskUIDs are the users the kiosk panel serves: roomd's own (a developer's
+// browser on the simulated board) and panel.kiosk_user's, when it exists.
+func (p *PanelConfig) kioskUIDs(log *slog.Logger) []int {
+	uids := []int{os.Getuid()}
+	u, err := user.Lookup(p.KioskUser)
+	if err != nil {
+		log.Info("roomd: no kiosk browser user on this machine; the kiosk panel serves roomd's own user only", "kiosk_user", p.KioskUser)
+		return uids
+	}
+	uid, err := strconv.Atoi(u.Uid)
+	if err != nil {
+		log.Warn("roomd: the kiosk browser user has no numeric ID; the kiosk panel serves roomd's own user only", "kiosk_user", p.KioskUser, "uid", u.Uid)
+		return uids
+	}
+	return append(uids, uid)
 }
 
 func (p *PanelConfig) validate() error {
@@ -90,6 +116,7 @@ func startPanel(ctx context.Context, wg *sync.WaitGroup, cfg *Config, rm *room.R
 		RecentLogs:      logs.Lines,
 		SoftwareVersion: version,
 		RemoteEnabled:   pc.RemoteListen != "",
+		KioskUIDs:       pc.kioskUIDs(log),
 		Logger:          log,
 		// The code goes on the room's HDMI display too, over whatever it
 		// shows, so that only someone who can see the room can pair.

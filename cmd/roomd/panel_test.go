@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -27,7 +28,7 @@ func TestPanelConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !*cfg.Panel.Enabled || cfg.Panel.Listen != "127.0.0.1:8080" || cfg.Panel.RemoteListen != "" {
+	if !*cfg.Panel.Enabled || cfg.Panel.Listen != "127.0.0.1:8080" || cfg.Panel.RemoteListen != "" || cfg.Panel.KioskUser != "kiosk" {
 		t.Fatalf("defaults %+v", cfg.Panel)
 	}
 	sim, err := loadConfig("", true)
@@ -46,6 +47,20 @@ func TestPanelConfig(t *testing.T) {
 		if want == "" && err != nil || want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
 			t.Errorf("%q: %v; want %q", in, err, want)
 		}
+	}
+}
+
+// The kiosk panel serves roomd's own user and panel.kiosk_user's, and only
+// roomd's when that user does not exist.
+func TestPanelKioskUIDs(t *testing.T) {
+	me := os.Getuid()
+	root := PanelConfig{KioskUser: "root"}
+	if got := root.kioskUIDs(slog.New(slog.DiscardHandler)); !slices.Equal(got, []int{me, 0}) {
+		t.Errorf("kiosk_user root: %v; want [%d 0]", got, me)
+	}
+	none := PanelConfig{KioskUser: "no-such-user-roomd"}
+	if got := none.kioskUIDs(slog.New(slog.DiscardHandler)); !slices.Equal(got, []int{me}) {
+		t.Errorf("a missing kiosk_user: %v; want [%d]", got, me)
 	}
 }
 
