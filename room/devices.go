@@ -57,7 +57,10 @@ type Persisted struct {
 
 // Store keeps Persisted somewhere safe (an atomically written file).
 type Store interface {
-	Load() (Persisted, bool, error) // ok is false when nothing was saved yet
+	// Load reads the saved state into p, which holds the defaults: a field
+	// that was never saved or cannot be read keeps its default. A damaged
+	// state is reported in Loaded, never fatal.
+	Load(p *Persisted) Loaded
 	Save(Persisted) error
 }
 

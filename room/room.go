@@ -185,19 +185,24 @@ func (r *Room) Run(ctx context.Context) error {
 // start brings devices to the persisted state and reads back what they really are.
 func (r *Room) start() {
 	p := Persisted{Settings: r.init.Settings}
+	var rs Restored
 	if r.store != nil {
-		got, ok, err := r.store.Load()
-		switch {
-		case err != nil:
-			r.log.Error("room: saved state unreadable; starting from defaults", "err", err)
-		case ok && got.Settings.Validate() != nil:
-			r.log.Error("room: saved settings invalid; starting from defaults", "err", got.Settings.Validate())
-		case ok:
-			p = got
+		l := r.store.Load(&p)
+		p, rs = restore(r.init.Settings, p, l)
+		switch rs.From {
+		case RestorePrevious, RestoreDamaged:
+			r.log.Error("room: saved state unreadable; microphones muted and camera private until someone in the room opens them", "restored", rs.From.String(), "detail", rs.Detail)
+		case RestoreRepaired:
+			r.log.Warn("room: saved state repaired", "detail", rs.Detail)
 		}
 	}
 	r.saved = p
-	r.setState(State{Settings: p.Settings, Hardware: r.init.Hardware}, nil, true)
+	if rs.From != RestoreSaved && rs.From != RestoreNone {
+		// Write what the room really starts from at once, so the file on
+		// disk is whole again even if nothing changes before the next start.
+		r.saved = Persisted{}
+	}
+	r.setState(State{Settings: p.Settings, Hardware: r.init.Hardware, Restored: rs}, nil, true)
 	// Muted-before-restart stays muted; the LED shows what the mic reports.
 	r.runEffects([]Effect{
 		ApplyMicMute{Mute: p.MicMute},

@@ -50,10 +50,13 @@ type memStore struct {
 	saves int
 }
 
-func (m *memStore) Load() (Persisted, bool, error) {
+func (m *memStore) Load(p *Persisted) Loaded {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.p, m.ok, nil
+	if m.ok {
+		*p = m.p
+	}
+	return Loaded{Found: m.ok}
 }
 func (m *memStore) Save(p Persisted) error {
 	m.mu.Lock()

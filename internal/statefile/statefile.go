@@ -2,6 +2,11 @@
 // any moment leaves either the old or the new content on disk, never a mix:
 // write a temporary file, fsync it, rename it over the old one, fsync the
 // directory.
+//
+// A file that cannot be read is never deleted or silently overwritten:
+// [SetAside] keeps it beside the original as NAME.corrupt-TIME for a person
+// to look at. [RoomStore] keeps the room's state this way, with the previous
+// good state beside it.
 package statefile
 
 import (
@@ -11,10 +16,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/google/renameio/v2"
-
-	"github.com/roomd/roomd/room"
 )
 
 // WriteFile atomically replaces path with data.
@@ -24,13 +28,17 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 	}
 	// renameio syncs the file; the rename itself is durable only once the
 	// directory is synced too.
-	d, err := os.Open(filepath.Dir(path))
+	return syncDir(filepath.Dir(path))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("statefile: %w", err)
 	}
 	defer d.Close()
 	if err := d.Sync(); err != nil {
-		return fmt.Errorf("statefile: syncing %s: %w", filepath.Dir(path), err)
+		return fmt.Errorf("statefile: syncing %s: %w", dir, err)
 	}
 	return nil
 }
@@ -59,17 +67,19 @@ func LoadJSON(path string, v any) (ok bool, err error) {
 	return true, nil
 }
 
-// RoomStore keeps room.Persisted in one JSON file; it satisfies room.Store.
-type RoomStore struct{ Path string }
-
-// Load reads the saved room state.
-func (s RoomStore) Load() (room.Persisted, bool, error) {
-	var p room.Persisted
-	ok, err := LoadJSON(s.Path, &p)
-	return p, ok, err
+// SetAside renames a damaged file to NAME.corrupt-<UTC time> in its
+// directory (adding -2, -3… if that name is taken) and returns the new path.
+func SetAside(path string, now time.Time) (string, error) {
+	base := path + ".corrupt-" + now.UTC().Format("20060102T150405Z")
+	to := base
+	for i := 2; ; i++ {
+		if _, err := os.Lstat(to); errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		to = fmt.Sprintf("%s-%d", base, i)
+	}
+	if err := os.Rename(path, to); err != nil {
+		return "", fmt.Errorf("statefile: setting %s aside: %w", path, err)
+	}
+	return to, syncDir(filepath.Dir(path))
 }
-
-// Save writes the room state atomically.
-func (s RoomStore) Save(p room.Persisted) error { return SaveJSON(s.Path, p, 0o600) }
-
-var _ room.Store = RoomStore{}

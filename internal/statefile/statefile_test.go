@@ -1,6 +1,7 @@
 package statefile
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,17 +12,18 @@ import (
 
 func TestRoomStoreRoundTrip(t *testing.T) {
 	s := RoomStore{Path: filepath.Join(t.TempDir(), "room.json")}
-	if _, ok, err := s.Load(); ok || err != nil {
-		t.Fatalf("empty store: ok %v err %v", ok, err)
+	var got room.Persisted
+	if l := s.Load(&got); l.Found || l.Damaged != nil {
+		t.Fatalf("empty store: %+v", l)
 	}
 	p := room.Persisted{Settings: room.DefaultSettings(), MicMute: true}
 	p.Settings.Name = "Fjord"
 	if err := s.Save(p); err != nil {
 		t.Fatal(err)
 	}
-	got, ok, err := s.Load()
-	if !ok || err != nil || got != p {
-		t.Fatalf("load = %+v %v %v, want %+v", got, ok, err, p)
+	got = room.Persisted{}
+	if l := s.Load(&got); !l.Found || l.Damaged != nil || l.Previous || got != p {
+		t.Fatalf("load = %+v %+v, want %+v", got, l, p)
 	}
 	fi, _ := os.Stat(s.Path)
 	if fi.Mode().Perm() != 0o600 {
@@ -34,12 +36,13 @@ func TestRoomStoreRoundTrip(t *testing.T) {
 	}
 }
 
-func TestDamagedFileIsAnErrorNotAReset(t *testing.T) {
+func TestDamagedFileIsReportedNotReset(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "room.json")
 	os.WriteFile(path, []byte(`{"Settings":`), 0o600)
-	_, _, err := RoomStore{Path: path}.Load()
-	if err == nil || !strings.Contains(err.Error(), "damaged") {
-		t.Fatalf("err = %v, want a 'damaged' error", err)
+	var p room.Persisted
+	l := RoomStore{Path: path}.Load(&p)
+	if !errors.Is(l.Damaged, room.ErrStateDamaged) || !strings.Contains(l.Damaged.Error(), "damaged") {
+		t.Fatalf("damage = %v, want a 'damaged' error wrapping ErrStateDamaged", l.Damaged)
 	}
 }
 
