@@ -17,6 +17,7 @@ import (
 
 	"github.com/roomd/roomd/control/buttons"
 	"github.com/roomd/roomd/hal"
+	"github.com/roomd/roomd/internal/netguard"
 	"github.com/roomd/roomd/internal/statefile"
 	"github.com/roomd/roomd/media"
 	"github.com/roomd/roomd/media/display"
@@ -227,13 +228,18 @@ func watchdog(ctx context.Context, rm *room.Room, log *slog.Logger) {
 	}
 }
 
+// debugCSP is the panel's policy plus the sim page's inline script and style.
+const debugCSP = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
 // serveDebug serves the simulated board's poke endpoint and the room's state
-// on a loopback address.
+// on a loopback address. It answers only requests naming a loopback host,
+// so a web page cannot reach it by pointing its own name at 127.0.0.1.
 func serveDebug(ctx context.Context, wg *sync.WaitGroup, addr string, sim http.Handler, rm *room.Room, mp *mediaParts, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
+	ln = netguard.Listen(ln, netguard.Options{Name: "debug", Logger: log})
 	mux := http.NewServeMux()
 	mux.Handle("/", sim)
 	mux.HandleFunc("GET /room", func(w http.ResponseWriter, r *http.Request) {
@@ -249,7 +255,8 @@ func serveDebug(ctx context.Context, wg *sync.WaitGroup, addr string, sim http.H
 		enc.SetIndent("", "  ")
 		enc.Encode(mp.engine.Stats())
 	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	// The default 60 s write timeout outlasts the longest sim button hold (30 s).
+	srv := netguard.NewHTTPServer(netguard.SecurityHeaders(netguard.LoopbackOnly(mux, log), debugCSP), netguard.ServerOptions{MaxBodyBytes: 1 << 20, Logger: log})
 	log.Info("roomd: simulated board endpoint", "url", "http://"+ln.Addr().String()+"/")
 	wg.Go(func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
