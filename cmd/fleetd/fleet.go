@@ -28,6 +28,9 @@ type Fleet struct {
 	// BundleValidity is how long a signed bundle is fresh; devices keep an
 	// expired one in force and report it stale.
 	BundleValidity time.Duration
+	// EnrollLimits throttle enrollment attempts; zero fields take their
+	// defaults.
+	EnrollLimits EnrollLimits
 }
 
 func (f *Fleet) now() time.Time {
@@ -46,10 +49,15 @@ func (f *Fleet) validity() time.Duration {
 
 // Handler serves the device API. TLS must request client certificates
 // (tls.RequestClientCert); the handler verifies them itself so that renewal
-// can accept a recently expired one.
+// can accept a recently expired one. Enrollment is throttled by
+// f.EnrollLimits.
 func (f *Fleet) Handler() http.Handler {
+	return f.handler(newEnrollGuard(f.EnrollLimits, f.now, f.Log))
+}
+
+func (f *Fleet) handler(g *enrollGuard) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST "+provisioning.PathEnroll, f.enroll)
+	mux.HandleFunc("POST "+provisioning.PathEnroll, f.enroll(g))
 	mux.HandleFunc("GET "+provisioning.PathConfig, f.device(f.config, false))
 	mux.HandleFunc("POST "+provisioning.PathReport, f.device(f.report, false))
 	mux.HandleFunc("POST "+provisioning.PathRenew, f.device(f.renew, true))
@@ -98,42 +106,64 @@ func (f *Fleet) redeemCode(ctx context.Context, code string) (Code, error) {
 	return c, err
 }
 
-func (f *Fleet) enroll(w http.ResponseWriter, r *http.Request) {
+// enroll answers POST /v1/enroll, throttled by g: an attempt over g's
+// limits gets 429 and a Retry-After before anything else is done.
+func (f *Fleet) enroll(g *enrollGuard) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		t, wait, perAddress, ok := g.admit(r.RemoteAddr)
+		if !ok {
+			secs := strconv.Itoa(int(wait / time.Second))
+			w.Header().Set("Retry-After", secs)
+			who := "this address"
+			if !perAddress {
+				who = "all addresses"
+			}
+			httpError(w, http.StatusTooManyRequests, "too many refused enrollments from "+who+"; retry after "+secs+" s")
+			return
+		}
+		o, attrs := f.tryEnroll(w, r)
+		g.done(t, o, attrs...)
+	}
+}
+
+// tryEnroll answers an admitted enrollment and says what became of it; a
+// refusal comes with what to log about it.
+func (f *Fleet) tryEnroll(w http.ResponseWriter, r *http.Request) (enrollOutcome, []any) {
 	var req provisioning.EnrollRequest
 	if err := readJSON(r, &req); err != nil {
 		httpError(w, http.StatusBadRequest, "enroll request: "+err.Error())
-		return
+		return enrollRefused, []any{"err", err}
 	}
 	csr, err := x509.ParseCertificateRequest(req.CSR)
 	if err != nil || csr.CheckSignature() != nil {
 		httpError(w, http.StatusBadRequest, "enroll request: CSR missing or not signed by its key")
-		return
+		return enrollRefused, []any{"err", "CSR missing or not signed by its key"}
 	}
 	fp := provisioning.Fingerprint(csr.PublicKey)
 	ctx := r.Context()
+	outcome := enrollNeutral // a known key asking again
 	d, err := f.Store.DeviceByFingerprint(ctx, fp)
 	switch {
 	case errors.Is(err, errNotFound) && req.ActivationCode == "":
 		// No code: only a key registered at the factory enrolls, once.
 		p, err := f.Store.UsePrereg(ctx, fp, req.Hardware.Serial, f.now())
 		if err != nil {
-			f.Log.Info("enroll refused", "fingerprint", fp, "serial", req.Hardware.Serial, "err", err)
 			httpError(w, http.StatusForbidden, "unknown device; enroll with an activation code, or register the key "+fp+" with its room first (fleetd preregister)")
-			return
+			return enrollRefused, []any{"fingerprint", fp, "serial", req.Hardware.Serial, "err", err}
 		}
 		d = Device{ID: newID(), OrgID: p.OrgID, RoomID: p.RoomID, Fingerprint: fp, State: stateActive,
 			Serial: req.Hardware.Serial, CreatedAt: f.now()}
 		if err := f.Store.CreateDevice(ctx, d); err != nil {
 			httpError(w, http.StatusInternalServerError, err.Error())
-			return
+			return enrollNeutral, nil
 		}
+		outcome = enrollEnrolled
 		f.Log.Info("device enrolled (registered at the factory)", "device", d.ID, "org", d.OrgID, "room", d.RoomID, "fingerprint", fp)
 	case errors.Is(err, errNotFound):
 		code, err := f.redeemCode(ctx, req.ActivationCode)
 		if err != nil {
-			f.Log.Info("enroll refused", "fingerprint", fp, "err", err)
 			httpError(w, http.StatusForbidden, "activation code unknown, used or expired")
-			return
+			return enrollRefused, []any{"fingerprint", fp, "err", err}
 		}
 		d = Device{ID: newID(), OrgID: code.OrgID, RoomID: code.RoomID, Fingerprint: fp, State: stateActive,
 			Serial: req.Hardware.Serial, CreatedAt: f.now()}
@@ -142,26 +172,27 @@ func (f *Fleet) enroll(w http.ResponseWriter, r *http.Request) {
 		}
 		if err := f.Store.CreateDevice(ctx, d); err != nil {
 			httpError(w, http.StatusInternalServerError, err.Error())
-			return
+			return enrollNeutral, nil
 		}
+		outcome = enrollEnrolled
 		f.Log.Info("device enrolled", "device", d.ID, "org", d.OrgID, "room", d.RoomID, "state", d.State, "fingerprint", fp)
 	case err != nil:
 		httpError(w, http.StatusInternalServerError, err.Error())
-		return
+		return enrollNeutral, nil
 	}
 	switch d.State {
 	case statePending:
 		w.Header().Set("Retry-After", "30")
 		writeJSON(w, http.StatusAccepted, provisioning.PendingResponse{Fingerprint: fp, RetryAfter: 30})
-		return
+		return outcome, nil
 	case stateRevoked:
 		httpError(w, http.StatusForbidden, "device revoked")
-		return
+		return outcome, nil
 	}
 	cert, err := f.Keys.issueDevice(csr.PublicKey, d.ID, f.now())
 	if err != nil {
 		httpError(w, http.StatusInternalServerError, err.Error())
-		return
+		return outcome, nil
 	}
 	resp := provisioning.EnrollResponse{DeviceID: d.ID, OrgID: d.OrgID, CertChain: [][]byte{cert}, CA: f.Keys.CACert.Raw,
 		TrustRoot: f.Keys.Roots[len(f.Keys.Roots)-1]}
@@ -169,9 +200,10 @@ func (f *Fleet) enroll(w http.ResponseWriter, r *http.Request) {
 		resp.Config = raw
 	} else if !errors.Is(err, errNotFound) {
 		httpError(w, http.StatusInternalServerError, err.Error())
-		return
+		return outcome, nil
 	}
 	writeJSON(w, http.StatusCreated, resp)
+	return outcome, nil
 }
 
 // ensureBundle returns the device's newest bundle, signing one from the
