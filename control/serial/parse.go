@@ -73,10 +73,10 @@ func Parse(line string) (Request, error) {
 func parse(line string) (Request, error) {
 	var r Request
 	if !utf8.ValidString(line) {
-		return r, fmt.Errorf("%w: the request is not valid UTF-8", ErrSyntax)
+		return Request{ResultID: salvageTag(line)}, fmt.Errorf("%w: the request is not valid UTF-8", ErrSyntax)
 	}
-	if strings.ContainsFunc(line, func(c rune) bool { return c != '\t' && unicode.IsControl(c) }) {
-		return r, fmt.Errorf("%w: control characters are not allowed in a request", ErrSyntax)
+	if strings.ContainsFunc(line, isControl) {
+		return Request{ResultID: salvageTag(line)}, fmt.Errorf("%w: control characters are not allowed in a request", ErrSyntax)
 	}
 	head, tag, err := splitTag(line)
 	if err != nil {
@@ -146,6 +146,20 @@ func lookupVerb(w string) Verb {
 
 func splitSlash(w string) []string {
 	return strings.FieldsFunc(w, func(r rune) bool { return r == '/' })
+}
+
+func isControl(c rune) bool { return c != '\t' && unicode.IsControl(c) }
+
+// salvageTag returns the tag of a line that is refused as a whole (bad
+// UTF-8, control characters), so that the error still comes back tagged:
+// the tag must itself be well-formed, valid UTF-8 and free of control
+// characters, since the reply repeats it. Otherwise it returns "".
+func salvageTag(line string) string {
+	_, tag, err := splitTag(line)
+	if err != nil || !utf8.ValidString(tag) || strings.ContainsFunc(tag, isControl) {
+		return ""
+	}
+	return tag
 }
 
 // splitTag cuts a trailing |resultId="tag" off line.

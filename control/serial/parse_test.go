@@ -5,8 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/roomd/roomd/control"
 	"github.com/roomd/roomd/control/serial"
@@ -64,6 +67,18 @@ var parseTable = []struct {
 	{line: `xStatus |resultId="` + strings.Repeat("x", 129) + `"`, err: serial.ErrSyntax},
 	{line: "xStatus Audio\x01", err: serial.ErrSyntax},
 	{line: "xStatus \xff", err: serial.ErrSyntax},
+	// A line refused whole still returns a well-formed tag, so the error
+	// comes back tagged; a tag that is not itself clean is not returned.
+	{line: "xStatus Audio \xff Volume |resultId=\"u1\"", err: serial.ErrSyntax, want: serial.Request{ResultID: "u1"}},
+	{line: "xCommand Audio Volume Set Level: \xc3\x28 | resultId = bare", err: serial.ErrSyntax, want: serial.Request{ResultID: "bare"}},
+	{line: "xStatus Audio \x01 |resultId=c1", err: serial.ErrSyntax, want: serial.Request{ResultID: "c1"}},
+	{line: "xStatus Audio \u0085 |resultId=c2", err: serial.ErrSyntax, want: serial.Request{ResultID: "c2"}},
+	{line: "xStatus \x1b[A Audio |resultId=\"esc\"", err: serial.ErrSyntax, want: serial.Request{ResultID: "esc"}},
+	{line: "xStatus \x1bOB\x1b[1;5C |resultId=\"esc2\"", err: serial.ErrSyntax, want: serial.Request{ResultID: "esc2"}},
+	{line: "xStatus |resultId=\"\xff\"", err: serial.ErrSyntax},
+	{line: "xStatus \xff |resultId=\"a\x01b\"", err: serial.ErrSyntax},
+	{line: "xStatus \xff |resultId=\"x\" more", err: serial.ErrSyntax},
+	{line: "xCommand Call Join Title: \"a |resultId=x\" \xff", err: serial.ErrSyntax},
 }
 
 func TestParse(t *testing.T) {
@@ -122,6 +137,12 @@ func seedLines(t testing.TB) []string {
 			if s, ok := strings.CutPrefix(l, "> "); ok {
 				lines = append(lines, s)
 			}
+			// Raw bytes (escape sequences, bad UTF-8), as lines.
+			if q, ok := strings.CutPrefix(l, ">q "); ok {
+				if s, err := strconv.Unquote(q); err == nil {
+					lines = append(lines, strings.FieldsFunc(s, func(r rune) bool { return r == '\r' || r == '\n' })...)
+				}
+			}
 		}
 	}
 	return lines
@@ -129,13 +150,24 @@ func seedLines(t testing.TB) []string {
 
 // FuzzParse: the parser never panics, and any request it accepts renders
 // to a line that parses back to the same request; checking it against the
-// schema never panics either.
+// schema never panics either. A tag it returns is safe to repeat, and a
+// well-formed tag after any line without quotes or '|' always comes back,
+// whatever is wrong with the line (bad UTF-8, escape sequences).
 func FuzzParse(f *testing.F) {
 	for _, l := range seedLines(f) {
 		f.Add(l)
 	}
 	f.Fuzz(func(t *testing.T, line string) {
+		if !strings.ContainsAny(line, `"|`) {
+			if r, _ := serial.Parse(line + ` |resultId="fz"`); r.ResultID != "fz" {
+				t.Fatalf("Parse(%q + tag) lost the tag: %#v", line, r)
+			}
+		}
 		r, err := serial.Parse(line)
+		if id := r.ResultID; id != "" && (!utf8.ValidString(id) || len(id) > 128 || strings.ContainsAny(id, "\"\\") ||
+			strings.ContainsFunc(id, unicode.IsControl)) {
+			t.Fatalf("Parse(%q) returned a tag that cannot be repeated: %q", line, id)
+		}
 		if err != nil {
 			if r.Verb != 0 || r.Words != nil || r.Args != nil {
 				t.Fatalf("Parse(%q) failed (%v) but returned %#v", line, err, r)

@@ -38,6 +38,7 @@ type session struct {
 	line    []byte
 	lastCR  bool
 	tooLong bool
+	esc     escState
 	feedWG  sync.WaitGroup
 	cancel  context.CancelFunc
 	sessCtx context.Context
@@ -111,6 +112,10 @@ func (ss *session) input(p []byte) (bye bool) {
 	}
 	limit := ss.srv.opts.MaxLineLength
 	for _, c := range p {
+		if ss.esc != escNone && ss.inEscape(c) {
+			ss.lastCR = false
+			continue
+		}
 		if ss.lastCR && c == '\n' { // CRLF is one line end
 			ss.lastCR = false
 			continue
@@ -138,7 +143,9 @@ func (ss *session) input(p []byte) (bye bool) {
 					echo = append(echo, "\b \b"...)
 				}
 			}
-		case c < 0x20 && c != '\t': // other control characters, e.g. ESC of arrow keys
+		case c == 0x1b: // an escape sequence (arrow and function keys) starts
+			ss.esc = escStart
+		case c < 0x20 && c != '\t': // other control characters
 		default:
 			if len(ss.line) >= limit {
 				ss.tooLong = true
@@ -151,6 +158,54 @@ func (ss *session) input(p []byte) (bye bool) {
 		}
 	}
 	flush()
+	return false
+}
+
+// escState tracks an escape sequence being dropped. Terminals send cursor
+// and function keys as ESC [ <parameters> <final> (CSI, e.g. ESC [ A or
+// ESC [ 1 ; 5 C) or ESC O <final> (SS3, e.g. ESC O B); the whole sequence
+// is dropped, not just its ESC, so an arrow key never types "[A".
+type escState uint8
+
+const (
+	escNone  escState = iota
+	escStart          // after ESC
+	escCSI            // after ESC [
+	escSS3            // after ESC O
+)
+
+// inEscape takes c when it continues the escape sequence under way and
+// reports whether it did. A byte that cannot continue it ends the sequence
+// and is handled as typed, so CR still ends the line and ESC followed by
+// text drops only the ESC.
+func (ss *session) inEscape(c byte) bool {
+	switch ss.esc {
+	case escStart:
+		switch c {
+		case '[':
+			ss.esc = escCSI
+			return true
+		case 'O':
+			ss.esc = escSS3
+			return true
+		case 0x1b: // ESC ESC [ A: Alt+arrow on some terminals
+			return true
+		}
+	case escCSI:
+		switch {
+		case c >= 0x20 && c <= 0x3f: // parameter and intermediate bytes
+			return true
+		case c >= 0x40 && c <= 0x7e: // the final byte
+			ss.esc = escNone
+			return true
+		}
+	case escSS3:
+		if c >= 0x40 && c <= 0x7e {
+			ss.esc = escNone
+			return true
+		}
+	}
+	ss.esc = escNone
 	return false
 }
 
