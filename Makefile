@@ -127,5 +127,40 @@ test-image: setup-apt setup-image
 	ROOMD_IMAGE_DIR=$(abspath $(TEST_IMAGE_OUT)) ROOMD_HOST_BIN=$(abspath bin) ROOMD_IMAGE_CACHE=$(abspath $(IMAGE_CACHE)) \
 	  $(GO) test -tags imagetest -count=1 -timeout 30m -v ./image/imagetest/
 
+# vulncheck reports known vulnerabilities that roomd's code reaches, from
+# the Go vulnerability database. This network cannot reach vuln.go.dev, so
+# the database is built from the golang.org/x/vulndb module (OSV files, from
+# the module proxy) with that module's own indexdb, once per vulndb version,
+# under out/. Newer data: a newer VULNDB_VERSION (a pseudo-version of
+# golang.org/x/vulndb's master branch). A finding fails the target.
+GOVULNCHECK_VERSION := v1.10.0
+VULNDB_VERSION      := v0.0.0-20261105234957-e22db6528018
+GOVULNCHECK         := out/tools/govulncheck-$(GOVULNCHECK_VERSION)/govulncheck
+VULNDB              := out/vulndb-$(VULNDB_VERSION)
+
+.PHONY: vulncheck tidy-check
+
+vulncheck: $(GOVULNCHECK) $(VULNDB)/index/db.json
+	$(GOVULNCHECK) -db file://$(abspath $(VULNDB)) ./...
+
+$(GOVULNCHECK):
+	GOBIN=$(abspath $(dir $@)) $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
+
+# The module is downloaded from a directory outside this module, so go.sum
+# is left alone; the database is written aside and moved in when complete.
+$(VULNDB)/index/db.json:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	src=$$(cd "$$tmp" && $(GO) mod download -json golang.org/x/vulndb@$(VULNDB_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+	[ -d "$$src/data/osv" ] || { echo "vulncheck: golang.org/x/vulndb@$(VULNDB_VERSION) has no data/osv"; exit 1; }; \
+	echo "building the vulnerability database from $$src/data/osv"; \
+	rm -rf $(VULNDB).part; \
+	(cd "$$tmp" && $(GO) run golang.org/x/vulndb/cmd/indexdb@$(VULNDB_VERSION) -vulns "$$src/data/osv" -out $(abspath $(VULNDB)).part); \
+	rm -rf $(VULNDB); mv $(VULNDB).part $(VULNDB)
+
+# tidy-check fails when go.mod or go.sum differ from what go mod tidy
+# would write (and prints the difference).
+tidy-check:
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy and commit the result"; exit 1; }
+
 clean:
 	rm -rf bin out
