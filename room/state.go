@@ -207,16 +207,16 @@ func DefaultSettings() Settings {
 // Validate checks every field's range.
 func (s Settings) Validate() error {
 	switch {
-	case s.Name == "" || len(s.Name) > 64:
-		return fmt.Errorf("%w: room name must be 1 to 64 bytes", ErrInvalid)
-	case s.DefaultVolume < 0 || s.DefaultVolume > 100:
-		return fmt.Errorf("%w: default volume must be 0 to 100", ErrInvalid)
-	case s.VolumeStep < 1 || s.VolumeStep > 50:
-		return fmt.Errorf("%w: volume step must be 1 to 50", ErrInvalid)
+	case s.Name == "" || len(s.Name) > maxNameBytes:
+		return fmt.Errorf("%w: room name must be 1 to %d bytes", ErrInvalid, maxNameBytes)
+	case s.DefaultVolume < 0 || s.DefaultVolume > maxVolume:
+		return fmt.Errorf("%w: default volume must be 0 to %d", ErrInvalid, maxVolume)
+	case s.VolumeStep < minStep || s.VolumeStep > maxStep:
+		return fmt.Errorf("%w: volume step must be %d to %d", ErrInvalid, minStep, maxStep)
 	case s.Unmute != UnmuteInRoom && s.Unmute != UnmuteAnyone:
 		return fmt.Errorf("%w: unknown unmute policy", ErrInvalid)
-	case s.Presets < 0 || s.Presets > 15:
-		return fmt.Errorf("%w: presets must be 0 to 15", ErrInvalid)
+	case s.Presets < 0 || s.Presets > maxPresets:
+		return fmt.Errorf("%w: presets must be 0 to %d", ErrInvalid, maxPresets)
 	}
 	return nil
 }
@@ -249,6 +249,8 @@ type State struct {
 	Env          Environment
 	Provisioning Provisioning
 	Settings     Settings
+	// Restored says how the saved state was read when the room started.
+	Restored Restored
 }
 
 // clone returns s with its slices copied, so the copy can be changed freely.
@@ -268,5 +270,5 @@ func (s State) Equal(o State) bool {
 		s.CameraPrivacy == o.CameraPrivacy && s.Volume == o.Volume &&
 		s.CameraPreset == o.CameraPreset && s.DisplayPower == o.DisplayPower &&
 		slices.Equal(s.Hardware, o.Hardware) && s.Env == o.Env &&
-		s.Provisioning == o.Provisioning && s.Settings == o.Settings
+		s.Provisioning == o.Provisioning && s.Settings == o.Settings && s.Restored == o.Restored
 }
