@@ -31,9 +31,11 @@
 // A [Server] serves two kinds of listener:
 //
 //   - [Kiosk]: the browser on the device's own touch screen, over loopback.
-//     Requests must come from a loopback address and name a loopback host
-//     (against DNS rebinding); they reach the room as room.FromPanel, so the
-//     room treats them as someone in the room.
+//     Requests must come from a loopback address, name a loopback host
+//     (against DNS rebinding) and come from a socket owned by one of
+//     Options.KioskUIDs (the kernel says who owns each loopback
+//     connection); they reach the room as room.FromPanel, so the room
+//     treats them as someone in the room.
 //   - [Remote]: a paired tablet. Every API request needs the token the panel
 //     got by pairing, in an HttpOnly, SameSite=Strict cookie, never in a URL.
 //     Commands reach the room as room.FromRemote, so the room's unmute policy
@@ -53,6 +55,12 @@
 // pairing. Tokens are revoked from the settings screen or with
 // `roomd panel-tokens revoke ID|all`; the server notices a change of the
 // file within a second and closes the revoked panel's connections.
+//
+// Every listener is capped (package netguard): per client address on the
+// remote listener, per user on the kiosk one, whose browser keeps
+// connection and WebSocket slots no tablet can take; every request has
+// read-header, read, write and idle timeouts, which a WebSocket lifts for
+// its own connection and replaces with pings.
 //
 // Every state-changing request is a POST with a JSON body, an Origin equal
 // to the server's own, and the session's CSRF token in X-CSRF-Token; the

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/roomd/roomd/control"
+	"github.com/roomd/roomd/internal/netguard"
 	"github.com/roomd/roomd/internal/pinlock"
 	"github.com/roomd/roomd/room"
 )
@@ -77,6 +79,11 @@ type Options struct {
 	RequestTimeout time.Duration
 	// PairingTTL is how long a pairing code is valid (default 2 min).
 	PairingTTL time.Duration
+	// Timeouts bound each request on Serve's listeners; zero fields take
+	// netguard's defaults (headers 5 s, whole request 30 s, response 60 s,
+	// keep-alive idle 90 s), so a client trickling a body is cut off.
+	// WebSockets lift them for their own connection and ping instead.
+	Timeouts netguard.ServerOptions
 	// KioskUIDs are the users whose programs a Kiosk listener serves: the
 	// kiosk browser's user. The kernel tells who owns each connecting
 	// socket; everyone else's requests get 403. Empty means this process's
@@ -216,21 +223,46 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// Serve serves the panel on ln until ctx ends, and closes ln. Cancellation
-// is not an error.
+// Connection caps of the listeners (package netguard). The kiosk listener
+// caps by user instead of address (kioskConns, strangerConns): every local
+// program connects from 127.0.0.1.
+const (
+	remotePerClient = netguard.DefaultPerClient // connections one tablet address may hold
+	remoteMaxConns  = 512                       // connections all remote clients may hold
+)
+
+// Serve serves the panel on ln, a plain TCP listener, until ctx ends, and
+// closes ln. Connections are capped per client address (per user for the
+// kiosk) and in total, a temporary accept error (out of file descriptors)
+// is retried, never fatal, and every request is bounded by
+// Options.Timeouts. Cancellation is not an error.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, a Access) error {
+	return s.serve(ctx, ln, a, nil)
+}
+
+// ServeTLS is Serve over TLS with cfg, for the remote panel: the caps count
+// connections before their handshake.
+func (s *Server) ServeTLS(ctx context.Context, ln net.Listener, a Access, cfg *tls.Config) error {
+	return s.serve(ctx, ln, a, cfg)
+}
+
+func (s *Server) serve(ctx context.Context, ln net.Listener, a Access, tlsCfg *tls.Config) error {
 	if a == Kiosk {
-		ln = s.kioskListener(ln)
+		ln = s.kioskListener(netguard.Listen(ln, netguard.Options{Name: "panel kiosk", PerClient: -1, Logger: s.log}))
+	} else {
+		ln = netguard.Listen(ln, netguard.Options{Name: "panel remote", PerClient: remotePerClient, MaxConns: remoteMaxConns, Logger: s.log})
 	}
-	srv := &http.Server{
-		ConnContext:       connContext,
-		Handler:           s.handler(ctx, a),
-		ReadHeaderTimeout: 5 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    16 << 10,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	if tlsCfg != nil {
+		ln = tls.NewListener(ln, tlsCfg)
 	}
+	to := s.opts.Timeouts
+	to.Logger = s.log
+	if to.MaxBodyBytes <= 0 {
+		to.MaxBodyBytes = maxMessage
+	}
+	srv := netguard.NewHTTPServer(s.handler(ctx, a), to)
+	srv.ConnContext = connContext
+	srv.BaseContext = func(net.Listener) context.Context { return ctx }
 	stop := context.AfterFunc(ctx, func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		defer cancel()
@@ -292,7 +324,7 @@ func (s *Server) handler(ctx context.Context, a Access) http.Handler {
 	mux.HandleFunc("GET /api/", notFound)
 	mux.HandleFunc("POST /api/", notFound)
 	mux.HandleFunc("GET /", s.serveStatic)
-	return s.guard(a, mux)
+	return netguard.SecurityHeaders(s.guard(a, mux), netguard.StrictCSP)
 }
 
 // guard refuses what no listener of kind a may serve: kiosk requests from
@@ -300,13 +332,7 @@ func (s *Server) handler(ctx context.Context, a Access) http.Handler {
 // another origin or without a JSON body.
 func (s *Server) guard(a Access, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cache-Control", "no-store")
-		if a == Kiosk && (!loopbackAddr(r.RemoteAddr) || !loopbackHost(r.Host)) {
+		if a == Kiosk && (!loopbackAddr(r.RemoteAddr) || !netguard.LoopbackHost(r.Host)) {
 			s.log.Warn("panel: refused a kiosk request from off the device", "remote", r.RemoteAddr, "host", r.Host)
 			writeError(w, http.StatusForbidden, "the kiosk panel answers only the device itself; pair a tablet on the remote panel address")
 			return
@@ -344,19 +370,6 @@ func loopbackAddr(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		host = addr
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-func loopbackHost(hostport string) bool {
-	host, _, err := net.SplitHostPort(hostport)
-	if err != nil {
-		host = hostport
-	}
-	host = strings.Trim(host, "[]")
-	if strings.EqualFold(host, "localhost") {
-		return true
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()

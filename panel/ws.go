@@ -11,6 +11,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/roomd/roomd/control"
+	"github.com/roomd/roomd/internal/netguard"
 )
 
 //go:embed ui
@@ -19,6 +20,10 @@ var uiFiles embed.FS
 // writeTimeout bounds one WebSocket write: a panel that stops reading is
 // dropped rather than allowed to hold anything up.
 const writeTimeout = 5 * time.Second
+
+// pingEvery is how often a WebSocket is pinged; a panel that does not answer
+// within writeTimeout is dropped.
+const pingEvery = 30 * time.Second
 
 // session is one WebSocket connection.
 type session struct {
@@ -90,6 +95,11 @@ func (s *Server) serveWS(base context.Context, w http.ResponseWriter, r *http.Re
 		writeError(w, http.StatusServiceUnavailable, "too many panels are connected; close one and try again")
 		return
 	}
+	// The server's request timeouts would cut the socket; pings find a
+	// panel that went away instead.
+	if err := netguard.LiftDeadlines(w); err != nil {
+		s.log.Debug("panel: WebSocket keeps the request's deadlines", "err", err)
+	}
 	// Accept checks that Origin names this host, so another site's page
 	// cannot open the socket with the panel's cookie.
 	conn, err := websocket.Accept(w, r, nil)
@@ -151,6 +161,25 @@ func (s *Server) serveWS(base context.Context, w http.ResponseWriter, r *http.Re
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	// Pings: a tablet that left without closing (Wi-Fi gone) is dropped.
+	wg.Go(func() {
+		t := time.NewTicker(pingEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				pctx, pcancel := context.WithTimeout(ctx, writeTimeout)
+				err := conn.Ping(pctx)
+				pcancel()
+				if err != nil {
+					fail(err)
+					return
+				}
+			}
+		}
+	})
 	// Status: the whole tree, then every change, as the room reports it.
 	wg.Go(func() {
 		var ps, pc []control.Leaf

@@ -148,14 +148,19 @@ func startPanel(ctx context.Context, wg *sync.WaitGroup, cfg *Config, rm *room.R
 			log.Error("roomd: panel not served; running without it", "access", a.String(), "addr", addr, "err", err)
 			return false
 		}
-		if tlsCfg != nil {
-			ln = tls.NewListener(ln, tlsCfg)
-		} else if a == panel.Remote {
+		if tlsCfg == nil && a == panel.Remote {
 			log.Warn("roomd: the remote panel speaks plain HTTP: paired tablets' tokens cross the network in clear; set panel.remote_cert_file and remote_key_file")
 		}
 		log.Info("roomd: touch panel", "access", a.String(), "url", scheme+"://"+ln.Addr().String()+"/")
 		wg.Go(func() {
-			if err := srv.Serve(ctx, ln, a); err != nil {
+			// Serve caps connections before TLS, so handshakes count too.
+			serve := srv.Serve
+			if tlsCfg != nil {
+				serve = func(ctx context.Context, ln net.Listener, a panel.Access) error {
+					return srv.ServeTLS(ctx, ln, a, tlsCfg)
+				}
+			}
+			if err := serve(ctx, ln, a); err != nil {
 				log.Error("roomd: panel stopped", "access", a.String(), "err", err)
 			}
 		})
