@@ -401,6 +401,9 @@ func (c *Client) poll(ctx context.Context) bool {
 	bo := newBackoff()
 	for {
 		wait, err := c.cycle(ctx)
+		if ctx.Err() != nil {
+			return false // cancelled: not an error
+		}
 		switch {
 		case err == nil:
 			bo.Reset()

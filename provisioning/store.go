@@ -166,7 +166,7 @@ func (s *Store) roots() (cur, prev *TrustRoot, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if cur != nil || (prev == nil && s.seed == nil) {
+	if cur != nil || (prev == nil && s.seed == nil && s.seedOrg == "") {
 		// A root verifies, or none is expected: the device is not enrolled.
 		s.trouble, s.troubled = "", time.Time{}
 		return cur, prev, nil
