@@ -176,8 +176,13 @@ func New(r Room, o Options) (*Server, error) {
 		return nil, fmt.Errorf("panel: embedded UI: %w", err)
 	}
 	s.static = sub
-	if err := s.tokens.load(); err != nil {
-		s.log.Error("panel: paired panels unreadable; every remote panel must pair again", "err", err)
+	switch aside, refused, err := s.tokens.repair(s.now()); {
+	case aside != "":
+		s.log.Error("panel: paired panels unreadable; the file is set aside and every remote panel must pair again", "err", err, "set_aside", aside)
+	case refused:
+		s.log.Error("panel: paired panels unreadable and not set aside; every remote panel is refused until the file is removed", "err", err)
+	case err != nil:
+		s.log.Warn("panel: paired panels", "err", err)
 	}
 	return s, nil
 }

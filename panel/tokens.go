@@ -90,6 +90,37 @@ func (s *tokenStore) load() error {
 	return s.refresh()
 }
 
+// repair is the daemon's load: a file it cannot use (empty, truncated, not
+// JSON, the wrong shape, not a regular file, unreadable) is set aside as
+// panel-tokens.json.corrupt-<time> for a person to look at, and roomd goes
+// on with no paired panel, so tablets can pair again. A file others may
+// read is made 0600. It returns where the file went, whether every token
+// is still refused (the file is damaged and could not be set aside), and
+// what it found, nil when nothing.
+func (s *tokenStore) repair(now time.Time) (aside string, refused bool, found error) {
+	if s.path == "" {
+		return "", false, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	damage := s.refresh()
+	if damage == nil {
+		if fi, err := os.Lstat(s.path); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(s.path, 0o600); err != nil {
+				return "", false, fmt.Errorf("panel: %s is mode %v and cannot be made 0600: %w", s.path, fi.Mode().Perm(), err)
+			}
+			return "", false, fmt.Errorf("panel: %s was mode %v; made 0600", s.path, fi.Mode().Perm())
+		}
+		return "", false, nil
+	}
+	to, err := statefile.SetAside(s.path, now)
+	if err != nil {
+		return "", true, errors.Join(damage, err)
+	}
+	s.panels, s.loaded, s.mod, s.size = nil, true, time.Time{}, 0
+	return to, false, damage
+}
+
 // save writes the panels atomically with mode 0600; mu held.
 func (s *tokenStore) save(panels []PairedPanel) error {
 	if s.path != "" {

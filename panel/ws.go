@@ -82,19 +82,36 @@ func (s *Server) serveWS(base context.Context, w http.ResponseWriter, r *http.Re
 	if c.access == Kiosk {
 		limit = maxKioskSessions
 	}
+	ctx, cancel := context.WithCancel(base)
+	defer cancel()
+	ss := &session{client: c, cancel: cancel, out: make(chan any, 16)}
+	// The slot is taken before the upgrade, so parallel handshakes cannot
+	// pass the cap together.
 	s.mu.Lock()
 	n := 0
-	for ss := range s.sessions {
-		if ss.client.access == c.access {
+	for o := range s.sessions {
+		if o.client.access == c.access {
 			n++
 		}
 	}
-	s.mu.Unlock()
-	if n >= limit {
+	if s.closed || n >= limit {
+		closed := s.closed
+		s.mu.Unlock()
+		if closed {
+			writeError(w, http.StatusServiceUnavailable, "roomd is stopping")
+			return
+		}
 		s.log.Warn("panel: refusing a connection; too many panels connected", "access", c.access.String(), "max", limit)
 		writeError(w, http.StatusServiceUnavailable, "too many panels are connected; close one and try again")
 		return
 	}
+	s.sessions[ss] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.sessions, ss)
+		s.mu.Unlock()
+	}()
 	// The server's request timeouts would cut the socket; pings find a
 	// panel that went away instead.
 	if err := netguard.LiftDeadlines(w); err != nil {
@@ -108,22 +125,6 @@ func (s *Server) serveWS(base context.Context, w http.ResponseWriter, r *http.Re
 		return
 	}
 	conn.SetReadLimit(maxMessage)
-	ctx, cancel := context.WithCancel(base)
-	defer cancel()
-	ss := &session{client: c, cancel: cancel, out: make(chan any, 16)}
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		conn.Close(websocket.StatusGoingAway, "roomd is stopping")
-		return
-	}
-	s.sessions[ss] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.sessions, ss)
-		s.mu.Unlock()
-	}()
 	s.log.Info("panel: connected", "source", c.source().String())
 	defer s.log.Info("panel: disconnected", "source", c.source().String())
 
