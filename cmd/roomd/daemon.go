@@ -104,9 +104,11 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	cq := &callQuality{}
 	pins := newPINs(cfg.Console.AdminPINHash, cfg.Panel.AdminPINHash, log)
 	policy := newRoomPolicy(rm, nil, log)
-	fleet, err := newFleet(cfg, rm, fleetTargets{pins: pins, runner: runner, caps: mp.engine, policy: policy}, cq, b.Name, time.Now(), log)
-	if err != nil {
-		return err
+	// A provisioning problem never keeps the room from starting: the room
+	// runs on its local configuration and says why.
+	fleet, fleetErr := newFleet(cfg, rm, fleetTargets{pins: pins, runner: runner, caps: mp.engine, policy: policy}, cq, b.Name, time.Now(), log)
+	if fleetErr != nil {
+		log.Error("roomd: provisioning not started; the room runs on its local configuration", "err", fleetErr)
 	}
 	fp.c = fleet
 
@@ -116,6 +118,10 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	roomDone := make(chan struct{})
 	go func() { defer close(roomDone); rm.Run(ctx) }()
 	<-rm.Ready()
+	if fleetErr != nil {
+		rm.Report(room.ProvisioningReported{Provisioning: room.Provisioning{State: room.ProvisioningFailed,
+			Since: time.Now().UTC().Truncate(time.Second), Detail: fleetErr.Error()}})
+	}
 
 	wg.Go(func() { buttons.Run(ctx, rm, b, buttons.Options{Logger: log}) })
 	mp.run(ctx, &wg, cfg.Media, log)

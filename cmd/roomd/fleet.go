@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"crypto/x509"
+	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -373,4 +375,45 @@ func (cq *callQuality) take(now time.Time) *provisioning.CallQuality {
 	}
 	cq.q, cq.rttSum, cq.lossSum, cq.samples = provisioning.CallQuality{}, 0, 0, 0
 	return &q
+}
+
+// reseedRoot is `roomd reseed-root`: when no stored trust root verifies
+// (xStatus Provisioning State: Failed says so), install one the fleet's
+// administrator hands over (fleetd's keys/root-N.json). A running roomd
+// takes it at its next poll (xCommand Provisioning PollNow).
+func reseedRoot(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("roomd reseed-root", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "configuration file, for its state_dir")
+	stateDir := fs.String("state-dir", "", "override state_dir")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: roomd reseed-root [--config FILE] [--state-dir DIR] ROOTFILE")
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return 2
+	}
+	cfg, err := loadConfig(*cfgPath, false)
+	if err != nil {
+		fmt.Fprintln(stderr, "roomd:", err)
+		return 1
+	}
+	if *stateDir != "" {
+		cfg.StateDir = *stateDir
+	}
+	raw, err := os.ReadFile(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintln(stderr, "roomd:", err)
+		return 1
+	}
+	r, err := provisioning.ReseedRoot(filepath.Join(cfg.StateDir, "provisioning"), raw)
+	if err != nil {
+		fmt.Fprintln(stderr, "roomd:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "trust root %d of %s is in force; a running roomd takes it at its next poll (xCommand Provisioning PollNow)\n", r.Version, r.OrgID)
+	return 0
 }

@@ -10,6 +10,7 @@
 //	roomd hash-pin                read a PIN on stdin, print its hash for console.admin_pin_hash
 //	roomd check-config FILE       validate a configuration file
 //	roomd panel-tokens list|revoke ID|revoke all   list or revoke paired tablets
+//	roomd reseed-root ROOTFILE    install a fleet trust root when no stored one verifies
 //	roomd version                 print the version
 //
 // This is the only package that exits.
@@ -57,6 +58,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 0
 		case "panel-tokens":
 			return panelTokens(args[1:], stdout, stderr)
+		case "reseed-root":
+			return reseedRoot(args[1:], stdout, stderr)
 		case "version":
 			fmt.Fprintln(stdout, "roomd", version)
 			return 0
