@@ -178,7 +178,9 @@ func TestDamagedEnrollmentIsAReportedFailure(t *testing.T) {
 		"garbage":   func(p string) error { return os.WriteFile(p, []byte("\x00\xffnot json"), 0o600) },
 		"truncated": func(p string) error { b, _ := os.ReadFile(p); return os.WriteFile(p, b[:len(b)/2], 0o600) },
 		"null":      func(p string) error { return os.WriteFile(p, []byte("null"), 0o600) },
-		"bad CA":    func(p string) error { return os.WriteFile(p, []byte(`{"device_id":"dev1","org_id":"org1","cert_chain":["AAAA"],"ca":"AAAA"}`), 0o600) },
+		"bad CA": func(p string) error {
+			return os.WriteFile(p, []byte(`{"device_id":"dev1","org_id":"org1","cert_chain":["AAAA"],"ca":"AAAA"}`), 0o600)
+		},
 		"directory": func(p string) error { os.Remove(p); return os.Mkdir(p, 0o700) },
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -135,14 +135,14 @@ func (s *Store) Roots() (cur, prev *TrustRoot, err error) {
 	return s.roots()
 }
 
-// loadRoot reads one stored root. A file that does not verify is set aside
-// (stored roots were verified when saved, so that is damage); raw is nil
-// when there is no usable root.
+// loadRoot reads one stored root. A file that cannot be read or does not
+// verify is set aside (stored roots were verified when saved, so that is
+// damage); raw is nil when there is no usable root. The error is for the
+// caller's sake only and is always nil today.
 func (s *Store) loadRoot(name string) (*TrustRoot, []byte, error) {
+	// An unreadable file (wrong type, permissions) is as unusable as a
+	// garbled one; it is set aside below like one.
 	raw, err := s.read(name)
-	if err != nil && !isDirErr(err) {
-		return nil, nil, err
-	}
 	if err == nil && raw == nil {
 		return nil, nil, nil
 	}
