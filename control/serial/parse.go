@@ -162,6 +162,22 @@ func salvageTag(line string) string {
 	return tag
 }
 
+// trailingTag returns the well-formed |resultId tag that ends s, the kept
+// end of a line too long to read whole (whose quotes cannot be followed
+// from its start), or "" if there is none: it tries each '|' from the
+// right until the rest reads as a tag.
+func trailingTag(s string) string {
+	for i := strings.LastIndexByte(s, '|'); i >= 0; i = strings.LastIndexByte(s[:i], '|') {
+		if tag, err := parseTag(s[i+1:]); err == nil {
+			if !utf8.ValidString(tag) || strings.ContainsFunc(tag, isControl) {
+				return ""
+			}
+			return tag
+		}
+	}
+	return ""
+}
+
 // splitTag cuts a trailing |resultId="tag" off line.
 func splitTag(line string) (head, tag string, err error) {
 	inQuote := false

@@ -38,6 +38,7 @@ type session struct {
 	line    []byte
 	lastCR  bool
 	tooLong bool
+	tail    []byte // the end of a line that is too long, for its resultId
 	esc     escState
 	feedWG  sync.WaitGroup
 	cancel  context.CancelFunc
@@ -127,12 +128,15 @@ func (ss *session) input(p []byte) (bye bool) {
 				echo = append(echo, "\r\n"...)
 			}
 			flush()
-			line, tooLong := string(ss.line), ss.tooLong
+			line, tooLong, tag := string(ss.line), ss.tooLong, ""
 			if !ss.authed {
 				clear(ss.line) // do not keep a PIN in the reused buffer
+				clear(ss.tail)
+			} else if tooLong {
+				tag = trailingTag(string(ss.tail))
 			}
-			ss.line, ss.tooLong = ss.line[:0], false
-			if ss.handle(line, tooLong) {
+			ss.line, ss.tooLong, ss.tail = ss.line[:0], false, ss.tail[:0]
+			if ss.handle(line, tooLong, tag) {
 				return true
 			}
 		case c == 0x08 || c == 0x7f: // backspace, delete
@@ -148,7 +152,13 @@ func (ss *session) input(p []byte) (bye bool) {
 		case c < 0x20 && c != '\t': // other control characters
 		default:
 			if len(ss.line) >= limit {
+				if !ss.tooLong { // the tag may have begun before the limit
+					ss.tail = append(ss.tail[:0], ss.line[max(0, len(ss.line)-maxTail):]...)
+				}
 				ss.tooLong = true
+				if ss.tail = append(ss.tail, c); len(ss.tail) > 2*maxTail {
+					ss.tail = append(ss.tail[:0], ss.tail[len(ss.tail)-maxTail:]...)
+				}
 				continue
 			}
 			ss.line = append(ss.line, c)
@@ -209,8 +219,13 @@ func (ss *session) inEscape(c byte) bool {
 	return false
 }
 
-// handle runs one line: the PIN before login, a request after.
-func (ss *session) handle(line string, tooLong bool) (bye bool) {
+// maxTail is how much of the end of a too-long line is kept: enough for
+// the longest |resultId tag with spaces around it.
+const maxTail = 2 * maxTag
+
+// handle runs one line: the PIN before login, a request after. tag is the
+// resultId found at the end of a line that was too long to keep.
+func (ss *session) handle(line string, tooLong bool, tag string) (bye bool) {
 	if !ss.authed {
 		ss.login(line, tooLong)
 		return false
@@ -219,7 +234,7 @@ func (ss *session) handle(line string, tooLong bool) (bye bool) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if tooLong {
-		ss.writeReply(&reply{err: fmt.Errorf("the line is longer than %d bytes; nothing was done", ss.srv.opts.MaxLineLength)})
+		ss.writeReply(&reply{resultID: tag, err: fmt.Errorf("the line is longer than %d bytes; nothing was done", ss.srv.opts.MaxLineLength)})
 		return false
 	}
 	if strings.TrimSpace(line) == "" {
