@@ -274,7 +274,7 @@ func TestFleetdUnit(t *testing.T) {
 	b, _ := Files.ReadFile("fleetd.service")
 	u := string(b)
 	for _, want := range []string{"ExecStart=/usr/bin/fleetd -db ${FLEETD_DB} -keys /var/lib/fleetd/keys ", " serve -listen ${FLEETD_LISTEN} -name ${FLEETD_NAME}",
-		"FLEETD_DB=/var/lib/fleetd/fleet.db", "StateDirectory=fleetd fleetd/keys", "StateDirectoryMode=0700", "UMask=0077", "Restart=on-failure"} {
+		"FLEETD_DB=/var/lib/fleetd/fleet.db", "StateDirectory=fleetd fleetd/keys", "StateDirectoryMode=0700", "UMask=0077", "Restart=on-failure", "LimitNOFILE=65536"} {
 		if !strings.Contains(u, want) {
 			t.Errorf("fleetd.service lacks %q", want)
 		}
