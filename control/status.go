@@ -111,6 +111,8 @@ func Flatten(s room.State, sys System) []Leaf {
 	add("Provisioning Detail", String, s.Provisioning.Detail)
 	add("Provisioning Since", Time, formatTime(s.Provisioning.Since))
 	add("SystemUnit Name", String, s.Settings.Name)
+	add("SystemUnit SavedState Restored", Literal, s.Restored.From.String())
+	add("SystemUnit SavedState Detail", String, s.Restored.Detail)
 	add("SystemUnit Software Version", String, sys.SoftwareVersion)
 	add("SystemUnit ProtocolVersion", String, SchemaVersion)
 	return out

@@ -282,3 +282,21 @@ func TestFlattenProvisioningFailedAndRevoked(t *testing.T) {
 		}
 	}
 }
+
+// How the room's saved state was read at start reaches status, so the
+// console and the panel can say why the room started muted and private.
+func TestFlattenSavedState(t *testing.T) {
+	for _, r := range []room.Restored{
+		{},
+		{From: room.RestoreDamaged, Detail: "room.json is damaged; kept as room.json.corrupt-20261207T043000Z"},
+		{From: room.RestorePrevious, Detail: "room.json is missing but room.json.prev is there"},
+	} {
+		leaves := map[string]string{}
+		for _, l := range Flatten(room.State{Restored: r}, System{}) {
+			leaves[l.Path.String()] = l.Value
+		}
+		if leaves["SystemUnit SavedState Restored"] != r.From.String() || leaves["SystemUnit SavedState Detail"] != r.Detail {
+			t.Errorf("%+v: leaves %q %q", r, leaves["SystemUnit SavedState Restored"], leaves["SystemUnit SavedState Detail"])
+		}
+	}
+}

@@ -34,8 +34,13 @@ func Next(s State, in Input) (State, Outcome, error) {
 			out.Effects = append(out.Effects, ApplyMicMute{Mute: true})
 		}
 	case MicSwitchChanged:
+		// Engaging the switch mutes; only releasing it unmutes. Its
+		// position read at start is not a release: a room that started
+		// muted stays muted.
+		if in.Engaged || s.MicSwitch {
+			out.Effects = append(out.Effects, ApplyMicMute{Mute: in.Engaged})
+		}
 		s.MicSwitch = in.Engaged
-		out.Effects = append(out.Effects, ApplyMicMute{Mute: in.Engaged})
 	case PrivacyReported:
 		s.CameraPrivacy = in.On
 	case VolumeReported:

@@ -77,6 +77,9 @@ func TestNext(t *testing.T) {
 			want: with(func(s *State) { s.MicSwitch = true }), effects: []Effect{ApplyMicMute{Mute: true}}},
 		{name: "switch released unmutes", from: with(func(s *State) { s.MicSwitch, s.MicMute = true, true }), in: MicSwitchChanged{},
 			want: with(func(s *State) { s.MicMute = true }), effects: []Effect{ApplyMicMute{}}},
+		{name: "switch found released at start keeps a muted room muted", from: with(func(s *State) { s.MicMute = true }), in: MicSwitchChanged{},
+			want: with(func(s *State) { s.MicMute = true })},
+		{name: "switch found released at start leaves an open room open", from: base(), in: MicSwitchChanged{}, want: base()},
 		{name: "mic opened behind the switch's back is closed again", from: with(func(s *State) { s.MicSwitch, s.MicMute = true, true }),
 			in: MicReported{Muted: false}, want: with(func(s *State) { s.MicSwitch = true }), effects: []Effect{ApplyMicMute{Mute: true}}},
 

@@ -192,6 +192,9 @@ function renderBanners() {
   for (const d of media) b.push(['bad', label(d.name) + ' unavailable' + (d.reason ? ': ' + d.reason : '')]);
   if (failed.length > media.length) b.push(['', (failed.length - media.length) + ' device(s) failed — see Settings']);
   if (st('Audio Microphones HardwareSwitch') === 'On') b.push(['', 'Microphones muted by the hardware switch']);
+  if (/^(Previous|Damaged)$/.test(st('SystemUnit SavedState Restored')) && (st('Audio Microphones Mute') === 'On' || st('Video Camera Privacy') === 'On')) {
+    b.push(['bad', 'The saved room state could not be read: microphones muted and camera private until someone in the room opens them']);
+  }
   const key = JSON.stringify(b);
   if (key === renderBanners.last) return;
   renderBanners.last = key;
@@ -433,12 +436,12 @@ function renderSettings() {
   for (const p of document.querySelectorAll('[data-pane]')) p.hidden = p.dataset.pane !== S.tab;
   const prov = st('Provisioning State');
   kv($('fleet-kv'), [
-    ['State', { Unenrolled: 'Standalone (not enrolled)', Pending: 'Waiting for approval', Enrolled: 'Enrolled', Failed: 'Failed — see Detail', Revoked: 'Revoked by the fleet' }[prov] || prov],
-    ...(st('Provisioning Since') ? [['Since', new Date(st('Provisioning Since')).toLocaleString()]] : []),
+    ['State', { Unenrolled: 'Standalone (not enrolled)', Pending: 'Waiting for approval', Enrolled: 'Enrolled' }[prov] || prov],
     ['Server', st('Provisioning Stale') === 'True' ? 'Unreachable — keeping the last configuration' : prov === 'Enrolled' ? 'Reachable' : '—'],
     ['Configuration', st('Provisioning ConfigVersion') !== '0' ? 'version ' + st('Provisioning ConfigVersion') : 'local file'],
     ['Detail', st('Provisioning Detail') || '—'],
     ['Software', st('SystemUnit Software Version') + ' · protocol ' + st('SystemUnit ProtocolVersion')],
+    ['Saved state', { None: 'Nothing saved yet', Saved: 'Restored', Repaired: 'Repaired', Previous: 'Damaged — previous state used', Damaged: 'Damaged — settings from the configuration' }[st('SystemUnit SavedState Restored')] + (st('SystemUnit SavedState Detail') ? ': ' + st('SystemUnit SavedState Detail') : '')],
   ]);
   $('enroll-box').hidden = prov === 'Enrolled';
   const hw = devices();
