@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/metrics"
 	"sync"
 	"time"
 
@@ -255,6 +257,13 @@ func serveDebug(ctx context.Context, wg *sync.WaitGroup, addr string, sim http.H
 		enc.Encode(rm.Snapshot())
 	})
 	mux.Handle("GET /display.png", display.SnapshotHandler(mp.comp))
+	// For leak checks from outside the process (TestSoakSurfaces).
+	mux.HandleFunc("GET /runtime", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		metrics.Read(live)
+		json.NewEncoder(w).Encode(map[string]uint64{"goroutines": uint64(runtime.NumGoroutine()), "heap_live_bytes": live[0].Value.Uint64()})
+	})
 	mux.HandleFunc("GET /media", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		enc := json.NewEncoder(w)

@@ -80,7 +80,12 @@ func startRoomdWith(t *testing.T, args []string, env ...string) *daemonUnderTest
 // runtime directory and notify socket under dir.
 func startRoomdAt(t *testing.T, dir, state string, args []string, env ...string) *daemonUnderTest {
 	t.Helper()
-	bin := roomdBinary(t)
+	return startRoomdBinary(t, roomdBinary(t), dir, state, args, env...)
+}
+
+// startRoomdBinary is startRoomdAt with the roomd binary bin.
+func startRoomdBinary(t *testing.T, bin, dir, state string, args []string, env ...string) *daemonUnderTest {
+	t.Helper()
 	d := &daemonUnderTest{run: filepath.Join(dir, "run"), notes: make(chan string, 64), exited: make(chan error, 1)}
 
 	// systemd's side of sd_notify: a unixgram socket.
