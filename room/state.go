@@ -16,7 +16,14 @@
 //
 // Muting is always allowed. Unmuting and turning camera privacy off are
 // allowed only from a source in the room (panel, button, local serial port)
-// while the room's [UnmutePolicy] is [UnmuteInRoom], the default.
+// while the room's [UnmutePolicy] is [UnmuteInRoom], the default. A call
+// joined from anywhere else starts with the microphones muted (and, under
+// UnmuteInRoom, the camera private), and only the room or the calendar may
+// replace a call under way.
+//
+// Privacy fails closed at start-up too: when the saved state cannot be read
+// wholly ([Loaded].Damaged), the room starts muted and private whatever an
+// older state says, and [State].Restored tells every surface why.
 //
 // room never imports a hardware or media driver: it talks to them through the
 // small interfaces in devices.go.
