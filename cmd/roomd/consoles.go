@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"os"
 	"sync"
 
 	"github.com/roomd/roomd/control/serial"
@@ -37,12 +38,19 @@ func startConsoles(ctx context.Context, wg *sync.WaitGroup, cfg *Config, rm *roo
 		}
 	}
 	if p := cfg.socketPath(); p != "" {
-		wg.Go(func() {
-			if err := srv.ListenUnix(ctx, p); err != nil {
-				log.Error("roomd: control socket not served", "path", p, "err", err)
-			}
-		})
-		log.Info("roomd: control socket", "path", p)
+		// Bound before roomd tells systemd it is ready, so a client started
+		// after roomd finds the socket.
+		if ln, err := serial.ListenUnix(p); err != nil {
+			log.Error("roomd: control socket not served", "path", p, "err", err)
+		} else {
+			log.Info("roomd: control socket", "path", p)
+			wg.Go(func() {
+				defer os.Remove(p)
+				if err := srv.ServeListener(ctx, ln); err != nil {
+					log.Error("roomd: control socket stopped", "path", p, "err", err)
+				}
+			})
+		}
 	}
 	return srv, nil
 }

@@ -140,7 +140,7 @@ func (s *Server) ServeLine(ctx context.Context, line hal.SerialLine) error {
 // is cancelled; a stale socket left by a crash is replaced, a live one is
 // an error. The socket is removed on return. Cancellation is not an error.
 func (s *Server) ListenUnix(ctx context.Context, path string) error {
-	ln, err := listenUnix(path)
+	ln, err := ListenUnix(path)
 	if err != nil {
 		return err
 	}
@@ -192,10 +192,10 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 	}
 }
 
-// listenUnix binds path with mode 0660 without a window in which the socket
+// ListenUnix binds path with mode 0660 without a window in which the socket
 // has looser permissions: it binds a temporary name, sets the mode, then
 // renames it into place.
-func listenUnix(path string) (*net.UnixListener, error) {
+func ListenUnix(path string) (*net.UnixListener, error) {
 	if fi, err := os.Lstat(path); err == nil {
 		if fi.Mode().Type() != os.ModeSocket {
 			return nil, fmt.Errorf("serial: %s exists and is not a socket; not replacing it", path)
