@@ -91,6 +91,11 @@ func (f *Fleet) AdminHandler(token []byte) http.Handler {
 			adminError(w, http.StatusUnauthorized, errors.New("fleetd: admin token required (Authorization: Bearer …)"))
 			return
 		}
+		if r.ContentLength > maxAdminBody {
+			w.Header().Set("Connection", "close")
+			adminError(w, http.StatusRequestEntityTooLarge, fmt.Errorf("%w: %d bytes, over %d", errTooLarge, r.ContentLength, maxAdminBody))
+			return
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxAdminBody)
 		f.Log.Info("admin request", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
 		mux.ServeHTTP(w, r)
@@ -110,6 +115,8 @@ func adminStatus(w http.ResponseWriter, err error) {
 		adminError(w, http.StatusNotFound, err)
 	case errors.Is(err, errExists):
 		adminError(w, http.StatusConflict, err)
+	case errors.Is(err, errTooLarge):
+		adminError(w, http.StatusRequestEntityTooLarge, err)
 	case errors.Is(err, provisioning.ErrInvalidConfig), errors.Is(err, errBadRequest):
 		adminError(w, http.StatusBadRequest, err)
 	default:
@@ -117,7 +124,11 @@ func adminStatus(w http.ResponseWriter, err error) {
 	}
 }
 
-var errBadRequest = errors.New("fleetd: bad request")
+// Errors of a request's body.
+var (
+	errBadRequest = errors.New("fleetd: bad request")
+	errTooLarge   = errors.New("fleetd: request body too large")
+)
 
 // readStrict decodes one JSON value with no unknown fields and nothing after
 // it, so a misspelt field is an error rather than a silent default.
@@ -125,6 +136,9 @@ func readStrict(r *http.Request, v any) error {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return fmt.Errorf("%w: over %d bytes", errTooLarge, maxAdminBody)
+		}
 		return fmt.Errorf("%w: %v", errBadRequest, err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {

@@ -87,7 +87,7 @@ type enrollGuard struct {
 
 	mu        sync.Mutex
 	addrs     map[netip.Prefix]*addrCount
-	tokens    float64   // refusals the server may still take
+	tokens    float64   // refusals the server may still take; below 1, everyone waits
 	filled    time.Time // when tokens was last refilled
 	lastPrune time.Time
 	logTimer  *time.Timer
@@ -154,9 +154,9 @@ func (g *enrollGuard) admit(remote string) (t enrollTicket, wait time.Duration, 
 	switch {
 	case a != nil && now.Before(a.until):
 		wait, perAddress = a.until.Sub(now), true
-	case a != nil && a.inflight >= max(1, g.lim.FreeRefusals-a.fails):
-		// Attempts in flight count against the free refusals, so
-		// parallel connections cannot outrun the count.
+	case a != nil && a.fails >= g.lim.FreeRefusals && a.inflight > 0:
+		// Once an address has had to wait, its attempts go one at a
+		// time, so parallel connections cannot outrun the doubling.
 		wait, perAddress = time.Second, true
 	case g.tokens < 1:
 		wait = time.Duration((1 - g.tokens) / g.lim.GlobalPerSecond * float64(time.Second))
@@ -182,8 +182,10 @@ func (g *enrollGuard) admit(remote string) (t enrollTicket, wait time.Duration, 
 		a = &addrCount{}
 		g.addrs[key] = a
 	}
+	// Genuine enrollments from one address (rooms behind one NAT,
+	// installed together) may run in parallel; a burst of guesses is
+	// bounded by the connection cap, and counted when it ends.
 	a.inflight++
-	g.tokens--
 	return enrollTicket{key: key}, 0, false, true
 }
 
@@ -201,6 +203,9 @@ func (g *enrollGuard) done(t enrollTicket, o enrollOutcome, attrs ...any) {
 	a.inflight--
 	switch o {
 	case enrollRefused:
+		// Refusals that were in flight together may take the bucket
+		// below zero: the wait that follows is longer.
+		g.tokens = max(g.tokens-1, -float64(g.lim.GlobalBurst))
 		a.fails++
 		a.last = now
 		if n := a.fails - g.lim.FreeRefusals; n >= 0 {
@@ -221,9 +226,6 @@ func (g *enrollGuard) done(t enrollTicket, o enrollOutcome, attrs ...any) {
 		}
 	case enrollEnrolled:
 		a.fails, a.until = 0, time.Time{}
-		g.tokens = min(g.tokens+1, float64(g.lim.GlobalBurst))
-	case enrollNeutral:
-		g.tokens = min(g.tokens+1, float64(g.lim.GlobalBurst))
 	}
 	if a.fails == 0 && a.inflight == 0 {
 		delete(g.addrs, t.key)

@@ -62,9 +62,10 @@ func (b *syncBuffer) String() string {
 }
 
 // The policy, driven by a fake clock: free refusals, then a wait that
-// doubles up to the cap; a genuine enrollment clears the address; attempts
-// in flight count; the server-wide bucket stops many addresses together
-// and refills; an IPv6 /64 is one client.
+// doubles up to the cap; a genuine enrollment clears the address; parallel
+// attempts go ahead until an address has had to wait, then one at a time;
+// the server-wide bucket stops many addresses together and refills; an
+// IPv6 /64 is one client.
 func TestEnrollGuardPolicy(t *testing.T) {
 	clock := newFakeClock()
 	g := newEnrollGuard(EnrollLimits{FreeRefusals: 3, Base: 2 * time.Second, Max: 20 * time.Second,
@@ -109,20 +110,31 @@ func TestEnrollGuardPolicy(t *testing.T) {
 	}
 	waits(a, 2*time.Second, true)
 
-	// Attempts in flight count against the free refusals.
+	// Parallel attempts from a fresh address (rooms behind one NAT) all
+	// go ahead; once the address has had to wait, one at a time.
 	b := "198.51.100.7:1"
 	var held []enrollTicket
-	for range 3 {
+	for range 20 {
 		tk, _, _, ok := g.admit(b)
 		if !ok {
-			t.Fatal("in-flight attempt refused early")
+			t.Fatal("a parallel attempt from a fresh address waits")
 		}
 		held = append(held, tk)
 	}
-	waits(b, time.Second, true)
 	for _, tk := range held {
-		g.done(tk, enrollNeutral)
+		g.done(tk, enrollEnrolled)
 	}
+	for range 3 {
+		refuse(b)
+	}
+	clock.Advance(2 * time.Second)
+	tk, _, _, ok = g.admit(b)
+	if !ok {
+		t.Fatal("not admitted after the wait")
+	}
+	waits(b, time.Second, true)
+	g.done(tk, enrollRefused)
+	waits(b, 4*time.Second, true)
 
 	// IPv6: a /64 is one client.
 	for i := range 3 {
@@ -140,17 +152,33 @@ func TestEnrollGuardPolicy(t *testing.T) {
 	clock.Advance(1500 * time.Millisecond)
 	refuse("203.0.113.201:1")
 	waits("203.0.113.202:1", time.Second, false)
-	// Neutral outcomes (a known device asking again) give their token
-	// back.
-	clock.Advance(time.Second)
-	tk, _, _, ok = g.admit("203.0.113.203:1")
-	if !ok {
-		t.Fatal("not admitted after a refill")
+	// Attempts in flight together may all be refused: the bucket goes
+	// below zero and the wait is longer.
+	clock.Advance(time.Second) // 1.5 tokens
+	var burst []enrollTicket
+	for i := range 4 {
+		tk, _, _, ok := g.admit(fmt.Sprintf("203.0.113.%d:1", 210+i))
+		if !ok {
+			t.Fatal("a parallel attempt was not admitted")
+		}
+		burst = append(burst, tk)
 	}
-	g.done(tk, enrollNeutral)
-	tk, _, _, ok = g.admit("203.0.113.204:1")
+	for _, tk := range burst {
+		g.done(tk, enrollRefused)
+	}
+	waits("203.0.113.220:1", 4*time.Second, false) // -2.5 tokens: 3.5 s
+	// Neither enrollments nor known devices take from it.
+	clock.Advance(4 * time.Second)
+	for i := range 5 {
+		tk, _, _, ok := g.admit(fmt.Sprintf("203.0.113.%d:1", 230+i))
+		if !ok {
+			t.Fatal("not admitted after the refill")
+		}
+		g.done(tk, []enrollOutcome{enrollEnrolled, enrollNeutral}[i%2])
+	}
+	tk, _, _, ok = g.admit("203.0.113.240:1")
 	if !ok {
-		t.Fatal("a neutral attempt kept its token")
+		t.Fatal("genuine attempts used the bucket up")
 	}
 	g.done(tk, enrollNeutral)
 

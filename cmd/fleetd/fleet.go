@@ -57,12 +57,55 @@ func (f *Fleet) Handler() http.Handler {
 
 func (f *Fleet) handler(g *enrollGuard) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST "+provisioning.PathEnroll, f.enroll(g))
-	mux.HandleFunc("GET "+provisioning.PathConfig, f.device(f.config, false))
-	mux.HandleFunc("POST "+provisioning.PathReport, f.device(f.report, false))
-	mux.HandleFunc("POST "+provisioning.PathRenew, f.device(f.renew, true))
-	mux.HandleFunc("GET "+provisioning.PathRoots, f.roots)
+	mux.HandleFunc("POST "+provisioning.PathEnroll, f.enroll(g)) // limits its body after the throttle
+	mux.HandleFunc("GET "+provisioning.PathConfig, limitBody(maxGetBody, f.device(f.config, false)))
+	mux.HandleFunc("POST "+provisioning.PathReport, limitBody(maxReportBody, f.device(f.report, false)))
+	mux.HandleFunc("POST "+provisioning.PathRenew, limitBody(maxRenewBody, f.device(f.renew, true)))
+	mux.HandleFunc("GET "+provisioning.PathRoots, limitBody(maxGetBody, f.roots))
 	return mux
+}
+
+// The device API's request bodies, each a few times the largest a device
+// sends. A body over its limit is refused with 413 before it is read when
+// its Content-Length says so, and as soon as it passes the limit when it
+// is chunked.
+const (
+	maxEnrollBody = 16 << 10 // a code, a CSR and hardware facts: about 1 KiB
+	maxRenewBody  = 16 << 10 // a CSR
+	maxReportBody = 64 << 10 // a health report with its last ten errors: a few KiB
+	maxGetBody    = 1 << 10  // GETs carry none
+)
+
+// limitBody bounds r's body to n bytes; see bodyFits.
+func limitBody(n int64, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if bodyFits(w, r, n) {
+			h(w, r)
+		}
+	}
+}
+
+// bodyFits answers 413 and returns false when r declares a body over n
+// bytes, without reading any of it; otherwise it bounds the body to n bytes
+// (a read past them fails with *http.MaxBytesError) and returns true.
+func bodyFits(w http.ResponseWriter, r *http.Request, n int64) bool {
+	if r.ContentLength > n {
+		w.Header().Set("Connection", "close")
+		httpError(w, http.StatusRequestEntityTooLarge, "request body of "+strconv.FormatInt(r.ContentLength, 10)+" bytes is over this endpoint's "+strconv.FormatInt(n, 10))
+		return false
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, n)
+	return true
+}
+
+// badBody answers a body that could not be read or decoded: 413 when it
+// was over its limit, 400 otherwise.
+func badBody(w http.ResponseWriter, what string, err error) {
+	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		httpError(w, http.StatusRequestEntityTooLarge, what+": "+err.Error())
+		return
+	}
+	httpError(w, http.StatusBadRequest, what+": "+err.Error())
 }
 
 // TLSConfig returns the server side of the device API's TLS.
@@ -82,8 +125,9 @@ func httpError(w http.ResponseWriter, code int, msg string) {
 	http.Error(w, "fleetd: "+msg, code)
 }
 
+// readJSON decodes r's body, bounded by bodyFits, into v.
 func readJSON(r *http.Request, v any) error {
-	b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	b, err := io.ReadAll(r.Body)
 	if err != nil {
 		return err
 	}
@@ -121,7 +165,10 @@ func (f *Fleet) enroll(g *enrollGuard) http.HandlerFunc {
 			httpError(w, http.StatusTooManyRequests, "too many refused enrollments from "+who+"; retry after "+secs+" s")
 			return
 		}
-		o, attrs := f.tryEnroll(w, r)
+		o, attrs := enrollRefused, []any{"err", "request body over " + strconv.Itoa(maxEnrollBody) + " bytes"}
+		if bodyFits(w, r, maxEnrollBody) {
+			o, attrs = f.tryEnroll(w, r)
+		}
 		g.done(t, o, attrs...)
 	}
 }
@@ -131,7 +178,7 @@ func (f *Fleet) enroll(g *enrollGuard) http.HandlerFunc {
 func (f *Fleet) tryEnroll(w http.ResponseWriter, r *http.Request) (enrollOutcome, []any) {
 	var req provisioning.EnrollRequest
 	if err := readJSON(r, &req); err != nil {
-		httpError(w, http.StatusBadRequest, "enroll request: "+err.Error())
+		badBody(w, "enroll request", err)
 		return enrollRefused, []any{"err", err}
 	}
 	csr, err := x509.ParseCertificateRequest(req.CSR)
@@ -297,7 +344,7 @@ func (f *Fleet) config(w http.ResponseWriter, r *http.Request, d Device, _ *x509
 func (f *Fleet) report(w http.ResponseWriter, r *http.Request, d Device, _ *x509.Certificate) {
 	var rep provisioning.HealthReport
 	if err := readJSON(r, &rep); err != nil {
-		httpError(w, http.StatusBadRequest, "report: "+err.Error())
+		badBody(w, "report", err)
 		return
 	}
 	b, _ := json.Marshal(rep)
@@ -311,7 +358,7 @@ func (f *Fleet) report(w http.ResponseWriter, r *http.Request, d Device, _ *x509
 func (f *Fleet) renew(w http.ResponseWriter, r *http.Request, d Device, leaf *x509.Certificate) {
 	var req provisioning.RenewRequest
 	if err := readJSON(r, &req); err != nil {
-		httpError(w, http.StatusBadRequest, "renew: "+err.Error())
+		badBody(w, "renew", err)
 		return
 	}
 	csr, err := x509.ParseCertificateRequest(req.CSR)

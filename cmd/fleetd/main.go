@@ -5,7 +5,7 @@
 //
 // Usage:
 //
-//	fleetd [-db fleet.db] [-keys keys/] [-org ORG] serve -listen :8443 -name fleet.example.com [-admin-listen 127.0.0.1:8444 -admin-token admin.token]
+//	fleetd [-db fleet.db] [-keys keys/] [-org ORG] serve -listen :8443 -name fleet.example.com [-admin-listen 127.0.0.1:8444 -admin-token admin.token] [-conns-per-address 256]
 //	fleetd admin-token FILE
 //	fleetd org create ORG NAME
 //	fleetd room create ORG ROOM NAME
@@ -40,6 +40,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/roomd/roomd/internal/netguard"
 	"github.com/roomd/roomd/provisioning"
 )
 
@@ -132,6 +133,7 @@ func run(args []string) error {
 		names := sf.String("name", "localhost", "comma-separated host names and IPs for the server certificate")
 		adminListen := sf.String("admin-listen", "", "address of the admin API (HTTPS, bearer token); empty: no admin API")
 		adminToken := sf.String("admin-token", "", "file holding the admin API's bearer token, mode 0600 (make one with fleetd admin-token FILE)")
+		perAddress := sf.Int("conns-per-address", DefaultPerAddress, "most connections one client address may hold to the device API (raise it when more rooms share one NAT address)")
 		if err := sf.Parse(a[1:]); err != nil {
 			return err
 		}
@@ -146,7 +148,7 @@ func run(args []string) error {
 			}
 		}
 		f.reportCodes(ctx)
-		return serve(ctx, f, *listen, *adminListen, token, strings.Split(*names, ","))
+		return serve(ctx, f, *listen, *adminListen, token, strings.Split(*names, ","), serveOptions{PerAddress: *perAddress})
 	case "admin-token":
 		if err := need(2, "admin-token FILE"); err != nil {
 			return err
@@ -232,48 +234,87 @@ func keyFingerprint(path string) (string, error) {
 	return "", fmt.Errorf("fleetd: %s is not a PEM public key", path)
 }
 
-func serve(ctx context.Context, f *Fleet, listen, adminListen string, adminToken []byte, names []string) error {
-	tc, err := f.TLSConfig(names...)
-	if err != nil {
-		return err
-	}
+// serveOptions bound the device and admin APIs' connections; zero fields
+// take their defaults.
+type serveOptions struct {
+	// HTTP are both servers' timeouts and header limit (netguard's
+	// defaults: 5 s for headers, 30 s for a whole request, 60 s for a
+	// response, 90 s idle). A client trickling a body is cut off at the
+	// read timeout.
+	HTTP netguard.ServerOptions
+	// PerAddress is the most connections one client address may hold to
+	// the device API (256: many rooms may share one NAT address; a room
+	// holds at most one between polls). The admin API allows
+	// netguard.DefaultPerClient.
+	PerAddress int
+}
+
+// DefaultPerAddress is the device API's default per-address connection cap.
+const DefaultPerAddress = 256
+
+func serve(ctx context.Context, f *Fleet, listen, adminListen string, adminToken []byte, names []string, o serveOptions) error {
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return fmt.Errorf("fleetd: %w", err)
 	}
+	var aln net.Listener
 	if adminListen != "" {
-		// The admin API has its own listener (keep it off the devices'
-		// network) and no client certificates: the token authenticates.
-		atc := tc.Clone()
-		atc.ClientAuth = tls.NoClientCert
-		aln, err := net.Listen("tcp", adminListen)
-		if err != nil {
+		if aln, err = net.Listen("tcp", adminListen); err != nil {
 			ln.Close()
 			return fmt.Errorf("fleetd: admin API: %w", err)
 		}
-		asrv := &http.Server{Handler: f.AdminHandler(adminToken), TLSConfig: atc, ReadHeaderTimeout: 10 * time.Second}
+	}
+	return serveOn(ctx, f, ln, aln, adminToken, names, o)
+}
+
+// serveOn serves the device API on ln and, when aln is not nil, the admin
+// API on aln, until ctx ends. Both go through netguard: a cap on each
+// client address's connections, accept errors retried with backoff rather
+// than ending the server, and every timeout set.
+func serveOn(ctx context.Context, f *Fleet, ln, aln net.Listener, adminToken []byte, names []string, o serveOptions) error {
+	tc, err := f.TLSConfig(names...)
+	if err != nil {
+		ln.Close()
+		if aln != nil {
+			aln.Close()
+		}
+		return err
+	}
+	if o.PerAddress == 0 {
+		o.PerAddress = DefaultPerAddress
+	}
+	httpOpts := o.HTTP
+	httpOpts.Logger = f.Log
+	stopOnDone := func(srv *http.Server) {
 		go func() {
 			<-ctx.Done()
 			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			_ = asrv.Shutdown(sctx)
+			_ = srv.Shutdown(sctx)
 		}()
+	}
+	if aln != nil {
+		// The admin API has its own listener (keep it off the devices'
+		// network) and no client certificates: the token authenticates.
+		atc := tc.Clone()
+		atc.ClientAuth = tls.NoClientCert
+		asrv := netguard.NewHTTPServer(f.AdminHandler(adminToken), httpOpts)
+		asrv.TLSConfig = atc
+		stopOnDone(asrv)
+		gl := netguard.Listen(aln, netguard.Options{Name: "fleetd admin API", Logger: f.Log})
 		go func() {
-			if err := asrv.Serve(tls.NewListener(aln, atc)); !errors.Is(err, http.ErrServerClosed) {
+			if err := asrv.Serve(tls.NewListener(gl, atc)); !errors.Is(err, http.ErrServerClosed) {
 				f.Log.Error("fleetd: admin API stopped", "err", err)
 			}
 		}()
 		f.Log.Info("fleetd admin API", "addr", aln.Addr().String())
 	}
-	srv := &http.Server{Handler: f.Handler(), TLSConfig: tc, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
+	srv := netguard.NewHTTPServer(f.Handler(), httpOpts)
+	srv.TLSConfig = tc
+	stopOnDone(srv)
+	gl := netguard.Listen(ln, netguard.Options{Name: "fleetd device API", PerClient: o.PerAddress, Logger: f.Log})
 	f.Log.Info("fleetd serving", "addr", ln.Addr().String(), "trust_root", f.Keys.Root.Version)
-	if err := srv.Serve(tls.NewListener(ln, tc)); !errors.Is(err, http.ErrServerClosed) {
+	if err := srv.Serve(tls.NewListener(gl, tc)); !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("fleetd: %w", err)
 	}
 	return nil
