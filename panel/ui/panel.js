@@ -436,7 +436,8 @@ function renderSettings() {
   for (const p of document.querySelectorAll('[data-pane]')) p.hidden = p.dataset.pane !== S.tab;
   const prov = st('Provisioning State');
   kv($('fleet-kv'), [
-    ['State', { Unenrolled: 'Standalone (not enrolled)', Pending: 'Waiting for approval', Enrolled: 'Enrolled' }[prov] || prov],
+    ['State', { Unenrolled: 'Standalone (not enrolled)', Pending: 'Waiting for approval', Enrolled: 'Enrolled', Failed: 'Failed — see Detail', Revoked: 'Revoked by the fleet' }[prov] || prov],
+    ...(st('Provisioning Since') ? [['Since', new Date(st('Provisioning Since')).toLocaleString()]] : []),
     ['Server', st('Provisioning Stale') === 'True' ? 'Unreachable — keeping the last configuration' : prov === 'Enrolled' ? 'Reachable' : '—'],
     ['Configuration', st('Provisioning ConfigVersion') !== '0' ? 'version ' + st('Provisioning ConfigVersion') : 'local file'],
     ['Detail', st('Provisioning Detail') || '—'],
