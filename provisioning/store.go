@@ -108,7 +108,7 @@ func (s *Store) Trouble() (string, time.Time) {
 }
 
 func (s *Store) read(name string) ([]byte, error) {
-	b, err := os.ReadFile(filepath.Join(s.Dir, name))
+	b, err := statefile.ReadFile(filepath.Join(s.Dir, name))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

@@ -121,7 +121,7 @@ func (s RoomStore) Save(p room.Persisted) error {
 
 // readRoom reads path into p; found is false when it does not exist.
 func readRoom(path string, p *room.Persisted) (found bool, err error) {
-	b, err := os.ReadFile(path)
+	b, err := ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}

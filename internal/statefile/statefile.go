@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -52,9 +53,26 @@ func SaveJSON(path string, v any, perm os.FileMode) error {
 	return WriteFile(path, append(b, '\n'), perm)
 }
 
+// ReadFile reads a state file. State files are private to roomd (written
+// 0600): one that group or others can read, as a careless copy or restore
+// leaves it, is made 0600 again before it is read.
+func ReadFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Mode().Perm()&0o077 != 0 {
+		if err := f.Chmod(st.Mode().Perm() &^ 0o077); err != nil {
+			return nil, fmt.Errorf("statefile: %s is readable by others and cannot be made private: %w", path, err)
+		}
+	}
+	return io.ReadAll(f)
+}
+
 // LoadJSON reads path into v; ok is false when the file does not exist.
 func LoadJSON(path string, v any) (ok bool, err error) {
-	b, err := os.ReadFile(path)
+	b, err := ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
