@@ -218,6 +218,11 @@ func (c *Client) loadIdentity() {
 		c.recoverEnr = true
 	} else if ok {
 		c.enr = &e
+	} else if _, serr := os.Stat(filepath.Join(c.store.Dir, rootFile)); serr == nil {
+		// A stored trust root says this device was enrolled.
+		enrolled = true
+		c.fail("enrollment.json is missing but the device was enrolled (a trust root is stored); roomd asks the fleet for it again with the device key; if that is refused, " + reenrollHint)
+		c.recoverEnr = true
 	}
 	c.key = c.o.Key
 	if c.key != nil {

@@ -211,6 +211,53 @@ func TestDamagedEnrollmentIsAReportedFailure(t *testing.T) {
 	}
 }
 
+// A deleted enrollment.json on a device that was enrolled (its trust root
+// is stored) is reported too, and the fleet is asked for it again with the
+// same key, without a code.
+func TestMissingEnrollmentIsRecoveredWithTheSameKey(t *testing.T) {
+	f := newTestFleet(t)
+	pki := newTestPKI(t)
+	dir, key := enrolledDir(t, f, pki)
+	os.Remove(filepath.Join(dir, enrollmentFile))
+	c, rm, applied := bootClient(t, dir, nil)
+	if p := rm.last; p.State != room.ProvisioningFailed || !strings.Contains(p.Detail, "enrollment.json is missing") {
+		t.Fatalf("state %+v", p)
+	}
+	if applied != "Fjord" {
+		t.Errorf("configuration in force %q, want the last good one", applied)
+	}
+	var gotFP, gotCode = "", "unset"
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != PathEnroll {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		var req EnrollRequest
+		json.NewDecoder(r.Body).Decode(&req)
+		csr, _ := x509.ParseCertificateRequest(req.CSR)
+		gotFP, gotCode = Fingerprint(csr.PublicKey), req.ActivationCode
+		w.WriteHeader(http.StatusCreated)
+		json.NewEncoder(w).Encode(EnrollResponse{DeviceID: f.dev, OrgID: f.org, CertChain: [][]byte{pki.device(t, key, f.dev)}, CA: pki.ca.Raw, TrustRoot: f.rootRaw})
+	}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pki.server}}
+	srv.StartTLS()
+	defer srv.Close()
+	c.o.Server, c.o.StartDelay = srv.URL, time.Millisecond
+	c.o.RootCAs = x509.NewCertPool()
+	c.o.RootCAs.AddCert(pki.ca)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); c.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	p := rm.waitState(t, room.Enrolled)
+	if gotFP != Fingerprint(key.Public()) || gotCode != "" {
+		t.Errorf("enrolled with key %s code %q, want the same key and no code", gotFP, gotCode)
+	}
+	if p.ConfigVersion != 5 || p.Detail != "" {
+		t.Errorf("after recovery: %+v", p)
+	}
+}
+
 // Row 2: a garbage, empty or wrong-type device.key is set aside and
 // reported; no new key is made behind the administrator's back.
 func TestDamagedKeyIsAReportedFailure(t *testing.T) {
