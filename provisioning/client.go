@@ -860,7 +860,10 @@ func (c *Client) newIdentity() error {
 		}
 	}
 	c.mu.Lock()
+	// The old identity and what was wrong with it are set aside: until the
+	// enrollment succeeds the device is simply not enrolled.
 	c.key, c.enr, c.revokedAt = k, nil, time.Time{}
+	c.failure, c.failedAt, c.recoverEnr = "", time.Time{}, false
 	c.mu.Unlock()
 	c.o.Log.Info("provisioning: new device key for the new enrollment", "fingerprint", Fingerprint(k.Public()))
 	return nil
