@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -197,10 +198,16 @@ func (r *Runner) load() {
 	if r.cachePath == "" {
 		return
 	}
-	var c cacheFile
-	ok, err := statefile.LoadJSON(r.cachePath, &c)
+	c, ok, err := readCache(r.cachePath)
 	if err != nil {
-		r.log.Error("schedule: cached schedule unreadable; starting without it", "err", err)
+		// Kept for a person to look at; the feed and the fleet fill the
+		// cache again.
+		to, aerr := statefile.SetAside(r.cachePath, r.clock.Now())
+		if aerr != nil {
+			r.log.Warn("schedule: cached schedule unreadable; starting without it (it could not be set aside)", "err", err, "set_aside_err", aerr)
+			return
+		}
+		r.log.Warn("schedule: cached schedule unreadable; set aside, starting without it and fetching again", "err", err, "kept_as", to)
 		return
 	}
 	if !ok {
@@ -222,6 +229,24 @@ func (r *Runner) load() {
 		}
 	}
 	r.gen++
+}
+
+// readCache reads the schedule cache; ok is false when there is none. An
+// empty, truncated, null or wrongly typed file is an error: roomd never
+// writes one.
+func readCache(path string) (c cacheFile, ok bool, err error) {
+	var raw json.RawMessage
+	ok, err = statefile.LoadJSON(path, &raw)
+	if err != nil || !ok {
+		return c, ok, err
+	}
+	if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		return c, true, fmt.Errorf("schedule: %s holds null", path)
+	}
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return c, true, fmt.Errorf("schedule: %s is damaged: %w", path, err)
+	}
+	return c, true, nil
 }
 
 // persistLocked writes the schedule cache; r.mu is held.

@@ -808,3 +808,59 @@ func TestRunnerZone(t *testing.T) {
 		return len(ms) == 2 && ms[0].Start.Location().String() == "Europe/Berlin" && ms[0].Start.Equal(at("11:00"))
 	})
 }
+
+// A damaged schedule cache is set aside for a person to look at, said once
+// at WARN, and the runner starts without it and fetches the feed again.
+func TestRunnerSetsDamagedCacheAside(t *testing.T) {
+	feed := ics(vevent("standup", "Standup", "09:00", "09:30", janus("1")))
+	for _, c := range []struct {
+		name string
+		body string
+	}{
+		{"empty", ""},
+		{"truncated", `{"feed":{"url_sha256":"ab`},
+		{"garbage", "\x00\x17<html>not json"},
+		{"wrong type", `["feed"]`},
+		{"field of the wrong type", `{"feed":{"ics":12}}`},
+		{"null", "null"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			srv := newFeedServer(t, feed)
+			dir := t.TempDir()
+			path := filepath.Join(dir, CacheFile)
+			if err := os.WriteFile(path, []byte(c.body), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			h := newHarness(t, harnessOptions{cfg: Config{Mode: ModeAuto, URL: srv.url(), RoomZone: "Europe/Berlin"}, start: "08:00", client: srv.Client(), dir: dir})
+			h.eventually("the feed fetched again", func() bool { return len(h.nextIDs()) == 1 })
+
+			aside, _ := filepath.Glob(path + ".corrupt-*")
+			if len(aside) != 1 {
+				t.Fatalf("set aside %q, want one %s.corrupt-TIME", aside, CacheFile)
+			}
+			if want := path + ".corrupt-" + at("08:00").UTC().Format("20060102T150405Z"); aside[0] != want {
+				t.Errorf("set aside as %s, want %s", aside[0], want)
+			}
+			if b, err := os.ReadFile(aside[0]); err != nil || string(b) != c.body {
+				t.Errorf("the file set aside holds %q (%v), want what was damaged", b, err)
+			}
+			h.eventually("a new cache", func() bool {
+				_, ok, err := readCache(path)
+				return ok && err == nil
+			})
+			var warns int
+			for line := range strings.Lines(h.logs.String()) {
+				var rec struct{ Level, Msg string }
+				if json.Unmarshal([]byte(line), &rec) == nil && strings.Contains(rec.Msg, "cached schedule unreadable") {
+					if rec.Level != "WARN" {
+						t.Errorf("logged at %s, want WARN: %s", rec.Level, line)
+					}
+					warns++
+				}
+			}
+			if warns != 1 {
+				t.Errorf("the damaged cache was logged %d times, want once:\n%s", warns, h.logs.String())
+			}
+		})
+	}
+}
