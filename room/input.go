@@ -196,6 +196,9 @@ type (
 	}
 	// ProvisioningReported replaces the provisioning state.
 	ProvisioningReported struct{ Provisioning Provisioning }
+	// DamagedFilesReported replaces the list of damaged files set aside
+	// in the state directory.
+	DamagedFilesReported struct{ Files []DamagedFile }
 )
 
 func (Command) input()              {}
@@ -212,6 +215,7 @@ func (EnvReported) input()          {}
 func (DeviceHealth) input()         {}
 func (ScheduleReported) input()     {}
 func (ProvisioningReported) input() {}
+func (DamagedFilesReported) input() {}
 
 func (MicReported) report()          {}
 func (MicSwitchChanged) report()     {}
@@ -226,6 +230,7 @@ func (EnvReported) report()          {}
 func (DeviceHealth) report()         {}
 func (ScheduleReported) report()     {}
 func (ProvisioningReported) report() {}
+func (DamagedFilesReported) report() {}
 
 // Effect is work [Next] asks the runtime to do on a device or the call engine.
 type Effect interface{ effect() }

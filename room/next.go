@@ -111,6 +111,8 @@ func Next(s State, in Input) (State, Outcome, error) {
 		s.JoinOffer, s.ScheduleStaleSince = in.Offer, in.StaleSince
 	case ProvisioningReported:
 		s.Provisioning = in.Provisioning
+	case DamagedFilesReported:
+		s.DamagedFiles = slices.Clone(in.Files)
 	default:
 		return s, out, fmt.Errorf("room: unknown input %T", in)
 	}

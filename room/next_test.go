@@ -302,6 +302,18 @@ func TestNext(t *testing.T) {
 		{name: "schedule", from: base(), in: ScheduleReported{Next: []Meeting{meet}}, want: with(func(s *State) { s.NextMeetings = []Meeting{meet} })},
 		{name: "provisioning", from: base(), in: ProvisioningReported{Provisioning: Provisioning{State: Enrolled, ConfigVersion: 3}},
 			want: with(func(s *State) { s.Provisioning = Provisioning{State: Enrolled, ConfigVersion: 3} })},
+
+		// Damaged files set aside: listed until a person removes them;
+		// listing them changes nothing else.
+		{name: "damaged files listed", from: base(), in: DamagedFilesReported{Files: []DamagedFile{tokensAside, scheduleAside}},
+			want: with(func(s *State) { s.DamagedFiles = []DamagedFile{tokensAside, scheduleAside} })},
+		{name: "a removed file leaves the list", from: with(func(s *State) { s.DamagedFiles = []DamagedFile{tokensAside, scheduleAside} }),
+			in: DamagedFilesReported{Files: []DamagedFile{scheduleAside}}, want: with(func(s *State) { s.DamagedFiles = []DamagedFile{scheduleAside} })},
+		{name: "the last one removed", from: with(func(s *State) { s.DamagedFiles = []DamagedFile{scheduleAside} }),
+			in: DamagedFilesReported{}, want: base()},
+		{name: "damage does not touch a closed room", from: with(func(s *State) { s.MicMute, s.CameraPrivacy = true, true }),
+			in:   DamagedFilesReported{Files: []DamagedFile{scheduleAside}},
+			want: with(func(s *State) { s.MicMute, s.CameraPrivacy, s.DamagedFiles = true, true, []DamagedFile{scheduleAside} })},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -325,6 +337,33 @@ func TestNext(t *testing.T) {
 }
 
 var errAny = errors.New("any error")
+
+var (
+	scheduleAside = DamagedFile{Name: "schedule.json.corrupt-20261207T050000Z", Since: time.Date(2026, 12, 7, 5, 0, 0, 0, time.UTC)}
+	tokensAside   = DamagedFile{Name: "panel-tokens.json.corrupt-20261207T050100Z", Since: time.Date(2026, 12, 7, 5, 1, 0, 0, time.UTC)}
+)
+
+// A changed list of damaged files is a change of state (watchers hear of
+// it), and the room keeps its own copy of the list.
+func TestDamagedFilesAreState(t *testing.T) {
+	a := with(func(s *State) { s.DamagedFiles = []DamagedFile{scheduleAside} })
+	for _, b := range []State{
+		base(),
+		with(func(s *State) { s.DamagedFiles = []DamagedFile{tokensAside} }),
+		with(func(s *State) { s.DamagedFiles = []DamagedFile{{Name: scheduleAside.Name, Since: scheduleAside.Since.Add(time.Second)}} }),
+		with(func(s *State) { s.DamagedFiles = []DamagedFile{scheduleAside, tokensAside} }),
+	} {
+		if a.Equal(b) || b.Equal(a) {
+			t.Errorf("%v and %v are equal", a.DamagedFiles, b.DamagedFiles)
+		}
+	}
+	in := []DamagedFile{scheduleAside}
+	got, _, _ := Next(base(), DamagedFilesReported{Files: in})
+	in[0].Name = "changed"
+	if got.DamagedFiles[0] != scheduleAside {
+		t.Errorf("the state shares the report's slice: %v", got.DamagedFiles)
+	}
+}
 
 // Next must not change the state it was given: snapshots are shared.
 func TestNextDoesNotAlias(t *testing.T) {

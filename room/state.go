@@ -258,6 +258,16 @@ type State struct {
 	Settings     Settings
 	// Restored says how the saved state was read when the room started.
 	Restored Restored
+	// DamagedFiles are the files found damaged and set aside, newest
+	// first; each stays listed until a person removes it.
+	DamagedFiles []DamagedFile
+}
+
+// DamagedFile is a file the room keeps that was found damaged and set aside
+// as NAME.corrupt-TIME for a person to look at; the room went on without it.
+type DamagedFile struct {
+	Name  string    // relative to the state directory, e.g. "schedule.json.corrupt-20261207T050000Z"
+	Since time.Time // when it was set aside, UTC
 }
 
 // clone returns s with its slices copied, so the copy can be changed freely.
@@ -265,6 +275,7 @@ func (s State) clone() State {
 	s.NextMeetings = slices.Clone(s.NextMeetings)
 	s.Hardware = slices.Clone(s.Hardware)
 	s.Media.Received = slices.Clone(s.Media.Received)
+	s.DamagedFiles = slices.Clone(s.DamagedFiles)
 	return s
 }
 
@@ -277,5 +288,10 @@ func (s State) Equal(o State) bool {
 		s.CameraPrivacy == o.CameraPrivacy && s.Volume == o.Volume &&
 		s.CameraPreset == o.CameraPreset && s.DisplayPower == o.DisplayPower &&
 		slices.Equal(s.Hardware, o.Hardware) && s.Env == o.Env &&
-		s.Provisioning == o.Provisioning && s.Settings == o.Settings && s.Restored == o.Restored
+		s.Provisioning == o.Provisioning && s.Settings == o.Settings && s.Restored == o.Restored &&
+		slices.EqualFunc(s.DamagedFiles, o.DamagedFiles, DamagedFile.Equal)
 }
+
+// Equal reports whether two entries name the same file set aside at the
+// same time.
+func (f DamagedFile) Equal(o DamagedFile) bool { return f.Name == o.Name && f.Since.Equal(o.Since) }
