@@ -30,6 +30,9 @@ import (
 
 var soakLong = flag.Bool("long", false, "run TestSoakSurfaces for 10 minutes instead of 60 s")
 
+// soakWarmup is how many cycles run before the band is taken.
+const soakWarmup = 3
+
 var remotePanelURL = regexp.MustCompile(`msg="roomd: touch panel" access=remote url=http://(127\.0\.0\.1:\d+)/`)
 
 // procSample is what a leak would grow in roomd, read from outside it.
@@ -237,7 +240,7 @@ func pairTablet(ctx context.Context, t *testing.T, kws *panelWS, remote string) 
 // socket sessions, the serial console, the debug endpoint) while it joins
 // and leaves a real Janus room, cycle after cycle, for 60 s (10 minutes with
 // -long). After each cycle roomd's descriptors, goroutines, live heap and
-// PSS must come back to the band they had after the first cycle (see
+// PSS must come back to the band they had after the warm-up cycles (see
 // procSample.within); the slopes are logged for docs/benchmarks.md.
 func TestSoakSurfaces(t *testing.T) {
 	dur := 60 * time.Second
@@ -450,7 +453,7 @@ func TestSoakSurfaces(t *testing.T) {
 	before := sampleProc(t, pid, d.debug)
 	t.Logf("soak: before the first cycle: %v", before)
 	var base procSample
-	for cycle := 0; cycle < 3 || time.Since(start) < dur; cycle++ {
+	for cycle := 0; cycle < soakWarmup+2 || time.Since(start) < dur; cycle++ {
 		if t.Failed() {
 			break
 		}
@@ -480,15 +483,16 @@ func TestSoakSurfaces(t *testing.T) {
 		}
 		// Sessions end and calls tear down a moment after they are closed.
 		s := sampleProc(t, pid, d.debug)
-		if cycle > 0 {
+		if cycle >= soakWarmup {
 			for deadline := time.Now().Add(10 * time.Second); !s.within(base) && time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 				s = sampleProc(t, pid, d.debug)
 			}
 		}
 		at := time.Since(start)
 		t.Logf("soak: cycle %d at %v: %d requests answered; then %v", cycle, at.Round(time.Second), ops, s)
-		if cycle == 0 {
-			base = s // the first call loads codecs and warms pools
+		if cycle < soakWarmup {
+			// The first calls load codecs and warm pools and allocator arenas.
+			base = s
 			continue
 		}
 		points = append(points, point{at, s})
@@ -509,10 +513,14 @@ func TestSoakSurfaces(t *testing.T) {
 		pss = append(pss, float64(p.s.pssKiB))
 		live = append(live, float64(p.s.heapLiveKiB))
 	}
-	t.Logf("soak: %d cycles in %v (roomd built without -race); after the first: %v; at the end: %v",
-		len(points)+1, time.Since(start).Round(time.Second), base, points[len(points)-1].s)
+	t.Logf("soak: %d cycles in %v (roomd built without -race); after %d warm-up cycles: %v; at the end: %v",
+		len(points)+soakWarmup, time.Since(start).Round(time.Second), soakWarmup, base, points[len(points)-1].s)
 	t.Logf("soak: slopes per cycle: fds %+.2f, goroutines %+.2f, threads %+.2f, PSS %+.0f KiB, live heap %+.0f KiB; per minute: PSS %+.0f KiB, live heap %+.0f KiB",
 		slope(xc, fds), slope(xc, gs), slope(xc, ths), slope(xc, pss), slope(xc, live), slope(xm, pss), slope(xm, live))
+	// The second half shows whether PSS settles or keeps growing.
+	h := len(points) / 2
+	t.Logf("soak: second half (%d cycles): per minute: PSS %+.0f KiB, live heap %+.0f KiB, fds %+.2f, goroutines %+.2f",
+		len(points)-h, slope(xm[h:], pss[h:]), slope(xm[h:], live[h:]), slope(xm[h:], fds[h:]), slope(xm[h:], gs[h:]))
 }
 
 // The band the soak holds roomd to, and the slope it reports.
