@@ -209,7 +209,11 @@ func (g *enrollGuard) done(t enrollTicket, o enrollOutcome, attrs ...any) {
 		a.fails++
 		a.last = now
 		if n := a.fails - g.lim.FreeRefusals; n >= 0 {
-			a.until = now.Add(min(g.lim.Base<<min(n, 30), g.lim.Max))
+			d := g.lim.Base
+			for ; n > 0 && d < g.lim.Max; n-- {
+				d *= 2
+			}
+			a.until = now.Add(min(d, g.lim.Max))
 			g.locks++
 		}
 		first := g.start.IsZero()
