@@ -143,6 +143,8 @@ func newSchema() Schema {
 			{Path: p("SystemUnit Name"), Space: anyText},
 			{Path: p("SystemUnit SavedState Restored"), Space: literal("None", "Saved", "Repaired", "Previous", "Damaged")},
 			{Path: p("SystemUnit SavedState Detail"), Space: anyText},
+			{Path: p("SystemUnit DamagedFile [N] Name"), Space: anyText},
+			{Path: p("SystemUnit DamagedFile [N] Since"), Space: anyTime},
 			{Path: p("SystemUnit Software Version"), Space: anyText},
 			{Path: p("SystemUnit ProtocolVersion"), Space: anyText},
 		},

@@ -113,6 +113,11 @@ func Flatten(s room.State, sys System) []Leaf {
 	add("SystemUnit Name", String, s.Settings.Name)
 	add("SystemUnit SavedState Restored", Literal, s.Restored.From.String())
 	add("SystemUnit SavedState Detail", String, s.Restored.Detail)
+	for i, f := range s.DamagedFiles {
+		n := strconv.Itoa(i + 1)
+		addPath(Path{"SystemUnit", "DamagedFile", n, "Name"}, String, f.Name)
+		addPath(Path{"SystemUnit", "DamagedFile", n, "Since"}, Time, formatTime(f.Since))
+	}
 	add("SystemUnit Software Version", String, sys.SoftwareVersion)
 	add("SystemUnit ProtocolVersion", String, SchemaVersion)
 	return out

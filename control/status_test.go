@@ -36,6 +36,7 @@ func richState() room.State {
 		Env:          room.Environment{Temperature: 21.54, HaveTemperature: true, Occupied: true, HaveOccupancy: true},
 		Provisioning: room.Provisioning{State: room.Enrolled, ConfigVersion: 12, Stale: true},
 		Settings:     room.DefaultSettings(),
+		DamagedFiles: []room.DamagedFile{{Name: "schedule.json.corrupt-20250304T083000Z", Since: start.Add(-30 * time.Minute)}},
 	}
 }
 
@@ -298,5 +299,45 @@ func TestFlattenSavedState(t *testing.T) {
 		if leaves["SystemUnit SavedState Restored"] != r.From.String() || leaves["SystemUnit SavedState Detail"] != r.Detail {
 			t.Errorf("%+v: leaves %q %q", r, leaves["SystemUnit SavedState Restored"], leaves["SystemUnit SavedState Detail"])
 		}
+	}
+}
+
+// Every damaged file set aside in the state directory reaches status, in
+// the room's order (newest first), and one a person removed goes away.
+func TestFlattenDamagedFiles(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 5, 0, 0, 0, time.UTC)
+	tokens := room.DamagedFile{Name: "panel-tokens.json.corrupt-20261207T050100Z", Since: t0.Add(time.Minute)}
+	root := room.DamagedFile{Name: "provisioning/root.current.corrupt-20261207T050000Z", Since: t0}
+	two := room.State{DamagedFiles: []room.DamagedFile{tokens, root}}
+	var got []string
+	for _, l := range Flatten(two, System{}) {
+		if l.Path.HasPrefix(Path{"SystemUnit", "DamagedFile"}) {
+			got = append(got, l.Path.String()+"="+l.Value)
+		}
+	}
+	want := []string{
+		"SystemUnit DamagedFile 1 Name=panel-tokens.json.corrupt-20261207T050100Z",
+		"SystemUnit DamagedFile 1 Since=2026-12-07T05:01:00Z",
+		"SystemUnit DamagedFile 2 Name=provisioning/root.current.corrupt-20261207T050000Z",
+		"SystemUnit DamagedFile 2 Since=2026-12-07T05:00:00Z",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("leaves\n got %q\nwant %q", got, want)
+	}
+	for _, l := range Flatten(room.State{}, System{}) {
+		if l.Path.HasPrefix(Path{"SystemUnit", "DamagedFile"}) {
+			t.Errorf("with nothing damaged: %v", l)
+		}
+	}
+	// The tokens file removed: the root moves up, its old place is gone.
+	one := room.State{DamagedFiles: []room.DamagedFile{root}}
+	want = []string{
+		"SystemUnit DamagedFile 1 Name=provisioning/root.current.corrupt-20261207T050000Z",
+		"SystemUnit DamagedFile 1 Since=2026-12-07T05:00:00Z",
+		"SystemUnit DamagedFile 2 Name=provisioning/root.current.corrupt-20261207T050000Z gone",
+		"SystemUnit DamagedFile 2 Since=2026-12-07T05:00:00Z gone",
+	}
+	if got := diffLines(two, one); !slices.Equal(got, want) {
+		t.Errorf("diff\n got %q\nwant %q", got, want)
 	}
 }
