@@ -36,5 +36,6 @@
 // "PIN: " prompt. The PIN is never echoed or logged and is checked against a
 // bcrypt hash. Five wrong PINs in a row, across all sessions, lock the
 // console for 30 s, doubling with each further wrong PIN up to 15 min; the
-// right PIN resets it.
+// right PIN resets it. An empty line (Enter pressed to wake the console)
+// only asks again; it is not a wrong PIN.
 package serial

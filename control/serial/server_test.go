@@ -578,7 +578,7 @@ func TestLoginWithoutPIN(t *testing.T) {
 		t.Fatalf("prompt %q, %v", got, err)
 	}
 	for range 7 {
-		send(t, master, "\r")
+		send(t, master, "1234\r")
 		lr.expectLines("", "** end", "ERROR: no PIN is set on this unit, so nobody can log in here; set one in roomd's configuration")
 		if got, err := lr.s.take(5, waitOutput); string(got) != "PIN: " {
 			t.Fatalf("prompt %q, %v", got, err)

@@ -252,6 +252,13 @@ func (ss *session) handle(line string, tooLong bool, tag string) (bye bool) {
 }
 
 func (ss *session) login(pin string, tooLong bool) {
+	if pin == "" && !tooLong {
+		// Enter pressed to wake the console: ask again, and count nothing.
+		ss.mu.Lock()
+		defer ss.mu.Unlock()
+		ss.write([]byte("PIN: "))
+		return
+	}
 	var b []byte
 	if !tooLong {
 		b = []byte(pin)
