@@ -159,6 +159,12 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	}
 	startPanel(ctx, &wg, cfg, rm, pins.PanelHash, logRing, mp.comp, log)
 
+	// Every component has read its files by now: the damaged ones it set
+	// aside are in the status before roomd says it is ready.
+	damaged := &damagedFiles{dir: cfg.StateDir, room: rm, log: log}
+	damaged.scan(ctx)
+	wg.Go(func() { damaged.run(ctx, damagedScanEvery) })
+
 	s := rm.Snapshot()
 	log.Info("roomd: ready", "room", s.Settings.Name, "mic_muted", s.MicMute, "state_dir", cfg.StateDir)
 	notify(log, daemon.SdNotifyReady, "STATUS=room ready")

@@ -94,6 +94,7 @@ func newFleet(cfg *Config, rm *room.Room, to fleetTargets, cq *callQuality, boar
 				h.Hardware[d.Name] = v
 			}
 			reportSavedState(s, &h)
+			reportDamagedFiles(s, &h)
 			return h
 		},
 		Log: log,
