@@ -443,6 +443,7 @@ function renderSettings() {
     ['Detail', st('Provisioning Detail') || '—'],
     ['Software', st('SystemUnit Software Version') + ' · protocol ' + st('SystemUnit ProtocolVersion')],
     ['Saved state', { None: 'Nothing saved yet', Saved: 'Restored', Repaired: 'Repaired', Previous: 'Damaged — previous state used', Damaged: 'Damaged — settings from the configuration' }[st('SystemUnit SavedState Restored')] + (st('SystemUnit SavedState Detail') ? ': ' + st('SystemUnit SavedState Detail') : '')],
+    ...damagedFiles().map((f) => ['Damaged file', f.name + ' — set aside ' + new Date(f.since).toLocaleString() + '; look at it, then delete it']),
   ]);
   $('enroll-box').hidden = prov === 'Enrolled';
   const hw = devices();
@@ -469,6 +470,16 @@ function renderSettings() {
     $('btn-revoke-all').hidden = !info.panels.length;
     $('log-lines').textContent = info.logs.join('\n') || 'No log lines yet.';
   }
+}
+
+// damagedFiles lists the files roomd found damaged and set aside in its
+// state directory, newest first.
+function damagedFiles() {
+  const out = [];
+  for (let i = 1; ('SystemUnit DamagedFile ' + i + ' Name') in S.status; i++) {
+    out.push({ name: st('SystemUnit DamagedFile ' + i + ' Name'), since: st('SystemUnit DamagedFile ' + i + ' Since') });
+  }
+  return out;
 }
 
 function kv(dl, rows) {
