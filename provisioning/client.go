@@ -72,8 +72,11 @@ type ClientOptions struct {
 	StartDelay time.Duration
 	// Poll overrides the bundle's poll interval (tests).
 	Poll time.Duration
-	Log  *slog.Logger
-	Now  func() time.Time
+	// SetAside, when set, is called after the store kept a damaged file
+	// aside, so the daemon can list it at once; it must not block.
+	SetAside func()
+	Log      *slog.Logger
+	Now      func() time.Time
 }
 
 // Client enrolls the device and keeps its configuration current. Run it
@@ -513,9 +516,13 @@ func (c *Client) boot(ctx context.Context) {
 
 // takeStoreNotes logs and reports what the store found damaged.
 func (c *Client) takeStoreNotes() {
-	for _, n := range c.store.TakeNotes() {
+	notes := c.store.TakeNotes()
+	for _, n := range notes {
 		c.noteError(n)
 		c.o.Log.Warn("provisioning: stored file damaged", "err", n)
+	}
+	if len(notes) > 0 && c.o.SetAside != nil {
+		c.o.SetAside()
 	}
 }
 

@@ -108,7 +108,8 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	policy := newRoomPolicy(rm, nil, log)
 	// A provisioning problem never keeps the room from starting: the room
 	// runs on its local configuration and says why.
-	fleet, fleetErr := newFleet(cfg, rm, fleetTargets{pins: pins, runner: runner, caps: mp.engine, policy: policy}, cq, b.Name, time.Now(), log)
+	damaged := newDamagedFiles(cfg.StateDir, rm, log)
+	fleet, fleetErr := newFleet(cfg, rm, fleetTargets{pins: pins, runner: runner, caps: mp.engine, policy: policy, setAside: damaged.kick}, cq, b.Name, time.Now(), log)
 	if fleetErr != nil {
 		log.Error("roomd: provisioning not started; the room runs on its local configuration", "err", fleetErr)
 	}
@@ -161,7 +162,6 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 
 	// Every component has read its files by now: the damaged ones it set
 	// aside are in the status before roomd says it is ready.
-	damaged := &damagedFiles{dir: cfg.StateDir, room: rm, log: log}
 	damaged.scan(ctx)
 	wg.Go(func() { damaged.run(ctx, damagedScanEvery) })
 

@@ -35,6 +35,20 @@ type damagedFiles struct {
 
 	last    []room.DamagedFile // what the room was last told; one goroutine at a time
 	lastErr string
+	kicks   chan struct{} // a file was set aside: scan now
+}
+
+// newDamagedFiles watches dir's damaged files for rm.
+func newDamagedFiles(dir string, rm damagedRoom, log *slog.Logger) *damagedFiles {
+	return &damagedFiles{dir: dir, room: rm, log: log, kicks: make(chan struct{}, 1)}
+}
+
+// kick asks for a scan soon; it never blocks.
+func (d *damagedFiles) kick() {
+	select {
+	case d.kicks <- struct{}{}:
+	default:
+	}
 }
 
 // scan searches the state directory and tells the room when the list
@@ -71,6 +85,8 @@ func (d *damagedFiles) run(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	updates := d.room.Watch(ctx)
+	// The first update scans too: the store may have set a file aside
+	// between the scan before READY and this watch.
 	var prov room.Provisioning
 	first := true
 	for {
@@ -79,11 +95,13 @@ func (d *damagedFiles) run(ctx context.Context, every time.Duration) {
 			return
 		case <-t.C:
 			d.scan(ctx)
+		case <-d.kicks:
+			d.scan(ctx)
 		case u, ok := <-updates:
 			if !ok {
 				return
 			}
-			if !first && u.State.Provisioning != prov {
+			if first || u.State.Provisioning != prov {
 				d.scan(ctx)
 			}
 			prov, first = u.State.Provisioning, false

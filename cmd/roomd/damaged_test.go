@@ -45,7 +45,7 @@ func TestDamagedFilesFollowTheDisk(t *testing.T) {
 	<-rm.Ready()
 
 	var logs bytes.Buffer
-	d := &damagedFiles{dir: state, room: rm, log: slog.New(slog.NewTextHandler(&logs, nil))}
+	d := newDamagedFiles(state, rm, slog.New(slog.NewTextHandler(&logs, nil)))
 	names := func() []string {
 		var out []string
 		for _, f := range rm.Snapshot().DamagedFiles {

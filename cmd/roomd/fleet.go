@@ -48,6 +48,8 @@ type fleetTargets struct {
 	runner *schedule.Runner // time zone and calendar
 	caps   capsSetter       // the call engine
 	policy *roomPolicy      // display sleep and camera privacy default
+	// setAside is told when the store kept a damaged file aside.
+	setAside func()
 }
 
 // capsSetter is the call engine as the fleet sees it; *call.Engine.
@@ -97,7 +99,8 @@ func newFleet(cfg *Config, rm *room.Room, to fleetTargets, cq *callQuality, boar
 			reportDamagedFiles(s, &h)
 			return h
 		},
-		Log: log,
+		SetAside: to.setAside,
+		Log:      log,
 	})
 }
 
