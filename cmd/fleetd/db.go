@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
@@ -59,6 +60,27 @@ func openStore(ctx context.Context, dsn string, log *slog.Logger) (Store, error)
 		return nil, err
 	}
 	return s, nil
+}
+
+// checkDatabaseOfFleet refuses a missing or empty SQLite database when
+// keyDir already holds a fleet (its CA certificate): a wrong -db path or a
+// lost file would otherwise start an empty fleet on the old keys, and every
+// enrolled room would become unknown to it.
+func checkDatabaseOfFleet(dsn, keyDir string) error {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(keyDir, "ca.crt")); err != nil {
+		return nil // a new fleet: keys and database are made together
+	}
+	fi, err := os.Stat(dsn)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("fleetd: the database %s does not exist, but %s holds a fleet's keys: restore fleet.db from a backup or give -db its path (fleetd does not start an empty database for an existing fleet: every enrolled room would be unknown to it)", dsn, keyDir)
+	case err == nil && fi.Mode().IsRegular() && fi.Size() == 0:
+		return fmt.Errorf("fleetd: the database %s is empty, but %s holds a fleet's keys: restore fleet.db from a backup (fleetd does not start an empty database for an existing fleet: every enrolled room would be unknown to it)", dsn, keyDir)
+	}
+	return nil
 }
 
 // privateSQLiteFiles creates the database file path with mode 0600 if it

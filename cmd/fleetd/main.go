@@ -62,6 +62,9 @@ func run(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := checkDatabaseOfFleet(*dsn, *keyDir); err != nil {
+		return err
+	}
 	store, err := openStore(ctx, *dsn, log)
 	if err != nil {
 		return err

@@ -347,3 +347,29 @@ func TestActivationCodesKeyed(t *testing.T) {
 		}
 	})
 }
+
+// A fleet's keys with no database, or an empty one, is a lost database or a
+// wrong -db path: fleetd refuses rather than start an empty fleet.
+func TestDatabaseOfAnExistingFleet(t *testing.T) {
+	dir := t.TempDir()
+	keys := filepath.Join(dir, "keys")
+	db := filepath.Join(dir, "fleet.db")
+	if err := checkDatabaseOfFleet(db, keys); err != nil {
+		t.Fatalf("a new fleet: %v", err)
+	}
+	os.MkdirAll(keys, 0o700)
+	os.WriteFile(filepath.Join(keys, "ca.crt"), []byte("cert"), 0o644)
+	if err := checkDatabaseOfFleet(db, keys); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("missing database of a fleet: %v", err)
+	}
+	os.WriteFile(db, nil, 0o600)
+	if err := checkDatabaseOfFleet(db, keys); err == nil || !strings.Contains(err.Error(), "is empty") {
+		t.Errorf("empty database of a fleet: %v", err)
+	}
+	if err := checkDatabaseOfFleet("postgres://fleet@localhost/fleet", keys); err != nil {
+		t.Errorf("PostgreSQL: %v", err)
+	}
+	if _, err := os.Stat(db); err != nil {
+		t.Errorf("the check touched the database: %v", err)
+	}
+}
