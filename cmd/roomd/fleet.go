@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/x509"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -387,27 +386,13 @@ func (cq *callQuality) take(now time.Time) *provisioning.CallQuality {
 // administrator hands over (fleetd's keys/root-N.json). A running roomd
 // takes it at its next poll (xCommand Provisioning PollNow).
 func reseedRoot(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("roomd reseed-root", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	cfgPath := fs.String("config", "", "configuration file, for its state_dir")
-	stateDir := fs.String("state-dir", "", "override state_dir")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: roomd reseed-root [--config FILE] [--state-dir DIR] ROOTFILE")
-	}
-	if err := fs.Parse(args); err != nil {
-		return 2
+	fs, cfg, code := stateDirCommand("reseed-root", "ROOTFILE", args, stderr)
+	if cfg == nil {
+		return code
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
 		return 2
-	}
-	cfg, err := loadConfig(*cfgPath, false)
-	if err != nil {
-		fmt.Fprintln(stderr, "roomd:", err)
-		return 1
-	}
-	if *stateDir != "" {
-		cfg.StateDir = *stateDir
 	}
 	raw, err := os.ReadFile(fs.Arg(0))
 	if err != nil {

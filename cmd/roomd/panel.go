@@ -175,25 +175,37 @@ func startPanel(ctx context.Context, wg *sync.WaitGroup, cfg *Config, rm *room.R
 	}
 }
 
-// panelTokens is `roomd panel-tokens`: list or revoke paired tablets.
-func panelTokens(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("roomd panel-tokens", flag.ContinueOnError)
+// stateDirCommand parses the flags of a roomd command that works on the
+// state directory (--config for its state_dir, --state-dir to override it)
+// and loads the configuration. cfg is nil when the command must end, with
+// code as its exit code.
+func stateDirCommand(name, usage string, args []string, stderr io.Writer) (fs *flag.FlagSet, cfg *Config, code int) {
+	fs = flag.NewFlagSet("roomd "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "", "configuration file, for its state_dir")
 	stateDir := fs.String("state-dir", "", "override state_dir")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: roomd panel-tokens [--config FILE] [--state-dir DIR] list | revoke ID | revoke all")
+		fmt.Fprintf(stderr, "usage: roomd %s [--config FILE] [--state-dir DIR] %s\n", name, usage)
 	}
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return fs, nil, 2
 	}
 	cfg, err := loadConfig(*cfgPath, false)
 	if err != nil {
 		fmt.Fprintln(stderr, "roomd:", err)
-		return 1
+		return fs, nil, 1
 	}
 	if *stateDir != "" {
 		cfg.StateDir = *stateDir
+	}
+	return fs, cfg, 0
+}
+
+// panelTokens is `roomd panel-tokens`: list or revoke paired tablets.
+func panelTokens(args []string, stdout, stderr io.Writer) int {
+	fs, cfg, code := stateDirCommand("panel-tokens", "list | revoke ID | revoke all", args, stderr)
+	if cfg == nil {
+		return code
 	}
 	switch {
 	case fs.NArg() == 1 && fs.Arg(0) == "list":
