@@ -18,7 +18,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -44,46 +43,12 @@ type goldenRoom struct {
 func seedGoldenRoom(t *testing.T) goldenRoom {
 	t.Helper()
 	dir := t.TempDir()
-	fleetd := filepath.Join(dir, "fleetd")
-	if out, err := exec.Command("go", "build", "-o", fleetd, "../fleetd").CombinedOutput(); err != nil {
-		t.Fatalf("building fleetd: %v\n%s", err, out)
-	}
-	db, keys := filepath.Join(dir, "fleet.db"), filepath.Join(dir, "keys")
-	admin := func(args ...string) string {
-		t.Helper()
-		out, err := exec.Command(fleetd, append([]string{"-db", db, "-keys", keys, "-org", "acme"}, args...)...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("fleetd %v: %v\n%s", args, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
-	admin("org", "create", "acme", "Acme")
-	admin("room", "create", "acme", "r1", "Fjord")
-	cfgJSON := filepath.Join(dir, "config.json")
-	os.WriteFile(cfgJSON, []byte(`{"room":{"name":"Fjord (fleet)","time_zone":"Europe/Oslo"},"poll_seconds":10}`), 0o644)
-	admin("config", "set", "acme", "r1", cfgJSON)
-	code := admin("code", "issue", "acme", "r1")
-	code = code[strings.LastIndex(code, "\n")+1:]
-
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	srv := exec.Command(fleetd, "-db", db, "-keys", keys, "-org", "acme", "serve", "-listen", addr, "-name", "localhost")
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	var stopOnce sync.Once
-	stopFleet := func() { stopOnce.Do(func() { srv.Process.Signal(syscall.SIGTERM); srv.Wait() }) }
-	t.Cleanup(stopFleet)
-	port := addr[strings.LastIndex(addr, ":")+1:]
-	waitHTTPS(t, "localhost:"+port)
+	fl := startTestFleet(t, dir, `{"room":{"name":"Fjord (fleet)","time_zone":"Europe/Oslo"},"poll_seconds":10}`)
+	code, port := fl.code, fl.port
 
 	feed, ca := calendarFeed(t, "Weekly sync", "")
 	g := goldenRoom{state: filepath.Join(dir, "state"), config: filepath.Join(dir, "roomd.toml"), env: []string{"SSL_CERT_FILE=" + ca},
-		fleetd: fleetd, keys: keys, db: db, stopFleet: stopFleet}
+		fleetd: fl.bin, keys: fl.keys, db: fl.db, stopFleet: fl.stop}
 	// A paired tablet.
 	must(t, os.MkdirAll(g.state, 0o700))
 	must(t, os.WriteFile(filepath.Join(g.state, "panel-tokens.json"),
@@ -98,7 +63,7 @@ start_delay = "10ms"
 [schedule]
 url = %q
 show_titles = true
-`, port, filepath.Join(keys, "ca.crt"), feed)), 0o644)
+`, port, fl.caFile(), feed)), 0o644)
 
 	d := startRoomdAt(t, dir, g.state, []string{"--config", g.config}, g.env...)
 	r := dialRoom(t, d)

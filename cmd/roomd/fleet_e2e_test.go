@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,45 +18,12 @@ import (
 // the fleet's configuration, and keeps it while fleetd is down.
 func TestDaemonEnrollsWithFleetd(t *testing.T) {
 	dir := t.TempDir()
-	fleetd := filepath.Join(dir, "fleetd")
-	if out, err := exec.Command("go", "build", "-o", fleetd, "../fleetd").CombinedOutput(); err != nil {
-		t.Fatalf("building fleetd: %v\n%s", err, out)
-	}
-	db, keys := filepath.Join(dir, "fleet.db"), filepath.Join(dir, "keys")
-	admin := func(args ...string) string {
-		t.Helper()
-		out, err := exec.Command(fleetd, append([]string{"-db", db, "-keys", keys, "-org", "acme"}, args...)...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("fleetd %v: %v\n%s", args, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
-	admin("org", "create", "acme", "Acme")
-	admin("room", "create", "acme", "r1", "Fjord")
-	cfgJSON := filepath.Join(dir, "config.json")
-	// The configuration file sets no serial PIN: until the fleet sends one,
+	// The configuration sets no serial PIN: until the fleet sends one,
 	// nobody can log in on the serial port.
-	os.WriteFile(cfgJSON, []byte(fmt.Sprintf(`{"room":{"name":"Fjord (fleet)","time_zone":"Europe/Oslo"},"poll_seconds":10,
+	f := startTestFleet(t, dir, fmt.Sprintf(`{"room":{"name":"Fjord (fleet)","time_zone":"Europe/Oslo"},"poll_seconds":10,
 		"pins":{"serial_hash":%q},"camera":{"privacy_default":true},"media":{"max_width":640,"max_bitrate_kbps":800},
-		"display":{"sleep_after_minutes":30}}`, hashOf(t, "4711"))), 0o644)
-	admin("config", "set", "acme", "r1", cfgJSON)
-	code := admin("code", "issue", "acme", "r1")
-	code = code[strings.LastIndex(code, "\n")+1:]
-
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	srv := exec.Command(fleetd, "-db", db, "-keys", keys, "-org", "acme", "serve", "-listen", addr, "-name", "localhost")
-	srv.Stderr = os.Stderr
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
-	port := addr[strings.LastIndex(addr, ":")+1:]
-	waitHTTPS(t, "localhost:"+port)
+		"display":{"sleep_after_minutes":30}}`, hashOf(t, "4711")))
+	code, port, keys := f.code, f.port, f.keys
 
 	cfg := filepath.Join(dir, "roomd.toml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf(`
@@ -123,8 +88,7 @@ start_delay = "10ms"
 		t.Fatal("the fleet's PIN reached the log")
 	}
 	// The cloud is not in the room's path: fleetd gone, the room keeps its config.
-	srv.Process.Kill()
-	srv.Wait()
+	f.stop()
 	time.Sleep(1500 * time.Millisecond)
 	if status("SystemUnit Name") != "Fjord (fleet)" || status("Provisioning State") != "Enrolled" {
 		t.Fatalf("after fleetd stopped: %s, %s", status("SystemUnit Name"), status("Provisioning State"))

@@ -12,9 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -197,48 +195,8 @@ func TestReseedRootCommand(t *testing.T) {
 // show Enrolled and log "fleet unreachable").
 func TestDaemonShowsRevocation(t *testing.T) {
 	dir := t.TempDir()
-	fleetd := filepath.Join(dir, "fleetd")
-	if out, err := exec.Command("go", "build", "-o", fleetd, "../fleetd").CombinedOutput(); err != nil {
-		t.Fatalf("building fleetd: %v\n%s", err, out)
-	}
-	db, keys := filepath.Join(dir, "fleet.db"), filepath.Join(dir, "keys")
-	admin := func(args ...string) string {
-		t.Helper()
-		out, err := exec.Command(fleetd, append([]string{"-db", db, "-keys", keys, "-org", "acme"}, args...)...).CombinedOutput()
-		if err != nil {
-			t.Fatalf("fleetd %v: %v\n%s", args, err, out)
-		}
-		return strings.TrimSpace(string(out))
-	}
-	admin("org", "create", "acme", "Acme")
-	admin("room", "create", "acme", "r1", "Fjord")
-	cfgJSON := filepath.Join(dir, "config.json")
-	os.WriteFile(cfgJSON, []byte(`{"room":{"name":"Fjord (fleet)"},"poll_seconds":3600}`), 0o644)
-	admin("config", "set", "acme", "r1", cfgJSON)
-	code := admin("code", "issue", "acme", "r1")
-	code = code[strings.LastIndex(code, "\n")+1:]
-
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	srv := exec.Command(fleetd, "-db", db, "-keys", keys, "-org", "acme", "serve", "-listen", addr, "-name", "localhost")
-	var srvLog bytes.Buffer
-	srv.Stderr = &srvLog
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		srv.Process.Kill()
-		srv.Wait()
-		if t.Failed() {
-			t.Logf("fleetd log:\n%s", srvLog.String())
-		}
-	})
-	port := addr[strings.LastIndex(addr, ":")+1:]
-	waitHTTPS(t, "localhost:"+port)
+	f := startTestFleet(t, dir, `{"room":{"name":"Fjord (fleet)"},"poll_seconds":3600}`)
+	code, port, keys := f.code, f.port, f.keys
 
 	cfg := filepath.Join(dir, "roomd.toml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf("[board]\nprofile = \"sim\"\n[provisioning]\nserver = \"https://localhost:%s\"\nca_file = %q\nstart_delay = \"10ms\"\nactivation_code = %q\n",
@@ -260,7 +218,7 @@ func TestDaemonShowsRevocation(t *testing.T) {
 	if err := json.Unmarshal(b, &e); err != nil || e.DeviceID == "" {
 		t.Fatalf("enrollment.json: %v", err)
 	}
-	admin("revoke", e.DeviceID)
+	f.admin(t, "revoke", e.DeviceID)
 	before := time.Now().UTC().Truncate(time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
