@@ -93,6 +93,18 @@ func (b *browser) tap(sel string) {
 	}
 }
 
+// openSettings taps Settings and types the test panel's admin PIN (1234)
+// on the PIN pad, then waits for the settings view.
+func (b *browser) openSettings() {
+	b.t.Helper()
+	b.tap("#btn-settings")
+	b.wait(`document.body.dataset.screen === 'settings' && !document.querySelector('#pin-view').hidden`)
+	for _, k := range []string{"1", "2", "3", "4", "ok"} {
+		b.tap(`#pin-pad .key[data-key="` + k + `"]`)
+	}
+	b.wait(`!document.querySelector('#settings-view').hidden`)
+}
+
 func (b *browser) screen() string {
 	s, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.body.dataset.screen`))
 	return s

@@ -16,12 +16,7 @@ func TestPanelBrowserListsDamagedFiles(t *testing.T) {
 	b := startBrowser(t)
 	b.open(tp.kiosk+"/", 1280, 800)
 	b.wait(`document.querySelector('#btn-settings')`)
-	b.tap("#btn-settings")
-	b.wait(`document.body.dataset.screen === 'settings' && !document.querySelector('#pin-view').hidden`)
-	for _, k := range []string{"1", "2", "3", "4", "ok"} {
-		b.tap(`#pin-pad .key[data-key="` + k + `"]`)
-	}
-	b.wait(`!document.querySelector('#settings-view').hidden`)
+	b.openSettings()
 
 	at := time.Date(2026, 12, 7, 5, 0, 0, 0, time.UTC)
 	tokens := room.DamagedFile{Name: "panel-tokens.json.corrupt-20261207T050100Z", Since: at.Add(time.Minute)}

@@ -1,42 +1,24 @@
 package panel_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/roomd/roomd/internal/testtool"
 	"github.com/roomd/roomd/panel"
 	"github.com/roomd/roomd/room"
 )
-
-type lockedLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // The panel's join refuses a meeting link with a user name or password,
 // from the kiosk and from a paired tablet, with a reason that does not
 // repeat it; nothing is joined, and neither status nor the room's and the
 // panel's logs carry the secret (issue 12 row 14).
 func TestPanelJoinRefusesLinkCredentials(t *testing.T) {
-	var logs lockedLog
+	var logs testtool.LockedBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	calls := &fakeCalls{}
 	r := room.New(room.Options{Devices: room.Devices{Calls: calls}, PollInterval: time.Hour, Logger: logger})

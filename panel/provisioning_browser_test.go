@@ -17,12 +17,7 @@ func TestPanelBrowserShowsRevokedAndFailed(t *testing.T) {
 	b := startBrowser(t)
 	b.open(tp.kiosk+"/", 1280, 800)
 	b.wait(`document.querySelector('#btn-settings')`)
-	b.tap("#btn-settings")
-	b.wait(`document.body.dataset.screen === 'settings' && !document.querySelector('#pin-view').hidden`)
-	for _, k := range []string{"1", "2", "3", "4", "ok"} {
-		b.tap(`#pin-pad .key[data-key="` + k + `"]`)
-	}
-	b.wait(`!document.querySelector('#settings-view').hidden`)
+	b.openSettings()
 
 	at := time.Date(2026, 12, 7, 4, 40, 0, 0, time.UTC)
 	r.Report(room.ProvisioningReported{Provisioning: room.Provisioning{State: room.Revoked, ConfigVersion: 7, Since: at,

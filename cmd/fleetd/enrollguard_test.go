@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roomd/roomd/internal/testtool"
 	"github.com/roomd/roomd/provisioning"
 )
 
@@ -41,24 +42,6 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
-}
-
-// syncBuffer is a log destination safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // The policy, driven by a fake clock: free refusals, then a wait that
@@ -199,7 +182,7 @@ type guardedFleet struct {
 	f     *Fleet
 	g     *enrollGuard
 	clock *fakeClock
-	log   *syncBuffer
+	log   *testtool.LockedBuffer
 	addr  string
 }
 
@@ -215,7 +198,7 @@ func startGuardedFleet(t *testing.T, lim EnrollLimits) *guardedFleet {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gf := &guardedFleet{clock: newFakeClock(), log: &syncBuffer{}}
+	gf := &guardedFleet{clock: newFakeClock(), log: &testtool.LockedBuffer{}}
 	gf.f = &Fleet{Store: st, Keys: keys, Log: slog.New(slog.NewTextHandler(gf.log, nil)), Now: gf.clock.Now, EnrollLimits: lim}
 	gf.g = newEnrollGuard(lim, gf.f.now, gf.f.Log)
 	tc, err := gf.f.TLSConfig("127.0.0.1")

@@ -1,15 +1,14 @@
 package call
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/roomd/roomd/internal/testtool"
 	"github.com/roomd/roomd/media/capture"
 	"github.com/roomd/roomd/room"
 )
@@ -52,27 +51,10 @@ func TestParseLinkRefusesCredentials(t *testing.T) {
 	}
 }
 
-type lockedLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // Should a link with credentials reach the engine anyway, the call fails
 // at once and neither the reason the room shows nor the log has the secret.
 func TestEngineRefusesCredentialLink(t *testing.T) {
-	var logs lockedLog
+	var logs testtool.LockedBuffer
 	reports := make(chan room.Report, 16)
 	e, err := New(Config{
 		Sources: Sources{
