@@ -213,7 +213,7 @@ func (c *Client) loadIdentity() {
 		enrolled = true // there was one
 		reason := fmt.Sprintf("enrollment.json is unusable (%v)", err)
 		if _, serr := os.Stat(path); serr == nil || isDirErr(err) {
-			if to, aerr := setAside(path, c.o.Now()); aerr == nil {
+			if to, aerr := statefile.SetAside(path, c.o.Now()); aerr == nil {
 				reason = fmt.Sprintf("enrollment.json is damaged (%v); it is kept as %s", err, filepath.Base(to))
 			}
 		}
@@ -250,7 +250,7 @@ func (c *Client) loadIdentity() {
 	case errors.Is(err, ErrKeyDamaged):
 		c.recoverEnr = false
 		reason := err.Error()
-		if to, aerr := setAside(path, c.o.Now()); aerr == nil {
+		if to, aerr := statefile.SetAside(path, c.o.Now()); aerr == nil {
 			reason += "; it is kept as " + filepath.Base(to)
 		}
 		c.fail(reason + "; the device's identity is lost: " + reenrollHint)
@@ -283,7 +283,7 @@ func (c *Client) loadRevocation() {
 	path := c.file(revokedFile)
 	ok, err := statefile.LoadJSON(path, &r)
 	if err != nil {
-		if to, aerr := setAside(path, c.o.Now()); aerr == nil {
+		if to, aerr := statefile.SetAside(path, c.o.Now()); aerr == nil {
 			err = fmt.Errorf("%w; kept as %s", err, filepath.Base(to))
 		}
 		c.noteError(fmt.Errorf("provisioning: %w; the next poll tells whether the device is revoked", err))
@@ -853,7 +853,7 @@ func (c *Client) newIdentity() error {
 		if _, err := os.Lstat(p); err != nil {
 			continue
 		}
-		to, err := moveAside(p, "replaced", c.o.Now())
+		to, err := statefile.MoveAside(p, "replaced", c.o.Now())
 		if err != nil {
 			return err
 		}

@@ -120,7 +120,7 @@ func (s *Store) read(name string) ([]byte, error) {
 
 // setAside moves a damaged file of the store out of the way and notes it.
 func (s *Store) setAside(name string, why error) {
-	to, err := setAside(filepath.Join(s.Dir, name), s.now())
+	to, err := statefile.SetAside(filepath.Join(s.Dir, name), s.now())
 	if err != nil {
 		s.notes = append(s.notes, fmt.Errorf("provisioning: %s is damaged (%w) and could not be set aside: %v", name, why, err))
 		return

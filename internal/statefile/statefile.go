@@ -87,8 +87,13 @@ func LoadJSON(path string, v any) (ok bool, err error) {
 
 // SetAside renames a damaged file to NAME.corrupt-<UTC time> in its
 // directory (adding -2, -3… if that name is taken) and returns the new path.
-func SetAside(path string, now time.Time) (string, error) {
-	base := path + ".corrupt-" + now.UTC().Format("20060102T150405Z")
+func SetAside(path string, now time.Time) (string, error) { return MoveAside(path, "corrupt", now) }
+
+// MoveAside renames path to NAME.<why>-<UTC time> in its directory (adding
+// -2, -3… if that name is taken), makes the rename durable and returns the
+// new path; SetAside is MoveAside for a damaged file.
+func MoveAside(path, why string, now time.Time) (string, error) {
+	base := path + "." + why + "-" + now.UTC().Format("20060102T150405Z")
 	to := base
 	for i := 2; ; i++ {
 		if _, err := os.Lstat(to); errors.Is(err, fs.ErrNotExist) {
