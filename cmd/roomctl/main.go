@@ -23,7 +23,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/roomd/roomd/control/serial"
+	"github.com/roomd/roomd/control/consoleclient"
 )
 
 func main() {
@@ -46,7 +46,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	c, err := serial.Dial(*socket)
+	c, err := consoleclient.Dial(*socket)
 	if err != nil {
 		fmt.Fprintf(stderr, "roomctl: %v\n", err)
 		return 2
@@ -71,7 +71,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	for _, l := range lines {
 		fmt.Fprintln(stdout, l)
 	}
-	var re *serial.ReplyError
+	var re *consoleclient.ReplyError
 	switch {
 	case errors.As(err, &re):
 		return 1

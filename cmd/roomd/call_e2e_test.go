@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roomd/roomd/control/serial"
+	"github.com/roomd/roomd/control/consoleclient"
 	"github.com/roomd/roomd/internal/janustest"
 )
 
@@ -45,7 +45,7 @@ func TestDaemonJoinsJanus(t *testing.T) {
 	j := janustest.Start(t, nil)
 	vr := janustest.DefaultRooms()[0]
 	d := startCallRoomd(t, "")
-	c, err := serial.Dial(filepath.Join(d.run, "control.sock"))
+	c, err := consoleclient.Dial(filepath.Join(d.run, "control.sock"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roomd/roomd/control/serial"
+	"github.com/roomd/roomd/control/consoleclient"
 	"github.com/roomd/roomd/internal/statefile"
 	"github.com/roomd/roomd/provisioning"
 	"github.com/roomd/roomd/room"
@@ -127,7 +127,7 @@ func TestRoomdListsDamagedFilesAtReady(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := startRoomdAt(t, dir, state, []string{"--config", cfg})
-	sock, err := serial.Dial(filepath.Join(d.run, "control.sock"))
+	sock, err := consoleclient.Dial(filepath.Join(d.run, "control.sock"))
 	if err != nil {
 		t.Fatal(err)
 	}

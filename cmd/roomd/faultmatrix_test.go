@@ -22,7 +22,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roomd/roomd/control/serial"
+	"github.com/roomd/roomd/control/consoleclient"
 )
 
 // goldenRoom is a state directory left by a real roomd that enrolled with a
@@ -81,12 +81,12 @@ show_titles = true
 // roomClient reads and drives a running roomd over its control socket.
 type roomClient struct {
 	t *testing.T
-	c *serial.Client
+	c *consoleclient.Client
 }
 
 func dialRoom(t *testing.T, d *daemonUnderTest) *roomClient {
 	t.Helper()
-	c, err := serial.Dial(filepath.Join(d.run, "control.sock"))
+	c, err := consoleclient.Dial(filepath.Join(d.run, "control.sock"))
 	if err != nil {
 		t.Fatal(err)
 	}

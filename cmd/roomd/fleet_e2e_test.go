@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roomd/roomd/control/serial"
+	"github.com/roomd/roomd/control/consoleclient"
 )
 
 // The daemon enrolls with an activation code typed on its console, takes
@@ -35,7 +35,7 @@ ca_file = %q
 start_delay = "10ms"
 `, port, filepath.Join(keys, "ca.crt"))), 0o644)
 	d := startRoomdWith(t, []string{"--config", cfg})
-	c, err := serial.Dial(filepath.Join(d.run, "control.sock"))
+	c, err := consoleclient.Dial(filepath.Join(d.run, "control.sock"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roomd/roomd/control/serial"
+	"github.com/roomd/roomd/control/consoleclient"
 )
 
 // credentialLink is a meeting link with a password before its host.
@@ -57,7 +57,7 @@ listen = "127.0.0.1:0"
 	}
 	d := startRoomdWith(t, []string{"--config", cfg, "--log-level", "debug"}, "SSL_CERT_FILE="+ca)
 
-	sock, err := serial.Dial(filepath.Join(d.run, "control.sock"))
+	sock, err := consoleclient.Dial(filepath.Join(d.run, "control.sock"))
 	if err != nil {
 		t.Fatal(err)
 	}

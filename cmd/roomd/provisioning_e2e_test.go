@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roomd/roomd/control/serial"
+	"github.com/roomd/roomd/control/consoleclient"
 	"github.com/roomd/roomd/provisioning"
 )
 
@@ -26,7 +26,7 @@ import (
 // provisioning store still starts, and says what is wrong.
 
 // statusOf reads one status leaf over the control socket.
-func statusOf(t *testing.T, c *serial.Client, path string) string {
+func statusOf(t *testing.T, c *consoleclient.Client, path string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -43,7 +43,7 @@ func statusOf(t *testing.T, c *serial.Client, path string) string {
 }
 
 // waitStatus waits until path reads want.
-func waitStatus(t *testing.T, c *serial.Client, path, want string, within time.Duration) {
+func waitStatus(t *testing.T, c *consoleclient.Client, path, want string, within time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
@@ -120,7 +120,7 @@ func TestDaemonStartsWithDamagedProvisioningStore(t *testing.T) {
 			cfg := filepath.Join(dir, "roomd.toml")
 			os.WriteFile(cfg, []byte("[board]\nprofile = \"sim\"\n[provisioning]\nserver = \"https://127.0.0.1:1\"\nstart_delay = \"10ms\"\n"), 0o644)
 			d := startRoomdAt(t, dir, state, []string{"--config", cfg}) // fails unless READY
-			cl, err := serial.Dial(filepath.Join(d.run, "control.sock"))
+			cl, err := consoleclient.Dial(filepath.Join(d.run, "control.sock"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -203,7 +203,7 @@ func TestDaemonShowsRevocation(t *testing.T) {
 		port, filepath.Join(keys, "ca.crt"), code)), 0o644)
 	state := filepath.Join(dir, "state")
 	d := startRoomdAt(t, dir, state, []string{"--config", cfg})
-	cl, err := serial.Dial(filepath.Join(d.run, "control.sock"))
+	cl, err := consoleclient.Dial(filepath.Join(d.run, "control.sock"))
 	if err != nil {
 		t.Fatal(err)
 	}

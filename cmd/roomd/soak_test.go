@@ -24,7 +24,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
 
-	"github.com/roomd/roomd/control/serial"
+	"github.com/roomd/roomd/control/consoleclient"
 	"github.com/roomd/roomd/internal/janustest"
 )
 
@@ -314,7 +314,7 @@ func TestSoakSurfaces(t *testing.T) {
 		}
 	}()
 
-	ctl, err := serial.Dial(sock)
+	ctl, err := consoleclient.Dial(sock)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -400,7 +400,7 @@ func TestSoakSurfaces(t *testing.T) {
 		}
 		wg.Go(func() { // control socket sessions: open, ask, close
 			for tctx.Err() == nil {
-				c, err := serial.Dial(sock)
+				c, err := consoleclient.Dial(sock)
 				if err != nil {
 					report(err)
 					return

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roomd/roomd/control/consoleclient"
 	"github.com/roomd/roomd/control/serial"
 )
 
@@ -58,7 +59,7 @@ func TestSocketSurvivesDescriptorExhaustion(t *testing.T) {
 		}
 	}()
 
-	c, err := serial.Dial(path)
+	c, err := consoleclient.Dial(path)
 	if err != nil {
 		t.Fatal(err)
 	}

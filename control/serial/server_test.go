@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/roomd/roomd/control"
+	"github.com/roomd/roomd/control/consoleclient"
 	"github.com/roomd/roomd/control/serial"
 	"github.com/roomd/roomd/room"
 )
@@ -152,7 +153,7 @@ func TestJSONModeOneObjectPerLine(t *testing.T) {
 // TestSchemaExport: xDocument Schema in JSON mode is control.Export().
 func TestSchemaExport(t *testing.T) {
 	r := startRoom(t, nil)
-	c, err := serial.Dial(listen(t, newServer(t, r, serial.Options{})))
+	c, err := consoleclient.Dial(listen(t, newServer(t, r, serial.Options{})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -346,7 +347,7 @@ func TestManySessionsOverSocket(t *testing.T) {
 	path := listen(t, newServer(t, r, serial.Options{}))
 	ctx := context.Background()
 
-	watcher, err := serial.Dial(path)
+	watcher, err := consoleclient.Dial(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -373,17 +374,23 @@ func TestManySessionsOverSocket(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := serial.Dial(path)
+			if i%4 == 0 {
+				// Some leave abruptly in the middle of a request.
+				raw, err := net.Dial("unix", path)
+				if err != nil {
+					errs <- err
+					return
+				}
+				io.WriteString(raw, "echo off\r\nxStatus")
+				raw.Close()
+				return
+			}
+			c, err := consoleclient.Dial(path)
 			if err != nil {
 				errs <- err
 				return
 			}
 			defer c.Close()
-			if i%4 == 0 {
-				// Some leave abruptly in the middle of a request.
-				io.WriteString(rawConn(c), "xStatus")
-				return
-			}
 			level := fmt.Sprint(10 + i)
 			lines, err := c.Exec(ctx, "xCommand Audio Volume Set Level: "+level+` |resultId="s`+level+`"`)
 			if err != nil || strings.Join(lines, "|") != `*r VolumeSetResult (status=OK):|** resultId: "s`+level+`"|** end|OK` {
@@ -424,13 +431,10 @@ func TestManySessionsOverSocket(t *testing.T) {
 	}
 }
 
-// rawConn reaches the client's connection, to misbehave with it.
-func rawConn(c *serial.Client) io.Writer { return serial.ClientConn(c) }
-
 func TestMaxSessions(t *testing.T) {
 	r := startRoom(t, nil)
 	path := listen(t, newServer(t, r, serial.Options{MaxSessions: 1}))
-	first, err := serial.Dial(path)
+	first, err := consoleclient.Dial(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -461,9 +465,9 @@ func TestListenUnixSocketFile(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.ListenUnix(ctx, stale) }()
-	var c *serial.Client
+	var c *consoleclient.Client
 	for i := 0; c == nil && i < 200; i++ {
-		if c, err = serial.Dial(stale); err != nil {
+		if c, err = consoleclient.Dial(stale); err != nil {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
@@ -496,7 +500,7 @@ func TestClient(t *testing.T) {
 	r := startRoom(t, nil)
 	path := listen(t, newServer(t, r, serial.Options{}))
 	ctx := context.Background()
-	c, err := serial.Dial(path)
+	c, err := consoleclient.Dial(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -510,7 +514,7 @@ func TestClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines, err = c.Exec(ctx, "xCommand Audio Microphones Unmute")
-	var re *serial.ReplyError
+	var re *consoleclient.ReplyError
 	if !errors.As(err, &re) || !strings.Contains(re.Reason, "not allowed") || lines[len(lines)-1] != "ERROR: "+re.Reason {
 		t.Errorf("refused Exec = %q, %v", lines, err)
 	}
@@ -551,7 +555,7 @@ func TestClient(t *testing.T) {
 		t.Errorf("Exec after a cancelled one: %v", err)
 	}
 
-	if _, err := serial.Dial(filepath.Join(t.TempDir(), "none.sock")); err == nil {
+	if _, err := consoleclient.Dial(filepath.Join(t.TempDir(), "none.sock")); err == nil {
 		t.Error("Dial to nothing succeeded")
 	}
 }
@@ -584,7 +588,7 @@ func TestLoginWithoutPIN(t *testing.T) {
 			t.Fatalf("prompt %q, %v", got, err)
 		}
 	}
-	c, err := serial.Dial(listen(t, srv))
+	c, err := consoleclient.Dial(listen(t, srv))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -615,10 +619,10 @@ func TestServeEndsCleanly(t *testing.T) {
 		line, master := ptyLine(t)
 		wg.Add(1)
 		go func() { defer wg.Done(); srv.ServeLine(ctx, line) }()
-		var c *serial.Client
+		var c *consoleclient.Client
 		var err error
 		for i := 0; c == nil && i < 200; i++ {
-			if c, err = serial.Dial(path); err != nil {
+			if c, err = consoleclient.Dial(path); err != nil {
 				time.Sleep(10 * time.Millisecond)
 			}
 		}

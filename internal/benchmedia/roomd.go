@@ -15,7 +15,7 @@ import (
 
 	"github.com/roomd/roomd/internal/testtool"
 
-	"github.com/roomd/roomd/control/serial"
+	"github.com/roomd/roomd/control/consoleclient"
 	"github.com/roomd/roomd/room"
 )
 
@@ -77,7 +77,7 @@ func (c roomdConfig) toml(dir string) string {
 type roomdProcess struct {
 	cmd    *exec.Cmd
 	debug  string // http://127.0.0.1:PORT
-	ctl    *serial.Client
+	ctl    *consoleclient.Client
 	log    testtool.LockedBuffer
 	exited chan struct{}
 	name   string
@@ -124,7 +124,7 @@ func startRoomd(ctx context.Context, bin, dir string, cfg roomdConfig, env []str
 	var err error
 	sock := filepath.Join(dir, "run", "control.sock")
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if p.ctl, err = serial.Dial(sock); err == nil {
+		if p.ctl, err = consoleclient.Dial(sock); err == nil {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -1,4 +1,12 @@
-package serial
+// Package consoleclient speaks roomd's control console protocol from the
+// client side, over the local Unix socket: [Dial] a session, [Client.Exec]
+// one request at a time, or [Client.Bridge] an interactive user to it.
+// roomctl uses it; so do the tests that drive a real roomd.
+//
+// It is apart from package serial (the console server and its grammar) so
+// that a client links neither the server nor the room's vocabulary.
+// docs/serial-protocol.md describes the protocol.
+package consoleclient
 
 import (
 	"bufio"
@@ -18,7 +26,7 @@ type ReplyError struct {
 	Reason string
 }
 
-func (e *ReplyError) Error() string { return "serial: request failed: " + e.Reason }
+func (e *ReplyError) Error() string { return "consoleclient: request failed: " + e.Reason }
 
 // Client runs requests on a console session over the Unix socket, one at a
 // time. Feedback pushes that arrive while it waits for a reply are skipped.
@@ -33,7 +41,7 @@ type Client struct {
 func Dial(path string) (*Client, error) {
 	conn, err := net.DialTimeout("unix", path, 5*time.Second)
 	if err != nil {
-		return nil, fmt.Errorf("serial: connecting to %s: %w; is roomd running?", path, err)
+		return nil, fmt.Errorf("consoleclient: connecting to %s: %w; is roomd running?", path, err)
 	}
 	c := &Client{conn: conn, r: bufio.NewReaderSize(conn, 64<<10)}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -54,7 +62,7 @@ func (c *Client) Close() error { return c.conn.Close() }
 // *ReplyError; other errors leave the client unusable.
 func (c *Client) Exec(ctx context.Context, line string) ([]string, error) {
 	if strings.ContainsAny(line, "\r\n") {
-		return nil, errors.New("serial: one request per Exec; the line holds a line break")
+		return nil, errors.New("consoleclient: one request per Exec; the line holds a line break")
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -77,7 +85,7 @@ func (c *Client) Exec(ctx context.Context, line string) ([]string, error) {
 				err = ctx.Err()
 			}
 			// The reply may be half read: the session is out of step.
-			c.broken = fmt.Errorf("serial: the session is unusable after an earlier failure: %w", err)
+			c.broken = fmt.Errorf("consoleclient: the session is unusable after an earlier failure: %w", err)
 		}
 		return lines, err
 	}
@@ -86,7 +94,7 @@ func (c *Client) Exec(ctx context.Context, line string) ([]string, error) {
 
 func (c *Client) exec(line string) ([]string, error) {
 	if _, err := io.WriteString(c.conn, line+"\r\n"); err != nil {
-		return nil, fmt.Errorf("serial: sending: %w", err)
+		return nil, fmt.Errorf("consoleclient: sending: %w", err)
 	}
 	return c.readReply()
 }
@@ -97,7 +105,7 @@ func (c *Client) readLine() (string, error) {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
-		return "", fmt.Errorf("serial: reading the reply: %w", err)
+		return "", fmt.Errorf("consoleclient: reading the reply: %w", err)
 	}
 	return strings.TrimRight(l, "\r\n"), nil
 }
@@ -122,7 +130,7 @@ func (c *Client) readReply() ([]string, error) {
 				Reason string
 			}
 			if err := json.Unmarshal([]byte(l), &v); err != nil {
-				return []string{l}, fmt.Errorf("serial: reply is not JSON: %w", err)
+				return []string{l}, fmt.Errorf("consoleclient: reply is not JSON: %w", err)
 			}
 			if v.Result == nil {
 				continue // a push
