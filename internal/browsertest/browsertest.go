@@ -6,6 +6,9 @@
 //
 // Chromium is never downloaded: the test needs Debian's `chromium` package
 // (make setup installs it). Without it the test fails, with or without CI.
+// The one skip is a choice of the fast unit layer: under -short (make
+// test-unit) Launch, Start and MakeY4M skip before they look for Chromium
+// or ffmpeg; make test and CI never pass -short.
 package browsertest
 
 import (
@@ -58,9 +61,10 @@ type Options struct {
 // test shares (no sandbox, GPU, first-run screens or background traffic)
 // plus extra, and returns the context of its first tab for chromedp. The
 // browser is closed when the test ends, after the cleanups the caller
-// registers later. Without Chromium the test fails.
+// registers later. Without Chromium the test fails; under -short it skips.
 func Launch(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
+	testtool.SkipInShortMode(t, "Chromium")
 	bin, err := ChromiumPath()
 	if err != nil {
 		t.Fatal(err)
@@ -91,9 +95,10 @@ func Launch(t testing.TB, extra ...chromedp.ExecAllocatorOption) context.Context
 }
 
 // Start launches Chromium as a WebRTC participant, with a fake camera and
-// microphone; it is closed when the test ends.
+// microphone; it is closed when the test ends. Under -short it skips.
 func Start(t testing.TB, o Options) *Browser {
 	t.Helper()
+	testtool.SkipInShortMode(t, "Chromium")
 	flags := []chromedp.ExecAllocatorOption{
 		chromedp.Flag("use-fake-device-for-media-stream", true),
 		chromedp.Flag("use-fake-ui-for-media-stream", true),
@@ -224,9 +229,10 @@ func (b *Browser) Leave() error {
 }
 
 // MakeY4M writes a test video with ffmpeg (Debian's ffmpeg package) in the
-// form Chromium's fake camera reads.
+// form Chromium's fake camera reads. Under -short it skips.
 func MakeY4M(t testing.TB, w, h, fps int, seconds float64) string {
 	t.Helper()
+	testtool.SkipInShortMode(t, "ffmpeg")
 	ff, err := exec.LookPath("ffmpeg")
 	if err != nil {
 		t.Fatal("browsertest: ffmpeg is not installed (apt-get install ffmpeg; `make setup` does it)")

@@ -11,9 +11,10 @@
 //
 // # Missing Janus
 //
-// There are no skips in this project: when the janus binary is missing the
-// test fails and says how to install it (`apt-get install -y janus`), with or
-// without CI=true.
+// When the janus binary is missing the test fails, never skips, and says how
+// to install it (`apt-get install -y janus`), with or without CI=true. The
+// one skip is a choice of the fast unit layer: under -short (make test-unit)
+// Start skips before it looks for Janus; make test and CI never pass -short.
 package janustest
 
 import (
@@ -98,8 +99,16 @@ type Server struct {
 }
 
 // Start runs Janus for the duration of t and stops it on cleanup. It fails t
-// when Janus is missing or does not come up.
+// when Janus is missing or does not come up. Under -short (make test-unit)
+// it skips t first, whether or not Janus is installed.
 func Start(t testing.TB, opts *Options) *Server {
+	t.Helper()
+	testtool.SkipInShortMode(t, "Janus")
+	return start(t, opts)
+}
+
+// start is Start without the -short skip.
+func start(t testing.TB, opts *Options) *Server {
 	t.Helper()
 	if opts == nil {
 		opts = &Options{}

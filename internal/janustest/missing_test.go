@@ -9,12 +9,15 @@ import (
 	"github.com/roomd/roomd/internal/janustest"
 )
 
-// Without Janus, Start fails (never skips) and says how to install it.
+// Without Janus, Start fails (never skips) and says how to install it. It
+// runs past Start's -short skip, so make test-unit checks it too.
 func TestMissingJanusFailsWithInstallHint(t *testing.T) {
 	for _, ci := range []string{"", "true"} {
 		t.Run("CI="+ci, func(t *testing.T) {
 			t.Setenv("CI", ci)
-			msg := testtool.FatalMessage(t, func(tb testing.TB) { janustest.Start(tb, &janustest.Options{Binary: "janus-not-installed-here"}) })
+			msg := testtool.FatalMessage(t, func(tb testing.TB) {
+				janustest.StartPastShort(tb, &janustest.Options{Binary: "janus-not-installed-here"})
+			})
 			if !strings.Contains(msg, "apt-get install -y janus") {
 				t.Errorf("Start without janus said %q; want an install hint", msg)
 			}

@@ -16,9 +16,11 @@
 //
 // # Missing PostgreSQL
 //
-// There are no skips in this project: when the binaries are missing the test
-// fails and says how to install them (`apt-get install -y postgresql`), with
-// or without CI=true.
+// When the binaries are missing the test fails, never skips, and says how to
+// install them (`apt-get install -y postgresql`), with or without CI=true.
+// The one skip is a choice of the fast unit layer: under -short (make
+// test-unit) Start skips before it looks for PostgreSQL; make test and CI
+// never pass -short.
 package pgtest
 
 import (
@@ -58,8 +60,16 @@ type Server struct {
 }
 
 // Start runs PostgreSQL for the duration of t and stops it on cleanup. It
-// fails t when PostgreSQL is missing or does not come up.
+// fails t when PostgreSQL is missing or does not come up. Under -short (make
+// test-unit) it skips t first, whether or not PostgreSQL is installed.
 func Start(t testing.TB, opts *Options) *Server {
+	t.Helper()
+	testtool.SkipInShortMode(t, "PostgreSQL")
+	return start(t, opts)
+}
+
+// start is Start without the -short skip.
+func start(t testing.TB, opts *Options) *Server {
 	t.Helper()
 	if opts == nil {
 		opts = &Options{}

@@ -30,11 +30,12 @@ func TestStartServesDatabase(t *testing.T) {
 }
 
 // Without PostgreSQL, Start fails (never skips) and says how to install it.
+// It runs past Start's -short skip, so make test-unit checks it too.
 func TestMissingPostgresFailsWithInstallHint(t *testing.T) {
 	for _, ci := range []string{"", "true"} {
 		t.Run("CI="+ci, func(t *testing.T) {
 			t.Setenv("CI", ci)
-			msg := testtool.FatalMessage(t, func(tb testing.TB) { pgtest.Start(tb, &pgtest.Options{BinDir: "/nonexistent/postgresql/bin"}) })
+			msg := testtool.FatalMessage(t, func(tb testing.TB) { pgtest.StartPastShort(tb, &pgtest.Options{BinDir: "/nonexistent/postgresql/bin"}) })
 			if !strings.Contains(msg, "apt-get install -y postgresql") {
 				t.Errorf("Start without PostgreSQL said %q; want an install hint", msg)
 			}

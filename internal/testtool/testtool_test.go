@@ -32,3 +32,19 @@ func TestLockedBuffer(t *testing.T) {
 		t.Fatalf("%q %d", b.String(), b.Len())
 	}
 }
+
+// Under -short (make test-unit) SkipInShortMode skips; otherwise (make test,
+// CI) it lets the test run on, so a missing tool fails it.
+func TestSkipInShortMode(t *testing.T) {
+	reached := false
+	ran := t.Run("harness", func(t *testing.T) {
+		SkipInShortMode(t, "janus")
+		reached = true
+	})
+	if !ran {
+		t.Fatal("the subtest failed")
+	}
+	if skipped := !reached; skipped != testing.Short() {
+		t.Errorf("skipped=%v with testing.Short()=%v; want a skip exactly under -short", skipped, testing.Short())
+	}
+}
