@@ -1,0 +1,240 @@
+package meetinglink
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+var whep = url.QueryEscape("https://m.example.com/whep/1")
+
+// parseTests hold every form docs/schedule.md lists and the refusals.
+// Their inputs seed FuzzParse.
+var parseTests = []struct {
+	in   string
+	want Link  // Secret included
+	err  error // kind; nil when joinable
+	why  string
+}{
+	// janus+wss:// and janus+ws://, with and without pin=.
+	{in: "janus+wss://sfu.example.com/janus?room=1234&pin=4711",
+		want: Link{Provider: Janus, URI: "janus+wss://sfu.example.com/janus?room=1234", Server: "wss://sfu.example.com/janus", Room: "1234", Secret: "4711"}},
+	{in: "JANUS+WSS://SFU.example.com:8989?room=42",
+		want: Link{Provider: Janus, URI: "janus+wss://sfu.example.com:8989?room=42", Server: "wss://sfu.example.com:8989", Room: "42"}},
+	{in: "janus+ws://10.0.0.5:8188/?pin=2468&room=9",
+		want: Link{Provider: Janus, URI: "janus+ws://10.0.0.5:8188/?room=9", Server: "ws://10.0.0.5:8188/", Room: "9", Secret: "2468"}},
+	{in: "janus+ws://127.0.0.1:8188/rooms/a@b?room=1", // an @ after the host is no user info
+		want: Link{Provider: Janus, URI: "janus+ws://127.0.0.1:8188/rooms/a@b?room=1", Server: "ws://127.0.0.1:8188/rooms/a@b", Room: "1"}},
+	// Unknown parameters may be secrets: they are dropped.
+	{in: "janus+wss://sfu.example.com/janus?room=1&apisecret=x&token=y",
+		want: Link{Provider: Janus, URI: "janus+wss://sfu.example.com/janus?room=1", Server: "wss://sfu.example.com/janus", Room: "1"}},
+	{in: "janus+wss://sfu.example.com/janus", err: ErrBadParameter, why: "janus link needs room=<id>",
+		want: Link{Provider: Janus, URI: "janus+wss://sfu.example.com/janus"}},
+	{in: "janus+wss://sfu.example.com/janus?room=lobby&pin=1", err: ErrBadParameter, why: "janus room must be a number",
+		want: Link{Provider: Janus, URI: "janus+wss://sfu.example.com/janus"}},
+	{in: "janus+wss://sfu.example.com/janus?room=0", err: ErrBadParameter, why: "janus room must be a number from 1 up",
+		want: Link{Provider: Janus, URI: "janus+wss://sfu.example.com/janus"}},
+	{in: "janus+wss://h/?room=1%00", err: ErrBadParameter, why: "janus room must be a number",
+		want: Link{Provider: Janus, URI: "janus+wss://h/"}},
+	{in: "janus+wss://h/?room=1&pin=a%01b", err: ErrBadParameter, why: "janus link has an unreadable pin",
+		want: Link{Provider: Janus, URI: "janus+wss://h/"}},
+
+	// whip+https:// with and without token=.
+	{in: "whip+https://m.example.com/whip/1?whep=" + whep + "&token=tok",
+		want: Link{Provider: WHIP, URI: "whip+https://m.example.com/whip/1?whep=" + whep, Server: "https://m.example.com/whip/1", WHEP: "https://m.example.com/whep/1", Secret: "tok"}},
+	{in: "WHIP+HTTPS://m.example.com:8443/w?whep=" + url.QueryEscape("https://m.example.com/whep/room 1?x=1"),
+		want: Link{Provider: WHIP, URI: "whip+https://m.example.com:8443/w?whep=" + url.QueryEscape("https://m.example.com/whep/room 1?x=1"), Server: "https://m.example.com:8443/w", WHEP: "https://m.example.com/whep/room%201?x=1"}},
+	// Plain http only on the loopback, for WHIP and WHEP alike.
+	{in: "whip+http://127.0.0.1:8080/whip/a?whep=" + url.QueryEscape("http://127.0.0.1:8080/whep/b"),
+		want: Link{Provider: WHIP, URI: "whip+http://127.0.0.1:8080/whip/a?whep=" + url.QueryEscape("http://127.0.0.1:8080/whep/b"), Server: "http://127.0.0.1:8080/whip/a", WHEP: "http://127.0.0.1:8080/whep/b"}},
+	{in: "whip+http://[::1]/whip/a?whep=" + url.QueryEscape("http://localhost/whep/b"),
+		want: Link{Provider: WHIP, URI: "whip+http://[::1]/whip/a?whep=" + url.QueryEscape("http://localhost/whep/b"), Server: "http://[::1]/whip/a", WHEP: "http://localhost/whep/b"}},
+	{in: "whip+http://m.example.com/whip?whep=" + whep, err: ErrInsecure, why: "whip links must use https (whip+https://)",
+		want: Link{Provider: WHIP, URI: "whip+http://m.example.com/whip"}},
+	{in: "whip+https://m.example.com/whip/1?whep=" + url.QueryEscape("http://m.example.com/whep"), err: ErrBadParameter, why: "whip link needs whep=<url-encoded https WHEP URL>",
+		want: Link{Provider: WHIP, URI: "whip+https://m.example.com/whip/1"}},
+	{in: "whip+https://m.example.com/whip/1?whep=" + url.QueryEscape("http://127.0.0.1/whep"), err: ErrBadParameter, why: "whip link needs whep=<url-encoded https WHEP URL>",
+		want: Link{Provider: WHIP, URI: "whip+https://m.example.com/whip/1"}},
+	{in: "whip+https://m.example.com/whip/1?whep=" + url.QueryEscape("wss://m.example.com/x"), err: ErrBadParameter, why: "whip link needs whep=<url-encoded https WHEP URL>",
+		want: Link{Provider: WHIP, URI: "whip+https://m.example.com/whip/1"}},
+	{in: "whip+https://m.example.com/whip/1", err: ErrBadParameter, why: "whip link needs whep=<url-encoded https WHEP URL>",
+		want: Link{Provider: WHIP, URI: "whip+https://m.example.com/whip/1"}},
+
+	// livekit+wss://: recognised, not joinable; its token is still kept
+	// out of the URI.
+	{in: "livekit+wss://lk.example.com?room=r1&token=jwt.jwt.jwt", err: ErrNotJoinable, why: "provider not supported yet",
+		want: Link{Provider: LiveKit, URI: "livekit+wss://lk.example.com?room=r1", Server: "wss://lk.example.com", Room: "r1", Secret: "jwt.jwt.jwt"}},
+
+	// Other services and web pages, shown without their query.
+	{in: "https://teams.microsoft.com/l/meetup-join/19%3ameeting_x%40thread.v2/0?context=%7b%7d", err: ErrNotJoinable, why: "roomd cannot join Microsoft Teams meetings",
+		want: Link{Provider: Teams, URI: "https://teams.microsoft.com/l/meetup-join/19%3ameeting_x%40thread.v2/0"}},
+	{in: "https://us02web.zoom.us/j/812?pwd=secret", err: ErrNotJoinable, why: "roomd cannot join Zoom meetings",
+		want: Link{Provider: Zoom, URI: "https://us02web.zoom.us/j/812"}},
+	{in: "https://meet.google.com/abc-defg-hij", err: ErrNotJoinable, why: "roomd cannot join Google Meet meetings",
+		want: Link{Provider: Meet, URI: "https://meet.google.com/abc-defg-hij"}},
+	{in: "https://acme.webex.com/meet/x?pw=1", err: ErrNotJoinable, why: "roomd cannot join Webex meetings",
+		want: Link{Provider: Webex, URI: "https://acme.webex.com/meet/x"}},
+	{in: "https://notzoom.us.example.com/j/1", err: ErrNotJoinable, why: "not a meeting link",
+		want: Link{Provider: Web, URI: "https://notzoom.us.example.com/j/1"}},
+
+	// Credentials in the link, anywhere before the host, even when the
+	// link is otherwise unreadable, and in a WHEP URL.
+	{in: "janus+wss://u:s3cret@sfu.example.com/janus?room=1&pin=4711", err: ErrCredentials, why: whyUserInfo,
+		want: Link{Provider: Janus, URI: "janus+wss://sfu.example.com/janus"}},
+	{in: "JANUS+WS://s3cret@127.0.0.1/?room=1", err: ErrCredentials, why: whyUserInfo,
+		want: Link{Provider: Janus, URI: "janus+ws://127.0.0.1/"}},
+	{in: "janus+ws://alice:s3cret@127.0.0.1:bad/?room=1", err: ErrCredentials, why: whyUserInfo, want: Link{Provider: Janus}},
+	{in: "janus+ws://alice:s3cret@[::1/?room=1", err: ErrCredentials, why: whyUserInfo, want: Link{Provider: Janus}},
+	{in: "janus+ws:alice:s3cret@127.0.0.1", err: ErrCredentials, why: whyUserInfo, want: Link{Provider: Janus}},
+	{in: "whip+https://alice:s3cret@m.example.com/whip/1?whep=" + whep, err: ErrCredentials, why: whyUserInfo,
+		want: Link{Provider: WHIP, URI: "whip+https://m.example.com/whip/1"}},
+	{in: "whip+https://m.example.com/whip/1?whep=" + url.QueryEscape("https://alice:s3cret@m.example.com/whep"), err: ErrCredentials, why: whyUserInfo,
+		want: Link{Provider: WHIP, URI: "whip+https://m.example.com/whip/1"}},
+	{in: "whip+http://alice:s3cret@127.0.0.1:8080/whip/a?whep=" + url.QueryEscape("http://127.0.0.1:8080/whep"), err: ErrCredentials, why: whyUserInfo,
+		want: Link{Provider: WHIP, URI: "whip+http://127.0.0.1:8080/whip/a"}},
+	{in: "livekit+wss://alice:s3cret@lk.example.com?room=r1", err: ErrCredentials, why: whyUserInfo,
+		want: Link{Provider: LiveKit, URI: "livekit+wss://lk.example.com"}},
+	{in: "https://alice:s3cret@zoom.us/j/1", err: ErrCredentials, why: whyUserInfo,
+		want: Link{Provider: Zoom, URI: "https://zoom.us/j/1"}},
+	{in: "ftp://alice:s3cret@example.com/x", err: ErrCredentials, why: whyUserInfo},
+
+	// Unknown schemes and unreadable links.
+	{in: "ftp://example.com/x", err: ErrUnknownScheme, why: whyUnreadable},
+	{in: "sip:alice@example.com", err: ErrCredentials, why: whyUserInfo},
+	{in: "janus+wss:opaque", err: ErrUnreadable, why: whyUnreadable},
+	{in: "janus+ws://127.0.0.1:bad/?room=1&apisecret=s3cret", err: ErrUnreadable, why: whyUnreadable},
+	{in: "", err: ErrUnreadable, why: whyUnreadable},
+	{in: "janus+wss://h/?room=" + strings.Repeat("x", 5000), err: ErrUnreadable, why: "meeting link too long"},
+}
+
+func TestParse(t *testing.T) {
+	for _, tt := range parseTests {
+		got, err := Parse(tt.in)
+		if got != tt.want {
+			t.Errorf("Parse(%q)\n got %#v secret %q\nwant %#v secret %q", tt.in, got, got.Secret, tt.want, tt.want.Secret)
+		}
+		if !errors.Is(err, tt.err) || (err == nil) != (tt.err == nil) {
+			t.Errorf("Parse(%q): error %v, want %v", tt.in, err, tt.err)
+			continue
+		}
+		if err != nil && Why(err) != tt.why {
+			t.Errorf("Parse(%q): why %q, want %q", tt.in, Why(err), tt.why)
+		}
+		checkShowable(t, tt.in, got, err)
+	}
+}
+
+// checkShowable fails if anything that may be shown carries a secret of
+// the link: its user info, pin=, token=, or another parameter.
+func checkShowable(t *testing.T, in string, l Link, err error) {
+	t.Helper()
+	var secrets []string
+	if HasUserInfo(in) {
+		secrets = append(secrets, "s3cret")
+	}
+	if l.Secret != "" {
+		secrets = append(secrets, l.Secret)
+	}
+	js, jerr := json.Marshal(l)
+	if jerr != nil {
+		t.Fatal(jerr)
+	}
+	var logged strings.Builder
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("join", "link", l)
+	shown := []string{l.URI, l.Server, l.Room, l.String(), fmt.Sprintf("%v %+v %#v", l, l, l), string(js), logged.String()}
+	if err != nil {
+		shown = append(shown, err.Error())
+	}
+	for _, s := range shown {
+		for _, secret := range secrets {
+			if strings.Contains(s, secret) {
+				t.Errorf("Parse(%q): %q shows the secret %q", in, s, secret)
+			}
+		}
+		if strings.Contains(s, "apisecret") || strings.Contains(s, "pwd=") {
+			t.Errorf("Parse(%q): %q shows a parameter that may be secret", in, s)
+		}
+	}
+}
+
+func TestHasUserInfo(t *testing.T) {
+	for raw, want := range map[string]bool{
+		"janus+ws://alice:s3cret@h/?room=1": true,
+		"janus+ws://alice@h/?room=1":        true,
+		"alice:s3cret@h":                    true,
+		"janus+ws://h/a@b?room=1":           false,
+		"janus+ws://h?x=a@b":                false,
+		"janus+ws://h#a@b":                  false,
+		"https://h.example/":                false,
+		"":                                  false,
+	} {
+		if got := HasUserInfo(raw); got != want {
+			t.Errorf("HasUserInfo(%q) = %v, want %v", raw, got, want)
+		}
+	}
+}
+
+// A caller builds its own registry: a scheme it leaves out is unknown,
+// one it adds is read, and the standard registry is not changed.
+func TestRegistry(t *testing.T) {
+	r := NewRegistry(JanusScheme(), Scheme{Provider: "sip", Names: []string{"SIPS"},
+		Parse: func(u *url.URL, _ url.Values) (Link, error) { return Link{Provider: "sip", URI: strip(u), Server: u.Host}, nil }})
+	if got, want := r.Schemes(), []string{"janus+ws", "janus+wss", "sips"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("Schemes() = %v, want %v", got, want)
+	}
+	if _, err := r.Parse("whip+https://m.example.com/w?whep=" + whep); !errors.Is(err, ErrUnknownScheme) {
+		t.Errorf("whip link in a registry without WHIP: %v", err)
+	}
+	if l, err := r.Parse("SIPS://pbx.example.com/100?x=1"); err != nil || l.Provider != "sip" || l.URI != "sips://pbx.example.com/100" {
+		t.Errorf("sips link: %v, %v", l, err)
+	}
+	if _, err := r.Parse("sips://alice:s3cret@pbx.example.com/100"); !errors.Is(err, ErrCredentials) {
+		t.Errorf("credentials are refused before the scheme reads the link: %v", err)
+	}
+	if _, err := Parse("sips://pbx.example.com/100"); !errors.Is(err, ErrUnknownScheme) {
+		t.Errorf("the standard registry learnt sips: %v", err)
+	}
+	want := []string{"http", "https", "janus+ws", "janus+wss", "livekit+ws", "livekit+wss", "whip+http", "whip+https"}
+	if got := Standard().Schemes(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("Standard().Schemes() = %v, want %v", got, want)
+	}
+}
+
+// FuzzParse checks, for any input, that Parse does not panic, that a
+// joinable link's URI parses again to the same link without its secret,
+// and that nothing shown carries the secret or user info.
+func FuzzParse(f *testing.F) {
+	for _, tt := range parseTests {
+		f.Add(tt.in)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		l, err := Parse(in)
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) || e.Kind == nil || !errors.Is(err, e.Kind) {
+				t.Fatalf("Parse(%q): error %#v is not an *Error with a kind", in, err)
+			}
+			if len(in) >= 8 && strings.Contains(err.Error(), in) {
+				t.Fatalf("Parse(%q): the error repeats the link: %v", in, err)
+			}
+		}
+		if u, perr := url.Parse(l.URI); perr == nil && (u.Query().Has("pin") || u.Query().Has("token")) {
+			t.Fatalf("Parse(%q): URI %q carries a secret", in, l.URI)
+		}
+		if HasUserInfo(l.URI) || HasUserInfo(l.Server) {
+			t.Fatalf("Parse(%q): %v keeps user info", in, l)
+		}
+		if err != nil {
+			return
+		}
+		again, err := Parse(l.URI)
+		l.Secret = ""
+		if err != nil || again != l {
+			t.Fatalf("Parse(%q) = %#v, but its URI parses as %#v, %v", in, l, again, err)
+		}
+	})
+}
