@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roomd/roomd/internal/statefile"
+	"github.com/roomd/roomd/internal/roomstate"
 	"github.com/roomd/roomd/room"
 )
 
@@ -19,7 +19,7 @@ func TestPanelShowsDamagedSavedState(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "room.json"), []byte(`{"Settings":{"Name":"Fj`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	r := room.New(room.Options{Store: statefile.RoomStore{Path: filepath.Join(dir, "room.json")}, PollInterval: time.Hour})
+	r := room.New(room.Options{Store: roomstate.Store{Path: filepath.Join(dir, "room.json")}, PollInterval: time.Hour})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { r.Run(ctx); close(done) }()

@@ -20,7 +20,7 @@ import (
 	"github.com/roomd/roomd/control/buttons"
 	"github.com/roomd/roomd/hal"
 	"github.com/roomd/roomd/internal/netguard"
-	"github.com/roomd/roomd/internal/statefile"
+	"github.com/roomd/roomd/internal/roomstate"
 	"github.com/roomd/roomd/media"
 	"github.com/roomd/roomd/media/display"
 	"github.com/roomd/roomd/room"
@@ -89,7 +89,7 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	}
 	rm = room.New(room.Options{
 		Devices:  devs,
-		Store:    statefile.RoomStore{Path: filepath.Join(cfg.StateDir, "room.json")},
+		Store:    roomstate.Store{Path: filepath.Join(cfg.StateDir, "room.json")},
 		Logger:   log,
 		Settings: &settings,
 		Hardware: append(devices(b.Report), mp.failed...),

@@ -95,3 +95,24 @@ func TestFindSetAside(t *testing.T) {
 		}
 	}
 }
+
+// A second set-aside in the same second gets a name of its own.
+func TestSetAsideNeverOverwrites(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f")
+	var got []string
+	for _, content := range []string{"one", "two"} {
+		os.WriteFile(path, []byte(content), 0o600)
+		to, err := SetAside(path, time.Date(2026, 12, 7, 4, 30, 0, 0, time.UTC))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, filepath.Base(to))
+	}
+	if got[0] != "f.corrupt-20261207T043000Z" || got[1] != "f.corrupt-20261207T043000Z-2" {
+		t.Fatalf("set aside as %q", got)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, got[0])); string(b) != "one" {
+		t.Fatalf("first set-aside file holds %q", b)
+	}
+}

@@ -5,8 +5,8 @@
 //
 // A file that cannot be read is never deleted or silently overwritten:
 // [SetAside] keeps it beside the original as NAME.corrupt-TIME for a person
-// to look at. [RoomStore] keeps the room's state this way, with the previous
-// good state beside it.
+// to look at. Package roomstate keeps the room's state this way, with the
+// previous good state beside it; this package knows nothing of the room.
 package statefile
 
 import (

@@ -1,4 +1,12 @@
-package statefile
+// Package roomstate keeps the room's saved state (room.Persisted) on disk
+// for room.Store: written atomically through package statefile, with the
+// previous good state kept beside it as room.json.prev, and a damaged file
+// set aside as NAME.corrupt-TIME and reported so the room closes its
+// privacy rather than trusting what it could not read.
+//
+// It lives apart from statefile so that the generic writer stays free of
+// the room, and fleetd, which uses statefile, does not link room.
+package roomstate
 
 import (
 	"bytes"
@@ -11,13 +19,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roomd/roomd/internal/statefile"
 	"github.com/roomd/roomd/room"
 )
 
 // PrevSuffix names the previous good room state beside the current one.
 const PrevSuffix = ".prev"
 
-// RoomStore keeps room.Persisted in the JSON file Path and the state saved
+// Store keeps room.Persisted in the JSON file Path and the state saved
 // before it in Path+".prev"; it satisfies room.Store.
 //
 // Load reads the current file field by field. A file that cannot be read
@@ -26,15 +35,15 @@ const PrevSuffix = ".prev"
 // Path.corrupt-<time>, the previous state is loaded instead when it reads
 // cleanly, and the damage is reported for the room to close its privacy.
 // Values out of range are the room's to repair, not damage.
-type RoomStore struct {
+type Store struct {
 	Path string
 	// Now names set-aside files; nil means time.Now.
 	Now func() time.Time
 }
 
-var _ room.Store = RoomStore{}
+var _ room.Store = Store{}
 
-func (s RoomStore) now() time.Time {
+func (s Store) now() time.Time {
 	if s.Now != nil {
 		return s.Now()
 	}
@@ -42,7 +51,7 @@ func (s RoomStore) now() time.Time {
 }
 
 // Load reads the saved room state into p, which holds the defaults.
-func (s RoomStore) Load(p *room.Persisted) room.Loaded {
+func (s Store) Load(p *room.Persisted) room.Loaded {
 	def := *p
 	prevPath := s.Path + PrevSuffix
 	found, err := readRoom(s.Path, p)
@@ -80,8 +89,8 @@ func (s RoomStore) Load(p *room.Persisted) room.Loaded {
 }
 
 // keepAside sets a damaged file aside and describes both.
-func (s RoomStore) keepAside(path string, damage error) string {
-	to, err := SetAside(path, s.now())
+func (s Store) keepAside(path string, damage error) string {
+	to, err := statefile.SetAside(path, s.now())
 	if err != nil {
 		return fmt.Sprintf("%v (and it could not be set aside: %v)", damage, err)
 	}
@@ -90,10 +99,10 @@ func (s RoomStore) keepAside(path string, damage error) string {
 
 // Save writes the room state atomically, first keeping the state it
 // replaces as Path.prev when that reads cleanly.
-func (s RoomStore) Save(p room.Persisted) error {
+func (s Store) Save(p room.Persisted) error {
 	b, err := json.MarshalIndent(p, "", "  ")
 	if err != nil {
-		return fmt.Errorf("statefile: encoding %s: %w", s.Path, err)
+		return fmt.Errorf("roomstate: encoding %s: %w", s.Path, err)
 	}
 	b = append(b, '\n')
 	var prevErr error
@@ -104,24 +113,24 @@ func (s RoomStore) Save(p room.Persisted) error {
 	case err == nil:
 		var q room.Persisted
 		if derr := decodeRoom(cur, &q); derr == nil {
-			prevErr = WriteFile(s.Path+PrevSuffix, cur, 0o600)
+			prevErr = statefile.WriteFile(s.Path+PrevSuffix, cur, 0o600)
 		} else {
 			// Damaged behind roomd's back: keep it, and the good .prev.
-			SetAside(s.Path, s.now())
+			statefile.SetAside(s.Path, s.now())
 		}
 	}
-	if err := WriteFile(s.Path, b, 0o600); err != nil {
+	if err := statefile.WriteFile(s.Path, b, 0o600); err != nil {
 		return err
 	}
 	if prevErr != nil {
-		return fmt.Errorf("statefile: the room state is saved but the previous one was not kept: %w", prevErr)
+		return fmt.Errorf("roomstate: the room state is saved but the previous one was not kept: %w", prevErr)
 	}
 	return nil
 }
 
 // readRoom reads path into p; found is false when it does not exist.
 func readRoom(path string, p *room.Persisted) (found bool, err error) {
-	b, err := ReadFile(path)
+	b, err := statefile.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}

@@ -1,8 +1,9 @@
-package statefile
+package roomstate
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roomd/roomd/internal/statefile"
 	"github.com/roomd/roomd/room"
 )
 
@@ -23,7 +25,7 @@ func startRoom(t *testing.T, dir string) room.State {
 	t.Helper()
 	def := room.DefaultSettings()
 	def.Name = "Configured"
-	r := room.New(room.Options{Store: RoomStore{Path: filepath.Join(dir, "room.json"), Now: func() time.Time { return testNow }}, Settings: &def})
+	r := room.New(room.Options{Store: Store{Path: filepath.Join(dir, "room.json"), Now: func() time.Time { return testNow }}, Settings: &def})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { r.Run(ctx); close(done) }()
@@ -149,7 +151,7 @@ func TestRoomStateDamageMatrix(t *testing.T) {
 				// What the room started from is on disk, whole, at once.
 				if w.from != room.RestoreNone {
 					var p room.Persisted
-					l := RoomStore{Path: path}.Load(&p)
+					l := Store{Path: path}.Load(&p)
 					if l.Damaged != nil || p.Settings.Name != w.name || p.MicMute != w.mute || p.CameraPrivacy != w.mute {
 						t.Errorf("room.json after start: %+v %+v", p, l)
 					}
@@ -157,7 +159,7 @@ func TestRoomStateDamageMatrix(t *testing.T) {
 				// The previous good state is never lost to a damaged one.
 				if withPrev && w.from != room.RestoreRepaired && w.from != room.RestoreSaved {
 					var p room.Persisted
-					if ok, err := LoadJSON(path+PrevSuffix, &p); !ok || err != nil || p != prev {
+					if ok, err := statefile.LoadJSON(path+PrevSuffix, &p); !ok || err != nil || p != prev {
 						t.Errorf("room.json.prev after start: %+v %v %v", p, ok, err)
 					}
 				}
@@ -170,7 +172,7 @@ func TestRoomStateDamageMatrix(t *testing.T) {
 // a good .prev with a damaged current file.
 func TestSaveKeepsThePreviousState(t *testing.T) {
 	dir := t.TempDir()
-	s := RoomStore{Path: filepath.Join(dir, "room.json"), Now: func() time.Time { return testNow }}
+	s := Store{Path: filepath.Join(dir, "room.json"), Now: func() time.Time { return testNow }}
 	a := room.Persisted{Settings: room.DefaultSettings(), MicMute: true}
 	b := a
 	b.Settings.Name, b.MicMute = "Fjord", false
@@ -180,7 +182,7 @@ func TestSaveKeepsThePreviousState(t *testing.T) {
 		}
 	}
 	var got room.Persisted
-	if ok, err := LoadJSON(s.Path+PrevSuffix, &got); !ok || err != nil || got != a {
+	if ok, err := statefile.LoadJSON(s.Path+PrevSuffix, &got); !ok || err != nil || got != a {
 		t.Fatalf("prev = %+v %v %v, want %+v", got, ok, err, a)
 	}
 	if fi, err := os.Stat(s.Path + PrevSuffix); err != nil || fi.Mode().Perm() != 0o600 {
@@ -190,7 +192,7 @@ func TestSaveKeepsThePreviousState(t *testing.T) {
 	if err := s.Save(b); err != nil {
 		t.Fatal(err)
 	}
-	if LoadJSON(s.Path+PrevSuffix, &got); got != a {
+	if statefile.LoadJSON(s.Path+PrevSuffix, &got); got != a {
 		t.Fatalf("prev after an unchanged save = %+v, want %+v", got, a)
 	}
 	// room.json damaged while roomd runs: the next save sets it aside and
@@ -199,7 +201,7 @@ func TestSaveKeepsThePreviousState(t *testing.T) {
 	if err := s.Save(a); err != nil {
 		t.Fatal(err)
 	}
-	if LoadJSON(s.Path+PrevSuffix, &got); got != a {
+	if statefile.LoadJSON(s.Path+PrevSuffix, &got); got != a {
 		t.Fatalf("prev after saving over a damaged file = %+v, want %+v", got, a)
 	}
 	if raw, err := os.ReadFile(filepath.Join(dir, asideName)); err != nil || string(raw) != `{"Settings":` {
@@ -210,7 +212,7 @@ func TestSaveKeepsThePreviousState(t *testing.T) {
 // Every field of room.Persisted survives a save and a load: the field-by-
 // field decoder must learn each new field.
 func TestRoomStoreReadsEveryField(t *testing.T) {
-	s := RoomStore{Path: filepath.Join(t.TempDir(), "room.json")}
+	s := Store{Path: filepath.Join(t.TempDir(), "room.json")}
 	p := room.Persisted{Settings: room.Settings{Name: "Fjord", DefaultVolume: 77, VolumeStep: 7, Unmute: room.UnmuteAnyone, MuteOnJoin: true, Presets: 9},
 		MicMute: true, CameraPrivacy: true}
 	for _, v := range []reflect.Value{reflect.ValueOf(p), reflect.ValueOf(p.Settings)} {
@@ -229,23 +231,38 @@ func TestRoomStoreReadsEveryField(t *testing.T) {
 	}
 }
 
-// A second set-aside in the same second gets a name of its own.
-func TestSetAsideNeverOverwrites(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "f")
-	var got []string
-	for _, content := range []string{"one", "two"} {
-		os.WriteFile(path, []byte(content), 0o600)
-		to, err := SetAside(path, testNow)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, filepath.Base(to))
+func TestRoomStoreRoundTrip(t *testing.T) {
+	s := Store{Path: filepath.Join(t.TempDir(), "room.json")}
+	var got room.Persisted
+	if l := s.Load(&got); l.Found || l.Damaged != nil {
+		t.Fatalf("empty store: %+v", l)
 	}
-	if got[0] != "f.corrupt-20261207T043000Z" || got[1] != "f.corrupt-20261207T043000Z-2" {
-		t.Fatalf("set aside as %q", got)
+	p := room.Persisted{Settings: room.DefaultSettings(), MicMute: true}
+	p.Settings.Name = "Fjord"
+	if err := s.Save(p); err != nil {
+		t.Fatal(err)
 	}
-	if b, _ := os.ReadFile(filepath.Join(dir, got[0])); string(b) != "one" {
-		t.Fatalf("first set-aside file holds %q", b)
+	got = room.Persisted{}
+	if l := s.Load(&got); !l.Found || l.Damaged != nil || l.Previous || got != p {
+		t.Fatalf("load = %+v %+v, want %+v", got, l, p)
+	}
+	fi, _ := os.Stat(s.Path)
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v, want 0600", fi.Mode().Perm())
+	}
+	// No temporary files are left behind.
+	ents, _ := os.ReadDir(filepath.Dir(s.Path))
+	if len(ents) != 1 {
+		t.Fatalf("directory holds %d entries, want 1", len(ents))
+	}
+}
+
+func TestDamagedFileIsReportedNotReset(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "room.json")
+	os.WriteFile(path, []byte(`{"Settings":`), 0o600)
+	var p room.Persisted
+	l := Store{Path: path}.Load(&p)
+	if !errors.Is(l.Damaged, room.ErrStateDamaged) || !strings.Contains(l.Damaged.Error(), "damaged") {
+		t.Fatalf("damage = %v, want a 'damaged' error wrapping ErrStateDamaged", l.Damaged)
 	}
 }
