@@ -16,6 +16,8 @@ func TestCallJoinRefusesLinkCredentials(t *testing.T) {
 		{{Name: "Uri", Value: "janus+ws://alice:s3cret@sfu.example.com/?room=1"}},
 		{{Name: "uri", Value: "janus+wss://alice:s3cret@sfu.example.com:bad/?room=1"}, {Name: "Passcode", Value: "1"}},
 		{{Name: "Uri", Value: "https://alice:s3cret@zoom.us/j/1"}},
+		// A WHEP URL inside a WHIP link is a link too.
+		{{Name: "Uri", Value: "whip+https://m.example.com/whip?whep=https%3A%2F%2Falice%3As3cret%40m.example.com%2Fwhep"}},
 		{{Name: "Uri", Value: "janus+ws://sfu.example.com/?room=1"}, {Name: "MeetingId", Value: "janus+ws://alice:s3cret@sfu.example.com/?room=1"}},
 	} {
 		cmd, err := control.ParseCommand(control.ParsePath("Call Join"), args)

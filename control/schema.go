@@ -6,8 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/roomd/roomd/meetinglink"
 	"github.com/roomd/roomd/room"
-	"github.com/roomd/roomd/schedule"
 )
 
 // SchemaVersion names the vocabulary below. Bump it (minor for additions,
@@ -184,10 +184,10 @@ func newSchema() Schema {
 					m := room.Meeting{ID: a["MeetingId"], Title: a["Title"], URI: a["Uri"], Passcode: a["Passcode"]}
 					// A link typed with its PIN in it (…&pin=1234) is split the
 					// way calendar links are, so the PIN never shows in status.
-					if l := schedule.ParseLink(m.URI); l.Joinable && l.Passcode != "" {
+					if l, err := meetinglink.Parse(m.URI); err == nil && l.Secret != "" {
 						m.URI = l.URI
 						if m.Passcode == "" {
-							m.Passcode = l.Passcode
+							m.Passcode = l.Secret
 						}
 					}
 					return room.Join{Meeting: m, Replace: a["Replace"] == "True"}
