@@ -37,6 +37,7 @@ import (
 	"github.com/roomd/roomd/media/playout"
 	"github.com/roomd/roomd/media/transport"
 	"github.com/roomd/roomd/media/whip"
+	"github.com/roomd/roomd/meetinglink"
 	"github.com/roomd/roomd/room"
 )
 
@@ -65,6 +66,8 @@ type Config struct {
 	// Rejoin backoff after the server or network dropped the call.
 	RetryMin, RetryMax time.Duration
 	Logger             *slog.Logger
+	// Links reads meeting links; nil means meetinglink.Standard().
+	Links *meetinglink.Registry
 }
 
 // Engine runs calls. It is safe for concurrent use.
@@ -128,6 +131,9 @@ func New(cfg Config, report func(room.Report)) (*Engine, error) {
 	}
 	if cfg.FPS == 0 {
 		cfg.FPS = 30
+	}
+	if cfg.Links == nil {
+		cfg.Links = meetinglink.Standard()
 	}
 	if cfg.RetryMin == 0 {
 		cfg.RetryMin = 500 * time.Millisecond
@@ -241,7 +247,7 @@ func permanent(err error) bool {
 
 func (e *Engine) run(ctx context.Context, seq uint64, m room.Meeting, c *activeCall) {
 	say := func(s room.CallState, why string) { e.report(room.CallReported{Seq: seq, State: s, Reason: why}) }
-	target, err := ParseLink(m.URI)
+	target, err := parseTarget(e.cfg.Links, m.URI)
 	if err != nil {
 		say(room.Failed, reason(err))
 		return
@@ -333,7 +339,7 @@ func (e *Engine) run(ctx context.Context, seq uint64, m room.Meeting, c *activeC
 }
 
 // provider joins one kind of meeting server, chosen by the meeting link's
-// scheme (see ParseLink). Join runs one session: it joins, calls connected
+// provider (see parseTarget). Join runs one session: it joins, calls connected
 // once media flows, and returns when the session ends, with why it was
 // lost or the join error. Everything it starts must end with ctx. A new
 // provider (LiveKit is next) implements this and registers its scheme.

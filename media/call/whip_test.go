@@ -252,14 +252,14 @@ func TestParseWHIPLink(t *testing.T) {
 		{"WHIP+HTTPS://sfu.example.org:8443/w?whep=" + whep, "https://sfu.example.org:8443/w", "https://sfu.example.org/whep/room%201?x=1", ""},
 		{"whip+http://127.0.0.1:8080/whip/a?whep=" + url.QueryEscape("http://127.0.0.1:8080/whep/b"), "http://127.0.0.1:8080/whip/a", "http://127.0.0.1:8080/whep/b", ""},
 		{"whip+http://[::1]/whip/a?whep=" + url.QueryEscape("http://localhost/whep/b"), "http://[::1]/whip/a", "http://localhost/whep/b", ""},
-		{"whip+http://sfu.example.org/whip/a?whep=" + whep, "", "", "loopback"},
+		{"whip+http://sfu.example.org/whip/a?whep=" + whep, "", "", "must use https"},
 		{"whip+https://sfu.example.org/whip/a?whep=" + url.QueryEscape("http://127.0.0.1/whep"), "", "", "whep="},
 		{"whip+https://sfu.example.org/whip/a", "", "", "whep="},
 		{"whip+https://sfu.example.org/whip/a?whep=" + url.QueryEscape("wss://sfu.example.org/x"), "", "", "whep="},
 		{"whip+https://sfu.example.org/whip/a?whep=" + whep + "&token=abc", "", "", "passcode"},
 		{"whip+https://user:pw@sfu.example.org/whip/a?whep=" + whep, "", "", "user name"},
 	} {
-		got, err := ParseLink(tc.link)
+		got, err := parseLinkStd(tc.link)
 		if tc.err != "" {
 			if !errors.Is(err, ErrUnsupportedLink) || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("%s: %v, want an unsupported link about %q", tc.link, err, tc.err)
