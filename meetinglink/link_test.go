@@ -182,7 +182,9 @@ func TestHasUserInfo(t *testing.T) {
 // one it adds is read, and the standard registry is not changed.
 func TestRegistry(t *testing.T) {
 	r := NewRegistry(JanusScheme(), Scheme{Provider: "sip", Names: []string{"SIPS"},
-		Parse: func(u *url.URL, _ url.Values) (Link, error) { return Link{Provider: "sip", URI: strip(u), Server: u.Host}, nil }})
+		Parse: func(u *url.URL, _ url.Values) (Link, error) {
+			return Link{Provider: "sip", URI: strip(u), Server: u.Host}, nil
+		}})
 	if got, want := r.Schemes(), []string{"janus+ws", "janus+wss", "sips"}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("Schemes() = %v, want %v", got, want)
 	}
