@@ -467,6 +467,9 @@ func series(ss []sample) string {
 // climbs to 1.5 times the old cap, well above the 300–350 kbit/s peaks of
 // its sawtooth under the cap.
 func TestNetworkCapThenLift(t *testing.T) {
+	if testing.Short() { // make test-unit: 20 s of real time; make test runs it
+		t.Skip("20 s of real time: -short (make test-unit) leaves it to make test")
+	}
 	const (
 		capBPS  = 300_000
 		phase   = 10 * time.Second
@@ -518,6 +521,9 @@ func TestNetworkCapThenLift(t *testing.T) {
 // span several packets here (about 4 at 1 Mbit/s), so without repair only
 // about 0.95^4 ≈ 81 % of them would.
 func TestNetworkLossRecovered(t *testing.T) {
+	if testing.Short() { // make test-unit: 9 s of real time; make test runs it
+		t.Skip("9 s of real time: -short (make test-unit) leaves it to make test")
+	}
 	const (
 		lossPercent = 5
 		run         = 8 * time.Second
