@@ -350,7 +350,9 @@ func TestDamagedFilesAreState(t *testing.T) {
 	for _, b := range []State{
 		base(),
 		with(func(s *State) { s.DamagedFiles = []DamagedFile{tokensAside} }),
-		with(func(s *State) { s.DamagedFiles = []DamagedFile{{Name: scheduleAside.Name, Since: scheduleAside.Since.Add(time.Second)}} }),
+		with(func(s *State) {
+			s.DamagedFiles = []DamagedFile{{Name: scheduleAside.Name, Since: scheduleAside.Since.Add(time.Second)}}
+		}),
 		with(func(s *State) { s.DamagedFiles = []DamagedFile{scheduleAside, tokensAside} }),
 	} {
 		if a.Equal(b) || b.Equal(a) {

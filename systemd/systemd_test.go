@@ -15,7 +15,7 @@ import (
 func need(t *testing.T, tool string) string {
 	t.Helper()
 	if testing.Short() { // make test-unit: the host's systemd tools are left to make test
-		t.Skipf("needs %s: -short (make test-unit) leaves it to make test", tool)
+		t.Skipf("needs %s: -short (make test-unit) leaves it to make test, which CI runs", tool)
 	}
 	p, err := exec.LookPath(tool)
 	if err != nil {

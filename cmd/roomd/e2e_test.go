@@ -33,7 +33,7 @@ var (
 func roomdBinary(t *testing.T) string {
 	t.Helper()
 	if testing.Short() { // make test-unit: building and running the real daemon is left to make test
-		t.Skip("builds and starts the real roomd: -short (make test-unit) leaves it to make test")
+		t.Skip("builds and starts the real roomd: -short (make test-unit) leaves it to make test, which CI runs")
 	}
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "roomd-e2e")

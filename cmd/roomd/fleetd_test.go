@@ -28,7 +28,7 @@ type testFleet struct {
 func startTestFleet(t *testing.T, dir, configJSON string) *testFleet {
 	t.Helper()
 	if testing.Short() { // make test-unit: building and running the real fleetd is left to make test
-		t.Skip("builds and starts the real fleetd: -short (make test-unit) leaves it to make test")
+		t.Skip("builds and starts the real fleetd: -short (make test-unit) leaves it to make test, which CI runs")
 	}
 	f := &testFleet{bin: filepath.Join(dir, "fleetd"), db: filepath.Join(dir, "fleet.db"), keys: filepath.Join(dir, "keys")}
 	if out, err := exec.Command("go", "build", "-o", f.bin, "../fleetd").CombinedOutput(); err != nil {

@@ -17,7 +17,7 @@ import (
 func ffmpeg(t *testing.T, args ...string) {
 	t.Helper()
 	if testing.Short() { // make test-unit needs no Debian tools; make test runs these
-		t.Skip("needs ffmpeg: -short (make test-unit) leaves it to make test")
+		t.Skip("needs ffmpeg: -short (make test-unit) leaves it to make test, which CI runs")
 	}
 	bin, err := exec.LookPath("ffmpeg")
 	if err != nil {
