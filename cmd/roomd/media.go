@@ -11,6 +11,8 @@ import (
 
 	"github.com/roomd/roomd/media"
 	"github.com/roomd/roomd/media/call"
+	"github.com/roomd/roomd/media/call/janusprovider"
+	"github.com/roomd/roomd/media/call/whipprovider"
 	"github.com/roomd/roomd/media/capture"
 	"github.com/roomd/roomd/media/capture/device"
 	"github.com/roomd/roomd/media/codec"
@@ -173,6 +175,7 @@ func newMedia(cfg *Config, mic, camera *media.Gate, report func(room.Report), lo
 		FPS:        m.FPS,
 		Transport:  transport.Config{MinBitrate: m.MinBitrate, StartBitrate: m.StartBitrate, MaxBitrate: m.MaxBitrate, VideoCodecs: codecs},
 		Logger:     log,
+		Providers:  call.Providers{janusprovider.Name: janusprovider.Provider{}, whipprovider.Name: whipprovider.Provider{}},
 	}, report)
 	if err != nil {
 		return nil, err

@@ -12,6 +12,8 @@ import (
 	"github.com/roomd/roomd/internal/browsertest"
 	"github.com/roomd/roomd/internal/janustest"
 	roommedia "github.com/roomd/roomd/media"
+	"github.com/roomd/roomd/media/call/janusprovider"
+	"github.com/roomd/roomd/media/call/whipprovider"
 	"github.com/roomd/roomd/media/capture"
 	"github.com/roomd/roomd/media/display"
 	"github.com/roomd/roomd/media/playout"
@@ -49,6 +51,7 @@ func newRigWith(t *testing.T, j *janustest.Server, video func() (capture.VideoSo
 		},
 		Mic: g.mic, Camera: g.camera, Compositor: g.comp, Playout: g.mixer,
 		RetryMin: 200 * time.Millisecond, RetryMax: time.Second,
+		Providers: Providers{janusprovider.Name: janusprovider.Provider{}, whipprovider.Name: whipprovider.Provider{}},
 	}, func(rep room.Report) { r.Report(rep) })
 	if err != nil {
 		t.Fatal(err)

@@ -11,17 +11,6 @@ import (
 // ErrUnsupportedLink is returned for a meeting link no provider can join.
 var ErrUnsupportedLink = errors.New("call: no meeting provider for this link")
 
-// Target is what a provider needs of a meeting link: which provider,
-// where, which room. It is derived from a meetinglink.Link.
-type Target struct {
-	Provider string // "janus" or "whip"
-	Endpoint string // the provider's API URL, e.g. wss://sfu.example.org/janus; for whip the WHIP endpoint
-	Room     uint64 // Janus VideoRoom id
-
-	WHIP string // whip: the WHIP endpoint that takes the room's media
-	WHEP string // whip: the WHEP endpoint that plays the meeting
-}
-
 // parseTarget reads a meeting link with links (meetinglink's grammar,
 // docs/schedule.md). The passcode (the Janus PIN, the WHIP and WHEP bearer
 // token) is never part of the link by the time it reaches the engine: the

@@ -1,4 +1,7 @@
-package call
+// Package whipprovider joins meetings over WHIP and WHEP (media/whip) for
+// the call engine: register Provider{} under "whip" in
+// call.Config.Providers.
+package whipprovider
 
 import (
 	"context"
@@ -6,41 +9,65 @@ import (
 	"log/slog"
 	"net/url"
 	"path"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/roomd/roomd/media/call/provider"
 	"github.com/roomd/roomd/media/transport"
 	"github.com/roomd/roomd/media/whip"
-	"github.com/roomd/roomd/room"
 )
 
-// whipProvider publishes with WHIP and receives with WHEP.
-type whipProvider struct{}
+// Name is the provider name meeting links give WHIP meetings (whip+https://…).
+const Name = "whip"
+
+// Provider publishes the room with WHIP and receives the meeting with WHEP.
+type Provider struct{}
+
+var _ provider.Provider = Provider{}
 
 // Join publishes the room's tracks with WHIP, says the room is in the call
-// once that media connects, and receives the meeting with WHEP.
-func (whipProvider) Join(ctx context.Context, e *Engine, seq uint64, t Target, m room.Meeting, job *senderJob, log *slog.Logger, connected func()) (string, error) {
-	s, err := job.wait(ctx)
-	if err != nil {
+// once that media connects, and receives the meeting with WHEP; its errors
+// carry their provider class.
+func (Provider) Join(ctx context.Context, s provider.Session) (string, error) {
+	lost, err := join(ctx, s)
+	return lost, classify(err)
+}
+
+// classify marks whip's errors with the engine's failure classes.
+func classify(err error) error {
+	switch {
+	case errors.Is(err, whip.ErrUnauthorized):
+		return provider.Classify(err, provider.ErrBadPasscode)
+	case errors.Is(err, whip.ErrNotFound):
+		return provider.Classify(err, provider.ErrNotFound)
+	case errors.Is(err, whip.ErrUnreachable):
+		return provider.Classify(err, provider.ErrUnreachable)
+	}
+	return err
+}
+
+func join(ctx context.Context, s provider.Session) (string, error) {
+	if err := s.WaitMedia(ctx); err != nil {
 		return "", err
 	}
+	log := s.Logger()
+	t := s.Target()
 	var pub *transport.PeerConnection
 	lost := make(chan string, 1)
 	jctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	sess, err := whip.Publish(jctx, whip.Options{
-		Endpoint: t.WHIP, Token: m.Passcode, Logger: log, AskICEServers: true,
+		Endpoint: t.WHIP, Token: s.Passcode(), Logger: log, AskICEServers: true,
 		NewPeerConnection: func() (*webrtc.PeerConnection, error) {
-			p, err := e.fac.NewPeerConnection()
+			p, err := s.NewPublisher()
 			if err != nil {
 				return nil, err
 			}
 			pub = p
 			return p.PeerConnection, nil
 		},
-		AddTracks: func(*webrtc.PeerConnection) error { return s.attach(ctx, pub) },
+		AddTracks: func(*webrtc.PeerConnection) error { return s.Attach(ctx, pub) },
 		OnConnectionStateChange: func(st webrtc.PeerConnectionState) {
 			if st == webrtc.PeerConnectionStateDisconnected {
 				select {
@@ -59,17 +86,17 @@ func (whipProvider) Join(ctx context.Context, e *Engine, seq uint64, t Target, m
 		sess.Leave(lctx)
 		cancel()
 	}()
-	if reason, err, ok := waitConnected(ctx, sess.Connected(), lost, sess.Done(), sess.Err); !ok {
+	if reason, err, ok := provider.WaitConnected(ctx, sess.Connected(), lost, sess.Done(), sess.Err); !ok {
 		return reason, err
 	}
-	connected()
+	s.Connected()
 
 	sctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() { stop(); wg.Wait() }() // before the publisher's DELETE
-	wg.Go(func() { e.reportMedia(sctx, seq, pub, s) })
+	wg.Go(func() { s.ReportMedia(sctx, pub) })
 	refused := make(chan error, 1)
-	wg.Go(func() { refused <- e.receiveWHEP(sctx, t, m, log) })
+	wg.Go(func() { refused <- receiveWHEP(sctx, s) })
 	select {
 	case <-ctx.Done():
 		return "", nil
@@ -87,14 +114,16 @@ func (whipProvider) Join(ctx context.Context, e *Engine, seq uint64, t Target, m
 }
 
 // receiveWHEP plays the meeting's WHEP stream until ctx ends, through the
-// receive path the Janus feeds use. A stream that is not live yet (404),
-// a server that does not answer and media that fails are tried again with
-// backoff while the room stays in the call; only a refused token ends it,
-// with that error.
-func (e *Engine) receiveWHEP(ctx context.Context, t Target, m room.Meeting, log *slog.Logger) error {
-	id := whepParticipant(t.WHEP)
-	log = log.With("whep", id)
-	delay := e.cfg.RetryMin
+// session's receive path. A stream that is not live yet (404), a server
+// that does not answer and media that fails are tried again with backoff
+// while the room stays in the call; only a refused token ends it, with
+// that error.
+func receiveWHEP(ctx context.Context, s provider.Session) error {
+	t := s.Target()
+	id := participant(t.WHEP)
+	log := s.Logger().With("whep", id)
+	retryMin, retryMax := s.Backoff()
+	delay := retryMin
 	for ctx.Err() == nil {
 		// A disconnected stream is given up at once, as the publisher's
 		// is: a new WHEP session costs one request, and the far end may
@@ -102,20 +131,10 @@ func (e *Engine) receiveWHEP(ctx context.Context, t Target, m room.Meeting, log 
 		disconnected := make(chan struct{}, 1)
 		rctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		sess, err := whip.Receive(rctx, whip.Options{
-			Endpoint: t.WHEP, Token: m.Passcode, Logger: log, AskICEServers: true,
-			NewPeerConnection: func() (*webrtc.PeerConnection, error) {
-				p, err := e.fac.NewReceivePeerConnection()
-				if err != nil {
-					return nil, err
-				}
-				return p.PeerConnection, nil
-			},
+			Endpoint: t.WHEP, Token: s.Passcode(), Logger: log, AskICEServers: true,
+			NewPeerConnection: s.NewReceiver,
 			OnTrack: func(pc *webrtc.PeerConnection, tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
-				if strings.EqualFold(tr.Codec().MimeType, webrtc.MimeTypeOpus) {
-					e.receiveAudio(tr, id, log)
-				} else {
-					e.receiveVideo(pc, tr, id, log)
-				}
+				s.Receive(pc, tr, id)
 			},
 			OnConnectionStateChange: func(st webrtc.PeerConnectionState) {
 				if st == webrtc.PeerConnectionStateDisconnected {
@@ -135,41 +154,29 @@ func (e *Engine) receiveWHEP(ctx context.Context, t Target, m room.Meeting, log 
 				log.Info("call: meeting stream not playing; trying again", "err", err, "in", delay)
 			}
 		default:
-			if e.playWHEP(ctx, sess, disconnected, id, log) {
-				delay = e.cfg.RetryMin
+			if play(ctx, s, sess, disconnected, id, log) {
+				delay = retryMin
 			}
 		}
 		select {
 		case <-ctx.Done():
 		case <-time.After(delay):
 		}
-		delay = min(delay*2, e.cfg.RetryMax)
+		delay = min(delay*2, retryMax)
 	}
 	return nil
 }
 
-// playWHEP shows one WHEP session as a participant until it ends, its
-// media disconnects or ctx ends, then leaves it. It says whether the media
+// play shows one WHEP session as a participant until it ends, its media
+// disconnects or ctx ends, then leaves it. It says whether the media
 // connected.
-func (e *Engine) playWHEP(ctx context.Context, sess *whip.Session, disconnected <-chan struct{}, id string, log *slog.Logger) bool {
-	e.mu.Lock()
-	e.stats.Participants = append(e.stats.Participants, id)
-	e.mu.Unlock()
+func play(ctx context.Context, s provider.Session, sess *whip.Session, disconnected <-chan struct{}, id string, log *slog.Logger) bool {
+	left := s.Participant(id)
 	defer func() {
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 		sess.Leave(lctx)
 		cancel()
-		if e.cfg.Compositor != nil {
-			e.cfg.Compositor.Remove(id)
-		}
-		e.mu.Lock()
-		for i, p := range e.stats.Participants {
-			if p == id {
-				e.stats.Participants = append(e.stats.Participants[:i], e.stats.Participants[i+1:]...)
-				break
-			}
-		}
-		e.mu.Unlock()
+		left()
 	}()
 	select {
 	case <-sess.Connected():
@@ -191,9 +198,9 @@ func (e *Engine) playWHEP(ctx context.Context, sess *whip.Session, disconnected 
 	return true
 }
 
-// whepParticipant names a WHEP stream for status and the screen: the last
+// participant names a WHEP stream for status and the screen: the last
 // element of its path, else its host.
-func whepParticipant(whep string) string {
+func participant(whep string) string {
 	u, err := url.Parse(whep)
 	if err != nil {
 		return "whep"
