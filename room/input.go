@@ -55,6 +55,9 @@ var (
 	ErrDevice     = errors.New("device error")
 	ErrNoEngine   = errors.New("no meeting provider can join this link")
 	ErrNoFleet    = errors.New("standalone room")
+	// ErrNoEarlierJoin refuses a [Rejoin] in a room that has joined no
+	// meeting since it started; it wraps ErrInvalid.
+	ErrNoEarlierJoin = fmt.Errorf("%w: there is no earlier meeting to join again", ErrInvalid)
 	// ErrStopped is returned by a Room whose Run has ended.
 	ErrStopped = errors.New("room: stopped")
 )
@@ -96,6 +99,11 @@ type (
 	}
 	// JoinOffered joins the meeting the schedule offers for one-touch join.
 	JoinOffered struct{}
+	// Rejoin joins again the last meeting the room joined (a Retry after a
+	// failed call), whoever started it. The room keeps that meeting, with
+	// its passcode, in its own memory only: never in State, so never in
+	// status, snapshots or logs.
+	Rejoin struct{}
 	// Leave hangs up, or clears a failed call.
 	Leave struct{}
 	// ExtendMeeting moves the active meeting's end later, so the schedule
@@ -123,6 +131,7 @@ func (StepVolume) action()           {}
 func (ActivateCameraPreset) action() {}
 func (SetDisplayPower) action()      {}
 func (Join) action()                 {}
+func (Rejoin) action()               {}
 func (Leave) action()                {}
 func (JoinOffered) action()          {}
 func (ExtendMeeting) action()        {}

@@ -30,6 +30,9 @@ type Options struct {
 	// PollInterval is how often device states are read back and failed
 	// indicator writes retried (default 1s).
 	PollInterval time.Duration
+	// Port is the room's inbox when the parts that report to the room
+	// were made before it; nil makes one.
+	Port *Port
 }
 
 // Room runs the state machine on one goroutine.
@@ -39,9 +42,10 @@ type Room struct {
 	log   *slog.Logger
 	poll  time.Duration
 
-	reqs  chan request
+	port  *Port
+	reqs  chan request // port.reqs
 	ready chan struct{}
-	done  chan struct{}
+	done  chan struct{} // port.done
 	init  State
 
 	mu       sync.Mutex
@@ -50,6 +54,7 @@ type Room struct {
 
 	// owned by the Run goroutine
 	ledShown map[Toggle]bool
+	lastJoin Meeting // the last meeting joined, passcode included, for Rejoin
 	ledBad   map[Toggle]error
 	saved    Persisted
 	ctx      context.Context
@@ -62,14 +67,19 @@ type request struct {
 
 // New makes a room; nothing touches a device until Run.
 func New(o Options) *Room {
+	port := o.Port
+	if port == nil {
+		port = NewPort()
+	}
 	r := &Room{
+		port:     port,
 		dev:      o.Devices,
 		store:    o.Store,
 		log:      o.Logger,
 		poll:     o.PollInterval,
-		reqs:     make(chan request, 64),
+		reqs:     port.reqs,
 		ready:    make(chan struct{}),
-		done:     make(chan struct{}),
+		done:     port.done,
 		watchers: map[*watcher]struct{}{},
 		ledShown: map[Toggle]bool{},
 		ledBad:   map[Toggle]error{},
@@ -117,22 +127,7 @@ func (r *Room) Do(ctx context.Context, c Command) error {
 }
 
 func (r *Room) send(ctx context.Context, in Input) error {
-	req := request{in: in, reply: make(chan error, 1)}
-	select {
-	case r.reqs <- req:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-r.done:
-		return ErrStopped
-	}
-	select {
-	case err := <-req.reply:
-		return err
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-r.done:
-		return ErrStopped
-	}
+	return r.port.send(ctx, in)
 }
 
 // Alive returns nil once the room's goroutine has answered a probe: the
@@ -144,12 +139,7 @@ func (r *Room) Alive(ctx context.Context) error {
 // Report hands the room a report from a device or the call engine. It may
 // be called from any goroutine, including library callbacks; it never
 // changes state itself.
-func (r *Room) Report(rep Report) {
-	select {
-	case r.reqs <- request{in: rep}:
-	case <-r.done:
-	}
-}
+func (r *Room) Report(rep Report) { r.port.Report(rep) }
 
 // Run owns the state until ctx ends. Cancellation is not an error.
 func (r *Room) Run(ctx context.Context) error {
@@ -238,6 +228,15 @@ func (r *Room) process(in Input) error {
 
 // apply runs one input through Next, carries out its effects and publishes.
 func (r *Room) apply(in Input) error {
+	if c, ok := in.(Command); ok {
+		if _, ok := c.Do.(Rejoin); ok {
+			if r.lastJoin.IsZero() {
+				return ErrNoEarlierJoin
+			}
+			c.Do = Join{Meeting: r.lastJoin}
+			in = c
+		}
+	}
 	cur := r.Snapshot()
 	next, out, err := Next(cur, in)
 	if err != nil {
@@ -421,6 +420,9 @@ func (r *Room) persist() {
 }
 
 func (r *Room) setState(s State, events []Event, force bool) {
+	if s.Call == Joining && !s.Meeting.IsZero() {
+		r.lastJoin = s.Meeting
+	}
 	r.mu.Lock()
 	changed := !s.Equal(r.state)
 	r.state = s

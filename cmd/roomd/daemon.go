@@ -24,6 +24,7 @@ import (
 	"github.com/roomd/roomd/media"
 	"github.com/roomd/roomd/media/display"
 	"github.com/roomd/roomd/room"
+	"github.com/roomd/roomd/room/policy"
 	"github.com/roomd/roomd/schedule"
 )
 
@@ -69,8 +70,10 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 
 	settings, _ := cfg.settings()
 	var mic, camera media.Gate
-	var rm *room.Room
-	mp, err := newMedia(cfg, &mic, &camera, func(r room.Report) { rm.Report(r) }, log)
+	// The room's inbox comes first: the call engine reports into it and
+	// is one of the room's devices.
+	port := room.NewPort()
+	mp, err := newMedia(cfg, &mic, &camera, port.Report, log)
 	if err != nil {
 		return err
 	}
@@ -83,11 +86,14 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		Calls:   mp.engine,
 		Speaker: mp.mixer,
 	}
-	fp := &fleetPort{}
+	// The provisioning client needs the room; the room reaches it through
+	// this queue, which the client drains once it is made.
+	fleetReqs := newFleetRequests()
 	if cfg.Provisioning.Server != "" {
-		devs.Fleet = fp
+		devs.Fleet = fleetReqs
 	}
-	rm = room.New(room.Options{
+	rm := room.New(room.Options{
+		Port:     port,
 		Devices:  devs,
 		Store:    roomstate.Store{Path: filepath.Join(cfg.StateDir, "room.json")},
 		Logger:   log,
@@ -103,17 +109,16 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		}
 		defer runner.Close()
 	}
-	cq := &callQuality{}
-	pins := newPINs(cfg.Console.AdminPINHash, cfg.Panel.AdminPINHash, log)
-	policy := newRoomPolicy(rm, nil, log)
+	cq := &policy.CallQuality{}
+	pins := policy.NewPINs(cfg.Console.AdminPINHash, cfg.Panel.AdminPINHash, log)
+	rules := policy.New(rm, nil, log)
 	// A provisioning problem never keeps the room from starting: the room
 	// runs on its local configuration and says why.
 	damaged := newDamagedFiles(cfg.StateDir, rm, log)
-	fleet, fleetErr := newFleet(cfg, rm, fleetTargets{pins: pins, runner: runner, caps: mp.engine, policy: policy, setAside: damaged.kick}, cq, b.Name, time.Now(), log)
+	fleet, fleetErr := newFleet(cfg, rm, fleetTargets{pins: pins, runner: runner, caps: mp.engine, policy: rules, setAside: damaged.kick}, cq, b.Name, time.Now(), log)
 	if fleetErr != nil {
 		log.Error("roomd: provisioning not started; the room runs on its local configuration", "err", fleetErr)
 	}
-	fp.c = fleet
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -136,8 +141,9 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		})
 	}
 	if fleet != nil {
-		wg.Go(func() { cq.watch(ctx, rm) })
-		wg.Go(func() { policy.run(ctx) })
+		wg.Go(func() { fleetReqs.run(ctx, fleet) })
+		wg.Go(func() { cq.Run(ctx, rm, nil) })
+		wg.Go(func() { rules.Run(ctx) })
 		wg.Go(func() {
 			if err := fleet.Run(ctx); err != nil {
 				log.Error("roomd: provisioning stopped; the room keeps its configuration", "err", err)
@@ -150,7 +156,7 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		cancel()
 		return err
 	}
-	if err := pins.attachConsole(console); err != nil {
+	if err := pins.AttachConsole(console); err != nil {
 		log.Error("roomd: the serial console keeps the configuration file's PIN", "err", err)
 	}
 	if cfg.Debug.Listen != "" && hw.debug != nil {

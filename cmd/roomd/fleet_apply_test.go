@@ -10,12 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jonboulle/clockwork"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/roomd/roomd/media/call"
 	"github.com/roomd/roomd/provisioning"
 	"github.com/roomd/roomd/room"
+	"github.com/roomd/roomd/room/policy"
 	"github.com/roomd/roomd/schedule"
 )
 
@@ -40,92 +40,6 @@ func (l *lockedLog) Write(p []byte) (int, error) {
 }
 func (l *lockedLog) String() string       { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 func (l *lockedLog) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
-
-// fakeConsole is the serial console's PIN setter; it refuses while fail.
-type fakeConsole struct {
-	mu   sync.Mutex
-	hash []byte
-	fail bool
-}
-
-func (c *fakeConsole) SetPINHash(h []byte) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.fail {
-		return errors.New("serial: refused")
-	}
-	c.hash = h
-	return nil
-}
-
-func (c *fakeConsole) get() string { c.mu.Lock(); defer c.mu.Unlock(); return string(c.hash) }
-
-// The fleet's PINs replace the configuration file's at once (the serial
-// console follows; the panel reads PanelHash), empty fields return to the
-// file's, and a bad hash or a console refusing changes nothing.
-func TestFleetPINs(t *testing.T) {
-	var logs lockedLog
-	localSerial, localPanel := hashOf(t, "1234"), hashOf(t, "5678")
-	fleetSerial, fleetPanel := hashOf(t, "4711"), hashOf(t, "8080")
-	p := newPINs(localSerial, localPanel, logs.logger())
-	con := &fakeConsole{}
-	// The fleet's PINs may arrive before the console runs.
-	if err := p.apply(provisioning.PINConfig{SerialHash: fleetSerial}); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.attachConsole(con); err != nil {
-		t.Fatal(err)
-	}
-	if con.get() != fleetSerial {
-		t.Fatal("the console did not get the fleet's PIN that came before it")
-	}
-	if err := p.apply(provisioning.PINConfig{SerialHash: fleetSerial, PanelHash: fleetPanel}); err != nil {
-		t.Fatal(err)
-	}
-	check := func(serial, panel string) {
-		t.Helper()
-		if string(p.SerialHash()) != serial || string(p.PanelHash()) != panel || con.get() != serial {
-			t.Fatalf("serial %q (console %q), panel %q; want %q, %q", p.SerialHash(), con.get(), p.PanelHash(), serial, panel)
-		}
-	}
-	check(fleetSerial, fleetPanel)
-	if bcrypt.CompareHashAndPassword(p.PanelHash(), []byte("8080")) != nil {
-		t.Fatal("the panel's hash does not take the fleet's PIN")
-	}
-	for _, bad := range []provisioning.PINConfig{{SerialHash: "4711"}, {PanelHash: "$2b$10$short"}, {SerialHash: hashOf(t, "1"), PanelHash: "x"}} {
-		if err := p.apply(bad); err == nil {
-			t.Errorf("apply(%+v) accepted", bad)
-		}
-		check(fleetSerial, fleetPanel)
-	}
-	con.fail = true
-	if err := p.apply(provisioning.PINConfig{SerialHash: hashOf(t, "9999"), PanelHash: hashOf(t, "9998")}); err == nil {
-		t.Error("a console refusing the hash went unreported")
-	}
-	con.fail = false
-	check(fleetSerial, fleetPanel)
-	if err := p.apply(provisioning.PINConfig{}); err != nil {
-		t.Fatal(err)
-	}
-	check(localSerial, localPanel)
-
-	// Without a panel PIN the panel takes the console's in force.
-	q := newPINs(localSerial, "", logs.logger())
-	if string(q.PanelHash()) != localSerial {
-		t.Error("no panel PIN: the panel does not fall back to the console's")
-	}
-	if err := q.apply(provisioning.PINConfig{SerialHash: fleetSerial}); err != nil {
-		t.Fatal(err)
-	}
-	if string(q.PanelHash()) != fleetSerial {
-		t.Error("no panel PIN: the panel does not take the fleet's console PIN")
-	}
-	for _, secret := range []string{localSerial, localPanel, fleetSerial, fleetPanel, "4711", "8080"} {
-		if strings.Contains(logs.String(), secret) {
-			t.Errorf("the log holds %q:\n%s", secret, logs.String())
-		}
-	}
-}
 
 type capsLog struct {
 	mu   sync.Mutex
@@ -156,8 +70,8 @@ func TestFleetApplier(t *testing.T) {
 	}
 	var logs lockedLog
 	caps := &capsLog{}
-	policy := newRoomPolicy(rm, nil, logs.logger())
-	to := fleetTargets{pins: newPINs(hashOf(t, "1234"), "", logs.logger()), runner: runner, caps: caps, policy: policy}
+	rules := policy.New(rm, nil, logs.logger())
+	to := fleetTargets{pins: policy.NewPINs(hashOf(t, "1234"), "", logs.logger()), runner: runner, caps: caps, policy: rules}
 	a := &fleetApplier{to: to, log: logs.logger()}
 	fleetPIN := hashOf(t, "4711")
 	cfg := provisioning.Config{
@@ -179,8 +93,8 @@ func TestFleetApplier(t *testing.T) {
 	if string(to.pins.SerialHash()) != fleetPIN {
 		t.Error("serial PIN not applied")
 	}
-	if sleep, privacy, known := policy.get(); sleep != 10*time.Minute || !privacy || !known {
-		t.Errorf("policy %v %v %v", sleep, privacy, known)
+	if set, known := rules.Settings(); set != (policy.Settings{DisplaySleep: 10 * time.Minute, PrivacyDefault: true}) || !known {
+		t.Errorf("policy %+v %v", set, known)
 	}
 	if !strings.Contains(logs.String(), "no brightness control") {
 		t.Error("brightness not applied, and the log does not say so")
@@ -207,8 +121,8 @@ func TestFleetApplier(t *testing.T) {
 	if runner.Zone().String() != "Europe/Berlin" || caps.get() != (call.Caps{}) || string(to.pins.SerialHash()) == fleetPIN {
 		t.Errorf("not back to local values: zone %v, caps %+v", runner.Zone(), caps.get())
 	}
-	if sleep, privacy, _ := policy.get(); sleep != 0 || privacy {
-		t.Errorf("policy not back to local: %v %v", sleep, privacy)
+	if set, _ := rules.Settings(); set != (policy.Settings{}) {
+		t.Errorf("policy not back to local: %+v", set)
 	}
 
 	// The calendar: a feed URL is fetched by the schedule, a bad one refused.
@@ -229,95 +143,67 @@ func TestFleetApplier(t *testing.T) {
 	}
 }
 
-// instantCalls connects at once and ends at once.
-type instantCalls struct{ rm *room.Room }
-
-func (e *instantCalls) Start(_ context.Context, seq uint64, _ room.Meeting) {
-	go e.rm.Report(room.CallReported{Seq: seq, State: room.InCall})
+// A bundle's bad PIN hash is refused and nothing of it changes the PINs.
+func TestFleetApplierBadPIN(t *testing.T) {
+	local := hashOf(t, "1234")
+	pins := policy.NewPINs(local, "", nil)
+	a := &fleetApplier{to: fleetTargets{pins: pins}, log: slog.New(slog.DiscardHandler)}
+	if err := a.apply(context.Background(), provisioning.Config{PINs: provisioning.PINConfig{SerialHash: "4711"}}); err == nil {
+		t.Fatal("a PIN that is not a bcrypt hash was applied")
+	}
+	if string(pins.SerialHash()) != local {
+		t.Fatal("a refused bundle changed the PIN")
+	}
 }
-func (e *instantCalls) End(seq uint64) { go e.rm.Report(room.CallReported{Seq: seq, State: room.Idle}) }
 
-// The display sleeps after the fleet's idle time and wakes when the room is
-// used; camera privacy goes on at start-up and after each call.
-func TestFleetRoomPolicy(t *testing.T) {
-	eng := &instantCalls{}
-	rm := room.New(room.Options{Devices: room.Devices{Calls: eng}, Settings: &room.Settings{Name: "R", DefaultVolume: 50, VolumeStep: 5, Presets: 4}})
-	eng.rm = rm
+// fleetCounter counts what the room asked of the provisioning client.
+type fleetCounter struct {
+	codes  chan string
+	nudges chan struct{}
+}
+
+func (f *fleetCounter) Enroll(code string) { f.codes <- code }
+func (f *fleetCounter) Nudge()             { f.nudges <- struct{}{} }
+
+// The room's enrollment codes and poll requests reach the provisioning
+// client made after it, through the queue made before it.
+func TestFleetRequests(t *testing.T) {
+	q := newFleetRequests()
+	rm := room.New(room.Options{Devices: room.Devices{Fleet: q}})
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	roomDone := make(chan struct{})
 	go func() { defer close(roomDone); rm.Run(ctx) }()
 	<-rm.Ready()
-	panel := func(a room.Action) {
+	// The room asks before the client exists; the request waits.
+	do := func(a room.Action) {
 		t.Helper()
 		if err := rm.Do(ctx, room.Command{From: room.Source{Kind: room.FromPanel}, Do: a}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	wait := func(what string, ok func(room.State) bool) {
-		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); !ok(rm.Snapshot()); time.Sleep(time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s: %+v", what, rm.Snapshot())
-			}
-		}
-	}
-	panel(room.SetDisplayPower{On: true})
-	wait("display on", func(s room.State) bool { return s.DisplayPower })
-
-	clk := clockwork.NewFakeClock()
-	var logs lockedLog
-	p := newRoomPolicy(rm, clk, logs.logger())
-	p.set(10*time.Minute, true)
+	do(room.Enroll{Code: "ABCD-EFGH"})
+	f := &fleetCounter{codes: make(chan string, 4), nudges: make(chan struct{}, 4)}
 	done := make(chan struct{})
-	go func() { defer close(done); p.run(ctx) }()
+	go func() { defer close(done); q.run(ctx, f) }()
 	defer func() { cancel(); <-done; <-roomDone }()
-	wait("privacy on at start-up", func(s room.State) bool { return s.CameraPrivacy })
-
-	// settle waits until the policy waits on its clock again: it has
-	// done whatever the last change asked of it.
-	settle := func() {
-		t.Helper()
-		bctx, bcancel := context.WithTimeout(ctx, 10*time.Second)
-		defer bcancel()
-		if err := clk.BlockUntilContext(bctx, 1); err != nil {
-			t.Fatal(err)
+	select {
+	case code := <-f.codes:
+		if code != "ABCD-EFGH" {
+			t.Fatalf("code %q", code)
 		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the activation code did not reach the client")
 	}
-	advance := func(d time.Duration) {
-		t.Helper()
-		settle()
-		clk.Advance(d)
+	do(room.PollNow{})
+	select {
+	case <-f.nudges:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the poll request did not reach the client")
 	}
-	advance(9 * time.Minute)
-	settle()
-	if !rm.Snapshot().DisplayPower {
-		t.Fatal("display off before the idle time")
-	}
-	advance(time.Minute + time.Second)
-	wait("display asleep", func(s room.State) bool { return !s.DisplayPower })
-
-	// Someone in the room: the display wakes.
-	panel(room.SetVolume{Level: 30})
-	wait("display awake", func(s room.State) bool { return s.DisplayPower })
-
-	// A call: no sleep during it however long; privacy back on after it.
-	panel(room.SetCameraPrivacy{On: false})
-	panel(room.Join{Meeting: room.Meeting{URI: "janus+wss://sfu.example/janus?room=1"}})
-	wait("in call", func(s room.State) bool { return s.Call == room.InCall && !s.CameraPrivacy })
-	advance(2 * time.Hour)
-	settle()
-	if s := rm.Snapshot(); !s.DisplayPower || s.CameraPrivacy {
-		t.Fatalf("during the call: display %v, privacy %v", s.DisplayPower, s.CameraPrivacy)
-	}
-	panel(room.Leave{})
-	wait("privacy on after the call", func(s room.State) bool { return s.Call == room.Idle && s.CameraPrivacy })
-
-	// The fleet turns the sleep off: the display stays on.
-	p.set(0, false)
-	advance(24 * time.Hour)
-	settle()
-	if !rm.Snapshot().DisplayPower {
-		t.Fatal("display slept with sleep off")
+	// Requests never block the room, even with nobody draining them.
+	q2 := newFleetRequests()
+	for range 10 {
+		q2.Enroll("x")
+		q2.Nudge()
 	}
 }
