@@ -113,7 +113,6 @@ type Server struct {
 	sessions map[*session]struct{}
 	admins   map[string]adminSession // hashed admin cookie → who
 	pair     pairing
-	lastJoin room.Meeting // the last meeting joined, for retry after a failure
 	closed   bool
 
 	strangers refusals // kiosk requests from other users
@@ -187,12 +186,10 @@ func New(r Room, o Options) (*Server, error) {
 	return s, nil
 }
 
-// Run does the server's background work until ctx ends: it remembers the
-// last meeting joined (for retry), ends pairing codes on time, and closes
-// the connections of panels revoked by another process. Cancellation is
-// not an error.
+// Run does the server's background work until ctx ends: it ends pairing
+// codes on time and closes the connections of panels revoked by another
+// process. Cancellation is not an error.
 func (s *Server) Run(ctx context.Context) error {
-	updates := s.room.Watch(ctx)
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	defer s.Close()
@@ -200,16 +197,6 @@ func (s *Server) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case u, ok := <-updates:
-			if !ok {
-				<-ctx.Done()
-				return nil
-			}
-			if u.State.Call == room.Joining && !u.State.Meeting.IsZero() {
-				s.mu.Lock()
-				s.lastJoin = u.State.Meeting
-				s.mu.Unlock()
-			}
 		case <-t.C:
 			s.expirePairing()
 			s.dropRevoked()
@@ -483,13 +470,13 @@ func (s *Server) exec(ctx context.Context, c client, b []byte) Result {
 	}
 	switch req.Type {
 	case TypeRetry:
-		s.mu.Lock()
-		m := s.lastJoin
-		s.mu.Unlock()
-		if m.IsZero() {
-			return resultFor(req.ID, "", fmt.Errorf("%w: there is no earlier meeting to join again", room.ErrInvalid))
+		// The room keeps the last meeting it joined, passcode included;
+		// the panel keeps no copy.
+		err := s.do(ctx, c, room.Rejoin{})
+		if errors.Is(err, room.ErrNoEarlierJoin) {
+			return resultFor(req.ID, "", err)
 		}
-		return resultFor(req.ID, "CallJoinResult", s.do(ctx, c, room.Join{Meeting: m}))
+		return resultFor(req.ID, "CallJoinResult", err)
 	}
 	s.log.Debug("panel: command", "source", c.source().String(), "command", req.Command.Path.String())
 	return resultFor(req.ID, req.Command.Result, s.do(ctx, c, req.Command.Action))
