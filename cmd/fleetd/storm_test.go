@@ -27,9 +27,9 @@ const (
 	stormDevices = 2000
 	stormPoll    = 5 * time.Second
 	stormOutage  = 30 * time.Second
-	// The steady window spans three poll intervals, so that every device
+	// The steady window spans four poll intervals, so that every device
 	// polls in it even when a loaded machine stretches its cycles.
-	stormSteady = 3 * stormPoll
+	stormSteady = 4 * stormPoll
 	stormAfter  = 12 * time.Second
 )
 

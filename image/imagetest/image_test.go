@@ -309,6 +309,9 @@ level = "debug"
 		base := strings.TrimSpace(v.poll("cat /run/whip-relay.url", 30*time.Second, func(out string, code int) bool { return code == 0 && strings.HasPrefix(out, "http://") }))
 		link := "whip+" + base + "/whip/room?whep=" + url.QueryEscape(base+"/whep/room")
 		v.must(fmt.Sprintf(`roomctl 'xCommand Call Join Uri: "%s"'`, link))
+		// A join from the control socket (outside the room) starts with the
+		// camera private; someone in the room (the serial console) opens it.
+		serialCommand(t, v.usb, "xCommand Video Camera Privacy Set Mode: Off")
 		var st string
 		v.poll("roomctl xStatus Call", 2*time.Minute, func(out string, _ int) bool {
 			st = out
