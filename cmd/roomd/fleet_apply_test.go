@@ -207,3 +207,15 @@ func TestFleetRequests(t *testing.T) {
 		q2.Nudge()
 	}
 }
+
+// The policy's call summary reaches the health report field by field; no
+// call, no summary.
+func TestFleetCallQuality(t *testing.T) {
+	if q := callQuality(nil); q != nil {
+		t.Fatalf("no call: %+v", q)
+	}
+	got := callQuality(&policy.CallSummary{Calls: 2, Minutes: 29.5, AvgRTTMillis: 30, AvgLossPct: 1.5, Reconnects: 1})
+	if want := (provisioning.CallQuality{Calls: 2, Minutes: 29.5, AvgRTTMillis: 30, AvgLossPct: 1.5, Reconnects: 1}); got == nil || *got != want {
+		t.Fatalf("health report %+v, want %+v", got, want)
+	}
+}
