@@ -25,6 +25,10 @@ const writeTimeout = 5 * time.Second
 // within writeTimeout is dropped.
 const pingEvery = 30 * time.Second
 
+// requestQueue is how many requests of one connection may wait for its
+// worker before the server stops reading that connection.
+const requestQueue = 16
+
 // session is one WebSocket connection.
 type session struct {
 	client client
@@ -221,8 +225,25 @@ func (s *Server) serveWS(base context.Context, w http.ResponseWriter, r *http.Re
 			}
 		}
 	})
-	// Requests: each runs on its own goroutine so a slow command (a join)
-	// never holds up a mute.
+	// Requests: one worker per connection carries them out one at a time,
+	// in the order the panel sent them, so a Mute then an Unmute (or volume
+	// 30 then 40) reach the room in that order, and results go back in the
+	// same order with their ids. Each connection has its own worker, so a
+	// slow request holds up only the panel that sent it.
+	reqs := make(chan []byte, requestQueue)
+	wg.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case b := <-reqs:
+				if err := send(s.exec(ctx, c, b)); err != nil {
+					fail(err)
+					return
+				}
+			}
+		}
+	})
 	for {
 		_, b, err := conn.Read(ctx)
 		if err != nil {
@@ -233,11 +254,12 @@ func (s *Server) serveWS(base context.Context, w http.ResponseWriter, r *http.Re
 			ss.revoke()
 			continue
 		}
-		wg.Go(func() {
-			if err := send(s.exec(ctx, c, b)); err != nil {
-				fail(err)
-			}
-		})
+		// A full queue stops reading: the panel's writes wait in TCP
+		// rather than in memory.
+		select {
+		case reqs <- b:
+		case <-ctx.Done():
+		}
 	}
 	wg.Wait()
 	conn.Close(websocket.StatusNormalClosure, "")
