@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
@@ -114,5 +115,45 @@ func TestPanelWebSocketRequestsInOrder(t *testing.T) {
 	syncRoom(t, r)
 	if v := r.Snapshot().Volume; v != sent[n-1] {
 		t.Fatalf("room volume %d, want the last one sent, %d", v, sent[n-1])
+	}
+}
+
+// A panel that hangs up, idle or with requests still queued, stops its
+// connection's worker: queued requests are dropped and no goroutine is
+// left behind.
+func TestPanelWebSocketCloseStopsRequestWorker(t *testing.T) {
+	r, _ := startRoomWith(t, room.Devices{Speaker: &recordingSpeaker{}})
+	tp := startPanel(t, r, nil)
+	c := newClient(t, tp.kiosk)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	syncRoom(t, r)
+	time.Sleep(50 * time.Millisecond)
+	before := runtime.NumGoroutine()
+
+	idle, _, err := dialWS(t, ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	busy, _, err := dialWS(t, ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200 {
+		b := fmt.Sprintf(`{"type":"command","id":"%d","command":"Audio Volume Set","args":{"Level":%d}}`, i, 30+i%2*10)
+		if err := busy.Write(ctx, websocket.MessageText, []byte(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	busy.CloseNow()
+	idle.Close(websocket.StatusNormalClosure, "")
+
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("%d goroutines left after the panels hung up (%d before):\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
