@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
-
-	"github.com/roomd/roomd/room"
 )
 
 // Payload is what a configuration bundle carries.
@@ -182,40 +180,30 @@ func (c *Config) Validate() error {
 	if err := c.Media.Validate(); err != nil {
 		return bad("%v", err)
 	}
-	if s, err := c.EditSettings(room.DefaultSettings()); err != nil {
-		return err
-	} else if err := s.Validate(); err != nil {
-		return bad("%v", err)
+	// The room's own ranges (room.Settings.Validate); roomport's tests
+	// check that the two agree, so fleetd refuses what a room would.
+	if n := c.Room.Name; len(n) > MaxRoomNameBytes {
+		return bad("room name must be 1 to %d bytes", MaxRoomNameBytes)
+	}
+	if v := c.Room.DefaultVolume; v != nil && (*v < 0 || *v > 100) {
+		return bad("default volume must be 0 to 100")
+	}
+	if st := c.Room.VolumeStep; st != 0 && (st < 1 || st > MaxVolumeStep) {
+		return bad("volume step must be 1 to %d", MaxVolumeStep)
+	}
+	if p := c.Camera.Presets; p != nil && (*p < 0 || *p > MaxPresets) {
+		return bad("presets must be 0 to %d", MaxPresets)
 	}
 	return nil
 }
 
-// EditSettings returns s with the fleet's room settings laid over it; it is
-// the edit a [room.EditSettings] command runs.
-func (c *Config) EditSettings(s room.Settings) (room.Settings, error) {
-	if c.Room.Name != "" {
-		s.Name = c.Room.Name
-	}
-	if c.Room.DefaultVolume != nil {
-		s.DefaultVolume = *c.Room.DefaultVolume
-	}
-	if c.Room.VolumeStep != 0 {
-		s.VolumeStep = c.Room.VolumeStep
-	}
-	if c.Room.MuteOnJoin != nil {
-		s.MuteOnJoin = *c.Room.MuteOnJoin
-	}
-	if c.Camera.Presets != nil {
-		s.Presets = *c.Camera.Presets
-	}
-	switch c.Security.Unmute {
-	case "in-room":
-		s.Unmute = room.UnmuteInRoom
-	case "anyone":
-		s.Unmute = room.UnmuteAnyone
-	}
-	return s, nil
-}
+// Ranges of the room settings a bundle may set; they are the room's own
+// (package room) and provisioning/roomport's tests keep them equal.
+const (
+	MaxRoomNameBytes = 64
+	MaxVolumeStep    = 50
+	MaxPresets       = 15
+)
 
 // Bundle is a verified configuration bundle.
 type Bundle struct {

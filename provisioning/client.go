@@ -25,16 +25,50 @@ import (
 	"github.com/cenkalti/backoff/v5"
 
 	"github.com/roomd/roomd/internal/statefile"
-	"github.com/roomd/roomd/room"
 )
 
-// Room is what the client needs of the room: *room.Room satisfies it.
+// Room is what the client needs of the room, in plain values so that this
+// package (and so fleetd) does not link package room; provisioning/roomport
+// adapts a *room.Room to it.
 type Room interface {
-	Do(ctx context.Context, c room.Command) error
-	Report(rep room.Report)
+	// ApplySettings lays the room settings of c (name, volumes, presets,
+	// unmute policy) over the room's, as bundle version v; an error says
+	// the room refused them.
+	ApplySettings(ctx context.Context, v int64, c *Config) error
+	// ReportStatus tells the room its fleet state.
+	ReportStatus(s Status)
 }
 
-var _ Room = (*room.Room)(nil)
+// Phase is where the device stands with its fleet.
+type Phase int
+
+// Phases, in the order and with the names of room.ProvisioningState.
+const (
+	Unenrolled Phase = iota // standalone, local configuration only
+	Pending                 // enrollment sent, awaiting approval
+	Enrolled                // managed by a fleet server
+	Failed                  // the provisioning store is damaged or the identity unusable; Detail says what to do
+	Revoked                 // the fleet server revoked this device
+)
+
+var phaseNames = [...]string{"Unenrolled", "Pending", "Enrolled", "Failed", "Revoked"}
+
+func (p Phase) String() string {
+	if p >= 0 && int(p) < len(phaseNames) {
+		return phaseNames[p]
+	}
+	return fmt.Sprintf("Phase(%d)", int(p))
+}
+
+// Status is the device's fleet state as status and the panel show it.
+type Status struct {
+	State         Phase
+	ConfigVersion int64
+	Stale         bool   // the configuration in force has expired or cannot be refreshed
+	Detail        string // e.g. the key fingerprint while pending
+	// Since is when a Failed or Revoked state was first seen; zero otherwise.
+	Since time.Time
+}
 
 // ClientOptions configure a [Client]. Zero fields take defaults.
 type ClientOptions struct {
@@ -531,19 +565,19 @@ func (c *Client) reportState() {
 	if c.o.Room == nil {
 		return
 	}
-	c.o.Room.Report(room.ProvisioningReported{Provisioning: c.State()})
+	c.o.Room.ReportStatus(c.State())
 }
 
 // State is provisioning as status shows it: a revocation, then an unusable
 // identity, then a refusing fleet, then a trust root that no longer
 // verifies, each with its time and what to do.
-func (c *Client) State() room.Provisioning {
+func (c *Client) State() Status {
 	trouble, troubled := c.store.Trouble()
-	p := room.Provisioning{State: room.Unenrolled}
+	p := Status{State: Unenrolled}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.enr != nil {
-		p.State = room.Enrolled
+		p.State = Enrolled
 	} else if c.enrollErr != "" {
 		p.Detail = "enrollment failed: " + c.enrollErr
 	}
@@ -558,16 +592,16 @@ func (c *Client) State() room.Provisioning {
 	}
 	switch {
 	case !c.revokedAt.IsZero():
-		p.State, p.Since = room.Revoked, c.revokedAt
+		p.State, p.Since = Revoked, c.revokedAt
 		p.Detail = "the fleet revoked this device at " + c.revokedAt.Format(time.RFC3339) + "; the room keeps its configuration; " + reenrollHint
 	case c.failure != "":
-		p.State, p.Since, p.Detail = room.ProvisioningFailed, c.failedAt, c.failure
+		p.State, p.Since, p.Detail = Failed, c.failedAt, c.failure
 	case c.refusal != "":
-		p.State, p.Since, p.Detail = room.ProvisioningFailed, c.refusedAt, c.refusal
+		p.State, p.Since, p.Detail = Failed, c.refusedAt, c.refusal
 	case trouble != "" && c.enr != nil:
-		p.State, p.Since, p.Detail = room.ProvisioningFailed, troubled, trouble
+		p.State, p.Since, p.Detail = Failed, troubled, trouble
 	}
-	if c.enrollErr != "" && (p.State == room.Revoked || p.State == room.ProvisioningFailed) {
+	if c.enrollErr != "" && (p.State == Revoked || p.State == Failed) {
 		p.Detail += "; the last enrollment failed: " + c.enrollErr
 	}
 	return p
@@ -594,9 +628,7 @@ func (c *Client) tellRoom(ctx context.Context, b *Bundle) error {
 		}
 	}
 	if c.o.Room != nil {
-		err := c.o.Room.Do(ctx, room.Command{From: room.Source{Kind: room.FromFleet, ID: "v" + strconv.FormatInt(b.Version, 10)},
-			Do: room.EditSettings{Edit: b.Config.EditSettings}})
-		if err != nil {
+		if err := c.o.Room.ApplySettings(ctx, b.Version, &b.Config); err != nil {
 			return fmt.Errorf("provisioning: room refused settings of version %d: %w", b.Version, err)
 		}
 	}
@@ -780,7 +812,7 @@ func (c *Client) enrollOnce(ctx context.Context, code string) (time.Duration, er
 	switch resp.StatusCode {
 	case http.StatusAccepted:
 		if c.o.Room != nil {
-			c.o.Room.Report(room.ProvisioningReported{Provisioning: room.Provisioning{State: room.Pending, Detail: "key " + c.Fingerprint()}})
+			c.o.Room.ReportStatus(Status{State: Pending, Detail: "key " + c.Fingerprint()})
 		}
 		c.o.Log.Info("provisioning: enrollment pending approval", "fingerprint", c.Fingerprint())
 		wait := 30 * time.Second
@@ -1050,7 +1082,7 @@ func (c *Client) queueReport() {
 		r = c.o.Health()
 	}
 	r.At = c.o.Now().UTC()
-	if p := c.State(); p.State != room.Enrolled {
+	if p := c.State(); p.State != Enrolled {
 		r.Provisioning = &ProvisioningHealth{State: p.State.String(), Detail: p.Detail, Since: p.Since}
 	}
 	c.mu.Lock()

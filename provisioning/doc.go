@@ -37,4 +37,15 @@
 // the room cannot take, queues health reports on disk and renews its
 // certificate before it expires. docs/provisioning.md specifies the
 // protocol.
+//
+// # Imports
+//
+// fleetd imports this package for the protocol and the bundle format, so it
+// does not import package room: the client reaches the room through
+// [Room], in plain values ([Status], a [Config] with its version), and
+// provisioning/roomport turns those into room commands and reports for
+// roomd. Keeping the client here behind that small interface moved one
+// function and two call sites instead of the client and its tests; the room
+// ranges a bundle may set are repeated in [Config.Validate] so fleetd refuses
+// what a room would, and roomport's tests keep the two equal.
 package provisioning

@@ -24,7 +24,6 @@ import (
 	"time"
 
 	"github.com/roomd/roomd/internal/statefile"
-	"github.com/roomd/roomd/room"
 )
 
 // Tests for issue 12 rows 2, 5, 9 and 13: a damaged provisioning store, a
@@ -34,28 +33,26 @@ import (
 // fakeRoom records what the client reports.
 type fakeRoom struct {
 	mu   sync.Mutex
-	last room.Provisioning
-	seen chan room.Provisioning
+	last Status
+	seen chan Status
 }
 
-func newFakeRoom() *fakeRoom { return &fakeRoom{seen: make(chan room.Provisioning, 64)} }
+func newFakeRoom() *fakeRoom { return &fakeRoom{seen: make(chan Status, 64)} }
 
-func (r *fakeRoom) Do(context.Context, room.Command) error { return nil }
+func (r *fakeRoom) ApplySettings(context.Context, int64, *Config) error { return nil }
 
-func (r *fakeRoom) Report(rep room.Report) {
-	if p, ok := rep.(room.ProvisioningReported); ok {
-		r.mu.Lock()
-		r.last = p.Provisioning
-		r.mu.Unlock()
-		select {
-		case r.seen <- p.Provisioning:
-		default:
-		}
+func (r *fakeRoom) ReportStatus(p Status) {
+	r.mu.Lock()
+	r.last = p
+	r.mu.Unlock()
+	select {
+	case r.seen <- p:
+	default:
 	}
 }
 
 // waitState waits for the client to report state.
-func (r *fakeRoom) waitState(t *testing.T, state room.ProvisioningState) room.Provisioning {
+func (r *fakeRoom) waitState(t *testing.T, state Phase) Status {
 	t.Helper()
 	timeout := time.After(10 * time.Second)
 	for {
@@ -191,7 +188,7 @@ func TestDamagedEnrollmentIsAReportedFailure(t *testing.T) {
 			}
 			c, rm, applied := bootClient(t, dir, nil)
 			p := rm.last
-			if p.State != room.ProvisioningFailed || p.Since.IsZero() || !strings.Contains(p.Detail, "enrollment.json") {
+			if p.State != Failed || p.Since.IsZero() || !strings.Contains(p.Detail, "enrollment.json") {
 				t.Fatalf("state %+v, want Failed naming enrollment.json", p)
 			}
 			if applied != "Fjord" || p.ConfigVersion != 5 {
@@ -220,7 +217,7 @@ func TestMissingEnrollmentIsRecoveredWithTheSameKey(t *testing.T) {
 	dir, key := enrolledDir(t, f, pki)
 	os.Remove(filepath.Join(dir, enrollmentFile))
 	c, rm, applied := bootClient(t, dir, nil)
-	if p := rm.last; p.State != room.ProvisioningFailed || !strings.Contains(p.Detail, "enrollment.json is missing") {
+	if p := rm.last; p.State != Failed || !strings.Contains(p.Detail, "enrollment.json is missing") {
 		t.Fatalf("state %+v", p)
 	}
 	if applied != "Fjord" {
@@ -249,7 +246,7 @@ func TestMissingEnrollmentIsRecoveredWithTheSameKey(t *testing.T) {
 	done := make(chan struct{})
 	go func() { defer close(done); c.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	p := rm.waitState(t, room.Enrolled)
+	p := rm.waitState(t, Enrolled)
 	if gotFP != Fingerprint(key.Public()) || gotCode != "" {
 		t.Errorf("enrolled with key %s code %q, want the same key and no code", gotFP, gotCode)
 	}
@@ -279,7 +276,7 @@ func TestDamagedKeyIsAReportedFailure(t *testing.T) {
 			}
 			c, rm, applied := bootClient(t, dir, nil)
 			p := rm.last
-			if p.State != room.ProvisioningFailed || !strings.Contains(p.Detail, "device key") || !strings.Contains(p.Detail, "enroll again") {
+			if p.State != Failed || !strings.Contains(p.Detail, "device key") || !strings.Contains(p.Detail, "enroll again") {
 				t.Fatalf("state %+v, want Failed naming the key and re-enrollment", p)
 			}
 			if applied != "Fjord" {
@@ -300,7 +297,7 @@ func TestDamagedKeyIsAReportedFailure(t *testing.T) {
 	dir, _ := enrolledDir(t, f, pki)
 	os.Chmod(filepath.Join(dir, keyFile), 0o644)
 	_, rm, _ := bootClient(t, dir, nil)
-	if p := rm.last; p.State != room.ProvisioningFailed || !strings.Contains(p.Detail, "chmod 600") {
+	if p := rm.last; p.State != Failed || !strings.Contains(p.Detail, "chmod 600") {
 		t.Fatalf("exposed key: %+v", p)
 	}
 }
@@ -318,7 +315,7 @@ func TestMissingKeyWithEnrollmentNeedsReenrollment(t *testing.T) {
 	var log bytes.Buffer
 	c, rm, applied := bootClient(t, dir, &log)
 	p := rm.last
-	if p.State != room.ProvisioningFailed || !strings.Contains(p.Detail, "missing") || !strings.Contains(p.Detail, "enroll again") {
+	if p.State != Failed || !strings.Contains(p.Detail, "missing") || !strings.Contains(p.Detail, "enroll again") {
 		t.Fatalf("state %+v, want Failed: key missing, enroll again", p)
 	}
 	if applied != "Fjord" {
@@ -374,7 +371,7 @@ func TestMissingKeyWithEnrollmentNeedsReenrollment(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("no enrollment with the typed code")
 	}
-	rm.waitState(t, room.Enrolled)
+	rm.waitState(t, Enrolled)
 	if gotFP == "" || gotFP == Fingerprint(oldKey.Public()) {
 		t.Errorf("enrolled with key %q, want a new one", gotFP)
 	}
@@ -477,7 +474,7 @@ func TestNoTrustRootIsReported(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "config", rootFile), []byte("garbage"), 0o600)
 	c, rm, _ := bootClient(t, dir, nil)
 	p := rm.last
-	if p.State != room.ProvisioningFailed || !strings.Contains(p.Detail, "no trust root verifies") || p.Since.IsZero() {
+	if p.State != Failed || !strings.Contains(p.Detail, "no trust root verifies") || p.Since.IsZero() {
 		t.Fatalf("state %+v", p)
 	}
 	c.queueReport()
@@ -532,12 +529,12 @@ func TestRevokedDeviceIsReported(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); c.Run(ctx) }()
-	rm.waitState(t, room.Enrolled)
+	rm.waitState(t, Enrolled)
 	mu.Lock()
 	revoked = true
 	mu.Unlock()
 	c.Nudge()
-	p := rm.waitState(t, room.Revoked)
+	p := rm.waitState(t, Revoked)
 	cancel()
 	<-done
 	if !p.Since.Equal(now) || !strings.Contains(p.Detail, "revoked") || !strings.Contains(p.Detail, "2026-12-07T04:40:00Z") {
@@ -553,7 +550,7 @@ func TestRevokedDeviceIsReported(t *testing.T) {
 	logMu.Unlock()
 	// After a restart it says so before the first poll.
 	_, rm2, _ := bootClient(t, dir, nil)
-	if rm2.last.State != room.Revoked || !rm2.last.Since.Equal(now) {
+	if rm2.last.State != Revoked || !rm2.last.Since.Equal(now) {
 		t.Errorf("after a restart: %+v", rm2.last)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/roomd/roomd/provisioning"
+	"github.com/roomd/roomd/provisioning/roomport"
 	"github.com/roomd/roomd/room"
 )
 
@@ -164,7 +165,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// And after a reboot with fleetd still down, it boots into version 2.
 	rm2 := &fakeRoom{settings: room.DefaultSettings()}
-	opts.Room = rm2
+	opts.Room = roomport.New(rm2)
 	runClient(t, opts)
 	waitFor(t, 5*time.Second, "config after reboot", func() bool {
 		s, p := rm2.snapshot()

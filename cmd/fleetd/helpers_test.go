@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/roomd/roomd/provisioning"
+	"github.com/roomd/roomd/provisioning/roomport"
 	"github.com/roomd/roomd/room"
 )
 
@@ -62,7 +63,7 @@ func caPool(f *Fleet) *x509.CertPool {
 // dir and reports to rm: fleetd's CA trusted, quick to start and to poll.
 // Callers add how it enrolls.
 func (ts *testServer) deviceOptions(dir string, rm *fakeRoom) provisioning.ClientOptions {
-	return provisioning.ClientOptions{Server: "https://" + ts.addr, Dir: dir, RootCAs: caPool(ts.f), Room: rm,
+	return provisioning.ClientOptions{Server: "https://" + ts.addr, Dir: dir, RootCAs: caPool(ts.f), Room: roomport.New(rm),
 		StartDelay: time.Millisecond, Poll: 100 * time.Millisecond}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/roomd/roomd/hal"
 	"github.com/roomd/roomd/media/call"
 	"github.com/roomd/roomd/provisioning"
+	"github.com/roomd/roomd/provisioning/roomport"
 	"github.com/roomd/roomd/room"
 	"github.com/roomd/roomd/room/policy"
 	"github.com/roomd/roomd/schedule"
@@ -76,7 +77,7 @@ func newFleet(cfg *Config, rm fleetRoom, to fleetTargets, cq *policy.CallQuality
 		CodeFile:       p.CodeFile,
 		Preregistered:  p.Preregistered,
 		RootCAs:        roots,
-		Room:           rm,
+		Room:           roomport.New(rm),
 		StartDelay:     time.Duration(p.StartDelay),
 		Hardware:       provisioning.Hardware{Board: board, Software: version, Serial: boardSerial()},
 		Calendar:       func(c provisioning.CalendarConfig) error { return applyCalendar(to.runner, c) },
@@ -104,7 +105,7 @@ func newFleet(cfg *Config, rm fleetRoom, to fleetTargets, cq *policy.CallQuality
 // fleetRoom is the room as the provisioning client and the health report
 // see it: commands and reports in, snapshots out.
 type fleetRoom interface {
-	provisioning.Room
+	roomport.Room
 	Snapshot() room.State
 }
 
