@@ -94,6 +94,7 @@ func TestFleetdLinksNoDeviceSide(t *testing.T) {
 		mod + "/media":    "the fleet server does not run calls",
 		mod + "/hal":      "the fleet server drives no hardware",
 		mod + "/panel":    "the fleet server serves no touch panel",
+		mod + "/room":     "the fleet server shares only the protocol and bundle format; the room side of provisioning is provisioning/roomport",
 	})
 }
 
