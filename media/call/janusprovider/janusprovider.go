@@ -4,7 +4,6 @@ package janusprovider
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -33,22 +32,15 @@ func (Provider) ConfigureSettingEngine(se *webrtc.SettingEngine) { janus.Configu
 // until the session ends; its errors carry their provider class.
 func (Provider) Join(ctx context.Context, s provider.Session) (string, error) {
 	lost, err := join(ctx, s)
-	return lost, classify(err)
+	return lost, classes.Classify(err)
 }
 
-// classify marks janus's errors with the engine's failure classes.
-func classify(err error) error {
-	switch {
-	case errors.Is(err, janus.ErrUnauthorized):
-		return provider.Classify(err, provider.ErrBadPasscode)
-	case errors.Is(err, janus.ErrRoomNotFound):
-		return provider.Classify(err, provider.ErrNotFound)
-	case errors.Is(err, janus.ErrRoomFull):
-		return provider.Classify(err, provider.ErrFull)
-	case errors.Is(err, janus.ErrUnreachable):
-		return provider.Classify(err, provider.ErrUnreachable)
-	}
-	return err
+// classes marks janus's errors with the engine's failure classes.
+var classes = provider.Classes{
+	{janus.ErrUnauthorized, provider.ErrBadPasscode},
+	{janus.ErrRoomNotFound, provider.ErrNotFound},
+	{janus.ErrRoomFull, provider.ErrFull},
+	{janus.ErrUnreachable, provider.ErrUnreachable},
 }
 
 func join(ctx context.Context, s provider.Session) (string, error) {

@@ -58,6 +58,21 @@ func Classify(err, class error) error {
 	return classified{err: err, class: class}
 }
 
+// Classes maps a provider's own errors to the failure classes above, in
+// order: a provider's errors declared once as a table.
+type Classes []struct{ Own, Class error }
+
+// Classify marks err with the class of the first of its own errors that
+// errors.Is finds in err's chain; an error with none stays as it is.
+func (cs Classes) Classify(err error) error {
+	for _, c := range cs {
+		if errors.Is(err, c.Own) {
+			return Classify(err, c.Class)
+		}
+	}
+	return err
+}
+
 type classified struct{ err, class error }
 
 func (c classified) Error() string   { return c.err.Error() }

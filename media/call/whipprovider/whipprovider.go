@@ -32,20 +32,14 @@ var _ provider.Provider = Provider{}
 // carry their provider class.
 func (Provider) Join(ctx context.Context, s provider.Session) (string, error) {
 	lost, err := join(ctx, s)
-	return lost, classify(err)
+	return lost, classes.Classify(err)
 }
 
-// classify marks whip's errors with the engine's failure classes.
-func classify(err error) error {
-	switch {
-	case errors.Is(err, whip.ErrUnauthorized):
-		return provider.Classify(err, provider.ErrBadPasscode)
-	case errors.Is(err, whip.ErrNotFound):
-		return provider.Classify(err, provider.ErrNotFound)
-	case errors.Is(err, whip.ErrUnreachable):
-		return provider.Classify(err, provider.ErrUnreachable)
-	}
-	return err
+// classes marks whip's errors with the engine's failure classes.
+var classes = provider.Classes{
+	{whip.ErrUnauthorized, provider.ErrBadPasscode},
+	{whip.ErrNotFound, provider.ErrNotFound},
+	{whip.ErrUnreachable, provider.ErrUnreachable},
 }
 
 func join(ctx context.Context, s provider.Session) (string, error) {

@@ -12,7 +12,7 @@ import (
 // The server's answers reach the engine with the class it decides by, and
 // with the server's own words.
 func TestClassify(t *testing.T) {
-	classes := []error{provider.ErrUnreachable, provider.ErrRefused, provider.ErrNotFound, provider.ErrBadPasscode, provider.ErrFull}
+	all := []error{provider.ErrUnreachable, provider.ErrRefused, provider.ErrNotFound, provider.ErrBadPasscode, provider.ErrFull}
 	for _, tc := range []struct {
 		err  error
 		want error // nil: no class
@@ -24,11 +24,11 @@ func TestClassify(t *testing.T) {
 		{&whip.HTTPError{Request: "WHIP offer", Status: 503}, nil},
 		{whip.ErrSessionGone, nil},
 	} {
-		got := classify(tc.err)
+		got := classes.Classify(tc.err)
 		if got.Error() != tc.err.Error() || !errors.Is(got, tc.err) {
 			t.Errorf("%v: classified as %q, lost the original", tc.err, got)
 		}
-		for _, c := range classes {
+		for _, c := range all {
 			if errors.Is(got, c) != (c == tc.want) {
 				t.Errorf("%v: errors.Is(%v) = %v", tc.err, c, errors.Is(got, c))
 			}
