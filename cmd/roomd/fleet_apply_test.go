@@ -10,23 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
+	"github.com/roomd/roomd/internal/testtool"
 	"github.com/roomd/roomd/media/call"
 	"github.com/roomd/roomd/provisioning"
 	"github.com/roomd/roomd/room"
 	"github.com/roomd/roomd/room/policy"
 	"github.com/roomd/roomd/schedule"
 )
-
-func hashOf(t *testing.T, pin string) string {
-	t.Helper()
-	h, err := bcrypt.GenerateFromPassword([]byte(pin), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(h)
-}
 
 type lockedLog struct {
 	mu sync.Mutex
@@ -71,9 +61,9 @@ func TestFleetApplier(t *testing.T) {
 	var logs lockedLog
 	caps := &capsLog{}
 	rules := policy.New(rm, nil, logs.logger())
-	to := fleetTargets{pins: policy.NewPINs(hashOf(t, "1234"), "", logs.logger()), runner: runner, caps: caps, policy: rules}
+	to := fleetTargets{pins: policy.NewPINs(testtool.PINHash(t, "1234"), "", logs.logger()), runner: runner, caps: caps, policy: rules}
 	a := &fleetApplier{to: to, log: logs.logger()}
-	fleetPIN := hashOf(t, "4711")
+	fleetPIN := testtool.PINHash(t, "4711")
 	cfg := provisioning.Config{
 		Room:    provisioning.RoomConfig{TimeZone: "America/New_York"},
 		PINs:    provisioning.PINConfig{SerialHash: fleetPIN},
@@ -145,7 +135,7 @@ func TestFleetApplier(t *testing.T) {
 
 // A bundle's bad PIN hash is refused and nothing of it changes the PINs.
 func TestFleetApplierBadPIN(t *testing.T) {
-	local := hashOf(t, "1234")
+	local := testtool.PINHash(t, "1234")
 	pins := policy.NewPINs(local, "", nil)
 	a := &fleetApplier{to: fleetTargets{pins: pins}, log: slog.New(slog.DiscardHandler)}
 	if err := a.apply(context.Background(), provisioning.Config{PINs: provisioning.PINConfig{SerialHash: "4711"}}); err == nil {

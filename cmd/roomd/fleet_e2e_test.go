@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/roomd/roomd/control/consoleclient"
+	"github.com/roomd/roomd/internal/testtool"
 )
 
 // The daemon enrolls with an activation code typed on its console, takes
@@ -22,7 +23,7 @@ func TestDaemonEnrollsWithFleetd(t *testing.T) {
 	// nobody can log in on the serial port.
 	f := startTestFleet(t, dir, fmt.Sprintf(`{"room":{"name":"Fjord (fleet)","time_zone":"Europe/Oslo"},"poll_seconds":10,
 		"pins":{"serial_hash":%q},"camera":{"privacy_default":true},"media":{"max_width":640,"max_bitrate_kbps":800},
-		"display":{"sleep_after_minutes":30}}`, hashOf(t, "4711")))
+		"display":{"sleep_after_minutes":30}}`, testtool.PINHash(t, "4711")))
 	code, port, keys := f.code, f.port, f.keys
 
 	cfg := filepath.Join(dir, "roomd.toml")

@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // InstallHint says how to install a missing tool from Debian's package pkg.
@@ -79,4 +81,15 @@ func (r *fatalRecorder) Fatalf(format string, args ...any) {
 func (r *fatalRecorder) Fatal(args ...any) {
 	r.msg = fmt.Sprint(args...)
 	runtime.Goexit()
+}
+
+// PINHash is the bcrypt hash of pin at the lowest cost, as roomd's
+// configuration and fleet bundles carry PINs.
+func PINHash(t testing.TB, pin string) string {
+	t.Helper()
+	h, err := bcrypt.GenerateFromPassword([]byte(pin), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(h)
 }

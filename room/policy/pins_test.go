@@ -12,15 +12,6 @@ import (
 	"github.com/roomd/roomd/internal/testtool"
 )
 
-func hashOf(t *testing.T, pin string) string {
-	t.Helper()
-	h, err := bcrypt.GenerateFromPassword([]byte(pin), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(h)
-}
-
 // fakeConsole is the serial console's PIN setter; it refuses while fail.
 type fakeConsole struct {
 	mu   sync.Mutex
@@ -45,8 +36,8 @@ func (c *fakeConsole) get() string { c.mu.Lock(); defer c.mu.Unlock(); return st
 // file's, and a bad hash or a console refusing changes nothing.
 func TestPINs(t *testing.T) {
 	var logs testtool.LockedBuffer
-	localSerial, localPanel := hashOf(t, "1234"), hashOf(t, "5678")
-	fleetSerial, fleetPanel := hashOf(t, "4711"), hashOf(t, "8080")
+	localSerial, localPanel := testtool.PINHash(t, "1234"), testtool.PINHash(t, "5678")
+	fleetSerial, fleetPanel := testtool.PINHash(t, "4711"), testtool.PINHash(t, "8080")
 	p := NewPINs(localSerial, localPanel, slog.New(slog.NewTextHandler(&logs, nil)))
 	con := &fakeConsole{}
 	// The fleet's PINs may arrive before the console runs.
@@ -72,7 +63,7 @@ func TestPINs(t *testing.T) {
 	if bcrypt.CompareHashAndPassword(p.PanelHash(), []byte("8080")) != nil {
 		t.Fatal("the panel's hash does not take the fleet's PIN")
 	}
-	for _, bad := range []PINHashes{{Serial: "4711"}, {Panel: "$2b$10$short"}, {Serial: hashOf(t, "1"), Panel: "x"}, {Serial: "x", Panel: hashOf(t, "2")}} {
+	for _, bad := range []PINHashes{{Serial: "4711"}, {Panel: "$2b$10$short"}, {Serial: testtool.PINHash(t, "1"), Panel: "x"}, {Serial: "x", Panel: testtool.PINHash(t, "2")}} {
 		err := p.Apply(bad)
 		if err == nil || !strings.HasPrefix(err.Error(), "policy: ") {
 			t.Errorf("Apply(%+v) = %v, want a policy: error", bad, err)
@@ -80,7 +71,7 @@ func TestPINs(t *testing.T) {
 		check(fleetSerial, fleetPanel)
 	}
 	con.fail = true
-	if err := p.Apply(PINHashes{Serial: hashOf(t, "9999"), Panel: hashOf(t, "9998")}); err == nil {
+	if err := p.Apply(PINHashes{Serial: testtool.PINHash(t, "9999"), Panel: testtool.PINHash(t, "9998")}); err == nil {
 		t.Error("a console refusing the hash went unreported")
 	}
 	con.fail = false
@@ -98,8 +89,8 @@ func TestPINs(t *testing.T) {
 
 // Which hash the panel takes, for each combination of file and fleet PINs.
 func TestPINsPanelFallback(t *testing.T) {
-	fileSerial, filePanel := hashOf(t, "1111"), hashOf(t, "2222")
-	fleetSerial, fleetPanel := hashOf(t, "3333"), hashOf(t, "4444")
+	fileSerial, filePanel := testtool.PINHash(t, "1111"), testtool.PINHash(t, "2222")
+	fleetSerial, fleetPanel := testtool.PINHash(t, "3333"), testtool.PINHash(t, "4444")
 	for _, tc := range []struct {
 		name                  string
 		fileSerial, filePanel string
