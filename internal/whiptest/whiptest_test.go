@@ -2,67 +2,21 @@ package whiptest
 
 import (
 	"net/http"
-	"strings"
 	"testing"
-	"time"
-
-	"github.com/pion/webrtc/v4"
 )
 
-// The relay holds clients to the protocol: the checks media/whip's tests
-// rely on to fail.
-func TestProtocolChecks(t *testing.T) {
-	srv := Start(t, Options{Token: "tok", StreamWait: 50 * time.Millisecond,
-		ICEServers: []webrtc.ICEServer{{URLs: []string{"stun:stun.example.net"}}}})
-	do := func(method, path, token, ctype, body string) *http.Response {
-		t.Helper()
-		req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+// The relay lives as long as the test that started it.
+func TestStartClosesWithTheTest(t *testing.T) {
+	var srv *Server
+	t.Run("user", func(t *testing.T) {
+		srv = Start(t, Options{})
+		resp, err := http.Get(srv.URL + "/nothing")
 		if err != nil {
-			t.Fatal(err)
-		}
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		if ctype != "" {
-			req.Header.Set("Content-Type", ctype)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("relay not answering during the test: %v", err)
 		}
 		resp.Body.Close()
-		return resp
-	}
-	offer := "v=0\r\n"
-	for _, tc := range []struct {
-		method, path, token, ctype string
-		want                       int
-	}{
-		{"POST", "/whip/s", "", "application/sdp", 401},
-		{"POST", "/whip/s", "nope", "application/sdp", 401},
-		{"POST", "/whip/s", "tok", "text/plain", 415},
-		{"POST", "/whip/s", "tok", "application/sdp", 400}, // not a usable offer
-		{"POST", "/whep/s", "tok", "application/sdp", 404}, // nobody publishes s
-		{"POST", "/elsewhere", "tok", "application/sdp", 404},
-		{"GET", "/whip/s", "tok", "", 405},
-		{"PATCH", "/resource/x", "tok", "application/trickle-ice-sdpfrag", 405},
-		{"DELETE", "/resource/x", "tok", "", 404},
-		{"DELETE", "/resource/x", "", "", 401},
-	} {
-		if got := do(tc.method, tc.path, tc.token, tc.ctype, offer).StatusCode; got != tc.want {
-			t.Errorf("%s %s (token %q, %s): %d, want %d", tc.method, tc.path, tc.token, tc.ctype, got, tc.want)
-		}
-	}
-	if r := do("POST", "/whip/s", "", "application/sdp", offer); r.Header.Get("WWW-Authenticate") == "" {
-		t.Errorf("401 without WWW-Authenticate")
-	}
-	if l := do("OPTIONS", "/whip/s", "tok", "", "").Header.Values("Link"); len(l) != 1 || !strings.Contains(l[0], `rel="ice-server"`) {
-		t.Errorf("OPTIONS with the token: Link %q", l)
-	}
-	if l := do("OPTIONS", "/whip/s", "", "", "").Header.Values("Link"); len(l) != 0 {
-		t.Errorf("OPTIONS without the token shows the ICE servers: %q", l)
-	}
-	if rs := srv.Resources(); len(rs) != 0 {
-		t.Errorf("refused requests left sessions: %+v", rs)
+	})
+	if _, err := http.Get(srv.URL + "/nothing"); err == nil {
+		t.Error("relay still answers after the test that started it ended")
 	}
 }

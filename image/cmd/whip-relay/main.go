@@ -1,4 +1,4 @@
-// Command whip-relay runs internal/whiptest's WHIP/WHEP relay as a program,
+// Command whip-relay runs internal/whiprelay's WHIP/WHEP relay as a program,
 // for the boot tests: inside the emulated board it takes what roomd
 // publishes (frames from the vivid camera, encoded by roomd) and plays it
 // back to roomd over WHEP, all on the guest's loopback. It writes the relay's
@@ -9,59 +9,57 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
-	"testing"
 	"time"
 
-	"github.com/roomd/roomd/internal/whiptest"
+	"github.com/roomd/roomd/internal/whiprelay"
 )
 
-// tb is the little of testing.TB the relay uses, for a program.
-type tb struct {
-	testing.TB
-	cleanups []func()
-}
-
-func (*tb) Helper() {}
-func (*tb) Fatal(args ...any) {
-	fmt.Fprintln(os.Stderr, append([]any{"whip-relay:"}, args...)...)
-	os.Exit(1)
-}
-func (*tb) Fatalf(f string, a ...any) {
-	fmt.Fprintf(os.Stderr, "whip-relay: "+f+"\n", a...)
-	os.Exit(1)
-}
-func (*tb) Logf(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }
-func (t *tb) Cleanup(f func())      { t.cleanups = append(t.cleanups, f) }
-
 func main() {
-	urlFile := flag.String("url", "/run/whip-relay.url", "write the relay's base URL here")
-	stream := flag.String("stream", "room", "stream whose packets to report")
-	flag.Parse()
-	t := &tb{}
-	srv := whiptest.Start(t, whiptest.Options{StreamWait: 15 * time.Second})
-	if err := os.WriteFile(*urlFile, []byte(srv.URL+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	fmt.Println("whip-relay: listening on", srv.URL)
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-	tick := time.NewTicker(time.Second)
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, sig, time.Second))
+}
+
+// run relays until a signal arrives, reporting the packets received every
+// report interval, and returns the exit code.
+func run(args []string, stdout, stderr io.Writer, sig <-chan os.Signal, report time.Duration) int {
+	fs := flag.NewFlagSet("whip-relay", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	urlFile := fs.String("url", "/run/whip-relay.url", "write the relay's base URL here")
+	stream := fs.String("stream", "room", "stream whose packets to report")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	srv, err := whiprelay.Start(whiprelay.Options{StreamWait: 15 * time.Second})
+	if err != nil {
+		fmt.Fprintln(stderr, "whip-relay:", err)
+		return 1
+	}
+	defer srv.Close()
+	if err := os.WriteFile(*urlFile, []byte(srv.URL+"\n"), 0o644); err != nil {
+		fmt.Fprintln(stderr, "whip-relay:", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, "whip-relay: listening on", srv.URL)
+	tick := time.NewTicker(report)
 	defer tick.Stop()
 	for {
 		select {
 		case <-sig:
-			for _, f := range t.cleanups {
-				f()
-			}
-			return
+			return 0
 		case <-tick.C:
 			v, a := srv.Received(*stream)
-			fmt.Printf("whip-relay: stream %s video=%d audio=%d\n", *stream, v, a)
+			fmt.Fprintf(stdout, "whip-relay: stream %s video=%d audio=%d\n", *stream, v, a)
 		}
 	}
 }
