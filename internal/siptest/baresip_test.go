@@ -1,0 +1,79 @@
+package siptest_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roomd/roomd/internal/siptest"
+)
+
+// establish waits for CALL_ESTABLISHED on both agents.
+func establish(t *testing.T, caller, callee *siptest.Baresip) {
+	t.Helper()
+	for _, b := range []*siptest.Baresip{caller, callee} {
+		ev, err := b.WaitEvent(10*time.Second, func(e siptest.Event) bool {
+			return e.Type == siptest.EventCallEstablished || e.Type == siptest.EventCallClosed
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", b.User, err)
+		}
+		if ev.Type != siptest.EventCallEstablished {
+			t.Fatalf("%s: call closed before it was established: %q", b.User, ev.Param)
+		}
+	}
+}
+
+// Two baresips call each other by IP: video both ways shows the other's
+// bars, audio flows both ways and is not silence, DTMF arrives in order, and
+// hang-up reaches the callee with a reason.
+func TestBaresipDirectCallWithVideoAudioAndDTMF(t *testing.T) {
+	begin := time.Now()
+	callee := siptest.StartBaresip(t, &siptest.Options{User: "bob", AutoAnswer: true})
+	t.Logf("baresip up in %v (SIP %d, ctrl %s)", time.Since(begin), callee.Port, callee.CtrlAddr)
+	caller := siptest.StartBaresip(t, &siptest.Options{User: "alice"})
+
+	callStart := time.Now()
+	caller.Dial(callee.URI("udp"))
+	establish(t, caller, callee)
+	t.Logf("INVITE to established: %v", time.Since(callStart))
+
+	for _, b := range []*siptest.Baresip{caller, callee} {
+		img, err := b.ReceivedFrame(10 * time.Second)
+		if err != nil {
+			t.Fatalf("%s: %v", b.User, err)
+		}
+		if err := siptest.CheckBars(img); err != nil {
+			t.Errorf("%s received: %v", b.User, err)
+		}
+		if s := img.Bounds().Size(); s.X != 640 || s.Y != 360 {
+			t.Errorf("%s received %v, want 640x360", b.User, s)
+		}
+	}
+	t.Logf("INVITE to both sides decoding video: %v", time.Since(callStart))
+
+	caller.SendDTMF("159#")
+	deadline := time.Now().Add(5 * time.Second)
+	for callee.DTMFReceived() != "159#" && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := callee.DTMFReceived(); got != "159#" {
+		t.Errorf("callee received DTMF %q, want 159#", got)
+	}
+
+	for _, b := range []*siptest.Baresip{caller, callee} {
+		a, err := b.ReceivedAudio()
+		if err != nil {
+			t.Fatalf("%s: %v", b.User, err)
+		}
+		if a.Duration() < 500*time.Millisecond || a.RMS() < 1000 {
+			t.Errorf("%s received %v of audio at RMS %.0f from %s; want a tone", b.User, a.Duration(), a.RMS(), a.Path)
+		}
+	}
+
+	caller.Hangup()
+	ev := callee.Expect(5*time.Second, siptest.EventCallClosed)
+	if !strings.Contains(ev.Param, "peer") {
+		t.Errorf("callee's close reason %q, want the peer's hang-up", ev.Param)
+	}
+}
