@@ -2,6 +2,7 @@ package control
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,93 +35,66 @@ func resolution(w, h int) string {
 	return strconv.Itoa(w) + "x" + strconv.Itoa(h)
 }
 
-// Flatten turns a room state into status leaves, in schema order. Optional
-// leaves (sensors) appear only when the room has a reading.
+// Flatten turns a room state into status leaves, in the tree's order.
+// Optional leaves (sensors) appear only when the room has a reading.
 func Flatten(s room.State, sys System) []Leaf {
 	var out []Leaf
-	add := func(path string, kind ValueKind, v string) {
-		out = append(out, Leaf{Path: ParsePath(path), Value: v, Kind: kind})
+	for i := range statusTree {
+		out = appendGroup(out, &statusTree[i], &s, sys)
 	}
-	addPath := func(path Path, kind ValueKind, v string) {
-		out = append(out, Leaf{Path: path, Value: v, Kind: kind})
-	}
-	add("Audio Microphones Mute", Literal, onOffString(s.MicMute))
-	add("Audio Microphones HardwareSwitch", Literal, onOffString(s.MicSwitch))
-	add("Audio Volume", Integer, strconv.Itoa(s.Volume))
-	add("Call State", Literal, s.Call.String())
-	add("Call Reason", String, s.CallReason)
-	add("Call MeetingId", String, s.Meeting.ID)
-	add("Call Uri", String, s.Meeting.URI)
-	add("Call End", Time, formatTime(s.Meeting.End))
-	add("Call Participants", Integer, strconv.Itoa(s.Media.Participants))
-	add("Call TargetBitrate", Integer, strconv.Itoa(s.Media.TargetBitrate))
-	add("Call SendBitrate", Integer, strconv.Itoa(s.Media.SendBitrate))
-	add("Call ReceiveBitrate", Integer, strconv.Itoa(s.Media.RecvBitrate))
-	add("Call LossPercent", Decimal, strconv.FormatFloat(s.Media.LossPercent, 'f', 1, 64))
-	add("Call RoundTripMillis", Integer, strconv.Itoa(s.Media.RTTMillis))
-	add("Call SendFps", Integer, strconv.Itoa(int(s.Media.SendFPS+0.5)))
-	add("Call SendResolution", String, resolution(s.Media.Width, s.Media.Height))
-	add("Call Encoder", String, s.Media.Encoder)
-	add("Call Camera", String, s.Media.Camera)
-	add("Call Microphone", String, s.Media.Microphone)
-	for i, rv := range s.Media.Received {
-		n := strconv.Itoa(i + 1)
-		addPath(Path{"Call", "Receive", n, "Participant"}, String, rv.Participant)
-		addPath(Path{"Call", "Receive", n, "Width"}, Integer, strconv.Itoa(max(rv.Width, 0)))
-		addPath(Path{"Call", "Receive", n, "Height"}, Integer, strconv.Itoa(max(rv.Height, 0)))
-		addPath(Path{"Call", "Receive", n, "Fps"}, Integer, strconv.Itoa(max(int(rv.FPS+0.5), 0)))
-		addPath(Path{"Call", "Receive", n, "Bitrate"}, Integer, strconv.Itoa(max(rv.Bitrate, 0)))
-	}
-	add("Call JoinOffer Id", String, s.JoinOffer.ID)
-	add("Call JoinOffer Title", String, s.JoinOffer.Title)
-	add("Call JoinOffer Start", Time, formatTime(s.JoinOffer.Start))
-	add("Schedule StaleSince", Time, formatTime(s.ScheduleStaleSince))
-	add("Video Camera Privacy", Literal, onOffString(s.CameraPrivacy))
-	add("Video Camera Preset", Integer, strconv.Itoa(s.CameraPreset))
-	add("Video Display Power", Literal, onOffString(s.DisplayPower))
-	for i, m := range s.NextMeetings {
-		n := strconv.Itoa(i + 1)
-		addPath(Path{"Schedule", "Next", n, "Id"}, String, m.ID)
-		addPath(Path{"Schedule", "Next", n, "Title"}, String, m.Title)
-		addPath(Path{"Schedule", "Next", n, "Start"}, Time, formatTime(m.Start))
-		addPath(Path{"Schedule", "Next", n, "End"}, Time, formatTime(m.End))
-		addPath(Path{"Schedule", "Next", n, "Joinable"}, Literal, trueFalseString(m.URI != ""))
-	}
-	if s.Env.HaveTemperature {
-		add("Environment Temperature", Decimal, strconv.FormatFloat(s.Env.Temperature, 'f', 1, 64))
-	}
-	if s.Env.HaveHumidity {
-		add("Environment Humidity", Decimal, strconv.FormatFloat(s.Env.Humidity, 'f', 1, 64))
-	}
-	if s.Env.HaveOccupancy {
-		occ := "Vacant"
-		if s.Env.Occupied {
-			occ = "Occupied"
-		}
-		add("Environment Occupancy", Literal, occ)
-	}
-	for _, d := range s.Hardware {
-		name := pathName(d.Name)
-		addPath(Path{"Hardware", "Device", name, "Kind"}, String, d.Kind)
-		addPath(Path{"Hardware", "Device", name, "State"}, Literal, titleCase(d.State))
-		addPath(Path{"Hardware", "Device", name, "Reason"}, String, d.Reason)
-	}
-	add("Provisioning State", Literal, s.Provisioning.State.String())
-	add("Provisioning ConfigVersion", Integer, strconv.FormatInt(max(s.Provisioning.ConfigVersion, 0), 10))
-	add("Provisioning Stale", Literal, trueFalseString(s.Provisioning.Stale))
-	add("Provisioning Detail", String, s.Provisioning.Detail)
-	add("Provisioning Since", Time, formatTime(s.Provisioning.Since))
-	add("SystemUnit Name", String, s.Settings.Name)
-	add("SystemUnit SavedState Restored", Literal, s.Restored.From.String())
-	add("SystemUnit SavedState Detail", String, s.Restored.Detail)
-	for i, f := range s.DamagedFiles {
-		n := strconv.Itoa(i + 1)
-		addPath(Path{"SystemUnit", "DamagedFile", n, "Name"}, String, f.Name)
-		addPath(Path{"SystemUnit", "DamagedFile", n, "Since"}, Time, formatTime(f.Since))
-	}
-	add("SystemUnit Software Version", String, sys.SoftwareVersion)
-	add("SystemUnit ProtocolVersion", String, SchemaVersion)
 	return out
+}
+
+// Status is one flattening of the status tree, kept so that the next one
+// can be made from it ([Status.Next]): a repeated group whose items did
+// not change (the schedule, the hardware, the damaged files while only
+// call figures move) keeps its leaves without being read or compared
+// again. A Status is never changed once made, so it may be shared.
+type Status struct {
+	state  room.State
+	sys    System
+	leaves []Leaf
+	ends   []int // ends[g] is where group g's leaves end in leaves
+}
+
+// NewStatus flattens s.
+func NewStatus(s room.State, sys System) *Status {
+	t := &Status{state: s, sys: sys, ends: make([]int, len(statusTree))}
+	for i := range statusTree {
+		t.leaves = appendGroup(t.leaves, &statusTree[i], &t.state, sys)
+		t.ends[i] = len(t.leaves)
+	}
+	return t
+}
+
+// Leaves returns the leaves in the tree's order, as Flatten does. They are
+// shared: do not change them.
+func (t *Status) Leaves() []Leaf { return t.leaves }
+
+// State returns the room state t was made from. Its slices are shared: do
+// not change them.
+func (t *Status) State() room.State { return t.state }
+
+// Next flattens s and returns it with what changed since t, exactly as
+// Diff(t.Leaves(), next.Leaves()) would. s must not be changed afterwards.
+func (t *Status) Next(s room.State) (next *Status, changes []Change) {
+	next = &Status{state: s, sys: t.sys, leaves: make([]Leaf, 0, len(t.leaves)), ends: make([]int, len(statusTree))}
+	var gone []Change
+	begin := 0
+	for i := range statusTree {
+		g := &statusTree[i]
+		prev := t.leaves[begin:t.ends[i]]
+		begin = t.ends[i]
+		if g.same != nil && g.same(&t.state, &next.state) {
+			next.leaves = append(next.leaves, prev...)
+		} else {
+			n := len(next.leaves)
+			next.leaves = appendGroup(next.leaves, g, &next.state, t.sys)
+			changes, gone = diffRun(prev, next.leaves[n:], changes, gone)
+		}
+		next.ends[i] = len(next.leaves)
+	}
+	return next, append(changes, gone...)
 }
 
 func formatTime(t time.Time) string {
@@ -142,25 +116,44 @@ func titleCase(s string) string {
 // lacks, in next's order, followed by the leaves of prev that next lacks
 // (Gone set).
 func Diff(prev, next []Leaf) []Change {
+	changes, gone := diffRun(prev, next, nil, nil)
+	return append(changes, gone...)
+}
+
+// diffRun appends Diff's changes and gone leaves for one run of leaves.
+// Runs with the same paths in the same places, the usual case, are
+// compared place by place.
+func diffRun(prev, next []Leaf, changes, gone []Change) ([]Change, []Change) {
+	aligned := len(prev) == len(next)
+	for i := 0; aligned && i < len(next); i++ {
+		aligned = slices.Equal(prev[i].Path, next[i].Path)
+	}
+	if aligned {
+		for i, l := range next {
+			if l.Value != prev[i].Value {
+				changes = append(changes, Change{Leaf: l})
+			}
+		}
+		return changes, gone
+	}
 	old := make(map[string]string, len(prev))
 	for _, l := range prev {
 		old[l.Path.String()] = l.Value
 	}
-	var out []Change
 	seen := make(map[string]bool, len(next))
 	for _, l := range next {
 		k := l.Path.String()
 		seen[k] = true
 		if v, ok := old[k]; !ok || v != l.Value {
-			out = append(out, Change{Leaf: l})
+			changes = append(changes, Change{Leaf: l})
 		}
 	}
 	for _, l := range prev {
 		if !seen[l.Path.String()] {
-			out = append(out, Change{Leaf: l, Gone: true})
+			gone = append(gone, Change{Leaf: l, Gone: true})
 		}
 	}
-	return out
+	return changes, gone
 }
 
 // DiffStates is Diff(Flatten(prev, sys), Flatten(next, sys)).
