@@ -12,7 +12,9 @@
 //	whip+https://host/path?whep=<url-encoded WHEP URL>[&token=<bearer>]   WHIP to publish, WHEP to receive
 //	whip+http://<loopback>/path?whep=<...>                      the same on the room's own loopback only
 //	livekit+wss://host?room=<name>&token=<jwt>                  recognised, not supported yet
-//	https://teams.microsoft.com/…, zoom.us, meet.google.com, webex.com   recognised, not joinable
+//	sip:[user@]host[:port][;transport=udp|tcp|tls][;dtmf=<digits>][;passcode-via=dtmf|user]   SIP video call
+//	sips:…                                                       the same over TLS
+//	https://teams.microsoft.com/…, zoom.us, meet.google.com, webex.com, meet.jit.si   recognised, not joinable
 //	http(s)://anything else                                      a web page, not a meeting link
 //
 // # Secrets
@@ -22,6 +24,12 @@
 // provider needs, so it can be shown in status, events and logs. A link
 // with a user name or password before its host is refused with
 // [ErrCredentials] and its error never repeats the link.
+//
+// A SIP link never carries its passcode: sip:user:password@host and a
+// ;pin= (;passcode=, ;pwd=, …) parameter are refused. The passcode of a
+// SIP meeting is the meeting's passcode, kept apart, and [SIPLink] builds
+// the link with it in [Link.Secret]; [Link.DialUser] and [Link.DialDTMF]
+// say what the SIP signalling sends.
 //
 // # Providers
 //

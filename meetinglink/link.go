@@ -19,7 +19,8 @@ const (
 	Zoom    = "zoom"
 	Meet    = "google-meet"
 	Webex   = "webex"
-	Web     = "web" // some other web page
+	Jitsi   = "jitsi" // Jitsi Meet (meet.jit.si, 8x8.vc)
+	Web     = "web"   // some other web page
 )
 
 // MaxLen is the longest link read; longer ones are refused unread.
@@ -76,8 +77,18 @@ type Link struct {
 	Server string `json:"server,omitempty"` // the provider's address: the link minus its "janus+"/"whip+"/"livekit+" prefix and query
 	Room   string `json:"room,omitempty"`   // Janus room number, LiveKit room name
 	WHEP   string `json:"whep,omitempty"`   // WHIP: the WHEP URL that plays the meeting
-	// Secret is the link's pin= or token=, moved out of URI. It is never
-	// printed, logged or marshalled.
+	// SIP links: User is the user part (a meeting or room number, "" for
+	// a bare host), Transport the ;transport= ("" for RFC 3263's
+	// default), DTMF the digits to send after connecting (never a
+	// passcode) and PasscodeVia how the passcode is sent ("" means as
+	// DTMF). Server is host[:port].
+	User        string `json:"user,omitempty"`
+	Transport   string `json:"transport,omitempty"`
+	DTMF        string `json:"dtmf,omitempty"`
+	PasscodeVia string `json:"passcode_via,omitempty"`
+	// Secret is the link's pin= or token=, moved out of URI, or a SIP
+	// meeting's passcode (never part of a SIP link). It is never printed,
+	// logged or marshalled.
 	Secret string `json:"-"`
 }
 
@@ -106,6 +117,10 @@ type Scheme struct {
 	// in Names (lower-cased in u.Scheme). q is the parsed query, nil if
 	// it was unreadable. On error the Link still holds what may be shown.
 	Parse func(u *url.URL, q url.Values) (Link, error)
+	// ParseText, if set, is used instead of Parse: it reads the whole
+	// link as written (sip:user@host has no "//" and a user part that is
+	// no secret) and checks it for credentials itself.
+	ParseText func(raw string) (Link, error)
 }
 
 // Registry parses links with the schemes it was built from.
@@ -126,10 +141,10 @@ func NewRegistry(schemes ...Scheme) *Registry {
 }
 
 // Standard builds the registry of roomd's providers: Janus, WHIP,
-// LiveKit and the web (where Teams, Zoom, Google Meet and Webex are
-// recognised).
+// LiveKit, SIP and the web (where Teams, Zoom, Google Meet, Webex and
+// Jitsi are recognised).
 func Standard() *Registry {
-	return NewRegistry(JanusScheme(), WHIPScheme(), LiveKitScheme(), WebScheme())
+	return NewRegistry(JanusScheme(), WHIPScheme(), LiveKitScheme(), SIPScheme(), WebScheme())
 }
 
 // standard is never changed after it is built.
@@ -154,6 +169,11 @@ func (r *Registry) Schemes() []string {
 func (r *Registry) Parse(raw string) (Link, error) {
 	if len(raw) > MaxLen {
 		return Link{}, refuse(ErrUnreadable, "meeting link too long")
+	}
+	if name, _, ok := strings.Cut(raw, ":"); ok {
+		if s, ok := r.schemes[strings.ToLower(name)]; ok && s.ParseText != nil {
+			return s.ParseText(raw)
+		}
 	}
 	if HasUserInfo(raw) {
 		// Read before url.Parse, which may fail and would then say

@@ -102,9 +102,96 @@ var parseTests = []struct {
 		want: Link{Provider: Zoom, URI: "https://zoom.us/j/1"}},
 	{in: "ftp://alice:s3cret@example.com/x", err: ErrCredentials, why: whyUserInfo},
 
+	// sip: and sips:, every accepted form.
+	{in: "sip:123456789@zoomcrc.com",
+		want: Link{Provider: SIP, URI: "sip:123456789@zoomcrc.com", Server: "zoomcrc.com", User: "123456789"}},
+	{in: "SIPS:123456789@Acme.WEBEX.com",
+		want: Link{Provider: SIP, URI: "sips:123456789@acme.webex.com", Server: "acme.webex.com", User: "123456789"}},
+	{in: "sip:+4930123456@pbx.example.com:5070;transport=TCP",
+		want: Link{Provider: SIP, URI: "sip:+4930123456@pbx.example.com:5070;transport=tcp", Server: "pbx.example.com:5070", User: "+4930123456", Transport: TCP}},
+	{in: "sip:alice.smith@example.com;transport=udp",
+		want: Link{Provider: SIP, URI: "sip:alice.smith@example.com;transport=udp", Server: "example.com", User: "alice.smith", Transport: UDP}},
+	{in: "sips:room@pbx.example.com;transport=tls",
+		want: Link{Provider: SIP, URI: "sips:room@pbx.example.com;transport=tls", Server: "pbx.example.com", User: "room", Transport: TLS}},
+	{in: "sips:room@pbx.example.com;transport=tcp",
+		want: Link{Provider: SIP, URI: "sips:room@pbx.example.com;transport=tcp", Server: "pbx.example.com", User: "room", Transport: TCP}},
+	{in: "sip:room@192.0.2.10", // room to room by IP
+		want: Link{Provider: SIP, URI: "sip:room@192.0.2.10", Server: "192.0.2.10", User: "room"}},
+	{in: "sip:192.0.2.10:5062",
+		want: Link{Provider: SIP, URI: "sip:192.0.2.10:5062", Server: "192.0.2.10:5062"}},
+	{in: "sip:pbx.example.com",
+		want: Link{Provider: SIP, URI: "sip:pbx.example.com", Server: "pbx.example.com"}},
+	{in: "sip:room@[2001:DB8::10]:5060;transport=udp",
+		want: Link{Provider: SIP, URI: "sip:room@[2001:db8::10]:5060;transport=udp", Server: "[2001:db8::10]:5060", User: "room", Transport: UDP}},
+	{in: "sips:[2001:db8::10]",
+		want: Link{Provider: SIP, URI: "sips:[2001:db8::10]", Server: "[2001:db8::10]"}},
+	// DTMF to send after connecting, '#' as %23 or as written.
+	{in: "sips:acme@t.plcm.vc;dtmf=1234567890%23",
+		want: Link{Provider: SIP, URI: "sips:acme@t.plcm.vc;dtmf=1234567890%23", Server: "t.plcm.vc", User: "acme", DTMF: "1234567890#"}},
+	{in: "sips:zoomcrc.com;dtmf=81234567890#,,*9;passcode-via=dtmf",
+		want: Link{Provider: SIP, URI: "sips:zoomcrc.com;dtmf=81234567890%23,,*9;passcode-via=dtmf", Server: "zoomcrc.com", DTMF: "81234567890#,,*9", PasscodeVia: PasscodeDTMF}},
+	{in: "sips:81234567890@zoomcrc.com;passcode-via=USER",
+		want: Link{Provider: SIP, URI: "sips:81234567890@zoomcrc.com;passcode-via=user", Server: "zoomcrc.com", User: "81234567890", PasscodeVia: PasscodeUser}},
+	// Parameters roomd does not read are dropped.
+	{in: "sip:4711@pbx.example.com;user=phone;maddr=192.0.2.1;lr",
+		want: Link{Provider: SIP, URI: "sip:4711@pbx.example.com", Server: "pbx.example.com", User: "4711"}},
+
+	// sip: and sips:, every refusal.
+	{in: "sip:alice:s3cret@pbx.example.com", err: ErrCredentials, why: whySIPPassword,
+		want: Link{Provider: SIP, URI: "sip:pbx.example.com"}},
+	{in: "sips:alice:s3cret@pbx.example.com:bad", err: ErrCredentials, why: whySIPPassword, want: Link{Provider: SIP}},
+	{in: "sip:4711@pbx.example.com?Subject=x&Call-Info=s3cret", err: ErrBadParameter, why: whySIPHeaders, want: Link{Provider: SIP}},
+	{in: "sip:4711@pbx.example.com;transport=sctp", err: ErrBadParameter, why: whySIPTransport,
+		want: Link{Provider: SIP, URI: "sip:pbx.example.com"}},
+	{in: "sip:4711@pbx.example.com;transport=", err: ErrBadParameter, why: whySIPTransport,
+		want: Link{Provider: SIP, URI: "sip:pbx.example.com"}},
+	{in: "sips:4711@pbx.example.com;transport=udp", err: ErrInsecure, why: whySIPSUDP,
+		want: Link{Provider: SIP, URI: "sips:pbx.example.com"}},
+	{in: "sip:81234567890@zoomcrc.com;pin=s3cret", err: ErrCredentials, why: whySIPPasscode,
+		want: Link{Provider: SIP, URI: "sip:zoomcrc.com"}},
+	{in: "sip:81234567890@zoomcrc.com;PASSCODE=s3cret", err: ErrCredentials, why: whySIPPasscode,
+		want: Link{Provider: SIP, URI: "sip:zoomcrc.com"}},
+	{in: "sip:81234567890@zoomcrc.com;pwd=s3cret", err: ErrCredentials, why: whySIPPasscode,
+		want: Link{Provider: SIP, URI: "sip:zoomcrc.com"}},
+	{in: "sip:a@zoomcrc.com;dtmf=12x", err: ErrBadParameter, why: whySIPDTMF,
+		want: Link{Provider: SIP, URI: "sip:zoomcrc.com"}},
+	{in: "sip:a@zoomcrc.com;dtmf=", err: ErrBadParameter, why: whySIPDTMF,
+		want: Link{Provider: SIP, URI: "sip:zoomcrc.com"}},
+	{in: "sip:a@zoomcrc.com;passcode-via=sms", err: ErrBadParameter, why: whySIPVia,
+		want: Link{Provider: SIP, URI: "sip:zoomcrc.com"}},
+	{in: "sip:a@zoomcrc.com;x=a\x01b", err: ErrBadParameter, why: whySIPParameter,
+		want: Link{Provider: SIP, URI: "sip:zoomcrc.com"}},
+	{in: "sip:al ice@pbx.example.com", err: ErrBadParameter, why: whySIPUser,
+		want: Link{Provider: SIP, URI: "sip:pbx.example.com"}},
+	{in: "sip:%61lice@pbx.example.com", err: ErrBadParameter, why: whySIPUser,
+		want: Link{Provider: SIP, URI: "sip:pbx.example.com"}},
+	{in: "sip:@pbx.example.com", err: ErrBadParameter, why: whySIPUser,
+		want: Link{Provider: SIP, URI: "sip:pbx.example.com"}},
+	{in: "sip:a@b@pbx.example.com", err: ErrBadParameter, why: whySIPUser,
+		want: Link{Provider: SIP, URI: "sip:pbx.example.com"}},
+	{in: "sip://pbx.example.com/100", err: ErrUnreadable, why: whySIPSlashes, want: Link{Provider: SIP}},
+	{in: "sip:", err: ErrUnreadable, why: whySIPHost, want: Link{Provider: SIP}},
+	{in: "sip:room@", err: ErrUnreadable, why: whySIPHost, want: Link{Provider: SIP}},
+	{in: "sip:room@pbx_1.example.com", err: ErrUnreadable, why: whySIPHost, want: Link{Provider: SIP}},
+	{in: "sip:room@-pbx.example.com", err: ErrUnreadable, why: whySIPHost, want: Link{Provider: SIP}},
+	{in: "sip:room@192.0.2", err: ErrUnreadable, why: whySIPHost, want: Link{Provider: SIP}},
+	{in: "sip:room@2001:db8::1", err: ErrUnreadable, why: whySIPHost, want: Link{Provider: SIP}},
+	{in: "sip:room@[192.0.2.1]", err: ErrUnreadable, why: whySIPHost, want: Link{Provider: SIP}},
+	{in: "sip:room@[fe80::1%25eth0]", err: ErrUnreadable, why: whySIPHost, want: Link{Provider: SIP}},
+	{in: "sip:room@[2001:db8::1", err: ErrUnreadable, why: whySIPHost, want: Link{Provider: SIP}},
+	{in: "sip:room@[2001:db8::1]x", err: ErrUnreadable, why: whySIPHost, want: Link{Provider: SIP}},
+	{in: "sip:room@pbx.example.com:0", err: ErrBadParameter, why: whySIPPort, want: Link{Provider: SIP}},
+	{in: "sip:room@pbx.example.com:65536", err: ErrBadParameter, why: whySIPPort, want: Link{Provider: SIP}},
+	{in: "sip:room@pbx.example.com:", err: ErrBadParameter, why: whySIPPort, want: Link{Provider: SIP}},
+	{in: "sip:room@[2001:db8::1]:", err: ErrBadParameter, why: whySIPPort, want: Link{Provider: SIP}},
+	{in: "sip:room@pbx.example.com:+80", err: ErrBadParameter, why: whySIPPort, want: Link{Provider: SIP}},
+
+	// Jitsi is recognised like the other services.
+	{in: "https://meet.jit.si/WeeklyPlanning", err: ErrNotJoinable, why: "roomd cannot join Jitsi meetings",
+		want: Link{Provider: Jitsi, URI: "https://meet.jit.si/WeeklyPlanning"}},
+
 	// Unknown schemes and unreadable links.
 	{in: "ftp://example.com/x", err: ErrUnknownScheme, why: whyUnreadable},
-	{in: "sip:alice@example.com", err: ErrCredentials, why: whyUserInfo},
 	{in: "janus+wss:opaque", err: ErrUnreadable, why: whyUnreadable},
 	{in: "janus+ws://127.0.0.1:bad/?room=1&apisecret=s3cret", err: ErrUnreadable, why: whyUnreadable},
 	{in: "", err: ErrUnreadable, why: whyUnreadable},
@@ -197,10 +284,10 @@ func TestRegistry(t *testing.T) {
 	if _, err := r.Parse("sips://alice:s3cret@pbx.example.com/100"); !errors.Is(err, ErrCredentials) {
 		t.Errorf("credentials are refused before the scheme reads the link: %v", err)
 	}
-	if _, err := Parse("sips://pbx.example.com/100"); !errors.Is(err, ErrUnknownScheme) {
-		t.Errorf("the standard registry learnt sips: %v", err)
+	if _, err := Parse("sips://pbx.example.com/100"); !errors.Is(err, ErrUnreadable) {
+		t.Errorf("the standard registry's own sips: reads sips://: %v", err)
 	}
-	want := []string{"http", "https", "janus+ws", "janus+wss", "livekit+ws", "livekit+wss", "whip+http", "whip+https"}
+	want := []string{"http", "https", "janus+ws", "janus+wss", "livekit+ws", "livekit+wss", "sip", "sips", "whip+http", "whip+https"}
 	if got := Standard().Schemes(); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("Standard().Schemes() = %v, want %v", got, want)
 	}
@@ -227,7 +314,13 @@ func FuzzParse(f *testing.F) {
 		if u, perr := url.Parse(l.URI); perr == nil && (u.Query().Has("pin") || u.Query().Has("token")) {
 			t.Fatalf("Parse(%q): URI %q carries a secret", in, l.URI)
 		}
-		if HasUserInfo(l.URI) || HasUserInfo(l.Server) {
+		if l.Provider == SIP {
+			_, rest, _ := strings.Cut(l.URI, ":")
+			addr, _, _ := strings.Cut(rest, ";")
+			if user, _, found := cutLast(addr, "@"); found && strings.Contains(user, ":") || strings.Contains(l.URI, "?") {
+				t.Fatalf("Parse(%q): %v keeps a password or headers", in, l)
+			}
+		} else if HasUserInfo(l.URI) || HasUserInfo(l.Server) {
 			t.Fatalf("Parse(%q): %v keeps user info", in, l)
 		}
 		if err != nil {

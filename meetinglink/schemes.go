@@ -86,7 +86,7 @@ func parseLiveKit(u *url.URL, q url.Values) (Link, error) {
 }
 
 // WebScheme reads http:// and https:// links: meetings of Microsoft
-// Teams, Zoom, Google Meet and Webex are recognised by their host and
+// Teams, Zoom, Google Meet, Webex and Jitsi are recognised by their host and
 // shown without their query (Zoom keeps its password there); anything
 // else is a web page. None is joinable.
 func WebScheme() Scheme {
@@ -94,11 +94,20 @@ func WebScheme() Scheme {
 }
 
 var serviceName = map[string]string{
-	Teams: "Microsoft Teams", Zoom: "Zoom", Meet: "Google Meet", Webex: "Webex",
+	Teams: "Microsoft Teams", Zoom: "Zoom", Meet: "Google Meet", Webex: "Webex", Jitsi: "Jitsi",
+}
+
+// ServiceName is a provider's name as people know it ("Microsoft Teams"
+// for Teams), or p itself.
+func ServiceName(p string) string {
+	if n, ok := serviceName[p]; ok {
+		return n
+	}
+	return p
 }
 
 func parseWeb(u *url.URL, _ url.Values) (Link, error) {
-	p := service(u.Hostname())
+	p := Service(u.Hostname())
 	l := Link{Provider: p, URI: strip(u)}
 	if p == Web {
 		return l, refuse(ErrNotJoinable, "not a meeting link")
@@ -106,7 +115,9 @@ func parseWeb(u *url.URL, _ url.Values) (Link, error) {
 	return l, refuse(ErrNotJoinable, fmt.Sprintf("roomd cannot join %s meetings", serviceName[p]))
 }
 
-func service(host string) string {
+// Service names the meeting service a web link's host belongs to (Teams,
+// Zoom, Meet, Webex, Jitsi), or Web.
+func Service(host string) string {
 	host = strings.ToLower(host)
 	under := func(d string) bool { return host == d || strings.HasSuffix(host, "."+d) }
 	switch {
@@ -118,6 +129,8 @@ func service(host string) string {
 		return Meet
 	case under("webex.com"):
 		return Webex
+	case under("meet.jit.si"), under("8x8.vc"):
+		return Jitsi
 	}
 	return Web
 }
