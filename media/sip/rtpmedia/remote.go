@@ -1,0 +1,110 @@
+package rtpmedia
+
+import (
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/pion/srtp/v3"
+)
+
+// Kind says whether a stream carries audio or video.
+type Kind int
+
+// Kinds of media.
+const (
+	Audio Kind = iota
+	Video
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Audio:
+		return "audio"
+	case Video:
+		return "video"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Codec names as SDP's rtpmap spells them (case does not matter).
+const (
+	CodecH264 = "H264"
+	CodecVP8  = "VP8"
+	CodecOpus = "opus"
+	CodecPCMU = "PCMU"
+	CodecPCMA = "PCMA"
+)
+
+// Codec is the payload format negotiated for a stream.
+type Codec struct {
+	PT        uint8  // payload type, both directions
+	Name      string // rtpmap encoding name: H264, VP8, opus, PCMU, PCMA
+	ClockRate uint32 // 0: the codec's standard rate
+	// PacketizationMode is H.264's packetization-mode: 1 (STAP-A and
+	// FU-A) or 0 (one NAL unit per packet).
+	PacketizationMode int
+}
+
+// is says whether the codec is name.
+func (c Codec) is(name string) bool { return strings.EqualFold(c.Name, name) }
+
+func (c Codec) clockRate() uint32 {
+	if c.ClockRate != 0 {
+		return c.ClockRate
+	}
+	switch {
+	case c.is(CodecOpus):
+		return 48000
+	case c.is(CodecPCMU), c.is(CodecPCMA):
+		return 8000
+	}
+	return 90000
+}
+
+// Feedback is the RTCP feedback the far end negotiated (a=rtcp-fb).
+type Feedback struct {
+	PLI   bool // nack pli
+	FIR   bool // ccm fir
+	TMMBR bool // ccm tmmbr
+	REMB  bool // goog-remb
+}
+
+// SRTPKeys are SDES keys (RFC 4568) for SRTP and SRTCP both ways.
+type SRTPKeys struct {
+	Profile srtp.ProtectionProfile
+	// Local encrypts what this side sends, Remote decrypts what the far
+	// end sends: each the master key followed by the master salt (the
+	// decoded inline key of a=crypto). Never log them.
+	Local, Remote []byte
+}
+
+// Remote is what offer/answer decided for one media: where to send, the
+// codec, and the options the far end took.
+type Remote struct {
+	RTP *net.UDPAddr // the far end's RTP address (c= and m= port)
+	// RTCP is the far end's RTCP address (a=rtcp); nil means RTP's port
+	// + 1, or RTP itself with RTCPMux.
+	RTCP    *net.UDPAddr
+	RTCPMux bool
+	Codec   Codec
+	// DTMF is the telephone-event payload type (0: none) and DTMFClockRate
+	// its clock (0: 8000).
+	DTMF          uint8
+	DTMFClockRate uint32
+	Feedback      Feedback
+	// SRTP is nil for plain RTP.
+	SRTP *SRTPKeys
+}
+
+func (r Remote) rtcpAddr() *net.UDPAddr {
+	switch {
+	case r.RTCPMux:
+		return r.RTP
+	case r.RTCP != nil:
+		return r.RTCP
+	}
+	a := *r.RTP
+	a.Port++
+	return &a
+}
