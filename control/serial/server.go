@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/roomd/roomd/control"
+	"github.com/roomd/roomd/control/feedback"
 	"github.com/roomd/roomd/hal"
 	"github.com/roomd/roomd/internal/netguard"
 	"github.com/roomd/roomd/internal/pinlock"
@@ -51,6 +52,10 @@ type Options struct {
 	MaxSessions int
 	// RequestTimeout bounds how long a command waits for the room (default 15s).
 	RequestTimeout time.Duration
+	// Feedback is the daemon's feedback hub, shared with the other
+	// surfaces; nil makes one for this server from the room and
+	// SoftwareVersion. A given hub reports its own software version.
+	Feedback *feedback.Hub
 }
 
 // Server serves the console protocol to any number of sessions at once.
@@ -60,7 +65,7 @@ type Server struct {
 	opts   Options
 	log    *slog.Logger
 	now    func() time.Time
-	sys    control.System
+	hub    *feedback.Hub // status, feedback and catch-up for every session
 	nextID atomic.Uint64
 	authMu sync.Mutex   // PIN checks run one at a time so parallel sessions cannot outrun the lockout
 	lock   pinlock.Lock // wrong PINs, shared by every session
@@ -76,7 +81,10 @@ func NewServer(r Room, o Options) (*Server, error) {
 			return nil, fmt.Errorf("serial: login is required but the PIN hash is not a bcrypt hash (%v); set one with roomd's PIN setting", err)
 		}
 	}
-	s := &Server{room: r, opts: o, log: o.Logger, now: o.Now, sys: control.System{SoftwareVersion: o.SoftwareVersion}}
+	s := &Server{room: r, opts: o, log: o.Logger, now: o.Now, hub: o.Feedback}
+	if s.hub == nil {
+		s.hub = feedback.New(r, feedback.Options{System: control.System{SoftwareVersion: o.SoftwareVersion}})
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -7,10 +7,12 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/roomd/roomd/control"
+	"github.com/roomd/roomd/control/feedback"
 	"github.com/roomd/roomd/room"
 )
 
@@ -18,7 +20,7 @@ import (
 const maxFeeds = 64
 
 // session is one console conversation. The reader goroutine parses and runs
-// requests; a feed goroutine turns room updates into feedback pushes.
+// requests; a feed goroutine pushes the feedback hub's batches.
 type session struct {
 	srv *Server
 	rw  io.ReadWriter
@@ -44,20 +46,20 @@ type session struct {
 	cancel  context.CancelFunc
 	sessCtx context.Context
 
-	// The feed goroutine records the last state it handled, so a request
-	// can wait for changes made before it to be pushed first.
-	seenMu  sync.Mutex
-	seen    room.State
-	seenNew chan struct{}
+	// The feed goroutine records the number of the last batch it handled,
+	// so a request can wait for changes made before it to be pushed first.
+	handledSeq atomic.Uint64
+	handledNew chan struct{}
 }
 
-// catchUpLimit bounds how long a request waits for earlier changes to be pushed.
+// catchUpLimit bounds how long a request waits for earlier changes to be
+// pushed, so a stuck hub slows a console down but never hangs it.
 const catchUpLimit = 250 * time.Millisecond
 
 // session runs one conversation on rw. bye is true when the client said bye.
 func (s *Server) session(ctx context.Context, rw io.ReadWriter, src room.Source) (bye bool, err error) {
 	ctx, cancel := context.WithCancel(ctx)
-	ss := &session{srv: s, rw: rw, src: src, echo: src.Kind == room.FromSerial, cancel: cancel, sessCtx: ctx, seenNew: make(chan struct{}, 1)}
+	ss := &session{srv: s, rw: rw, src: src, echo: src.Kind == room.FromSerial, cancel: cancel, sessCtx: ctx, handledNew: make(chan struct{}, 1)}
 	defer ss.feedWG.Wait()
 	defer cancel()
 	s.log.Info("serial: session started", "source", src.String())
@@ -88,14 +90,14 @@ func (s *Server) session(ctx context.Context, rw io.ReadWriter, src room.Source)
 	}
 }
 
-// loggedIn starts feedback; the state at login is the baseline for changes.
+// loggedIn starts feedback; the tree at login is the baseline for changes.
 func (ss *session) loggedIn() {
 	ss.authed = true
-	updates := ss.srv.room.Watch(ss.sessCtx)
+	batches := ss.srv.hub.Subscribe(ss.sessCtx)
 	ss.feedWG.Add(1)
 	go func() {
 		defer ss.feedWG.Done()
-		ss.feed(updates)
+		ss.feed(batches)
 	}()
 }
 
@@ -289,7 +291,8 @@ func (ss *session) exec(req Request) (r *reply, bye bool) {
 			return &reply{err: err}, false
 		}
 		r := &reply{hasStatus: true}
-		for _, l := range control.Select(control.Flatten(srv.room.Snapshot(), srv.sys), prefix) {
+		status, _ := srv.hub.Now()
+		for _, l := range control.Select(status, prefix) {
 			r.status = append(r.status, control.Change{Leaf: l})
 		}
 		return r, false
@@ -300,7 +303,8 @@ func (ss *session) exec(req Request) (r *reply, bye bool) {
 			if err != nil {
 				return &reply{err: err}, false
 			}
-			return &reply{hasConfig: true, config: control.Select(control.ConfigLeaves(srv.room.Snapshot().Settings), prefix)}, false
+			_, config := srv.hub.Now()
+			return &reply{hasConfig: true, config: control.Select(config, prefix)}, false
 		}
 		// The edit runs on the room's goroutine, so writes from other
 		// surfaces in between are never lost.
@@ -454,55 +458,49 @@ func feedbackPath(p control.Path) (control.Path, error) {
 	return nil, fmt.Errorf("%w: feedback paths start with /Status, /Configuration or /Event, not /%s", control.ErrUnknownPath, root)
 }
 
-// feed pushes the changes the session registered for, until updates closes.
-func (ss *session) feed(updates <-chan room.Update) {
-	sys := ss.srv.sys
+// feed pushes the changes the session registered for, until the
+// subscription ends. After a resync (the session fell behind) it pushes what
+// differs from the last tree it had.
+func (ss *session) feed(batches <-chan feedback.Batch) {
 	var status, config []control.Leaf
-	for u := range updates {
-		ns, nc := control.Flatten(u.State, sys), control.ConfigLeaves(u.State.Settings)
-		if u.Initial {
-			status, config = ns, nc
-			ss.handled(u.State)
-			continue
+	started := false
+	for b := range batches {
+		sc, cc := b.StatusChanges, b.ConfigChanges
+		switch {
+		case !started:
+			sc, cc, started = nil, nil, true
+		case b.Resync:
+			sc, cc = control.Diff(status, b.Status), control.Diff(config, b.Config)
 		}
-		sc, cc := control.Diff(status, ns), control.Diff(config, nc)
-		status, config = ns, nc
-		ss.mu.Lock()
-		ss.push(sc, cc, u.Events)
-		ss.mu.Unlock()
-		ss.handled(u.State)
-	}
-}
-
-func (ss *session) handled(s room.State) {
-	ss.seenMu.Lock()
-	ss.seen = s
-	ss.seenMu.Unlock()
-	select {
-	case ss.seenNew <- struct{}{}:
-	default:
-	}
-}
-
-// catchUp waits until the feed goroutine has handled the room's current
-// state, so that what a session registered before a request decides which
-// earlier changes are pushed, and those pushes come before the reply.
-func (ss *session) catchUp() {
-	now := ss.srv.room.Snapshot()
-	timeout := time.NewTimer(catchUpLimit)
-	defer timeout.Stop()
-	for {
-		ss.seenMu.Lock()
-		done := ss.seen.Equal(now)
-		ss.seenMu.Unlock()
-		if done {
-			return
+		status, config = b.Status, b.Config
+		if len(sc)+len(cc)+len(b.Events) > 0 {
+			ss.mu.Lock()
+			ss.push(sc, cc, b.Events)
+			ss.mu.Unlock()
 		}
+		ss.handledSeq.Store(b.Seq)
 		select {
-		case <-ss.seenNew:
-		case <-timeout.C:
-			return
-		case <-ss.sessCtx.Done():
+		case ss.handledNew <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// catchUp waits until the feed goroutine has handled the hub's batch that
+// carries the room's current state, so that what a session registered
+// before a request decides which earlier changes are pushed, and those
+// pushes come before the reply. The wait is bounded by catchUpLimit.
+func (ss *session) catchUp() {
+	ctx, cancel := context.WithTimeout(ss.sessCtx, catchUpLimit)
+	defer cancel()
+	seq, err := ss.srv.hub.Sync(ctx)
+	if err != nil {
+		return
+	}
+	for ss.handledSeq.Load() < seq {
+		select {
+		case <-ss.handledNew:
+		case <-ctx.Done():
 			return
 		}
 	}
