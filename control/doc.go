@@ -23,9 +23,21 @@
 //
 // # Status
 //
-// [Flatten] turns a room.State into ordered leaves (path, value) and [Diff]
-// compares two flattenings, which is how feedback finds what changed.
-// [ConfigLeaves] does the same for the configuration held in room.Settings.
+// The status tree is declared once (statustree.go): each leaf's path,
+// parsed once, its value space and how it is read from room.State, with
+// the "[N]" and "[Name]" groups repeated per item the room lists. The
+// schema's Status list is made from that table, so the exported schema
+// and what status reports cannot disagree.
+//
+// [Flatten] walks the tree and turns a room.State into ordered leaves
+// (path, value); [Diff] compares two flattenings. [Status] keeps one
+// flattening so the next is made incrementally ([Status.Next]): groups
+// whose items did not change are kept, and only what moved is compared.
+// [ConfigLeaves] gives the configuration held in room.Settings.
+//
+// Feedback is made once for every surface by package control/feedback: one
+// hub watches the room, flattens and compares each update once and hands
+// numbered batches to the serial sessions and the panel's WebSockets.
 //
 // # Commands and configuration
 //

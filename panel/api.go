@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/roomd/roomd/control"
+	"github.com/roomd/roomd/control/feedback"
 	"github.com/roomd/roomd/room"
 )
 
@@ -184,13 +185,15 @@ func leafMap(ls []control.Leaf) map[string]string {
 	return m
 }
 
-// statusMessage builds the message for one update from the previous leaves.
-func statusMessage(prevS, prevC, s, c []control.Leaf, initial bool) (StatusMessage, bool) {
-	if initial {
-		return StatusMessage{Type: "status", Initial: true, Status: leafMap(s), Config: leafMap(c)}, true
+// statusMessage builds the message for one batch of the feedback hub: the
+// whole tree for the first batch and after a resync (the panel fell behind),
+// else what changed.
+func statusMessage(b feedback.Batch) (StatusMessage, bool) {
+	if b.Initial || b.Resync {
+		return StatusMessage{Type: "status", Initial: true, Status: leafMap(b.Status), Config: leafMap(b.Config)}, true
 	}
 	m := StatusMessage{Type: "status"}
-	for _, ch := range control.Diff(prevS, s) {
+	for _, ch := range b.StatusChanges {
 		if ch.Gone {
 			m.Gone = append(m.Gone, ch.Path.String())
 			continue
@@ -200,7 +203,7 @@ func statusMessage(prevS, prevC, s, c []control.Leaf, initial bool) (StatusMessa
 		}
 		m.Status[ch.Path.String()] = ch.Value
 	}
-	for _, ch := range control.Diff(prevC, c) {
+	for _, ch := range b.ConfigChanges {
 		if ch.Gone {
 			continue
 		}

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/roomd/roomd/control"
+	"github.com/roomd/roomd/control/feedback"
 	"github.com/roomd/roomd/internal/netguard"
 	"github.com/roomd/roomd/internal/pinlock"
 	"github.com/roomd/roomd/room"
@@ -70,6 +71,10 @@ type Options struct {
 	Network func() []NetInterface
 	// SoftwareVersion is reported as SystemUnit Software Version.
 	SoftwareVersion string
+	// Feedback is the daemon's feedback hub, shared with the other
+	// surfaces; nil makes one for this server from the room and
+	// SoftwareVersion. A given hub reports its own software version.
+	Feedback *feedback.Hub
 	// RemoteEnabled says whether a remote listener is configured; the
 	// settings screen says so.
 	RemoteEnabled bool
@@ -104,7 +109,7 @@ type Server struct {
 	opts   Options
 	log    *slog.Logger
 	now    func() time.Time
-	sys    control.System
+	hub    *feedback.Hub // the status tree and its changes, for every panel
 	tokens *tokenStore
 	csrf   []byte // key for the CSRF tokens; new with each process
 	static fs.FS
@@ -151,13 +156,16 @@ func New(r Room, o Options) (*Server, error) {
 		opts:     o,
 		log:      o.Logger,
 		now:      o.Now,
-		sys:      control.System{SoftwareVersion: o.SoftwareVersion},
+		hub:      o.Feedback,
 		tokens:   newTokenStore(o.StateDir),
 		csrf:     make([]byte, 32),
 		sessions: map[*session]struct{}{},
 		admins:   map[string]adminSession{},
 	}
 	rand.Read(s.csrf)
+	if s.hub == nil {
+		s.hub = feedback.New(r, feedback.Options{System: control.System{SoftwareVersion: o.SoftwareVersion}})
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -437,11 +445,11 @@ func (s *Server) serveSession(w http.ResponseWriter, r *http.Request, a Access) 
 }
 
 func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request, _ client) {
-	st := s.room.Snapshot()
+	status, config := s.hub.Now()
 	writeJSON(w, http.StatusOK, map[string]any{
 		"schemaVersion": control.SchemaVersion,
-		"status":        leafMap(control.Flatten(st, s.sys)),
-		"config":        leafMap(control.ConfigLeaves(st.Settings)),
+		"status":        leafMap(status),
+		"config":        leafMap(config),
 	})
 }
 

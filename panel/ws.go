@@ -185,10 +185,10 @@ func (s *Server) serveWS(base context.Context, w http.ResponseWriter, r *http.Re
 			}
 		}
 	})
-	// Status: the whole tree, then every change, as the room reports it.
+	// Status: the whole tree, then every change, as the feedback hub
+	// hands it to every panel.
 	wg.Go(func() {
-		var ps, pc []control.Leaf
-		updates := s.room.Watch(ctx)
+		batches := s.hub.Subscribe(ctx)
 		for {
 			select {
 			case <-ctx.Done():
@@ -203,20 +203,18 @@ func (s *Server) serveWS(base context.Context, w http.ResponseWriter, r *http.Re
 					fail(nil)
 					return
 				}
-			case u, ok := <-updates:
+			case b, ok := <-batches:
 				if !ok {
 					fail(nil)
 					return
 				}
-				ns, nc := control.Flatten(u.State, s.sys), control.ConfigLeaves(u.State.Settings)
-				if m, any := statusMessage(ps, pc, ns, nc, u.Initial || u.Resync); any {
+				if m, any := statusMessage(b); any {
 					if err := send(m); err != nil {
 						fail(err)
 						return
 					}
 				}
-				ps, pc = ns, nc
-				for _, e := range eventMessages(u.Events) {
+				for _, e := range eventMessages(b.Events) {
 					if err := send(e); err != nil {
 						fail(err)
 						return

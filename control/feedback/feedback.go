@@ -68,12 +68,12 @@ type Options struct {
 	// System is what status says about the unit (its software version).
 	System control.System
 	// Queue is how many batches a subscriber may fall behind before it is
-	// resynced (default 64).
+	// resynced (default 256, as many as the room queues for a watcher).
 	Queue int
 }
 
 // DefaultQueue is Options.Queue when unset.
-const DefaultQueue = 64
+const DefaultQueue = 256
 
 // Hub fans the room's feedback out to subscribers. It watches the room
 // only while someone is subscribed; the zero Hub is not usable, use New.
