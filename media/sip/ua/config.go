@@ -96,6 +96,9 @@ type Config struct {
 	RingTimeout time.Duration
 	// MaxRedirects bounds the 3xx a call follows; 0 means 3.
 	MaxRedirects int
+	// RequestTimeout bounds one REGISTER exchange, challenge included;
+	// 0 means 10 s.
+	RequestTimeout time.Duration
 
 	Logger *slog.Logger
 	Clock  Clock
@@ -190,6 +193,9 @@ func (c Config) withDefaults() (Config, error) {
 	c.SessionExpires = max(c.SessionExpires, MinSE)
 	if c.RingTimeout == 0 {
 		c.RingTimeout = 60 * time.Second
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = 10 * time.Second
 	}
 	if c.MaxRedirects == 0 {
 		c.MaxRedirects = 3

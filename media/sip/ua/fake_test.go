@@ -200,3 +200,39 @@ func rawExchange(t *testing.T, addr string, msgs []string, wait time.Duration) [
 		out = append(out, string(buf[:n]))
 	}
 }
+
+// nextDue returns how long until the earliest pending timer (0 if none).
+func (c *fakeClock) nextDue() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var next time.Duration
+	for _, t := range c.timers {
+		if d := t.at.Sub(c.now); !t.done && (next == 0 || d < next) {
+			next = d
+		}
+	}
+	return next
+}
+
+// eventually polls cond every few milliseconds for up to d.
+func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not after %v", what, d)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// listenUDP opens a loopback UDP socket closed when the test ends.
+func listenUDP(t *testing.T) net.PacketConn {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	return pc
+}

@@ -57,11 +57,10 @@ var errBadCredentials = errors.New("ua: " + reasonBadCredentials + "; check the 
 // Registration timing: refreshes fall at 50–80 % of the granted time;
 // failures back off from 2 s to 5 min.
 const (
-	refreshMin  = 0.5
-	refreshMax  = 0.8
-	backoffMin  = 2 * time.Second
-	backoffMax  = 5 * time.Minute
-	registerTTL = 10 * time.Second // one REGISTER round, with its challenge
+	refreshMin = 0.5
+	refreshMax = 0.8
+	backoffMin = 2 * time.Second
+	backoffMax = 5 * time.Minute
 )
 
 // registrar keeps the room registered.
@@ -173,7 +172,7 @@ func (r *registrar) register(ctx context.Context, expires time.Duration) (time.D
 	if err != nil {
 		return 0, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, registerTTL)
+	ctx, cancel := context.WithTimeout(ctx, r.u.cfg.RequestTimeout)
 	defer cancel()
 	answered := false // the last request carried an answer to a fresh challenge
 	for range 4 {
@@ -192,10 +191,12 @@ func (r *registrar) register(ctx context.Context, expires time.Duration) (time.D
 		case code == 401 || code == 407:
 			stale := r.challenge(res)
 			if !stale && (answered || fresh) {
+				r.forgetAuth()
 				return 0, errBadCredentials
 			}
 			answered = true
 		case code == 403:
+			r.forgetAuth()
 			return 0, errBadCredentials
 		case code == 423:
 			if h := res.GetHeader("Min-Expires"); h != nil {
@@ -211,7 +212,15 @@ func (r *registrar) register(ctx context.Context, expires time.Duration) (time.D
 			return 0, ce
 		}
 	}
+	r.forgetAuth()
 	return 0, errBadCredentials
+}
+
+// forgetAuth drops the cached challenge, so the next attempt starts over.
+func (r *registrar) forgetAuth() {
+	r.mu.Lock()
+	r.auth = nil
+	r.mu.Unlock()
 }
 
 // request builds one REGISTER.
