@@ -175,59 +175,68 @@ func sipURI(scheme string, l Link) string {
 	return b.String()
 }
 
+// SIPAddress is a SIP link in parts, for SIPLink.
+type SIPAddress struct {
+	Secure    bool   // sips: whatever else is set
+	User      string // "" for a bare host
+	Host      string // host[:port]; an IPv6 address in brackets
+	Transport string // udp, tcp, tls; "" for the default
+	DTMF      string // digits sent after connecting; never a passcode
+	Passcode  string // the meeting's passcode, to Link.Secret
+	Via       string // PasscodeDTMF ("" means it) or PasscodeUser
+}
+
 // SIPLink builds a SIP link from its parts and checks it with the same
-// grammar as Parse. A passcode makes the link sips: unless transport is
+// grammar as Parse. A passcode makes the link sips: unless a transport is
 // given (SIPS is the default whenever a passcode or PIN is involved); the
-// passcode goes to Link.Secret and never into the URI. via says how the
-// passcode reaches the far end: PasscodeDTMF ("" means it) or
-// PasscodeUser.
-func SIPLink(user, hostport, transport, dtmf, passcode, via string) (Link, error) {
+// passcode goes to Link.Secret and never into the URI.
+func SIPLink(a SIPAddress) (Link, error) {
 	scheme := "sip"
-	if passcode != "" && transport == "" {
+	if a.Secure || a.Passcode != "" && a.Transport == "" {
 		scheme = "sips"
 	}
-	if passcode != "" && !Passcode(passcode, via) {
-		return Link{Provider: SIP}, refuse(ErrBadParameter, "passcode must be digits (sent as DTMF) or, in the user part, letters and digits")
+	if a.Passcode != "" && !Passcode(a.Passcode, a.Via) {
+		return Link{Provider: SIP}, refuse(ErrBadParameter, "passcode must be digits (sent as DTMF) or, in the user part, letters, digits and dots")
 	}
 	// Each part is checked on its own, so that one cannot add parameters
 	// (a passcode, say) to the link.
-	if strings.ContainsAny(user+hostport+transport, ";?@") {
+	if strings.ContainsAny(a.User+a.Host+a.Transport, ";?@") {
 		return Link{Provider: SIP}, refuse(ErrBadParameter, "sip address parts may not hold ; ? or @")
 	}
-	if dtmf != "" && !dtmfDigits(dtmf, true) {
+	if a.DTMF != "" && !dtmfDigits(a.DTMF, true) {
 		return Link{Provider: SIP}, refuse(ErrBadParameter, whySIPDTMF)
 	}
 	raw := scheme + ":"
-	if user != "" {
-		raw += user + "@"
+	if a.User != "" {
+		raw += a.User + "@"
 	}
-	raw += hostport
-	if transport != "" {
-		raw += ";transport=" + transport
+	raw += a.Host
+	if a.Transport != "" {
+		raw += ";transport=" + a.Transport
 	}
-	if dtmf != "" {
-		raw += ";dtmf=" + strings.ReplaceAll(dtmf, "#", "%23")
+	if a.DTMF != "" {
+		raw += ";dtmf=" + strings.ReplaceAll(a.DTMF, "#", "%23")
 	}
-	if passcode != "" && via == PasscodeUser {
+	if a.Passcode != "" && a.Via == PasscodeUser {
 		raw += ";passcode-via=" + PasscodeUser
 	}
-	l, err := NewRegistry(SIPScheme()).Parse(raw)
+	l, err := parseSIP(raw)
 	if err != nil {
 		return Link{Provider: SIP}, err
 	}
-	l.Secret = passcode
+	l.Secret = a.Passcode
 	return l, nil
 }
 
-// Passcode reports whether p can be sent the given way: digits for DTMF,
-// letters and digits in a user part.
+// Passcode reports whether p can be sent the given way: digits for DTMF;
+// letters, digits and dots in a user part.
 func Passcode(p, via string) bool {
 	if p == "" || len(p) > 32 {
 		return false
 	}
 	for _, r := range p {
 		digit := r >= '0' && r <= '9'
-		letter := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+		letter := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '.'
 		if !digit && !(letter && via == PasscodeUser) {
 			return false
 		}

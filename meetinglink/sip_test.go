@@ -28,6 +28,7 @@ func TestSIPLink(t *testing.T) {
 		{user: "4711", host: "pbx.example.com", transport: "udp", passcode: "2718",
 			uri: "sip:4711@pbx.example.com;transport=udp", dialUser: "4711", dialDTMF: "2718#"},
 		{host: "192.0.2.10", dtmf: "42#", uri: "sip:192.0.2.10;dtmf=42%23", dialDTMF: "42#"},
+		{host: "[2001:db8::10]:5061", transport: "tls", uri: "sip:[2001:db8::10]:5061;transport=tls"},
 		{user: "4711", host: "pbx.example.com", passcode: "12ab", err: ErrBadParameter},
 		{user: "4711", host: "pbx.example.com", passcode: "12;pin=1", via: PasscodeUser, err: ErrBadParameter},
 		{user: "47 11", host: "pbx.example.com", err: ErrBadParameter},
@@ -35,7 +36,7 @@ func TestSIPLink(t *testing.T) {
 		{user: "4711", host: "pbx.example.com", dtmf: "12;pin=3", err: ErrBadParameter},
 	}
 	for _, tt := range tests {
-		l, err := SIPLink(tt.user, tt.host, tt.transport, tt.dtmf, tt.passcode, tt.via)
+		l, err := SIPLink(SIPAddress{User: tt.user, Host: tt.host, Transport: tt.transport, DTMF: tt.dtmf, Passcode: tt.passcode, Via: tt.via})
 		name := fmt.Sprintf("SIPLink(%q, %q, %q, %q, passcode, %q)", tt.user, tt.host, tt.transport, tt.dtmf, tt.via)
 		if !errors.Is(err, tt.err) || (err == nil) != (tt.err == nil) {
 			t.Errorf("%s: error %v, want %v", name, err, tt.err)

@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/roomd/roomd/meetinglink/invite"
 )
 
 // Mode says what the room does with the meetings on its calendar.
@@ -43,6 +45,9 @@ type Config struct {
 	RoomZone string   `toml:"room_zone" json:"room_zone,omitempty"`
 	Refresh  Duration `toml:"refresh" json:"refresh,omitempty"` // feed refresh interval, default 5m, ±10% jitter
 	Horizon  Duration `toml:"horizon" json:"horizon,omitempty"` // how far ahead meetings are listed, default 24h
+	// DialRules turn meeting IDs in invitations into SIP addresses
+	// (a Zoom connector, a Teams CVI pattern, …); none by default.
+	DialRules invite.DialRules `toml:"dial_rules" json:"dial_rules"`
 }
 
 // Defaults.
@@ -98,6 +103,9 @@ func (c Config) Validate() error {
 	within("horizon", c.Horizon, time.Hour, 14*24*time.Hour)
 	if _, err := c.Location(); err != nil {
 		errs = append(errs, err)
+	}
+	if err := c.DialRules.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("schedule: %w", err))
 	}
 	return errors.Join(errs...)
 }

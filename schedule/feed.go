@@ -132,7 +132,7 @@ func (r *Runner) fetch(ctx context.Context, k feedKind, u *url.URL) error {
 	if err != nil {
 		return fmt.Errorf("schedule: reading the calendar from %s: %w", redact(u), err)
 	}
-	cal, err := ParseICS(body, zone)
+	cal, err := r.parse(body, zone)
 	if err != nil {
 		return fmt.Errorf("%w (from %s)", err, redact(u))
 	}
@@ -143,7 +143,7 @@ func (r *Runner) fetch(ctx context.Context, k feedKind, u *url.URL) error {
 	}
 	if r.zone != zone {
 		// The zone changed while fetching: read the calendar in the new one.
-		if cal, err = ParseICS(body, r.zone); err != nil {
+		if cal, err = r.parse(body, r.zone); err != nil {
 			r.mu.Unlock()
 			return fmt.Errorf("%w (from %s)", err, redact(u))
 		}

@@ -16,6 +16,8 @@ import (
 
 	"github.com/emersion/go-ical"
 	"github.com/teambition/rrule-go"
+
+	"github.com/roomd/roomd/meetinglink/invite"
 )
 
 const (
@@ -120,8 +122,14 @@ type series struct {
 // ParseICS parses an iCalendar feed. Floating times and all-day dates are
 // read in zone (nil means UTC). Events that cannot be read are left out
 // and listed by Problems; the error is for feeds that are not iCalendar
-// at all.
+// at all. Meeting links are found without dial rules; the Runner uses
+// its configuration's.
 func ParseICS(data []byte, zone *time.Location) (*Calendar, error) {
+	return parseICS(data, zone, invite.DialRules{})
+}
+
+// parseICS is ParseICS with the organisation's dial rules.
+func parseICS(data []byte, zone *time.Location, rules invite.DialRules) (*Calendar, error) {
 	if zone == nil {
 		zone = time.UTC
 	}
@@ -151,7 +159,7 @@ func ParseICS(data []byte, zone *time.Location) (*Calendar, error) {
 			}
 		}
 	}
-	p := &parser{zones: newZones(defs, zone, pr), room: zone, pr: pr,
+	p := &parser{zones: newZones(defs, zone, pr), room: zone, pr: pr, rules: rules,
 		budget: &budget{deadline: time.Now().Add(parseBudget)}}
 	byUID := map[string]*series{}
 	c := &Calendar{zone: zone}
@@ -215,6 +223,7 @@ type parser struct {
 	room   *time.Location
 	pr     *problems
 	budget *budget
+	rules  invite.DialRules
 }
 
 func (p *parser) event(c *ical.Component) (*event, error) {
@@ -260,8 +269,8 @@ func (p *parser) event(c *ical.Component) (*event, error) {
 			fields = append(fields, pv.Value)
 		}
 	}
-	fields = append(fields, textValue(c, "LOCATION"), textValue(c, "DESCRIPTION"))
-	e.link = FindLink(fields...)
+	e.link = FindDial(invite.Event{URLs: fields, Location: textValue(c, "LOCATION"),
+		Description: textValue(c, "DESCRIPTION"), HTML: htmlValue(c, "X-ALT-DESC")}, p.rules)
 
 	if e.rid != nil {
 		return e, nil // an override is one instance; its rules would be ignored
@@ -655,6 +664,16 @@ func propValue(c *ical.Component, name string) string {
 
 // textValue is a TEXT property, unescaped leniently: feeds in the wild
 // escape more (and less) than RFC 5545 allows.
+// htmlValue is an HTML property's text (X-ALT-DESC;FMTTYPE=text/html), ""
+// for any other format.
+func htmlValue(c *ical.Component, name string) string {
+	p := c.Props.Get(name)
+	if p == nil || !strings.EqualFold(strings.TrimSpace(p.Params.Get("FMTTYPE")), "text/html") {
+		return ""
+	}
+	return textValue(c, name)
+}
+
 func textValue(c *ical.Component, name string) string {
 	v := propValue(c, name)
 	if !strings.Contains(v, `\`) {

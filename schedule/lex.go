@@ -32,6 +32,7 @@ var kept = map[string]map[string]int{ // property -> how many lines to keep
 		"RRULE": 1, "RDATE": maxMultiple, "EXDATE": maxMultiple,
 		"RECURRENCE-ID": 1, "SEQUENCE": 1, "CONFERENCE": 4,
 		"X-GOOGLE-CONFERENCE": 1, "X-MICROSOFT-SKYPETEAMSMEETINGURL": 1,
+		"X-ALT-DESC": 1,
 	},
 	"VTIMEZONE": {"TZID": 1, "X-LIC-LOCATION": 1},
 	"STANDARD":  {"DTSTART": 1, "TZOFFSETFROM": 1, "TZOFFSETTO": 1, "RRULE": 1, "RDATE": 50, "TZNAME": 1},

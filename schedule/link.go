@@ -3,10 +3,9 @@ package schedule
 import (
 	"errors"
 	"fmt"
-	"regexp"
-	"strings"
 
 	"github.com/roomd/roomd/meetinglink"
+	"github.com/roomd/roomd/meetinglink/invite"
 )
 
 // Providers a Link can name (meetinglink's).
@@ -18,18 +17,25 @@ const (
 	ProviderZoom    = meetinglink.Zoom
 	ProviderMeet    = meetinglink.Meet
 	ProviderWebex   = meetinglink.Webex
+	ProviderJitsi   = meetinglink.Jitsi
+	ProviderSIP     = meetinglink.SIP
 	ProviderWeb     = meetinglink.Web
 )
 
 // Link is the meeting link found in an event, as the calendar keeps it.
 //
 // URI never carries the link's secret (a Janus PIN, a WHIP bearer token, a
-// LiveKit token, a Zoom pwd): meetinglink moves a roomd link's secret to
-// Passcode, and other links lose their query altogether, because URI is
-// shown.
+// LiveKit token, a Zoom pwd, a SIP meeting's passcode): meetinglink moves a
+// roomd link's secret to Passcode, the invitation's passcode of a SIP
+// meeting goes there too, and other links lose their query altogether,
+// because URI is shown.
 type Link struct {
 	Provider string `json:"provider,omitempty"`
 	URI      string `json:"uri,omitempty"`
+	// Service is the meeting service the invitation is for (Zoom, Teams,
+	// …) when the link is another protocol's: a Zoom meeting dialled by
+	// SIP is Provider "sip", Service "zoom".
+	Service  string `json:"service,omitempty"`
 	Passcode string `json:"-"`
 	Joinable bool   `json:"joinable"`
 	Why      string `json:"why,omitempty"` // why it cannot be joined
@@ -45,58 +51,31 @@ func (l Link) String() string {
 	return fmt.Sprintf("{%s %s%s joinable=%v %s}", l.Provider, l.URI, pc, l.Joinable, l.Why)
 }
 
-const whyNoLink = "no meeting link"
-
-// linkPattern finds links of every scheme meetinglink reads in an event's
-// text.
-var linkPattern = func() *regexp.Regexp {
-	var alt []string
-	for _, s := range meetinglink.Standard().Schemes() {
-		alt = append(alt, regexp.QuoteMeta(s))
-	}
-	return regexp.MustCompile(`(?i)\b(?:` + strings.Join(alt, "|") + `)://[^\s<>"'\x60{}|\\^\[\]]+`)
-}()
+const whyNoLink = invite.WhyNoLink
 
 // FindLink returns the meeting link of an event from its URL, LOCATION
 // and DESCRIPTION (and conference properties), in that order of
-// preference: the first joinable roomd link, else the first roomd link
-// (janus+, whip+, livekit+), else the first known meeting service, else the
-// first web link.
+// preference, with no dial rules: see [FindDial].
 func FindLink(fields ...string) Link {
-	var own, foreign, web Link
-	for _, f := range fields {
-		for _, raw := range linkPattern.FindAllString(f, 20) {
-			raw = strings.TrimRight(raw, ".,;:!?)>*")
-			l := parseLink(raw)
-			switch l.Provider {
-			case "":
-			case ProviderJanus, ProviderWHIP, ProviderLiveKit:
-				if l.Joinable {
-					return l
-				}
-				if own.Provider == "" {
-					own = l
-				}
-			case ProviderWeb:
-				if web.Provider == "" {
-					web = l
-				}
-			default:
-				if foreign.Provider == "" {
-					foreign = l
-				}
-			}
-		}
+	return linkOf(invite.ExtractText(invite.DialRules{}, fields...))
+}
+
+// FindDial returns what the room dials for an event (package
+// meetinglink/invite): the first joinable roomd link, else the service's
+// SIP address in the invitation, else a gateway or IVR form or a meeting
+// ID turned into a SIP address by rules; otherwise the reason it cannot
+// be joined, with the link that may be shown.
+func FindDial(ev invite.Event, rules invite.DialRules) Link {
+	return linkOf(invite.Extract(ev, rules))
+}
+
+// linkOf keeps what the calendar shows of a dial, and its passcode apart.
+func linkOf(d invite.Dial) Link {
+	l := Link{Provider: d.Link.Provider, URI: d.Link.URI, Service: d.Service, Joinable: d.Why == "", Why: d.Why}
+	if l.Joinable {
+		l.Passcode = d.Link.Secret
 	}
-	switch {
-	case own.Provider != "":
-		return own
-	case foreign.Provider != "":
-		return foreign
-	case web.Provider != "":
-		return web
-	}
-	return Link{Why: whyNoLink}
+	return l
 }
 
 // parseLink reads one link with meetinglink (docs/schedule.md lists the

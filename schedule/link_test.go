@@ -90,7 +90,7 @@ func TestFindLink(t *testing.T) {
 		{"angle brackets and trailing punctuation", []string{"", "", "Join here: <janus+wss://s.example.com/?room=7&pin=1>."},
 			"janus+wss://s.example.com/?room=7", ""},
 		{"foreign beats plain web", []string{"https://wiki.example.com/x", "https://zoom.us/j/1?pwd=2"},
-			"https://zoom.us/j/1", "roomd cannot join Zoom meetings"},
+			"https://zoom.us/j/1", "a Zoom meeting link without a SIP address; this organisation has no Zoom connector dial rule"},
 		{"nothing", []string{"", "Room 4.12", "Bring snacks"}, "", "no meeting link"},
 		{"case-insensitive scheme", []string{"JANUS+WSS://s.example.com/?room=1"}, "janus+wss://s.example.com/?room=1", ""},
 	}

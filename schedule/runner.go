@@ -107,6 +107,11 @@ type source struct {
 	urlHash string    // the feed it was fetched from; "" for an inline calendar
 }
 
+// parse reads a calendar with the configuration's dial rules.
+func (r *Runner) parse(data []byte, zone *time.Location) (*Calendar, error) {
+	return parseICS(data, zone, r.cfg.DialRules)
+}
+
 // New makes a Runner and loads the cached schedule; nothing is fetched
 // until Run. The error is for an invalid configuration.
 func New(o Options) (*Runner, error) {
@@ -214,7 +219,7 @@ func (r *Runner) load() {
 		return
 	}
 	if f := c.Feed; f != nil && r.urlHash != "" && f.URLHash == r.urlHash {
-		if cal, err := ParseICS(f.ICS, r.zone); err == nil {
+		if cal, err := r.parse(f.ICS, r.zone); err == nil {
 			r.feed = source{ics: f.ICS, cal: cal, etag: f.ETag, lastMod: f.LastModified, at: f.FetchedAt}
 			r.staleSince = c.StaleSince
 			r.log.Info("schedule: loaded the cached calendar", "fetched", f.FetchedAt)
@@ -223,7 +228,7 @@ func (r *Runner) load() {
 		}
 	}
 	if f := c.Fleet; f != nil {
-		if cal, err := ParseICS(f.ICS, r.zone); err == nil {
+		if cal, err := r.parse(f.ICS, r.zone); err == nil {
 			r.fleet = source{ics: f.ICS, cal: cal, at: f.ReceivedAt, urlHash: f.URLHash, etag: f.ETag, lastMod: f.LastModified}
 			r.fleetStale = f.StaleSince
 		}
@@ -283,7 +288,7 @@ func (r *Runner) SetFleetCalendar(ics []byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(bytes.TrimSpace(ics)) > 0 {
-		c, err := ParseICS(ics, r.zone)
+		c, err := r.parse(ics, r.zone)
 		if err != nil {
 			return fmt.Errorf("%w (fleet calendar; the previous one stays in force)", err)
 		}
@@ -388,7 +393,7 @@ func (r *Runner) SetZone(name string) error {
 		if c.src.ics == nil {
 			continue
 		}
-		cal, err := ParseICS(c.src.ics, zone)
+		cal, err := r.parse(c.src.ics, zone)
 		if err != nil {
 			return fmt.Errorf("%w (reading the calendar in %s; the zone in force stays)", err, zone)
 		}
