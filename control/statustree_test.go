@@ -91,18 +91,23 @@ func TestStatusNextIsFlattenAndDiff(t *testing.T) {
 	at := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
 	steps := []func(*room.State){
 		func(s *room.State) { s.Volume = 10 },
-		func(s *room.State) { s.Media.SendBitrate, s.Media.Received[0].FPS = 900_000, 12 },
+		func(s *room.State) {
+			s.Media.Received = slices.Clone(s.Media.Received) // steps change copies, never the last state
+			s.Media.SendBitrate, s.Media.Received[0].FPS = 900_000, 12
+		},
 		func(s *room.State) { s.Media.Received = s.Media.Received[1:] },
 		func(s *room.State) {
-			s.Media.Received = append(s.Media.Received, room.ReceivedVideo{Participant: "carol", Width: 640})
+			s.Media.Received = append(slices.Clip(s.Media.Received), room.ReceivedVideo{Participant: "carol", Width: 640})
 		},
 		func(s *room.State) { s.NextMeetings = s.NextMeetings[:1] },
-		func(s *room.State) { s.NextMeetings = append(s.NextMeetings, room.Meeting{ID: "c", Start: at}) },
+		func(s *room.State) {
+			s.NextMeetings = append(slices.Clip(s.NextMeetings), room.Meeting{ID: "c", Start: at})
+		},
 		func(s *room.State) { s.Env.HaveTemperature, s.Env.HaveHumidity, s.Env.Humidity = false, true, 40 },
 		func(s *room.State) {
 			s.Hardware = append([]room.Device{{Name: "relay", Kind: "relay", State: "skipped"}}, s.Hardware...)
 		},
-		func(s *room.State) { s.Hardware[1].State = "failed" },
+		func(s *room.State) { s.Hardware = slices.Clone(s.Hardware); s.Hardware[1].State = "failed" },
 		func(s *room.State) { s.DamagedFiles = nil },
 		func(s *room.State) { s.Settings.Name = "Board Room"; s.ScheduleStaleSince = at },
 		func(s *room.State) {}, // nothing changes
@@ -115,7 +120,7 @@ func TestStatusNextIsFlattenAndDiff(t *testing.T) {
 		t.Fatal("NewStatus and Flatten differ")
 	}
 	for i, step := range steps {
-		next := cloneState(prev)
+		next := prev
 		step(&next)
 		var changes []Change
 		st, changes = st.Next(next)
@@ -137,12 +142,4 @@ func TestStatusNextIsFlattenAndDiff(t *testing.T) {
 
 func leafEqual(a, b Leaf) bool {
 	return a.Value == b.Value && a.Kind == b.Kind && slices.Equal(a.Path, b.Path)
-}
-
-func cloneState(s room.State) room.State {
-	s.NextMeetings = slices.Clone(s.NextMeetings)
-	s.Hardware = slices.Clone(s.Hardware)
-	s.Media.Received = slices.Clone(s.Media.Received)
-	s.DamagedFiles = slices.Clone(s.DamagedFiles)
-	return s
 }
