@@ -155,9 +155,62 @@ func ExtractText(rules DialRules, fields ...string) Dial {
 	return f.decide(rules)
 }
 
-// read gathers the facts of one field.
+// maxLine is the longest stretch of text matched at once: invitation
+// lines are short, and short inputs keep Go's regexps fast.
+const maxLine = 4 << 10
+
+// read gathers the facts of one field, line by line.
 func (f *facts) read(field string, rules DialRules) {
-	for _, raw := range schemeLink.FindAllString(field, maxLinks) {
+	prev := ""
+	for len(field) > 0 {
+		line, rest, _ := strings.Cut(field, "\n")
+		if len(line) > maxLine {
+			line, rest = field[:maxLine], field[maxLine:]
+		}
+		field = rest
+		f.readLine(line, prev, rules)
+		if strings.TrimSpace(line) != "" {
+			prev = line
+		}
+	}
+}
+
+// readLine gathers the facts of one line; prev is the line before, which
+// may label this one ("Join by SIP").
+func (f *facts) readLine(line, prev string, rules DialRules) {
+	if strings.Contains(line, "://") {
+		f.links(line)
+	}
+	lower := strings.ToLower(line)
+	if strings.Contains(lower, "sip") {
+		f.sipLinks(line, rules)
+	}
+	if strings.Contains(line, "@") {
+		f.addresses(line, prev, rules)
+	}
+	if !strings.ContainsAny(line, "0123456789") {
+		return
+	}
+	if m := cviIDLabel.FindStringSubmatch(line); m != nil && f.cviID == "" {
+		f.cviID = digits(m[1])
+	}
+	if m := meetingIDLabel.FindStringSubmatch(line); m != nil && f.meetingID == "" {
+		f.meetingID = digits(m[1])
+	}
+	if m := passcodeLabel.FindStringSubmatch(line); m != nil && f.passcode == "" {
+		f.passcode = digits(m[1])
+	}
+	if m := noPINLabel.FindStringSubmatch(line); m != nil && f.passcodeNoP == "" {
+		f.passcodeNoP = digits(m[1])
+	}
+	if m := bareNumber.FindStringSubmatch(line); m != nil && f.bareNumber == "" {
+		f.bareNumber = m[1]
+	}
+}
+
+// links notes scheme://… links: roomd's own, services', web pages.
+func (f *facts) links(line string) {
+	for _, raw := range schemeLink.FindAllString(line, maxLinks) {
 		raw = strings.TrimRight(raw, ".,;:!?)>*")
 		l, err := meetinglink.Parse(raw)
 		if errors.Is(err, meetinglink.ErrCredentials) {
@@ -180,7 +233,11 @@ func (f *facts) read(field string, rules DialRules) {
 			f.serviceLink(raw, l, err)
 		}
 	}
-	for _, raw := range sipLink.FindAllString(field, maxLinks) {
+}
+
+// sipLinks notes sip: and sips: links.
+func (f *facts) sipLinks(line string, rules DialRules) {
+	for _, raw := range sipLink.FindAllString(line, maxLinks) {
 		raw = strings.TrimRight(raw, ".,;:!?)>*")
 		l, err := meetinglink.Parse(raw)
 		if err != nil {
@@ -193,22 +250,6 @@ func (f *facts) read(field string, rules DialRules) {
 			continue
 		}
 		f.sip = append(f.sip, candidate{link: l, service: svc, found: true})
-	}
-	f.addresses(field, rules)
-	if m := cviIDLabel.FindStringSubmatch(field); m != nil && f.cviID == "" {
-		f.cviID = digits(m[1])
-	}
-	if m := meetingIDLabel.FindStringSubmatch(field); m != nil && f.meetingID == "" {
-		f.meetingID = digits(m[1])
-	}
-	if m := passcodeLabel.FindStringSubmatch(field); m != nil && f.passcode == "" {
-		f.passcode = digits(m[1])
-	}
-	if m := noPINLabel.FindStringSubmatch(field); m != nil && f.passcodeNoP == "" {
-		f.passcodeNoP = digits(m[1])
-	}
-	if m := bareNumber.FindStringSubmatch(field); m != nil && f.bareNumber == "" {
-		f.bareNumber = m[1]
 	}
 }
 
@@ -247,35 +288,38 @@ func (f *facts) serviceLink(raw string, l meetinglink.Link, err error) {
 }
 
 // addresses notes user@host video addresses written without sip:.
-func (f *facts) addresses(field string, rules DialRules) {
-	prev := ""
-	for _, line := range strings.Split(field, "\n") {
-		for _, m := range bareAddress.FindAllStringSubmatch(line, maxLinks) {
-			user, host := m[1], strings.ToLower(m[2])
-			svc := sipService(host, rules)
-			cvi := under(host, cviDomains)
-			if svc == "" && !cvi && !videoLabel.MatchString(prev+" "+line) {
-				continue // an e-mail address
+func (f *facts) addresses(line, prev string, rules DialRules) {
+	labelled, cviBlock := -1, false
+	for _, m := range bareAddress.FindAllStringSubmatch(line, maxLinks) {
+		user, host := m[1], strings.ToLower(m[2])
+		svc := sipService(host, rules)
+		cvi := under(host, cviDomains)
+		if labelled < 0 {
+			around := prev + " " + line
+			labelled = 0
+			if videoLabel.MatchString(around) {
+				labelled = 1
 			}
-			if svc == meetinglink.Zoom {
-				f.zoomAddress(user, host, false, "")
-				continue
-			}
-			l, err := meetinglink.SIPLink(meetinglink.SIPAddress{User: user, Host: host})
-			if err != nil {
-				continue
-			}
-			c := candidate{link: l, service: svc, found: true}
-			if cvi || strings.Contains(strings.ToLower(prev+" "+line), "conferencing device") {
-				c.service = meetinglink.Teams
-				f.cvi = append(f.cvi, c)
-				continue
-			}
-			f.sip = append(f.sip, c)
+			cviBlock = strings.Contains(strings.ToLower(around), "conferencing device")
 		}
-		if strings.TrimSpace(line) != "" {
-			prev = line
+		if svc == "" && !cvi && labelled == 0 {
+			continue // an e-mail address
 		}
+		if svc == meetinglink.Zoom {
+			f.zoomAddress(user, host, false, "")
+			continue
+		}
+		l, err := meetinglink.SIPLink(meetinglink.SIPAddress{User: user, Host: host})
+		if err != nil {
+			continue
+		}
+		c := candidate{link: l, service: svc, found: true}
+		if cvi || cviBlock {
+			c.service = meetinglink.Teams
+			f.cvi = append(f.cvi, c)
+			continue
+		}
+		f.sip = append(f.sip, c)
 	}
 }
 
