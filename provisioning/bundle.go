@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/roomd/roomd/meetinglink/invite"
 )
 
 // Payload is what a configuration bundle carries.
@@ -59,6 +61,10 @@ type CalendarConfig struct {
 type MeetingConfig struct {
 	Services []string `json:"services,omitempty"` // e.g. "jitsi", "whip"
 	Region   string   `json:"region,omitempty"`
+	// DialRules turn meeting IDs in invitations into SIP addresses (a
+	// Zoom connector, a Teams CVI pattern, a default SIP domain: see
+	// docs/schedule.md); nil keeps the room's local rules.
+	DialRules *invite.DialRules `json:"dial_rules,omitempty"`
 }
 
 // PINConfig holds bcrypt hashes, never PINs.
@@ -159,6 +165,11 @@ func (c *Config) Validate() error {
 		}
 		if _, err := bcrypt.Cost([]byte(h)); err != nil {
 			return bad("PIN hash is not a well-formed bcrypt hash")
+		}
+	}
+	if r := c.Meeting.DialRules; r != nil {
+		if err := r.Validate(); err != nil {
+			return bad("meeting %v", err)
 		}
 	}
 	switch c.Security.Unmute {

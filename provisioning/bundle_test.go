@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/roomd/roomd/meetinglink/invite"
 )
 
 func snapshotDir(t *testing.T, dir string) map[string]string {
@@ -267,6 +269,7 @@ func TestConfigValidate(t *testing.T) {
 		"bitrate":   {Media: MediaCaps{MaxBitrateKbps: -1}},
 		"sleep":     {Display: DisplayConfig{SleepAfterMinutes: -5}},
 		"presets":   {Camera: CameraConfig{Presets: ptr(16)}},
+		"dial rule": {Meeting: MeetingConfig{DialRules: &invite.DialRules{Zoom: invite.Rule{Dial: "{passcode}@zoomcrc.com"}}}},
 	} {
 		if err := c.Validate(); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("%s: %v", name, err)
@@ -277,7 +280,8 @@ func TestConfigValidate(t *testing.T) {
 	}
 	full := Config{Room: RoomConfig{TimeZone: "America/New_York"}, Calendar: CalendarConfig{FeedURL: "webcal://cal.example/r.ics"},
 		PINs:  PINConfig{SerialHash: "$2a$04$C6UzMDM.H6dfI/f/IKxGhuS6LSdBzRT1Vv3kwBjGByZq1yZj2VWtu"},
-		Media: MediaCaps{MaxWidth: 640, MaxHeight: 360, MaxFPS: 15, MaxBitrateKbps: 800}, Display: DisplayConfig{SleepAfterMinutes: 10, Brightness: 70}}
+		Media: MediaCaps{MaxWidth: 640, MaxHeight: 360, MaxFPS: 15, MaxBitrateKbps: 800}, Display: DisplayConfig{SleepAfterMinutes: 10, Brightness: 70},
+		Meeting: MeetingConfig{DialRules: &invite.DialRules{DefaultDomain: "video.example.com", Teams: invite.Rule{Dial: "{tenant}.{conference}@t.plcm.vc"}}}}
 	if err := full.Validate(); err != nil {
 		t.Errorf("valid config: %v", err)
 	}

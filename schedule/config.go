@@ -105,7 +105,13 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.DialRules.Validate(); err != nil {
-		errs = append(errs, fmt.Errorf("schedule: %w", err))
+		each := []error{err}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			each = j.Unwrap()
+		}
+		for _, e := range each {
+			errs = append(errs, fmt.Errorf("schedule: %w", e))
+		}
 	}
 	return errors.Join(errs...)
 }

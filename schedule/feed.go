@@ -89,6 +89,7 @@ func (r *Runner) fetch(ctx context.Context, k feedKind, u *url.URL) error {
 	r.mu.Lock()
 	src := r.sourceLocked(k)
 	etag, lastMod, have, zone := src.etag, src.lastMod, src.ics != nil, r.zone
+	rules, rulesGen := r.rules, r.rulesGen
 	r.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
@@ -132,7 +133,7 @@ func (r *Runner) fetch(ctx context.Context, k feedKind, u *url.URL) error {
 	if err != nil {
 		return fmt.Errorf("schedule: reading the calendar from %s: %w", redact(u), err)
 	}
-	cal, err := r.parse(body, zone)
+	cal, err := parseICS(body, zone, rules)
 	if err != nil {
 		return fmt.Errorf("%w (from %s)", err, redact(u))
 	}
@@ -141,8 +142,9 @@ func (r *Runner) fetch(ctx context.Context, k feedKind, u *url.URL) error {
 		r.mu.Unlock()
 		return nil // the fleet named another feed meanwhile
 	}
-	if r.zone != zone {
-		// The zone changed while fetching: read the calendar in the new one.
+	if r.zone != zone || r.rulesGen != rulesGen {
+		// The zone or the dial rules changed while fetching: read the
+		// calendar with the new ones.
 		if cal, err = r.parse(body, r.zone); err != nil {
 			r.mu.Unlock()
 			return fmt.Errorf("%w (from %s)", err, redact(u))

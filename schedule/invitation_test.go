@@ -111,3 +111,50 @@ func wantText(t *testing.T, o Occurrence) []byte {
 	}
 	return []byte(b.String())
 }
+
+// The fleet's dial rules apply to the calendars in force at once: a Zoom
+// meeting without a SIP address becomes joinable by the connector rule,
+// is shown without its passcode, and goes back when the rules are
+// withdrawn; rules that do not validate are refused and change nothing.
+func TestRunnerDialRules(t *testing.T) {
+	zoom := ics(vevent("zoom", "Design review", "09:00", "10:00", "https://example.zoom.us/j/81234567890?pwd=x") +
+		"\nDESCRIPTION:Meeting ID: 812 3456 7890\\nPasscode: 314159")
+	h := newHarness(t, harnessOptions{cfg: Config{Mode: ModeOneTouch, RoomZone: "Europe/Berlin"}, start: "07:00", fleet: zoom})
+	listed := func(uri string) func() bool {
+		return func() bool {
+			ms := h.room.Snapshot().NextMeetings
+			return len(ms) == 1 && ms[0].URI == uri && ms[0].Passcode == ""
+		}
+	}
+	h.eventually("the Zoom meeting listed without a link", listed(""))
+	rules := invite.DialRules{Zoom: invite.Rule{Dial: "{meeting}.{passcode}@zoomcrc.com"}}
+	if err := h.runner.SetDialRules(&rules); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("the Zoom meeting listed with its connector address", listed("sips:81234567890@zoomcrc.com;passcode-via=user"))
+	if err := h.runner.SetDialRules(&invite.DialRules{Zoom: invite.Rule{Dial: "{passcode}@zoomcrc.com"}}); err == nil || !strings.HasPrefix(err.Error(), "schedule: invite: dial_rules.zoom") {
+		t.Errorf("bad rules: %v", err)
+	}
+	h.eventually("bad rules change nothing", listed("sips:81234567890@zoomcrc.com;passcode-via=user"))
+	if err := h.runner.SetDialRules(nil); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("back to the configuration's rules (none)", listed(""))
+	if strings.Contains(h.logs.String(), "314159") {
+		t.Error("the passcode reached the log")
+	}
+}
+
+func TestConfigValidatesDialRules(t *testing.T) {
+	good := Config{DialRules: invite.DialRules{DefaultDomain: "video.example.com", Teams: invite.Rule{Dial: "{tenant}.{conference}@t.plcm.vc"}}}
+	if err := good.Validate(); err != nil {
+		t.Errorf("valid rules: %v", err)
+	}
+	bad := Config{DialRules: invite.DialRules{DefaultDomain: "video example", Meet: invite.Rule{DTMF: "{meeting}"}}}
+	err := bad.Validate()
+	for _, want := range []string{"schedule: invite: dial_rules.default_domain", "schedule: invite: dial_rules.meet"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %v, want %q", err, want)
+		}
+	}
+}

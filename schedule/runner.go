@@ -19,6 +19,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/roomd/roomd/internal/statefile"
+	"github.com/roomd/roomd/meetinglink/invite"
 	"github.com/roomd/roomd/room"
 )
 
@@ -76,7 +77,9 @@ type Runner struct {
 	cachePath string
 
 	mu         sync.Mutex
-	zone       *time.Location // the fleet's time zone, else localZone
+	zone       *time.Location   // the fleet's time zone, else localZone
+	rules      invite.DialRules // the fleet's dial rules, else the configuration's
+	rulesGen   int              // bumped when rules change
 	feed       source
 	fleet      source
 	staleSince time.Time // of the configuration's feed
@@ -107,9 +110,10 @@ type source struct {
 	urlHash string    // the feed it was fetched from; "" for an inline calendar
 }
 
-// parse reads a calendar with the configuration's dial rules.
+// parse reads a calendar with the dial rules in force; r.mu is held (or
+// the Runner not yet shared).
 func (r *Runner) parse(data []byte, zone *time.Location) (*Calendar, error) {
-	return parseICS(data, zone, r.cfg.DialRules)
+	return parseICS(data, zone, r.rules)
 }
 
 // New makes a Runner and loads the cached schedule; nothing is fetched
@@ -128,6 +132,7 @@ func New(o Options) (*Runner, error) {
 		cfg:       cfg,
 		zone:      zone,
 		localZone: zone,
+		rules:     cfg.DialRules,
 		clock:     o.Clock,
 		trust:     o.Trust,
 		client:    o.Client,
@@ -409,6 +414,52 @@ func (r *Runner) SetZone(name string) error {
 	r.gen++
 	r.notify()
 	r.log.Info("schedule: time zone", "zone", zone.String())
+	return nil
+}
+
+// SetDialRules sets the organisation's dial rules from the fleet
+// configuration: meeting IDs in invitations become SIP addresses by them
+// (package meetinglink/invite). nil returns to the configuration's
+// dial_rules. Rules that do not validate are refused and those in force
+// are kept.
+func (r *Runner) SetDialRules(rules *invite.DialRules) error {
+	next := r.cfg.DialRules
+	if rules != nil {
+		if err := rules.Validate(); err != nil {
+			return fmt.Errorf("schedule: %w; the dial rules in force stay", err)
+		}
+		next = *rules
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if next == r.rules {
+		return nil
+	}
+	var feedCal, fleetCal *Calendar
+	for _, c := range []struct {
+		src *source
+		out **Calendar
+	}{{&r.feed, &feedCal}, {&r.fleet, &fleetCal}} {
+		if c.src.ics == nil {
+			continue
+		}
+		cal, err := parseICS(c.src.ics, r.zone, next)
+		if err != nil {
+			return fmt.Errorf("%w (reading the calendar with new dial rules; the rules in force stay)", err)
+		}
+		*c.out = cal
+	}
+	r.rules = next
+	r.rulesGen++
+	if feedCal != nil {
+		r.feed.cal = feedCal
+	}
+	if fleetCal != nil {
+		r.fleet.cal = fleetCal
+	}
+	r.gen++
+	r.notify()
+	r.log.Info("schedule: dial rules changed")
 	return nil
 }
 
