@@ -74,6 +74,9 @@ type Meeting struct {
 	Passcode string    `json:"-"` // the meeting's PIN or password, if any
 	Start    time.Time // zero for ad-hoc meetings
 	End      time.Time
+	// Why a listed meeting cannot be joined from the room ("" when it
+	// can): the panel shows "cannot join from this room: <Why>".
+	Why string
 }
 
 // String describes the meeting without its passcode.

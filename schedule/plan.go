@@ -157,8 +157,9 @@ func Plan(now time.Time, meetings []Occurrence, st room.State, cfg Config, mem M
 func byStart(a, b Occurrence) int { return a.Start.Compare(b.Start) }
 
 // shown is an occurrence as the room shows it: the title by the privacy
-// setting, the link only when joinable, the passcode only when it is to
-// be joined (an offer or a join), never in the list of next meetings.
+// setting, the link only when joinable (else why not), the passcode only
+// when it is to be joined (an offer or a join), never in the list of next
+// meetings.
 func shown(o Occurrence, cfg Config, secret bool) room.Meeting {
 	m := room.Meeting{ID: o.ID, Title: title(o, cfg), Start: o.Start, End: o.End}
 	if o.Joinable {
@@ -166,6 +167,8 @@ func shown(o Occurrence, cfg Config, secret bool) room.Meeting {
 		if secret {
 			m.Passcode = o.Link.Passcode
 		}
+	} else {
+		m.Why = o.Why
 	}
 	return m
 }
