@@ -16,11 +16,15 @@
 //
 // # Links
 //
-// [FindLink] finds the meeting link in an event's URL, LOCATION or
-// DESCRIPTION. roomd's own forms are janus+wss:// (and janus+ws://),
-// whip+https:// and, recognised but not yet joinable, livekit+wss://; their
-// PIN or token is split into the meeting's passcode and never shown or
-// logged. Teams, Zoom, Meet and Webex links are shown as not joinable.
+// [FindDial] finds what the room dials for an event, from its URL,
+// LOCATION, DESCRIPTION and Outlook's HTML body (X-ALT-DESC), with the
+// organisation's dial rules (Config.DialRules, [Runner.SetDialRules]):
+// package meetinglink/invite reads the invitations of Zoom, Webex, Teams
+// (CVI), Meet (interop gateways) and Jitsi. roomd's own forms are
+// janus+wss:// (and janus+ws://), whip+https:// and, recognised but not yet
+// joinable, livekit+wss://; SIP meetings are sip: and sips: links. A PIN,
+// token or passcode is split into the meeting's passcode and never shown or
+// logged. A meeting the room cannot dial is listed with the reason.
 //
 // # Join policy
 //
