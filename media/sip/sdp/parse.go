@@ -70,24 +70,14 @@ func parse(body []byte) (*remoteSession, error) {
 		return nil, malformed("%d m-lines, more than the %d roomd reads", len(d.MediaDescriptions), MaxMediaLines)
 	}
 	sessAddr, _ := connectionAddr(d.ConnectionInformation)
-	sess := &remoteMedia{dir: SendRecv}
+	sess := newRemoteMedia(-1, sessAddr)
 	readAttributes(sess, d.Attributes)
 	rs := &remoteSession{origin: d.Origin}
 	for i, md := range d.MediaDescriptions {
-		m := &remoteMedia{
-			index:   i,
-			media:   md.MediaName.Media,
-			port:    md.MediaName.Port.Value,
-			proto:   strings.ToUpper(strings.Join(md.MediaName.Protos, "/")),
-			formats: md.MediaName.Formats,
-			addr:    sessAddr,
-			rtpmaps: map[uint8]rtpmap{},
-			fmtps:   map[uint8]string{},
-			fb:      map[uint8][]string{},
-			dir:     sess.dir,
-			fps:     sess.fps,
-			setup:   sess.setup,
-		}
+		m := newRemoteMedia(i, sessAddr)
+		m.media, m.port, m.formats = md.MediaName.Media, md.MediaName.Port.Value, md.MediaName.Formats
+		m.proto = strings.ToUpper(strings.Join(md.MediaName.Protos, "/"))
+		m.dir, m.fps, m.setup = sess.dir, sess.fps, sess.setup
 		if m.port < 0 || m.port > 65535 {
 			return nil, malformed("m-line %d has port %d", i, m.port)
 		}
@@ -116,6 +106,13 @@ func parse(body []byte) (*remoteSession, error) {
 		rs.media = append(rs.media, m)
 	}
 	return rs, nil
+}
+
+func newRemoteMedia(index int, addr netip.Addr) *remoteMedia {
+	return &remoteMedia{
+		index: index, addr: addr, dir: SendRecv,
+		rtpmaps: map[uint8]rtpmap{}, fmtps: map[uint8]string{}, fb: map[uint8][]string{},
+	}
 }
 
 // connectionAddr reads c='s address ("192.0.2.1", "224.2.1.1/127").
