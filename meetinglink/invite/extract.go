@@ -72,13 +72,15 @@ var (
 	// Labelled numbers. Digits may be grouped with spaces ("812 3456 7890").
 	meetingIDLabel = regexp.MustCompile(`(?i)\b(?:video conference id|vtc conference id|conference id|meeting id|meeting number|access code)(?:\s*\([a-z ]+\))?\s*[:：]?\s*([0-9](?:[0-9 ]{0,24}[0-9])?)(?:[^0-9A-Za-z]|$)`)
 	cviIDLabel     = regexp.MustCompile(`(?i)\b(?:video conference id|vtc conference id)\s*[:：]?\s*([0-9](?:[0-9 ]{0,24}[0-9])?)(?:[^0-9A-Za-z]|$)`)
-	passcodeLabel  = regexp.MustCompile(`(?i)\b(?:numeric passcode|passcode|password|pin)(?: from (?:phones and )?video systems| \(numeric\))?\s*[:：]\s*([0-9](?:[0-9 ]{0,24}[0-9])?)(?:[^0-9A-Za-z]|$)`)
-	noPINLabel     = regexp.MustCompile(`(?i)\b(?:numeric passcode|passcode|password)(?: from (?:phones and )?video systems| \(numeric\))?\s*[:：]\s*([0-9](?:[0-9 ]{0,24}[0-9])?)(?:[^0-9A-Za-z]|$)`)
-	bareNumber     = regexp.MustCompile(`(?im)\b(?:video address|sip address|sip|vmr|video conference number)\s*[:：]\s*([0-9]{3,20})[ \t]*(?:$|[^0-9\s])`)
-	zoomLinkID     = regexp.MustCompile(`^/(?:j|w|s|wc/join|my)/([0-9]{9,11})\b`)
-	meetCode       = regexp.MustCompile(`^/([a-z]{3}-[a-z]{4}-[a-z]{3})\b`)
-	jitsiRoom      = regexp.MustCompile(`^/(?:[A-Za-z0-9_.-]+/)?([A-Za-z0-9_-]{1,64})$`)
-	webexRoom      = regexp.MustCompile(`^/(?:meet|join)/([A-Za-z0-9._-]{1,64})$`)
+	// Passcodes count only at the start of a line ("Passcode: 314159"),
+	// so that "Wi-Fi password: 1234" in an agenda is never sent as DTMF.
+	passcodeLabel = regexp.MustCompile(`(?i)^[\s•*>|-]*(?:meeting |numeric )?(?:passcode|password|pin)(?: from (?:phones and )?video systems| \(numeric\))?\s*[:：]\s*([0-9](?:[0-9 ]{0,24}[0-9])?)(?:[^0-9A-Za-z]|$)`)
+	noPINLabel    = regexp.MustCompile(`(?i)^[\s•*>|-]*(?:meeting |numeric )?(?:passcode|password)(?: from (?:phones and )?video systems| \(numeric\))?\s*[:：]\s*([0-9](?:[0-9 ]{0,24}[0-9])?)(?:[^0-9A-Za-z]|$)`)
+	bareNumber    = regexp.MustCompile(`(?im)\b(?:video address|sip address|sip|vmr|video conference number)\s*[:：]\s*([0-9]{3,20})[ \t]*(?:$|[^0-9\s])`)
+	zoomLinkID    = regexp.MustCompile(`^/(?:j|w|s|wc/join|my)/([0-9]{9,11})\b`)
+	meetCode      = regexp.MustCompile(`^/([a-z]{3}-[a-z]{4}-[a-z]{3})\b`)
+	jitsiRoom     = regexp.MustCompile(`^/(?:[A-Za-z0-9_.-]+/)?([A-Za-z0-9_-]{1,64})$`)
+	webexRoom     = regexp.MustCompile(`^/(?:meet|join)/([A-Za-z0-9._-]{1,64})$`)
 )
 
 // Domains whose addresses are the services' own SIP addresses: found
