@@ -70,7 +70,7 @@ func (s *Session) Offer(dir Direction) ([]byte, error) {
 	} else {
 		for _, l := range s.layout {
 			if l.port != 0 {
-				l.dir = dir
+				l.dir, l.offer = dir, true
 				if len(l.sdes) > 0 || l.setup != "" || l.ice != nil {
 					l = s.reofferCrypto(l)
 				}
@@ -129,7 +129,7 @@ func (s *Session) port(k Kind) int {
 // offerLine is roomd's first offer for one kind of media.
 func (s *Session) offerLine(k Kind, dir Direction) line {
 	proto, sdes, dtls := s.offerProto()
-	l := line{kind: k, port: s.port(k), proto: proto, dir: dir, rtcpMux: true, ice: s.cfg.ICE}
+	l := line{kind: k, port: s.port(k), proto: proto, dir: dir, rtcpMux: true, ice: s.cfg.ICE, offer: true}
 	if sdes {
 		for i, suite := range srtpkey.Suites() {
 			l.sdes = append(l.sdes, sdesLine{tag: i + 1, suite: suite, key: s.keys[k]})

@@ -55,6 +55,9 @@ type line struct {
 	ice             *ICE
 	bitrate         int // b=AS/TIAS in bit/s, 0 none
 	ptime           int
+	// offer marks a line of an offer, which names its RTCP port for a far
+	// end that does not take rtcp-mux (RFC 5761 §5.1.3).
+	offer bool
 }
 
 // audioPTime is the packet duration roomd sends audio in.
@@ -106,8 +109,7 @@ func (l line) describe() *psdp.MediaDescription {
 	if l.ptime > 0 {
 		attr("ptime", strconv.Itoa(l.ptime))
 	}
-	if !l.rtcpMux || l.setup == "actpass" || len(l.sdes) > 1 {
-		// An offer names the RTCP port the far end falls back to without mux (RFC 5761 §5.1.3).
+	if l.offer || !l.rtcpMux {
 		attr("rtcp", strconv.Itoa(l.port+1))
 	}
 	if l.rtcpMux {
