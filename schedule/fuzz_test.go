@@ -13,6 +13,8 @@ import (
 // what it returns must stay within its limits.
 func FuzzICS(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "*.ics"))
+	invitations, _ := filepath.Glob(filepath.Join("testdata", "invitations", "*.ics"))
+	files = append(files, invitations...)
 	for _, p := range files {
 		b, err := os.ReadFile(p)
 		if err != nil {
@@ -54,6 +56,9 @@ func FuzzICS(f *testing.F) {
 			}
 			if u, err := url.Parse(o.Link.URI); err == nil && (u.Query().Has("pin") || u.Query().Has("token") || u.User != nil) {
 				t.Fatalf("URI %q carries a secret", o.Link.URI)
+			}
+			if o.Link.Passcode != "" && o.Link.Provider == ProviderSIP && !strings.HasPrefix(o.Link.URI, "sips:") && !strings.Contains(o.Link.URI, ";transport=") {
+				t.Fatalf("SIP link %q with a passcode is neither sips: nor of a chosen transport", o.Link.URI)
 			}
 			if o.Joinable && (o.AllDay || o.Cancelled || !o.Link.Joinable) {
 				t.Fatalf("joinable occurrence that may not be: %+v", o)
