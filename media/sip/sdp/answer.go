@@ -156,6 +156,7 @@ func (s *Session) sendLimit(m *remoteMedia, c Codec) VideoLimits {
 				fr = lim.FPS
 			}
 			lim = fitPicture(lim, fs, fs*min(fr, lim.FPS))
+			lim.FPS = min(lim.FPS, fr)
 			lim.MaxBitrate = s.cfg.Video.MaxBitrate
 		}
 	}
