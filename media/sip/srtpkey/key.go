@@ -7,8 +7,9 @@
 // A [Key] never shows its bytes: String, Format (every fmt verb), GoString
 // and slog's LogValue print "[redacted]", and the bytes sit inside a
 // closure, so even a struct holding a Key in an unexported field prints a
-// func address rather than the key. Only [Key.Inline] (for the SDP body, which
-// is itself secret: see media/sip/sdp's Redact) and [NewContexts] see them.
+// func address rather than the key. Only [Key.Inline] (for the SDP body,
+// which is itself secret: see media/sip/sdp's Redact), [Key.Material] and
+// [NewContexts] reveal them.
 //
 // # Suites
 //
@@ -178,6 +179,18 @@ func (k Key) Inline() string {
 		return ""
 	}
 	return "inline:" + base64.StdEncoding.EncodeToString(s.keySalt[:])
+}
+
+// Material returns a copy of the master key followed by the master salt
+// (30 bytes), for a media layer that builds its own SRTP contexts (with
+// the suite's Profile). It is secret: never log it, and clear it when
+// done. A far end's MKI is not in it: use NewContexts for such keys.
+func (k Key) Material() []byte {
+	s := k.sec()
+	if s == nil {
+		return nil
+	}
+	return append([]byte(nil), s.keySalt[:]...)
 }
 
 // maxMKILen bounds the MKI length (RFC 4568 allows 1..128 bytes; pion and

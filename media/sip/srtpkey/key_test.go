@@ -2,6 +2,7 @@ package srtpkey
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -102,6 +103,17 @@ func TestGenerate(t *testing.T) {
 	back, err := ParseKeyParams(a.Inline())
 	if err != nil || !back.Equal(a) {
 		t.Errorf("Inline does not round-trip: %v", err)
+	}
+	m := a.Material()
+	if len(m) != 30 || base64.StdEncoding.EncodeToString(m) != strings.TrimPrefix(a.Inline(), "inline:") {
+		t.Errorf("Material is %d bytes and not the inline key", len(m))
+	}
+	m[0]++
+	if !bytes.Equal(a.Material()[1:], m[1:]) || a.Material()[0] == m[0] {
+		t.Error("Material returned the key itself, not a copy")
+	}
+	if (Key{}).Material() != nil || (Key{}).Inline() != "" || !(Key{}).IsZero() || (Key{}).String() != "none" {
+		t.Error("the zero Key is not empty")
 	}
 	if _, err := Generate(strings.NewReader("short")); err == nil {
 		t.Error("Generate from a short reader succeeded")
