@@ -389,7 +389,17 @@ func (r *Runner) SetZone(name string) error {
 	if zone.String() == r.zone.String() {
 		return nil
 	}
-	// Both calendars parsed in the new zone before anything changes.
+	if err := r.rereadLocked(zone, r.rules); err != nil {
+		return fmt.Errorf("%w (reading the calendar in %s; the zone in force stays)", err, zone)
+	}
+	r.zone = zone
+	r.log.Info("schedule: time zone", "zone", zone.String())
+	return nil
+}
+
+// rereadLocked reads both calendars in force again in zone with rules and
+// puts them in force; if either cannot be read, nothing changes.
+func (r *Runner) rereadLocked(zone *time.Location, rules invite.DialRules) error {
 	var feedCal, fleetCal *Calendar
 	for _, c := range []struct {
 		src *source
@@ -398,13 +408,12 @@ func (r *Runner) SetZone(name string) error {
 		if c.src.ics == nil {
 			continue
 		}
-		cal, err := r.parse(c.src.ics, zone)
+		cal, err := parseICS(c.src.ics, zone, rules)
 		if err != nil {
-			return fmt.Errorf("%w (reading the calendar in %s; the zone in force stays)", err, zone)
+			return err
 		}
 		*c.out = cal
 	}
-	r.zone = zone
 	if feedCal != nil {
 		r.feed.cal = feedCal
 	}
@@ -413,7 +422,6 @@ func (r *Runner) SetZone(name string) error {
 	}
 	r.gen++
 	r.notify()
-	r.log.Info("schedule: time zone", "zone", zone.String())
 	return nil
 }
 
@@ -435,30 +443,11 @@ func (r *Runner) SetDialRules(rules *invite.DialRules) error {
 	if next == r.rules {
 		return nil
 	}
-	var feedCal, fleetCal *Calendar
-	for _, c := range []struct {
-		src *source
-		out **Calendar
-	}{{&r.feed, &feedCal}, {&r.fleet, &fleetCal}} {
-		if c.src.ics == nil {
-			continue
-		}
-		cal, err := parseICS(c.src.ics, r.zone, next)
-		if err != nil {
-			return fmt.Errorf("%w (reading the calendar with new dial rules; the rules in force stay)", err)
-		}
-		*c.out = cal
+	if err := r.rereadLocked(r.zone, next); err != nil {
+		return fmt.Errorf("%w (reading the calendar with new dial rules; the rules in force stay)", err)
 	}
 	r.rules = next
 	r.rulesGen++
-	if feedCal != nil {
-		r.feed.cal = feedCal
-	}
-	if fleetCal != nil {
-		r.fleet.cal = fleetCal
-	}
-	r.gen++
-	r.notify()
 	r.log.Info("schedule: dial rules changed")
 	return nil
 }
