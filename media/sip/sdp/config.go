@@ -164,16 +164,16 @@ type ICE struct {
 }
 
 // String shows the ufrag and the number of candidates, never the password.
-func (i *ICE) String() string {
-	if i == nil {
-		return "none"
-	}
+func (i ICE) String() string {
 	lite := ""
 	if i.Lite {
 		lite = " lite"
 	}
 	return fmt.Sprintf("ufrag %s%s, %d candidates", i.Ufrag, lite, len(i.Candidates))
 }
+
+// GoString hides the password, like String.
+func (i ICE) GoString() string { return "sdp.ICE{" + i.String() + "}" }
 
 // Codec names as SDP's a=rtpmap spells them.
 const (
