@@ -47,17 +47,18 @@ func TestAnswerFixtures(t *testing.T) {
 			audio: "opus 96", video: "H264 97", method: Plain, remote: "192.0.2.2:1994", rtcp: "192.0.2.2:1995",
 			dtmf: "101/8000", limit: "1280x720@30 ≤14000 kbit/s", feedback: Feedback{PLI: true}, mlines: []int{1, 1},
 		}},
-		// AAC-LD and G.722.1 first: roomd takes G.722. Level 2.2 raised by
+		// AAC-LD and G.722.1 first: roomd takes G.722 when it has it
+		// (Poly's, below, without it: PCMU). Level 2.2 raised by
 		// max-fs/max-mbps to 1080p: roomd's own 720p30 fits; max-br 5000
 		// kbit/s is below b=TIAS. The presentation and BFCP lines are
 		// rejected.
-		{"cisco-ce.sdp", nil, want{
+		{"cisco-ce.sdp", withG722, want{
 			audio: "G722 9", video: "H264 97", method: SDES, remote: "198.51.100.20:2348", rtcp: "198.51.100.20:2349",
 			dtmf: "105/8000", limit: "1280x720@30 ≤5000 kbit/s", feedback: Feedback{PLI: true, FIR: true, TMMBR: true},
 			mlines: []int{1, 1, 0, 0},
 		}},
 		{"poly-group.sdp", func(c *Config) { c.Encryption = EncryptionPreferred }, want{
-			audio: "G722 9", video: "H264 110", method: Plain, remote: "198.51.100.30:49152", rtcp: "198.51.100.30:49153",
+			audio: "PCMU 0", video: "H264 110", method: Plain, remote: "198.51.100.30:49152", rtcp: "198.51.100.30:49153",
 			dtmf: "101/8000", limit: "1280x720@30 ≤1920 kbit/s", feedback: Feedback{FIR: true, TMMBR: true}, mlines: []int{1, 1},
 		}},
 		// Main without constraint_set1 (4d001f) and High (64001f) are left
@@ -199,6 +200,9 @@ func checkAnswer(t *testing.T, offerBody, answerBody []byte, neg *Negotiated, po
 		}
 	}
 }
+
+// withG722 lets a room negotiate G.722 (not in the defaults yet).
+func withG722(c *Config) { c.AudioCodecs = []string{Opus, G722, PCMU, PCMA} }
 
 // TestAnswerRefusals: each reason roomd refuses an offer for, with the
 // message the room shows.

@@ -81,6 +81,14 @@ func TestConfigRefusals(t *testing.T) {
 	if got := fmt.Sprint(rs.media[0].pts); got != "[8 101]" {
 		t.Errorf("PCMA-only offer formats %s", got)
 	}
+	s = newSession(t, roomConfig("192.0.2.1", 40000, withG722))
+	body, err = s.Offer(SendRecv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := reparse(t, body).media[0]; fmt.Sprint(a.pts) != "[111 9 0 8 101 110]" || a.format(9) != (rtpmap{G722, 8000, 0}) {
+		t.Errorf("offer with G.722: formats %v, 9 is %v", a.pts, a.format(9))
+	}
 }
 
 // TestSecretsStayOut: summaries, errors and logs of a negotiation show no

@@ -24,8 +24,9 @@
 //
 // Video: H.264 Constrained Baseline (profile-level-id 42e01f,
 // packetization-mode 1 and 0, max-fs and max-mbps from [VideoLimits]) and
-// VP8. Audio: Opus, G.722, PCMU, PCMA, and RFC 4733 telephone-event at
-// 8 kHz (and 48 kHz beside Opus). An answer lists the common codecs in
+// VP8. Audio: Opus, PCMU, PCMA (and G.722 when the caller lists it: roomd
+// has no G.722 codec yet), and RFC 4733 telephone-event at 8 kHz (and
+// 48 kHz beside Opus). An answer lists the common codecs in
 // roomd's order of preference; the first is what roomd sends. The far end's
 // H.264 level, max-fs, max-mbps and max-br become [Stream.SendLimit], the
 // largest picture and frame rate the encoder may send.

@@ -68,7 +68,7 @@ func checkOutcome(t *testing.T, err error, neg *Negotiated) {
 // TestHostileSizes: descriptions at roomd's bounds cost little, and one
 // past them is refused unread.
 func TestHostileSizes(t *testing.T) {
-	// 16 m-lines, each with every payload type (static 9 is G.722) and
+	// 16 m-lines, each with every payload type (static 0 is PCMU) and
 	// the rest of 64 KiB in rtpmaps and candidates.
 	var b strings.Builder
 	b.WriteString("v=0\r\no=- 1 1 IN IP4 192.0.2.9\r\ns=-\r\nc=IN IP4 192.0.2.9\r\nt=0 0\r\n")
@@ -93,7 +93,7 @@ func TestHostileSizes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(reparse(t, answer).media) != MaxMediaLines || neg.Audio.Codec().Name != G722 {
+	if len(reparse(t, answer).media) != MaxMediaLines || neg.Audio.Codec().Name != PCMU {
 		t.Errorf("answer to %d m-lines: %v", MaxMediaLines, neg)
 	}
 	t.Logf("%d bytes, %d m-lines answered in %v", len(body), MaxMediaLines, took)

@@ -216,7 +216,7 @@ func reparseOrigin(t *testing.T, body []byte) uint64 {
 // TestReofferKeepsLayout: after answering Cisco's four m-lines, roomd's
 // own re-offer (hold) keeps all four, the two it rejected at port 0.
 func TestReofferKeepsLayout(t *testing.T) {
-	s := newSession(t, roomConfig("192.0.2.1", 40000, nil))
+	s := newSession(t, roomConfig("192.0.2.1", 40000, withG722))
 	offer := fixture(t, "offers/cisco-ce.sdp")
 	if _, _, err := s.Answer(offer, SendRecv); err != nil {
 		t.Fatal(err)
