@@ -14,8 +14,10 @@ import (
 // Inactive while roomd holds). It takes the first usable audio and video
 // m-lines and rejects the rest (port 0); a call needs audio, video is
 // optional. On error nothing changes and the call should be refused (SIP
-// 488 for ErrNotAcceptable, 400 for ErrMalformed). The answer holds key
-// material: log it only through Redact.
+// 488 for ErrNotAcceptable, 400 for ErrMalformed). An offer of roomd's
+// still waiting for its answer is dropped: the dialog resolves glare
+// (491) before it calls Answer. The answer holds key material: log it
+// only through Redact.
 func (s *Session) Answer(offer []byte, want Direction) ([]byte, *Negotiated, error) {
 	rs, err := parse(offer)
 	if err != nil {

@@ -317,3 +317,35 @@ func TestAnswerMultipleAudio(t *testing.T) {
 	}
 	checkAnswer(t, offer, answer, neg, []int{0, 1, 0, 1})
 }
+
+// TestAnswerAddresses: where RTP and RTCP go, from c= and a=rtcp.
+func TestAnswerAddresses(t *testing.T) {
+	webrtc := fixture(t, "offers/webrtc-dtls-ice.sdp")
+	for _, tc := range []struct {
+		name      string
+		offer     []byte
+		rtp, rtcp string
+		dir       Direction
+	}{
+		// a=rtcp's 0.0.0.0 means "same address as RTP".
+		{"rtcp port without address", dropLines(t, webrtc, "a=rtcp-mux"), "203.0.113.77:50000", "203.0.113.77:9", SendRecv},
+		{"rtcp with its own address", edit(t, dropLines(t, webrtc, "a=rtcp-mux"), "a=rtcp:9 IN IP4 0.0.0.0", "a=rtcp:50001 IN IP4 198.51.100.1"),
+			"203.0.113.77:50000", "198.51.100.1:50001", SendRecv},
+		// Beside ICE candidates, 0.0.0.0 is "no default address yet", not hold.
+		{"0.0.0.0 with candidates", edit(t, webrtc, "c=IN IP4 203.0.113.77", "c=IN IP4 0.0.0.0"), "", "", SendRecv},
+		{"0.0.0.0 without candidates", dropLines(t, edit(t, webrtc, "c=IN IP4 203.0.113.77", "c=IN IP4 0.0.0.0"), "a=candidate"), "", "", RecvOnly},
+		{"IPv6", edit(t, webrtc, "c=IN IP4 203.0.113.77", "c=IN IP6 2001:db8::77"), "[2001:db8::77]:50000", "[2001:db8::77]:50000", SendRecv},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSession(t, roomConfig("192.0.2.1", 40000, withDTLS))
+			_, neg, err := s.Answer(tc.offer, SendRecv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := neg.Audio
+			if addrString(a.Remote) != tc.rtp || addrString(a.RemoteRTCP) != tc.rtcp || a.Direction != tc.dir {
+				t.Errorf("RTP %v RTCP %v %v, want %q %q %v", a.Remote, a.RemoteRTCP, a.Direction, tc.rtp, tc.rtcp, tc.dir)
+			}
+		})
+	}
+}

@@ -321,7 +321,7 @@ func (m *remoteMedia) remoteAddrs() (rtp, rtcp netip.AddrPort) {
 	switch {
 	case m.rtcpMux:
 		rtcp = rtp
-	case m.rtcpPort != 0 && m.rtcpAddr.IsValid():
+	case m.rtcpPort != 0 && m.rtcpAddr.IsValid() && !m.rtcpAddr.IsUnspecified():
 		rtcp = netip.AddrPortFrom(m.rtcpAddr, uint16(m.rtcpPort))
 	case m.rtcpPort != 0:
 		rtcp = netip.AddrPortFrom(m.addr, uint16(m.rtcpPort))
@@ -331,5 +331,8 @@ func (m *remoteMedia) remoteAddrs() (rtp, rtcp netip.AddrPort) {
 	return rtp, rtcp
 }
 
-// holds reports the RFC 2543 way of holding: c=0.0.0.0.
-func (m *remoteMedia) holds() bool { return m.addr.IsValid() && m.addr.IsUnspecified() }
+// holds reports the RFC 2543 way of holding: c=0.0.0.0 (which, beside ICE
+// candidates, only means the default address is not known yet).
+func (m *remoteMedia) holds() bool {
+	return m.addr.IsValid() && m.addr.IsUnspecified() && (m.ice == nil || len(m.ice.Candidates) == 0)
+}

@@ -70,10 +70,8 @@ func (s *Session) Offer(dir Direction) ([]byte, error) {
 	} else {
 		for _, l := range s.layout {
 			if l.port != 0 {
+				// The line as negotiated: its codecs, key and DTLS role.
 				l.dir, l.offer = dir, true
-				if len(l.sdes) > 0 || l.setup != "" || l.ice != nil {
-					l = s.reofferCrypto(l)
-				}
 			}
 			lines = append(lines, l)
 		}
@@ -84,22 +82,6 @@ func (s *Session) Offer(dir Direction) ([]byte, error) {
 	}
 	s.offered = lines
 	return body, nil
-}
-
-// reofferCrypto keeps the negotiated keys and DTLS role in a re-offer.
-func (s *Session) reofferCrypto(l line) line {
-	for i, st := range []*Stream{s.neg.Audio, s.neg.Video} {
-		if st == nil || Kind(i) != l.kind {
-			continue
-		}
-		switch st.Crypto.Method {
-		case SDES:
-			l.sdes = []sdesLine{{tag: st.Crypto.Tag, suite: st.Crypto.Suite, key: s.keys[l.kind]}}
-		case DTLSSRTP:
-			l.setup = map[DTLSRole]string{DTLSClient: "active", DTLSServer: "passive"}[st.Crypto.Role]
-		}
-	}
-	return l
 }
 
 // offerProto is the profile roomd offers under its policy and keying.
