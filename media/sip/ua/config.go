@@ -142,16 +142,22 @@ type Policy struct {
 // AllowList returns a policy that lets only uris through.
 func AllowList(uris ...string) Policy { return Policy{Kind: PolicyAllowList, Allow: uris} }
 
-// allows reports whether a caller with From address from may ring the room.
+// allows reports whether a caller with From address from may ring the
+// room. Allow-list entries match user and host; ports do not matter.
 func (p Policy) allows(from sip.Uri) bool {
 	switch p.Kind {
 	case PolicyRing:
 		return true
 	case PolicyAllowList:
-		who := strings.ToLower(from.User + "@" + from.Host)
 		for _, a := range p.Allow {
-			a = strings.ToLower(strings.TrimPrefix(strings.TrimPrefix(a, "sips:"), "sip:"))
-			if a == who || (!strings.Contains(a, "@") && a == strings.ToLower(from.Host)) {
+			if !strings.HasPrefix(a, "sip:") && !strings.HasPrefix(a, "sips:") {
+				a = "sip:" + a
+			}
+			var u sip.Uri
+			if err := sip.ParseUri(a, &u); err != nil {
+				continue
+			}
+			if strings.EqualFold(u.Host, from.Host) && (u.User == "" || strings.EqualFold(u.User, from.User)) {
 				return true
 			}
 		}
