@@ -63,7 +63,7 @@ func TestSippAgainstBaresip(t *testing.T) {
 func TestSendRawToBaresip(t *testing.T) {
 	b := siptest.StartBaresip(t, &siptest.Options{User: "raw", NoVideo: true})
 	addr := fmt.Sprintf("127.0.0.1:%d", b.Port)
-	req := "OPTIONS sip:raw@" + addr + " SIP/2.0\r\nVia: SIP/2.0/UDP "+siptest.LocalAddrMark+";branch=z9hG4bK-raw1;rport\r\n" +
+	req := "OPTIONS sip:raw@" + addr + " SIP/2.0\r\nVia: SIP/2.0/UDP " + siptest.LocalAddrMark + ";branch=z9hG4bK-raw1;rport\r\n" +
 		"From: <sip:x@127.0.0.1>;tag=1\r\nTo: <sip:raw@" + addr + ">\r\nCall-ID: raw-1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
 	for _, network := range []string{"udp", "tcp"} {
 		r := strings.NewReplacer("UDP", strings.ToUpper(network), "raw1", "raw-"+network, "raw-1", "raw-"+network).Replace(req)

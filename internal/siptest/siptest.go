@@ -59,6 +59,13 @@ type process struct {
 	args []string
 	dir  string
 	log  testtool.LockedBuffer
+	// stdin, stdout and env, when set, replace no input, the log and the
+	// test's environment. They are the child's ends of os.Pipes, which start
+	// closes in the parent: exec copies nothing, so Wait never waits for a
+	// copy that cannot end.
+	stdin  *os.File
+	stdout *os.File
+	env    []string
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -71,10 +78,23 @@ func (p *process) start() (exited <-chan struct{}, err error) {
 	cmd := exec.Command(p.bin, p.args...)
 	cmd.Dir = p.dir
 	cmd.Stdout = &p.log
+	if p.stdout != nil {
+		cmd.Stdout = p.stdout
+	}
 	cmd.Stderr = &p.log
-	cmd.Stdin = nil
+	if p.stdin != nil {
+		cmd.Stdin = p.stdin
+	}
+	cmd.Env = p.env
 	cmd.SysProcAttr = procAttr()
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	for _, f := range []*os.File{p.stdin, p.stdout} {
+		if f != nil {
+			f.Close()
+		}
+	}
+	p.stdin, p.stdout = nil, nil
+	if err != nil {
 		return nil, fmt.Errorf("starting %s: %w", p.bin, err)
 	}
 	done := make(chan struct{})
@@ -104,6 +124,14 @@ func (p *process) stop(sig syscall.Signal, grace time.Duration) {
 	}
 	// Children that outlived their leader (Kamailio's workers) go too.
 	signalGroup(cmd.Process.Pid, syscall.SIGKILL)
+}
+
+// exitedChan is closed when the current run has exited (nil when never
+// started).
+func (p *process) exitedChan() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.exited
 }
 
 // running reports whether the process is started and has not exited.
