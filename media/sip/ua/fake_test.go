@@ -28,6 +28,8 @@ func (p *pcmu) sdp(dir string) []byte {
 		"m=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=%[2]s\r\n", p.host, dir))
 }
 
+func (p *pcmu) sdpString() string { return string(p.sdp("sendrecv")) }
+
 func (p *pcmu) Offer(dir Direction) ([]byte, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -148,17 +150,27 @@ func startUA(t *testing.T, cfg Config) *UA {
 	if err != nil {
 		t.Fatal(err)
 	}
+	stop := runUntil(u)
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	return u
+}
+
+// runUntil runs u until the returned stop is called; stop returns Run's
+// error and closes u.
+func runUntil(u *UA) (stop func() error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- u.Run(ctx) }()
-	t.Cleanup(func() {
+	return func() error {
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
+		err := <-done
 		u.Close()
-	})
-	return u
+		return err
+	}
 }
 
 // within fails the test unless ch closes within d; it reports whether it
@@ -171,33 +183,6 @@ func within(t *testing.T, ch <-chan struct{}, d time.Duration, what string) bool
 	case <-time.After(d):
 		t.Errorf("%s: nothing after %v", what, d)
 		return false
-	}
-}
-
-// rawExchange sends msg to addr over UDP and returns the responses that
-// come within wait.
-func rawExchange(t *testing.T, addr string, msgs []string, wait time.Duration) []string {
-	t.Helper()
-	c, err := net.Dial("udp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	for _, m := range msgs {
-		if _, err := c.Write([]byte(m)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var out []string
-	buf := make([]byte, 65536)
-	deadline := time.Now().Add(wait)
-	for {
-		c.SetReadDeadline(deadline)
-		n, err := c.Read(buf)
-		if err != nil {
-			return out
-		}
-		out = append(out, string(buf[:n]))
 	}
 }
 
