@@ -2,6 +2,7 @@ package ua
 
 import (
 	"context"
+	"crypto/tls"
 	"slices"
 	"strings"
 	"testing"
@@ -212,6 +213,40 @@ func TestKamailioRoutesCalls(t *testing.T) {
 	b.Expect(5*time.Second, siptest.EventCallEstablished)
 	if err := in.Hangup(ctx); err != nil {
 		t.Errorf("hang up bob's call: %v", err)
+	}
+	b.Expect(5*time.Second, siptest.EventCallClosed)
+}
+
+// TestKamailioTLS: the room registers over TLS (sips:) and calls an agent
+// registered over UDP through the proxy.
+func TestKamailioTLS(t *testing.T) {
+	cert := siptest.NewCert(t)
+	k := siptest.StartKamailio(t, &siptest.KamailioOptions{TLS: cert})
+	bopts := audioOnly("bob", true)
+	bopts.Account = &siptest.Account{User: "bob", Password: k.Users["bob"], Domain: k.Domain}
+	b := siptest.StartBaresip(t, bopts)
+	b.Expect(5*time.Second, siptest.EventRegisterOK)
+
+	u := startUA(t, Config{
+		Listen:    []Listen{{Transport: TLS, Addr: "127.0.0.1:0"}},
+		CertFile:  cert.CertFile,
+		KeyFile:   cert.KeyFile,
+		TLSClient: &tls.Config{RootCAs: cert.Pool},
+		Account:   &Account{AOR: k.AOR("alice"), Registrar: k.Proxy("tls"), Password: NewSecret(k.Users["alice"])},
+	})
+	eventually(t, 5*time.Second, "registered over TLS", func() bool { return u.Registration().State == Registered })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := u.Dial(ctx, k.AOR("bob"), &pcmu{host: "127.0.0.1"}, Handlers{})
+	if err != nil {
+		t.Fatalf("Dial bob over TLS: %v\nkamailio log:\n%s", err, k.Log())
+	}
+	b.Expect(5*time.Second, siptest.EventCallEstablished)
+	if relayed := k.Relayed(); len(relayed) == 0 || !strings.Contains(relayed[len(relayed)-1], "in=tls") {
+		t.Errorf("kamailio relayed %q; want our INVITE in over TLS", relayed)
+	}
+	if err := c.Hangup(ctx); err != nil {
+		t.Errorf("hang up: %v", err)
 	}
 	b.Expect(5*time.Second, siptest.EventCallClosed)
 }
