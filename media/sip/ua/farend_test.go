@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -249,4 +250,32 @@ func TestKamailioTLS(t *testing.T) {
 		t.Errorf("hang up: %v", err)
 	}
 	b.Expect(5*time.Second, siptest.EventCallClosed)
+}
+
+// TestSippFlood: sipp floods the room with INVITEs carrying SDP at 200
+// calls/s over UDP and TCP; the room rate-limits them, answers none with
+// 200 (no call starts by itself), and still answers afterwards.
+func TestSippFlood(t *testing.T) {
+	var rang atomic.Int32
+	u := startUA(t, Config{
+		Listen:     []Listen{{Transport: UDP, Addr: "127.0.0.1:0"}, {Transport: TCP, Addr: "127.0.0.1:0"}},
+		Inbound:    Policy{Kind: PolicyRing},
+		OnIncoming: func(*IncomingCall) { rang.Add(1) }, // nobody in the room answers
+	})
+	for _, tr := range []Transport{UDP, TCP} {
+		res := siptest.RunSipp(t, siptest.SippRun{Target: u.Addr(tr), Transport: string(tr), Service: "room",
+			Calls: 200, Rate: 200, Timeout: 3 * time.Second})
+		t.Logf("sipp over %s: %d calls successful, %d failed in %v (exit %d)", tr, res.Successful(), res.Failed(), res.Duration, res.ExitCode)
+		if res.Successful() != 0 {
+			t.Errorf("sipp over %s: %d calls were answered; want none", tr, res.Successful())
+		}
+	}
+	if n := rang.Load(); n != 1 {
+		t.Errorf("the room rang %d times; want 1 (one call at a time, the rest busy or rate-limited)", n)
+	}
+	ping := rawRequest("OPTIONS", siptest.LocalAddrMark, u.Contact(UDP), 1, "", "")
+	got, err := siptest.SendRaw("udp", u.Addr(UDP), []byte(ping), 2*time.Second)
+	if err != nil || !strings.HasPrefix(string(got), "SIP/2.0 200") {
+		t.Errorf("after the flood OPTIONS got %q, %v; want 200", got, err)
+	}
 }
