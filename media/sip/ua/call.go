@@ -178,17 +178,39 @@ func (c *Call) reinvite(ctx context.Context, dir Direction) error {
 // SendFastUpdate asks the far end for a key frame by SIP INFO
 // (picture_fast_update), as older room systems expect.
 func (c *Call) SendFastUpdate(ctx context.Context) error {
+	if err := c.info(ctx, mediaControlType, []byte(fastUpdateXML)); err != nil {
+		return fmt.Errorf("ua: send picture_fast_update to %s: %w", c.remote, err)
+	}
+	return nil
+}
+
+// SendDTMF sends one digit by SIP INFO (application/dtmf-relay), for far
+// ends that take DTMF only that way; RFC 4733 events in the media are the
+// usual path.
+func (c *Call) SendDTMF(ctx context.Context, digit rune, d time.Duration) error {
+	if _, _, err := dtmfDigit(string(digit), d); err != nil {
+		return err
+	}
+	body := fmt.Sprintf("Signal=%c\r\nDuration=%d\r\n", digit, d.Milliseconds())
+	if err := c.info(ctx, "application/dtmf-relay", []byte(body)); err != nil {
+		return fmt.Errorf("ua: send DTMF %c to %s: %w", digit, c.remote, err)
+	}
+	return nil
+}
+
+// info sends an INFO and wants a 2xx.
+func (c *Call) info(ctx context.Context, contentType string, body []byte) error {
 	c.reqMu.Lock()
 	defer c.reqMu.Unlock()
 	req := c.newRequest(sip.INFO)
-	req.AppendHeader(sip.NewHeader("Content-Type", mediaControlType))
-	req.SetBody([]byte(fastUpdateXML))
+	req.AppendHeader(sip.NewHeader("Content-Type", contentType))
+	req.SetBody(body)
 	res, err := c.do(ctx, req)
 	if err != nil {
-		return fmt.Errorf("ua: send picture_fast_update to %s: %w", c.remote, err)
+		return err
 	}
 	if !res.IsSuccess() {
-		return fmt.Errorf("ua: send picture_fast_update to %s: %w", c.remote, reasonFor(int(res.StatusCode), res.Reason))
+		return reasonFor(int(res.StatusCode), res.Reason)
 	}
 	return nil
 }

@@ -3,12 +3,14 @@ package ua
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/roomd/roomd/internal/testtool"
 	"github.com/roomd/roomd/media/call/provider"
 )
 
@@ -43,6 +45,7 @@ func TestLoopbackCall(t *testing.T) {
 
 	var calleeFU, callerFU atomic.Int32
 	var progress atomic.Int32
+	var digits testtool.LockedBuffer // the DTMF the callee got
 	rang := make(chan struct{})
 	calleeNeg := &pcmu{host: "127.0.0.1"}
 	accepted := make(chan *Call, 1)
@@ -59,7 +62,10 @@ func TestLoopbackCall(t *testing.T) {
 			accepted <- nil
 			return
 		}
-		c, err := ic.Accept(ctx, calleeNeg, Handlers{FastUpdate: func() { calleeFU.Add(1) }})
+		c, err := ic.Accept(ctx, calleeNeg, Handlers{
+			FastUpdate: func() { calleeFU.Add(1) },
+			DTMF:       func(d rune, dur time.Duration) { fmt.Fprintf(&digits, "%c/%v ", d, dur) },
+		})
 		if err != nil {
 			t.Errorf("Accept: %v", err)
 		}
@@ -116,6 +122,17 @@ func TestLoopbackCall(t *testing.T) {
 	}
 	if calleeFU.Load() != 1 || callerFU.Load() != 1 {
 		t.Errorf("fast updates: callee got %d, caller got %d; want 1 each", calleeFU.Load(), callerFU.Load())
+	}
+	for _, d := range "1#" {
+		if err := c.SendDTMF(ctx, d, 160*time.Millisecond); err != nil {
+			t.Fatalf("SendDTMF: %v", err)
+		}
+	}
+	if err := c.SendDTMF(ctx, 'x', time.Second); err == nil {
+		t.Error("SendDTMF('x') sent something that is no digit")
+	}
+	if got := digits.String(); got != "1/160ms #/160ms " {
+		t.Errorf("callee got DTMF %q; want '1/160ms #/160ms '", got)
 	}
 
 	if err := in.Hangup(ctx); err != nil {
