@@ -23,6 +23,35 @@ func ringingUA(t *testing.T, cfg Config) (*UA, chan *IncomingCall) {
 	return startUA(t, cfg), calls
 }
 
+// callBetween has caller dial callee's contact on transport tr while the
+// callee accepts; it returns both ends of the call, and fails the test if
+// either is missing.
+func callBetween(ctx context.Context, t *testing.T, caller, callee *UA, incoming chan *IncomingCall, tr Transport) (out, in *Call) {
+	t.Helper()
+	accepted := make(chan *Call, 1)
+	go func() {
+		var c *Call
+		defer func() { accepted <- c }()
+		ic := nextIncoming(t, incoming)
+		if ic == nil {
+			return
+		}
+		var err error
+		if c, err = ic.Accept(ctx, &pcmu{host: "127.0.0.1"}, Handlers{}); err != nil {
+			t.Errorf("Accept: %v", err)
+		}
+	}()
+	out, err := caller.Dial(ctx, callee.Contact(tr), &pcmu{host: "127.0.0.1"}, Handlers{})
+	in = <-accepted
+	if err != nil {
+		t.Fatalf("Dial over %s: %v", tr, err)
+	}
+	if in == nil {
+		t.Fatal("the callee has no call")
+	}
+	return out, in
+}
+
 func nextIncoming(t *testing.T, calls chan *IncomingCall) *IncomingCall {
 	t.Helper()
 	select {
@@ -149,26 +178,7 @@ func TestLoopbackCall(t *testing.T) {
 	}
 
 	// The slot is free again: the caller can call once more, and hang up.
-	go func() {
-		ic := nextIncoming(t, incoming)
-		if ic == nil {
-			accepted <- nil
-			return
-		}
-		c, err := ic.Accept(ctx, &pcmu{host: "127.0.0.1"}, Handlers{})
-		if err != nil {
-			t.Errorf("second Accept: %v", err)
-		}
-		accepted <- c
-	}()
-	c2, err := caller.Dial(ctx, callee.Contact(UDP), &pcmu{host: "127.0.0.1"}, Handlers{})
-	if err != nil {
-		t.Fatalf("second Dial: %v", err)
-	}
-	in2 := <-accepted
-	if in2 == nil {
-		t.Fatal("callee has no second call")
-	}
+	c2, in2 := callBetween(ctx, t, caller, callee, incoming, UDP)
 	if err := c2.Hangup(ctx); err != nil {
 		t.Fatalf("caller Hangup: %v", err)
 	}

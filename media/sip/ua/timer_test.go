@@ -15,27 +15,7 @@ func TestSessionTimer(t *testing.T) {
 	caller := startUA(t, Config{Clock: callerClock, SessionExpires: 90 * time.Second})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	accepted := make(chan *Call, 1)
-	go func() {
-		ic := nextIncoming(t, incoming)
-		if ic == nil {
-			accepted <- nil
-			return
-		}
-		c, err := ic.Accept(ctx, &pcmu{host: "127.0.0.1"}, Handlers{})
-		if err != nil {
-			t.Errorf("Accept: %v", err)
-		}
-		accepted <- c
-	}()
-	out, err := caller.Dial(ctx, callee.Contact(UDP), &pcmu{host: "127.0.0.1"}, Handlers{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := <-accepted
-	if in == nil {
-		t.FailNow()
-	}
+	out, in := callBetween(ctx, t, caller, callee, incoming, UDP)
 	if got := callerClock.nextDue(); got != 45*time.Second {
 		t.Errorf("caller refreshes in %v; want 45s (half of 90s)", got)
 	}

@@ -26,27 +26,7 @@ func TestLoopbackTransports(t *testing.T) {
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			accepted := make(chan *Call, 1)
-			go func() {
-				ic := nextIncoming(t, incoming)
-				if ic == nil {
-					accepted <- nil
-					return
-				}
-				c, err := ic.Accept(ctx, &pcmu{host: "127.0.0.1"}, Handlers{})
-				if err != nil {
-					t.Errorf("Accept: %v", err)
-				}
-				accepted <- c
-			}()
-			out, err := caller.Dial(ctx, to, &pcmu{host: "127.0.0.1"}, Handlers{})
-			if err != nil {
-				t.Fatalf("Dial over %s: %v", tr, err)
-			}
-			in := <-accepted
-			if in == nil {
-				t.FailNow()
-			}
+			out, in := callBetween(ctx, t, caller, callee, incoming, tr)
 			if err := out.Hold(ctx); err != nil {
 				t.Errorf("hold over %s: %v", tr, err)
 			}
