@@ -59,3 +59,27 @@ func TestLinphoneCallsBaresip(t *testing.T) {
 		}
 	}
 }
+
+// linphonec registers with Kamailio and a registered baresip calls it
+// there; linphonec answers by itself.
+func TestBaresipCallsRegisteredLinphoneThroughKamailio(t *testing.T) {
+	k := siptest.StartKamailio(t, nil)
+	lp := siptest.StartLinphone(t, &siptest.LinphoneOptions{AutoAnswer: true,
+		Account: &siptest.Account{User: "bob", Password: k.Users["bob"], Domain: k.Domain}})
+	lp.WaitRegistered(10 * time.Second)
+	if _, err := k.WaitRegistered("bob", 0, 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	bs := siptest.StartBaresip(t, &siptest.Options{NoVideo: true,
+		Account: &siptest.Account{User: "alice", Password: k.Users["alice"], Domain: k.Domain}})
+	bs.Expect(5*time.Second, siptest.EventRegisterOK)
+	bs.Dial(k.AOR("bob"))
+	if ev := bs.Expect(10*time.Second, siptest.EventCallEstablished, siptest.EventCallClosed); ev.Type != siptest.EventCallEstablished {
+		t.Fatalf("call to linphonec through kamailio: %v", ev)
+	}
+	lp.WaitLine(5*time.Second, siptest.LinphoneConnected)
+	bs.Hangup()
+	if _, m := lp.WaitLine(5*time.Second, siptest.LinphoneEnded); m == nil {
+		t.Fatal("linphonec saw no hang-up")
+	}
+}
