@@ -297,14 +297,14 @@ func (b *Baresip) start() error {
 	if err != nil {
 		return err
 	}
-	if err := waitUntil(exited, 10*time.Second, "ctrl_tcp port "+b.CtrlAddr, func() bool { return tcpAnswers(b.CtrlAddr) }); err != nil {
-		b.proc.stop(syscall.SIGKILL, time.Second)
-		return err
-	}
-	// The probe above took ctrl_tcp's one connection slot and dropped it;
-	// this connection replaces it and stays.
-	c, err := dialCtrl(b.CtrlAddr)
-	if err != nil {
+	// ctrl_tcp serves one connection and forgets the current one whenever
+	// any connection closes, so there is no separate probe: the first
+	// connection that succeeds is the one that stays.
+	var c *ctrlConn
+	if err := waitUntil(exited, 10*time.Second, "ctrl_tcp port "+b.CtrlAddr, func() bool {
+		c, _ = dialCtrl(b.CtrlAddr)
+		return c != nil
+	}); err != nil {
 		b.proc.stop(syscall.SIGKILL, time.Second)
 		return err
 	}

@@ -77,3 +77,48 @@ func TestBaresipDirectCallWithVideoAudioAndDTMF(t *testing.T) {
 		t.Errorf("callee's close reason %q, want the peer's hang-up", ev.Param)
 	}
 }
+
+// Media encryption between two baresips: SDES (mandatory) and DTLS-SRTP
+// establish with video; a mandatory-SRTP caller and a plain-RTP callee do
+// not, and the close reason says something.
+func TestBaresipMediaEncryption(t *testing.T) {
+	for _, enc := range []siptest.MediaEncryption{siptest.EncryptionSDESMandatory, siptest.EncryptionDTLS} {
+		t.Run(string(enc), func(t *testing.T) {
+			callee := siptest.StartBaresip(t, &siptest.Options{User: "bob", AutoAnswer: true, Encryption: enc})
+			caller := siptest.StartBaresip(t, &siptest.Options{User: "alice", Encryption: enc})
+			caller.Dial(callee.URI("udp"))
+			establish(t, caller, callee)
+			img, err := callee.ReceivedFrame(10 * time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := siptest.CheckBars(img); err != nil {
+				t.Error(err)
+			}
+			var menc []string
+			for _, e := range caller.Events() {
+				if e.Type == siptest.EventCallMenc {
+					menc = append(menc, e.Param)
+				}
+			}
+			t.Logf("%s: CALL_MENC %q", enc, menc)
+			if enc == siptest.EncryptionSDESMandatory && (len(menc) == 0 || !strings.Contains(menc[0], "AES_CM_128")) {
+				t.Errorf("SDES call reported encryption %q; want an AES_CM suite", menc)
+			}
+			if enc == siptest.EncryptionDTLS && !strings.Contains(strings.Join(menc, " "), "audio,RTP") {
+				t.Errorf("DTLS call reported encryption %q; want the audio RTP handshake", menc)
+			}
+			caller.Hangup()
+		})
+	}
+	t.Run("mandatory-vs-plain", func(t *testing.T) {
+		callee := siptest.StartBaresip(t, &siptest.Options{User: "bob", AutoAnswer: true, NoVideo: true})
+		caller := siptest.StartBaresip(t, &siptest.Options{User: "alice", Encryption: siptest.EncryptionSDESMandatory, NoVideo: true})
+		caller.Dial(callee.URI("udp"))
+		ev := caller.Expect(10*time.Second, siptest.EventCallEstablished, siptest.EventCallClosed)
+		if ev.Type != siptest.EventCallClosed || ev.Param == "" {
+			t.Errorf("srtp-mand caller against a plain callee: %v; want CALL_CLOSED with a reason", ev)
+		}
+		t.Logf("refused: %v", ev)
+	})
+}
