@@ -17,7 +17,7 @@ import (
 type dialogSession interface {
 	TransactionRequest(ctx context.Context, req *sip.Request) (sip.ClientTransaction, error)
 	WriteRequest(req *sip.Request) error
-	Bye(ctx context.Context) error
+	WriteBye(ctx context.Context, bye *sip.Request) error
 	ReadRequest(req *sip.Request, tx sip.ServerTransaction) error
 	Context() context.Context
 }
@@ -118,7 +118,7 @@ func (c *Call) Hangup(ctx context.Context) error {
 	default:
 	}
 	c.reqMu.Lock()
-	err := c.sess.Bye(ctx)
+	err := c.sess.WriteBye(ctx, c.newRequest(sip.BYE))
 	c.reqMu.Unlock()
 	c.finish("the room hung up", false, nil)
 	if err != nil {
@@ -218,13 +218,19 @@ func (c *Call) info(ctx context.Context, contentType string, body []byte) error 
 // newRequest starts an in-dialog request; the dialog session adds From,
 // To, Call-ID, CSeq, Via and Route.
 func (c *Call) newRequest(m sip.RequestMethod) *sip.Request {
-	req := sip.NewRequest(m, *c.target.Clone())
-	req.AppendHeader(sip.NewHeader("User-Agent", c.u.agent))
+	return c.u.dialogRequest(c.ep, m, c.target)
+}
+
+// dialogRequest starts a request of a dialog through ep to its remote
+// target, with the agent's User-Agent.
+func (u *UA) dialogRequest(ep *endpoint, m sip.RequestMethod, target sip.Uri) *sip.Request {
+	req := sip.NewRequest(m, *target.Clone())
+	req.AppendHeader(sip.NewHeader("User-Agent", u.agent))
 	if m != sip.ACK {
 		req.AppendHeader(sip.NewHeader("Allow", allowed))
 	}
-	if c.ep.transport == UDP {
-		req.Laddr = c.ep.laddr
+	if ep.transport == UDP {
+		req.Laddr = ep.laddr
 	}
 	return req
 }

@@ -111,12 +111,18 @@ func (u *UA) invite(ctx context.Context, uri sip.Uri, offer []byte, n Negotiator
 		return nil, nil, err
 	}
 	res := sess.InviteResponse
-	if err := sess.Ack(ctx); err != nil {
+	target := uri
+	if ct := res.Contact(); ct != nil {
+		target = ct.Address
+	}
+	ack := u.dialogRequest(ep, sip.ACK, target)
+	ack.AppendHeader(&sip.CSeqHeader{SeqNo: req.CSeq().SeqNo, MethodName: sip.ACK})
+	if err := sess.WriteAck(ctx, ack); err != nil {
 		sess.Close()
 		return nil, nil, &CallError{Reason: "the far end is unreachable; check the address and the network", Kind: ErrUnreachable, Err: err}
 	}
 	if err := n.Accept(res.Body()); err != nil {
-		_ = sess.Bye(ctx)
+		_ = sess.WriteBye(ctx, u.dialogRequest(ep, sip.BYE, target))
 		sess.Close()
 		return nil, nil, &CallError{Reason: "no common codec or encryption", Kind: ErrNotAcceptable, Err: err}
 	}
@@ -125,10 +131,7 @@ func (u *UA) invite(ctx context.Context, uri sip.Uri, offer []byte, n Negotiator
 	c := newCall(u, ep, sess, dialogKey(string(*req.CallID()), local, remote), n, h)
 	c.outbound = true
 	c.remote = uri.String()
-	c.target = uri
-	if ct := res.Contact(); ct != nil {
-		c.target = ct.Address
-	}
+	c.target = target
 	if a := res.GetHeader("Allow"); a != nil {
 		c.farAllow = a.Value()
 	}

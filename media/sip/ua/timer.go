@@ -183,7 +183,7 @@ func (st *sessionTimer) byeAndFinish(reason string, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
 	defer cancel()
 	c.reqMu.Lock()
-	_ = c.sess.Bye(ctx)
+	_ = c.sess.WriteBye(ctx, c.newRequest(sip.BYE))
 	c.reqMu.Unlock()
 	c.finish(reason, true, err)
 }
