@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -50,7 +51,7 @@ func (p *pcmu) Accept(answer []byte) error {
 func (p *pcmu) Answer(offer []byte) ([]byte, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.refuse || !strings.Contains(string(offer), "PCMU/8000") {
+	if p.refuse || !offersPCMU.Match(offer) {
 		return nil, errors.New("pcmu: no PCMU in the offer")
 	}
 	dir := "sendrecv"
@@ -69,6 +70,10 @@ func (p *pcmu) answeredDirs() []string {
 	defer p.mu.Unlock()
 	return append([]string(nil), p.answered...)
 }
+
+// offersPCMU matches an audio m-line with payload type 0 (PCMU, static:
+// an rtpmap is optional).
+var offersPCMU = regexp.MustCompile(`(?m)^m=audio \d+ [A-Z/]+( \d+)* 0( |\r?$)`)
 
 // fakeClock fires AfterFunc calls when the test advances it.
 type fakeClock struct {

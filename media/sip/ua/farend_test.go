@@ -279,3 +279,53 @@ func TestSippFlood(t *testing.T) {
 		t.Errorf("after the flood OPTIONS got %q, %v; want 200", got, err)
 	}
 }
+
+// TestLinphoneCallsBothWays: a second independent SIP stack, linphonec:
+// the room calls it and hangs up, then it calls the room and hangs up.
+func TestLinphoneCallsBothWays(t *testing.T) {
+	lp := siptest.StartLinphone(t, &siptest.LinphoneOptions{User: "carol", AutoAnswer: true, AudioCodecs: []string{"PCMU/8000"}})
+	incoming := make(chan *IncomingCall, 1)
+	u := startUA(t, Config{Inbound: Policy{Kind: PolicyRing}, OnIncoming: func(ic *IncomingCall) { incoming <- ic }})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	c, err := u.Dial(ctx, lp.URI(), &pcmu{host: "127.0.0.1"}, Handlers{})
+	if err != nil {
+		t.Fatalf("Dial linphonec: %v\nlinphonec log:\n%s", err, lp.Log())
+	}
+	if which, m := lp.WaitLine(10*time.Second, siptest.LinphoneConnected, siptest.LinphoneEnded); which != 0 {
+		t.Fatalf("linphonec did not connect: %q", m)
+	}
+	if err := c.Hold(ctx); err != nil {
+		t.Errorf("hold linphonec: %v", err)
+	}
+	if err := c.Resume(ctx); err != nil {
+		t.Errorf("resume linphonec: %v", err)
+	}
+	if err := c.Hangup(ctx); err != nil {
+		t.Errorf("hang up: %v", err)
+	}
+	lp.WaitLine(5*time.Second, siptest.LinphoneEnded)
+
+	lp.Call(u.Contact(UDP))
+	var ic *IncomingCall
+	select {
+	case ic = <-incoming:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("linphonec's call never rang the room\nlinphonec log:\n%s", lp.Log())
+	}
+	in, err := ic.Accept(ctx, &pcmu{host: "127.0.0.1"}, Handlers{})
+	if err != nil {
+		t.Fatalf("accept linphonec's call: %v", err)
+	}
+	if which, m := lp.WaitLine(10*time.Second, siptest.LinphoneConnected, siptest.LinphoneEnded); which != 0 {
+		t.Fatalf("linphonec's call did not connect: %q", m)
+	}
+	lp.Terminate()
+	if !within(t, in.Done(), 5*time.Second, "the room's call after linphonec hung up") {
+		t.FailNow()
+	}
+	if e := in.End(); !e.Remote {
+		t.Errorf("end %+v; want the far end hung up", e)
+	}
+}
