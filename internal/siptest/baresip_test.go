@@ -1,6 +1,8 @@
 package siptest_test
 
 import (
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -121,4 +123,60 @@ func TestBaresipMediaEncryption(t *testing.T) {
 		}
 		t.Logf("refused: %v", ev)
 	})
+}
+
+// A ringing call waits for Accept; hold and resume are re-INVITEs the far
+// end accepts; a killed callee sends no BYE, so the caller's RTP timeout
+// closes the call; Restart brings the agent back on its port.
+func TestBaresipAcceptHoldKillRestart(t *testing.T) {
+	callee := siptest.StartBaresip(t, &siptest.Options{User: "bob", NoVideo: true})
+	caller := siptest.StartBaresip(t, &siptest.Options{User: "alice", NoVideo: true, RTPTimeout: 2 * time.Second})
+	caller.Dial(callee.URI("tcp"))
+	callee.Expect(5*time.Second, siptest.EventCallIncoming)
+	caller.Expect(5*time.Second, siptest.EventCallRinging)
+	callee.Accept()
+	establish(t, caller, callee)
+
+	// Each re-INVITE reaches the callee as a new offer.
+	caller.Hold()
+	callee.Expect(5*time.Second, siptest.EventCallRemoteSDP)
+	caller.Resume()
+	callee.Expect(5*time.Second, siptest.EventCallRemoteSDP)
+
+	begin := time.Now()
+	callee.Kill()
+	ev := caller.Expect(10*time.Second, siptest.EventCallClosed)
+	t.Logf("caller closed %v after the callee was killed: %q", time.Since(begin), ev.Param)
+
+	callee.Restart()
+	caller.Dial(callee.URI("udp"))
+	callee.Expect(5*time.Second, siptest.EventCallIncoming)
+	callee.Accept()
+	establish(t, caller, callee)
+}
+
+// A video file (made by ffmpeg) as camera through avformat.
+func TestBaresipVideoFileCamera(t *testing.T) {
+	ffmpeg, err := exec.LookPath("ffmpeg")
+	if err != nil {
+		t.Fatalf("ffmpeg: %v; install it with `apt-get install -y ffmpeg`", err)
+	}
+	file := filepath.Join(t.TempDir(), "bars.mp4")
+	out, err := exec.Command(ffmpeg, "-v", "error", "-f", "lavfi", "-i", "color=c=red:s=640x360:r=15:d=3",
+		"-c:v", "libx264", "-pix_fmt", "yuv420p", file).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ffmpeg: %v\n%s", err, out)
+	}
+	callee := siptest.StartBaresip(t, &siptest.Options{User: "bob", AutoAnswer: true})
+	caller := siptest.StartBaresip(t, &siptest.Options{User: "alice", VideoFile: file})
+	caller.Dial(callee.URI("udp"))
+	establish(t, caller, callee)
+	img, err := callee.ReceivedFrame(10 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, g, b, _ := img.At(320, 180).RGBA()
+	if r>>8 < 180 || g>>8 > 80 || b>>8 > 80 {
+		t.Errorf("centre pixel rgb(%d,%d,%d); want the file's red", r>>8, g>>8, b>>8)
+	}
 }
