@@ -28,8 +28,10 @@
 package siptest
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -66,6 +68,8 @@ type process struct {
 	stdin  *os.File
 	stdout *os.File
 	env    []string
+	// drop, when set, keeps output lines it matches out of the log.
+	drop func(line []byte) bool
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -82,6 +86,9 @@ func (p *process) start() (exited <-chan struct{}, err error) {
 		cmd.Stdout = p.stdout
 	}
 	cmd.Stderr = &p.log
+	if p.drop != nil {
+		cmd.Stderr = &lineFilter{w: &p.log, drop: p.drop}
+	}
 	if p.stdin != nil {
 		cmd.Stdin = p.stdin
 	}
@@ -249,3 +256,27 @@ func shortTempDir(t testing.TB, prefix string) string {
 
 // ErrTimeout is wrapped by every wait that ran out of time.
 var ErrTimeout = errors.New("siptest: timed out")
+
+// lineFilter writes the lines that drop does not match to w.
+type lineFilter struct {
+	w       io.Writer
+	drop    func([]byte) bool
+	partial []byte
+}
+
+func (f *lineFilter) Write(p []byte) (int, error) {
+	f.partial = append(f.partial, p...)
+	for {
+		i := bytes.IndexByte(f.partial, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		line := f.partial[:i+1]
+		if !f.drop(line) {
+			if _, err := f.w.Write(line); err != nil {
+				return len(p), err
+			}
+		}
+		f.partial = f.partial[i+1:]
+	}
+}
