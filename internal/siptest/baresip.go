@@ -126,11 +126,7 @@ func startBaresip(t testing.TB, opts *Options) *Baresip {
 	if opts == nil {
 		opts = &Options{}
 	}
-	bin := opts.Binary
-	if bin == "" {
-		bin = "baresip"
-	}
-	path := lookTool(t, bin, "baresip-core baresip-ffmpeg", "Debian's baresip 1.0.0")
+	path := lookTool(t, opts.Binary, "baresip", "baresip-core baresip-ffmpeg", "Debian's baresip 1.0.0")
 	modDir, err := baresipModuleDir()
 	if err != nil {
 		t.Fatalf("siptest: %v", err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -32,17 +33,25 @@ func (b *Baresip) snapshot(cmd, kind string, timeout time.Duration) (image.Image
 	if _, err := b.Command(cmd, path); err != nil {
 		return nil, err
 	}
+	img, err := waitImage(path, png.Decode, timeout)
+	if err != nil {
+		return nil, fmt.Errorf("siptest: baresip decoded no %s video frame: %w", kind, err)
+	}
+	return img, nil
+}
+
+// waitImage waits until the file at path exists and decodes: far ends write
+// snapshots in several calls, so a partial file is retried.
+func waitImage(path string, decode func(io.Reader) (image.Image, error), timeout time.Duration) (image.Image, error) {
 	deadline := time.Now().Add(timeout)
 	for {
-		// png_save_vidframe writes the file in several calls: retry until it
-		// decodes.
 		if data, err := os.ReadFile(path); err == nil {
-			if img, err := png.Decode(bytes.NewReader(data)); err == nil {
+			if img, err := decode(bytes.NewReader(data)); err == nil {
 				return img, nil
 			}
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("siptest: baresip decoded no %s video frame within %v: %w", kind, timeout, ErrTimeout)
+			return nil, fmt.Errorf("no picture in %s within %v: %w", path, timeout, ErrTimeout)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -72,11 +72,7 @@ func startKamailio(t testing.TB, opts *KamailioOptions) *Kamailio {
 	if opts == nil {
 		opts = &KamailioOptions{}
 	}
-	bin := opts.Binary
-	if bin == "" {
-		bin = "kamailio"
-	}
-	path := lookTool(t, bin, "kamailio kamailio-tls-modules", "Debian's Kamailio 5.6")
+	path := lookTool(t, opts.Binary, "kamailio", "kamailio kamailio-tls-modules", "Debian's Kamailio 5.6")
 	k := &Kamailio{t: t, dir: shortTempDir(t, "kamailio-"), Users: opts.Users}
 	if k.Users == nil {
 		k.Users = DefaultUsers()

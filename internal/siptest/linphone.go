@@ -76,11 +76,7 @@ func startLinphone(t testing.TB, opts *LinphoneOptions) *Linphone {
 	if opts == nil {
 		opts = &LinphoneOptions{}
 	}
-	bin := opts.Binary
-	if bin == "" {
-		bin = "linphonec"
-	}
-	path := lookTool(t, bin, "linphone-cli", "Debian's linphonec 5.1")
+	path := lookTool(t, opts.Binary, "linphonec", "linphone-cli", "Debian's linphonec 5.1")
 	l := &Linphone{t: t, dir: shortTempDir(t, "linphone-"), opts: *opts, User: opts.User}
 	if l.User == "" {
 		l.User = "linphone"
@@ -390,18 +386,11 @@ func (l *Linphone) ReceivedFrame(timeout time.Duration) (image.Image, error) {
 	if err := l.send("snapshot " + path); err != nil {
 		return nil, err
 	}
-	deadline := time.Now().Add(timeout)
-	for {
-		if data, err := os.ReadFile(path); err == nil {
-			if img, err := jpeg.Decode(bytes.NewReader(data)); err == nil {
-				return img, nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("siptest: linphonec saved no received video frame within %v: %w", timeout, ErrTimeout)
-		}
-		time.Sleep(50 * time.Millisecond)
+	img, err := waitImage(path, jpeg.Decode, timeout)
+	if err != nil {
+		return nil, fmt.Errorf("siptest: linphonec saved no received video frame: %w", err)
 	}
+	return img, nil
 }
 
 // ReceivedAudio returns what linphonec recorded of the far end's audio in

@@ -99,11 +99,7 @@ func RunSipp(t testing.TB, run SippRun) SippResult {
 
 func runSipp(t testing.TB, run SippRun) SippResult {
 	t.Helper()
-	bin := run.Binary
-	if bin == "" {
-		bin = "sipp"
-	}
-	path := lookTool(t, bin, "sip-tester", "Debian's SIPp 3.6")
+	path := lookTool(t, run.Binary, "sipp", "sip-tester", "Debian's SIPp 3.6")
 	dir := shortTempDir(t, "sipp-")
 	args := []string{run.Target, "-nostdin", "-i", "127.0.0.1", "-bind_local",
 		"-trace_stat", "-stf", filepath.Join(dir, "stats.csv"), "-fd", "1",

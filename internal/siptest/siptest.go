@@ -43,9 +43,13 @@ import (
 	"github.com/roomd/roomd/internal/testtool"
 )
 
-// lookTool finds bin on PATH or fails t with an install hint for pkg.
-func lookTool(t testing.TB, bin, pkg, what string) string {
+// lookTool finds bin (def when empty) on PATH or fails t with an install
+// hint for pkg.
+func lookTool(t testing.TB, bin, def, pkg, what string) string {
 	t.Helper()
+	if bin == "" {
+		bin = def
+	}
 	path, err := exec.LookPath(bin)
 	if err != nil {
 		t.Fatalf("siptest: %s not found: %v; %s", bin, err, testtool.InstallHint(pkg, what))
