@@ -238,6 +238,8 @@ func TestAnswerRefusals(t *testing.T) {
 		{"not SDP", []byte("\x00\xff<html>"), nil, ErrMalformed, "malformed"},
 		{"too large", append(append([]byte{}, plain...), strings.Repeat("a=x-padding:0123456789abcdef\n", MaxSize/20)...), preferred, ErrMalformed, "more than the 65536 roomd reads"},
 		{"too many m-lines", append(append([]byte{}, plain...), strings.Repeat("m=audio 0 RTP/AVP 0\n", MaxMediaLines)...), preferred, ErrMalformed, "m-lines, more than the 16"},
+		{"session-level host name", edit(t, plain, "c=IN IP4 192.0.2.2", "c=IN IP4 host.atlanta.example.com"), preferred, ErrMalformed, "\"host.atlanta.example.com\" is not an IP address"},
+		{"no connection address", dropLines(t, plain, "c=IN IP4"), preferred, ErrMalformed, "m-line 0 has no connection address"},
 		{"media-level host name", edit(t, plain, "m=audio 1994 RTP/AVP 96 9 0 8 101\n", "m=audio 1994 RTP/AVP 96 9 0 8 101\nc=IN IP4 media.example.com\n"), preferred, ErrMalformed, "is not an IP address"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -51,6 +51,17 @@ func ParsePolicy(s string) (Policy, error) {
 // Keying is how roomd offers SRTP keys.
 type Keying int
 
+// String is "SDES" or "DTLS".
+func (k Keying) String() string {
+	switch k {
+	case KeyingSDES:
+		return "SDES"
+	case KeyingDTLS:
+		return "DTLS"
+	}
+	return "Keying(" + strconv.Itoa(int(k)) + ")"
+}
+
 // Keyings.
 const (
 	// KeyingSDES puts keys in a=crypto (RFC 4568): what SIP room systems,

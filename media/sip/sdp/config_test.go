@@ -47,8 +47,16 @@ func TestDirections(t *testing.T) {
 			t.Errorf("%v: %v %v %v %v", tc.name, tc.d.Sends(), tc.d.Receives(), tc.d.reverse(), tc.d.and(SendOnly))
 		}
 	}
-	if Direction(9).String() != "Direction(9)" || Kind(5).String() != "Kind(5)" {
+	if Direction(9).String() != "Direction(9)" || Kind(5).String() != "Kind(5)" || Method(4).String() != "Method(4)" || Keying(3).String() != "Keying(3)" {
 		t.Error("unknown values print badly")
+	}
+	for v, want := range map[fmt.Stringer]string{
+		Audio: "audio", Video: "video", Plain: "plain RTP", SDES: "SDES", DTLSSRTP: "DTLS-SRTP",
+		KeyingSDES: "SDES", KeyingDTLS: "DTLS", DTLSClient: "client", DTLSServer: "server",
+	} {
+		if v.String() != want {
+			t.Errorf("%#v prints %q, want %q", v, v.String(), want)
+		}
 	}
 }
 

@@ -150,6 +150,19 @@ var feedbackAttrs = []struct {
 // Method is how a stream is keyed.
 type Method int
 
+// String is "plain RTP", "SDES" or "DTLS-SRTP".
+func (m Method) String() string {
+	switch m {
+	case Plain:
+		return "plain RTP"
+	case SDES:
+		return "SDES"
+	case DTLSSRTP:
+		return "DTLS-SRTP"
+	}
+	return "Method(" + strconv.Itoa(int(m)) + ")"
+}
+
 // Methods.
 const (
 	// Plain is unencrypted RTP.

@@ -69,7 +69,10 @@ func parse(body []byte) (*remoteSession, error) {
 	if len(d.MediaDescriptions) > MaxMediaLines {
 		return nil, malformed("%d m-lines, more than the %d roomd reads", len(d.MediaDescriptions), MaxMediaLines)
 	}
-	sessAddr, _ := connectionAddr(d.ConnectionInformation)
+	sessAddr, ok := connectionAddr(d.ConnectionInformation)
+	if !ok && d.ConnectionInformation != nil {
+		return nil, malformed("the connection address %q is not an IP address", d.ConnectionInformation.Address)
+	}
 	sess := newRemoteMedia(-1, sessAddr)
 	readAttributes(sess, d.Attributes)
 	rs := &remoteSession{origin: d.Origin}
@@ -87,6 +90,9 @@ func parse(body []byte) (*remoteSession, error) {
 				return nil, malformed("m-line %d's connection address %q is not an IP address", i, md.ConnectionInformation.Address)
 			}
 			m.addr = a
+		}
+		if m.port != 0 && !m.addr.IsValid() {
+			return nil, malformed("m-line %d has no connection address (c=)", i)
 		}
 		seen := map[uint8]bool{}
 		for _, f := range m.formats {
