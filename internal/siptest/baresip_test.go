@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/roomd/roomd/internal/siptest"
+	"github.com/roomd/roomd/internal/testtool"
 )
 
 // establish waits for CALL_ESTABLISHED on both agents.
@@ -157,9 +158,10 @@ func TestBaresipAcceptHoldKillRestart(t *testing.T) {
 
 // A video file (made by ffmpeg) as camera through avformat.
 func TestBaresipVideoFileCamera(t *testing.T) {
+	testtool.SkipInShortMode(t, "baresip and ffmpeg")
 	ffmpeg, err := exec.LookPath("ffmpeg")
 	if err != nil {
-		t.Fatalf("ffmpeg: %v; install it with `apt-get install -y ffmpeg`", err)
+		t.Fatalf("ffmpeg: %v; %s", err, testtool.InstallHint("ffmpeg", "Debian's FFmpeg"))
 	}
 	file := filepath.Join(t.TempDir(), "bars.mp4")
 	out, err := exec.Command(ffmpeg, "-v", "error", "-f", "lavfi", "-i", "color=c=red:s=640x360:r=15:d=3",
