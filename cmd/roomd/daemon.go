@@ -2,16 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
-	"runtime/metrics"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -19,10 +16,16 @@ import (
 
 	"github.com/roomd/roomd/control/buttons"
 	"github.com/roomd/roomd/hal"
-	"github.com/roomd/roomd/internal/netguard"
+	"github.com/roomd/roomd/internal/damagedfiles"
+	"github.com/roomd/roomd/internal/debugserver"
 	"github.com/roomd/roomd/internal/roomstate"
 	"github.com/roomd/roomd/media"
-	"github.com/roomd/roomd/media/display"
+	"github.com/roomd/roomd/media/call"
+	"github.com/roomd/roomd/media/call/janusprovider"
+	"github.com/roomd/roomd/media/call/whipprovider"
+	"github.com/roomd/roomd/media/callsetup"
+	"github.com/roomd/roomd/provisioning/apply"
+	"github.com/roomd/roomd/provisioning/roomport"
 	"github.com/roomd/roomd/room"
 	"github.com/roomd/roomd/room/policy"
 	"github.com/roomd/roomd/schedule"
@@ -50,7 +53,7 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 			return fmt.Errorf("creating %s: %w", d, err)
 		}
 	}
-	desc, err := cfg.board()
+	desc, err := cfg.BoardDescription()
 	if err != nil {
 		return err
 	}
@@ -68,12 +71,14 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		}
 	}
 
-	settings, _ := cfg.settings()
+	settings, _ := cfg.Settings()
 	var mic, camera media.Gate
 	// The room's inbox comes first: the call engine reports into it and
 	// is one of the room's devices.
 	port := room.NewPort()
-	mp, err := newMedia(cfg, &mic, &camera, port.Report, log)
+	mediaHeap()
+	mp, err := callsetup.New(callsetup.Options{Media: cfg.Media, Display: cfg.Room.Name, Mic: &mic, Camera: &camera, Report: port.Report,
+		Providers: call.Providers{janusprovider.Name: janusprovider.Provider{}, whipprovider.Name: whipprovider.Provider{}}, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -83,12 +88,12 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		Display: output(b.Relays, hal.RoleDisplayPower),
 		MuteLED: output(b.LEDs, hal.RoleMuteLED),
 		CallLED: output(b.LEDs, hal.RoleCallLED),
-		Calls:   mp.engine,
-		Speaker: mp.mixer,
+		Calls:   mp.Engine,
+		Speaker: mp.Mixer,
 	}
 	// The provisioning client needs the room; the room reaches it through
 	// this queue, which the client drains once it is made.
-	fleetReqs := newFleetRequests()
+	fleetReqs := roomport.NewRequests()
 	if cfg.Provisioning.Server != "" {
 		devs.Fleet = fleetReqs
 	}
@@ -98,7 +103,7 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		Store:    roomstate.Store{Path: filepath.Join(cfg.StateDir, "room.json")},
 		Logger:   log,
 		Settings: &settings,
-		Hardware: append(devices(b.Report), mp.failed...),
+		Hardware: append(devices(b.Report), mp.Failed...),
 	})
 
 	// The calendar: a feed, or one delivered by the fleet.
@@ -114,8 +119,10 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	rules := policy.New(rm, nil, log)
 	// A provisioning problem never keeps the room from starting: the room
 	// runs on its local configuration and says why.
-	damaged := newDamagedFiles(cfg.StateDir, rm, log)
-	fleet, fleetErr := newFleet(cfg, rm, fleetTargets{pins: pins, runner: runner, caps: mp.engine, policy: rules, setAside: damaged.kick}, cq, b.Name, time.Now(), log)
+	damaged := damagedfiles.New(cfg.StateDir, rm, log)
+	applier := apply.New(apply.Targets{PINs: pins, Schedule: runner, Caps: mp.Engine, Policy: rules}, log)
+	health := roomport.Health{Room: rm, Calls: cq, Software: version, Started: time.Now()}
+	fleet, fleetErr := newFleet(cfg, rm, applier, runner, health, damaged.Kick, b.Name, log)
 	if fleetErr != nil {
 		log.Error("roomd: provisioning not started; the room runs on its local configuration", "err", fleetErr)
 	}
@@ -132,7 +139,7 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	}
 
 	wg.Go(func() { buttons.Run(ctx, rm, b, buttons.Options{Logger: log}) })
-	mp.run(ctx, &wg, cfg.Media, log)
+	wg.Go(func() { mp.Run(ctx) })
 	if runner != nil {
 		wg.Go(func() {
 			if err := runner.Run(ctx); err != nil {
@@ -141,7 +148,7 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		})
 	}
 	if fleet != nil {
-		wg.Go(func() { fleetReqs.run(ctx, fleet) })
+		wg.Go(func() { fleetReqs.Run(ctx, fleet) })
 		wg.Go(func() { cq.Run(ctx, rm, nil) })
 		wg.Go(func() { rules.Run(ctx) })
 		wg.Go(func() {
@@ -160,16 +167,20 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		log.Error("roomd: the serial console keeps the configuration file's PIN", "err", err)
 	}
 	if cfg.Debug.Listen != "" && hw.debug != nil {
-		if err := serveDebug(ctx, &wg, cfg.Debug.Listen, hw.debug, rm, mp, log); err != nil {
+		if ln, err := net.Listen("tcp", cfg.Debug.Listen); err != nil {
 			log.Error("roomd: debug endpoint not started", "err", err)
+		} else {
+			wg.Go(func() {
+				debugserver.Serve(ctx, ln, debugserver.Options{Board: hw.debug, Room: rm, Display: mp.Compositor, Calls: mp.Engine, Logger: log})
+			})
 		}
 	}
-	startPanel(ctx, &wg, cfg, rm, pins.PanelHash, logRing, mp.comp, log)
+	startPanel(ctx, &wg, cfg, rm, pins.PanelHash, logRing, mp.Compositor, log)
 
 	// Every component has read its files by now: the damaged ones it set
 	// aside are in the status before roomd says it is ready.
-	damaged.scan(ctx)
-	wg.Go(func() { damaged.run(ctx, damagedScanEvery) })
+	damaged.Scan(ctx)
+	wg.Go(func() { damaged.Run(ctx, damagedfiles.ScanEvery) })
 
 	s := rm.Snapshot()
 	log.Info("roomd: ready", "room", s.Settings.Name, "mic_muted", s.MicMute, "state_dir", cfg.StateDir)
@@ -180,7 +191,7 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	notify(log, daemon.SdNotifyStopping, "STATUS=stopping")
 	log.Info("roomd: stopping")
 	stopped := make(chan struct{})
-	go func() { wg.Wait(); <-roomDone; mp.engine.Wait(); close(stopped) }()
+	go func() { wg.Wait(); <-roomDone; mp.Engine.Wait(); close(stopped) }()
 	select {
 	case <-stopped:
 	case <-time.After(stopBudget):
@@ -248,53 +259,18 @@ func watchdog(ctx context.Context, rm *room.Room, log *slog.Logger) {
 	}
 }
 
-// debugCSP is the panel's policy plus the sim page's inline script and style.
-const debugCSP = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+// mediaGCPercent is roomd's Go heap target above the live heap (Go's
+// default is 100).
+const mediaGCPercent = 40
 
-// serveDebug serves the simulated board's poke endpoint and the room's state
-// on a loopback address. It answers only requests naming a loopback host,
-// so a web page cannot reach it by pointing its own name at 127.0.0.1.
-func serveDebug(ctx context.Context, wg *sync.WaitGroup, addr string, sim http.Handler, rm *room.Room, mp *mediaParts, log *slog.Logger) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
+// mediaHeap sets the garbage collector for a call's heap, unless GOGC says
+// otherwise. In a call the live heap is mostly video frames that are
+// reused, not garbage, so the default target would keep a second heap's
+// worth of memory (about 10 MiB at 720p) for little gain; allocation
+// between collections is small (packets, encoded frames), so collecting
+// more often costs next to nothing.
+func mediaHeap() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(mediaGCPercent)
 	}
-	ln = netguard.Listen(ln, netguard.Options{Name: "debug", Logger: log})
-	mux := http.NewServeMux()
-	mux.Handle("/", sim)
-	mux.HandleFunc("GET /room", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		enc.Encode(rm.Snapshot())
-	})
-	mux.Handle("GET /display.png", display.SnapshotHandler(mp.comp))
-	// For leak checks from outside the process (TestSoakSurfaces).
-	mux.HandleFunc("GET /runtime", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
-		metrics.Read(live)
-		json.NewEncoder(w).Encode(map[string]uint64{"goroutines": uint64(runtime.NumGoroutine()), "heap_live_bytes": live[0].Value.Uint64()})
-	})
-	mux.HandleFunc("GET /media", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		enc.Encode(mp.engine.Stats())
-	})
-	// The default 60 s write timeout outlasts the longest sim button hold (30 s).
-	srv := netguard.NewHTTPServer(netguard.SecurityHeaders(netguard.LoopbackOnly(mux, log), debugCSP), netguard.ServerOptions{MaxBodyBytes: 1 << 20, Logger: log})
-	log.Info("roomd: simulated board endpoint", "url", "http://"+ln.Addr().String()+"/")
-	wg.Go(func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("roomd: debug endpoint", "err", err)
-		}
-	})
-	wg.Go(func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		defer cancel()
-		srv.Shutdown(sctx)
-	})
-	return nil
 }

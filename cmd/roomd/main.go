@@ -28,9 +28,8 @@ import (
 	"strings"
 	"syscall"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/roomd/roomd/internal/logging"
+	"github.com/roomd/roomd/internal/roomdconfig"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -97,7 +96,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			*o.dst = o.flag
 		}
 	}
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		fmt.Fprintln(stderr, "roomd:", err)
 		return 1
 	}
@@ -129,26 +128,13 @@ func hashPIN(stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "roomd:", err)
 		return 1
 	}
-	pin := strings.TrimSpace(line)
-	if err := checkPIN(pin); err != nil {
-		fmt.Fprintln(stderr, "roomd:", err)
-		return 1
-	}
-	h, err := bcrypt.GenerateFromPassword([]byte(pin), bcrypt.DefaultCost)
+	h, err := roomdconfig.HashPIN(strings.TrimSpace(line))
 	if err != nil {
 		fmt.Fprintln(stderr, "roomd:", err)
 		return 1
 	}
-	fmt.Fprintln(stdout, string(h))
+	fmt.Fprintln(stdout, h)
 	return 0
-}
-
-// checkPIN accepts 4 to 16 digits: what a control system or a keypad can send.
-func checkPIN(pin string) error {
-	if len(pin) < 4 || len(pin) > 16 || strings.Trim(pin, "0123456789") != "" {
-		return errors.New("a PIN is 4 to 16 digits")
-	}
-	return nil
 }
 
 func isTerminal(f *os.File) bool {

@@ -6,7 +6,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -22,47 +21,6 @@ import (
 	"github.com/roomd/roomd/internal/browsertest"
 	"github.com/roomd/roomd/internal/janustest"
 )
-
-func TestPanelConfig(t *testing.T) {
-	cfg, err := parseConfig(nil, "defaults")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !*cfg.Panel.Enabled || cfg.Panel.Listen != "127.0.0.1:8080" || cfg.Panel.RemoteListen != "" || cfg.Panel.KioskUser != "kiosk" {
-		t.Fatalf("defaults %+v", cfg.Panel)
-	}
-	sim, err := loadConfig("", true)
-	if err != nil || !*sim.Panel.Enabled || sim.Panel.AdminPINHash == "" {
-		t.Fatalf("sim config: %+v %v", sim.Panel, err)
-	}
-	for in, want := range map[string]string{
-		"[panel]\nlisten = \"0.0.0.0:8080\"":             "only on a loopback address",
-		"[panel]\nlisten = \"8080\"":                     "only on a loopback address",
-		"[panel]\nremote_listen = \"somewhere\"":         "use host:port",
-		"[panel]\nadmin_pin_hash = \"1234\"":             "not a bcrypt hash",
-		"[panel]\nenabled = true\nkiosk = \"x\"":         "unknown keys: panel.kiosk",
-		"[panel]\nenabled = false\nlisten = \"0.0.0.0\"": "",
-	} {
-		_, err := parseConfig([]byte(in), "test")
-		if want == "" && err != nil || want != "" && (err == nil || !strings.Contains(err.Error(), want)) {
-			t.Errorf("%q: %v; want %q", in, err, want)
-		}
-	}
-}
-
-// The kiosk panel serves roomd's own user and panel.kiosk_user's, and only
-// roomd's when that user does not exist.
-func TestPanelKioskUIDs(t *testing.T) {
-	me := os.Getuid()
-	root := PanelConfig{KioskUser: "root"}
-	if got := root.kioskUIDs(slog.New(slog.DiscardHandler)); !slices.Equal(got, []int{me, 0}) {
-		t.Errorf("kiosk_user root: %v; want [%d 0]", got, me)
-	}
-	none := PanelConfig{KioskUser: "no-such-user-roomd"}
-	if got := none.kioskUIDs(slog.New(slog.DiscardHandler)); !slices.Equal(got, []int{me}) {
-		t.Errorf("a missing kiosk_user: %v; want [%d]", got, me)
-	}
-}
 
 func TestPanelTokensCommand(t *testing.T) {
 	dir := t.TempDir()

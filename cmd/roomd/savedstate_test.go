@@ -9,29 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/roomd/roomd/provisioning"
-	"github.com/roomd/roomd/room"
 )
-
-func TestHealthReportSaysSavedStateWasDamaged(t *testing.T) {
-	for _, tt := range []struct {
-		r    room.Restored
-		want string
-	}{
-		{room.Restored{From: room.RestoreSaved}, ""},
-		{room.Restored{From: room.RestoreNone}, ""},
-		{room.Restored{From: room.RestoreDamaged, Detail: "room.json is damaged; kept as room.json.corrupt-x"}, "saved state Damaged: room.json is damaged"},
-		{room.Restored{From: room.RestorePrevious, Detail: "room.json is missing"}, "saved state Previous"},
-	} {
-		var h provisioning.HealthReport
-		reportSavedState(room.State{Restored: tt.r}, &h)
-		got := strings.Join(h.LastErrors, "\n")
-		if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
-			t.Errorf("%+v: last errors %q, want %q", tt.r, got, tt.want)
-		}
-	}
-}
 
 // The real roomd on a state directory whose room.json was truncated after
 // it had saved the room muted and private: it starts, muted and private,

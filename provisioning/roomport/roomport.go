@@ -1,6 +1,9 @@
 // Package roomport carries the provisioning client's results into package
 // room: a bundle's room settings become a room.EditSettings command from the
 // fleet, and the client's fleet state becomes a room.ProvisioningReported.
+// The other way, [Health] builds the client's health reports from the
+// room's state, and [Requests] queues the room's enrollment codes and poll
+// requests for a client made after the room.
 //
 // It lives apart from package provisioning so that imports go one way:
 // provisioning holds the fleet protocol and the bundle format, which fleetd

@@ -1,4 +1,10 @@
-package main
+// Package damagedfiles keeps the room's list of damaged files up to date.
+// The list is read from the disk (every NAME.corrupt-TIME that
+// internal/statefile set aside under the state directory), so no component
+// has to say what it set aside: room state, schedule cache, panel tokens
+// and the provisioning store all show up the same way, and each stays
+// listed until a person deletes it.
+package damagedfiles
 
 import (
 	"context"
@@ -7,30 +13,27 @@ import (
 	"time"
 
 	"github.com/roomd/roomd/internal/statefile"
-	"github.com/roomd/roomd/provisioning"
 	"github.com/roomd/roomd/room"
 )
 
-// damagedScanEvery is how often the state directory is searched again, so a
+// ScanEvery is how often roomd searches the state directory again, so a
 // file a person deleted leaves the status (and one set aside at run time
 // joins it) within this time.
-const damagedScanEvery = 30 * time.Second
+const ScanEvery = 30 * time.Second
 
-// damagedRoom is what the scan needs of the room; *room.Room has it.
-type damagedRoom interface {
+// Room is what the scan needs of the room; *room.Room has it.
+type Room interface {
 	Report(room.Report)
 	Alive(context.Context) error
 	Watch(context.Context) <-chan room.Update
 }
 
-// damagedFiles keeps the room's list of damaged files up to date. The list
-// is read from the disk (every NAME.corrupt-TIME under the state
-// directory), so no component has to say what it set aside: room state,
-// schedule cache, panel tokens and the provisioning store all show up the
-// same way, and each stays listed until a person deletes it.
-type damagedFiles struct {
+var _ Room = (*room.Room)(nil)
+
+// Scanner searches a state directory for damaged files and tells the room.
+type Scanner struct {
 	dir  string
-	room damagedRoom
+	room Room
 	log  *slog.Logger
 
 	last    []room.DamagedFile // what the room was last told; one goroutine at a time
@@ -38,22 +41,27 @@ type damagedFiles struct {
 	kicks   chan struct{} // a file was set aside: scan now
 }
 
-// newDamagedFiles watches dir's damaged files for rm.
-func newDamagedFiles(dir string, rm damagedRoom, log *slog.Logger) *damagedFiles {
-	return &damagedFiles{dir: dir, room: rm, log: log, kicks: make(chan struct{}, 1)}
+// New returns a scanner of dir's damaged files for rm.
+func New(dir string, rm Room, log *slog.Logger) *Scanner {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Scanner{dir: dir, room: rm, log: log, kicks: make(chan struct{}, 1)}
 }
 
-// kick asks for a scan soon; it never blocks.
-func (d *damagedFiles) kick() {
+// Kick asks Run for a scan soon; it never blocks. Stores call it when they
+// set a file aside.
+func (d *Scanner) Kick() {
 	select {
 	case d.kicks <- struct{}{}:
 	default:
 	}
 }
 
-// scan searches the state directory and tells the room when the list
-// changed, waiting until the room has taken it in.
-func (d *damagedFiles) scan(ctx context.Context) {
+// Scan searches the state directory and tells the room when the list
+// changed, waiting until the room has taken it in. Scan and Run must not
+// run at the same time.
+func (d *Scanner) Scan(ctx context.Context) {
 	found, err := statefile.FindSetAside(d.dir)
 	switch {
 	case err != nil && err.Error() != d.lastErr:
@@ -79,9 +87,10 @@ func (d *damagedFiles) scan(ctx context.Context) {
 	d.room.Alive(ctx) // queued behind the report: the state holds the list
 }
 
-// run scans every interval, and at once when the provisioning state
-// changes (a bundle applied, a store or root found damaged), until ctx ends.
-func (d *damagedFiles) run(ctx context.Context, every time.Duration) {
+// Run scans every interval, at once when kicked, and at once when the
+// provisioning state changes (a bundle applied, a store or root found
+// damaged), until ctx ends.
+func (d *Scanner) Run(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	updates := d.room.Watch(ctx)
@@ -94,25 +103,17 @@ func (d *damagedFiles) run(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			d.scan(ctx)
+			d.Scan(ctx)
 		case <-d.kicks:
-			d.scan(ctx)
+			d.Scan(ctx)
 		case u, ok := <-updates:
 			if !ok {
 				return
 			}
 			if first || u.State.Provisioning != prov {
-				d.scan(ctx)
+				d.Scan(ctx)
 			}
 			prov, first = u.State.Provisioning, false
 		}
-	}
-}
-
-// reportDamagedFiles adds the damaged files set aside to a health report,
-// so the fleet hears of them too.
-func reportDamagedFiles(s room.State, h *provisioning.HealthReport) {
-	for _, f := range s.DamagedFiles {
-		h.LastErrors = append(h.LastErrors, "roomd: damaged file kept aside since "+f.Since.UTC().Format(time.RFC3339)+": "+f.Name+" (look at it, then delete it)")
 	}
 }

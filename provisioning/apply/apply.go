@@ -1,0 +1,100 @@
+// Package apply carries what a fleet bundle sets beyond the room's settings
+// into the running parts of roomd, without a restart: the console and panel
+// PINs, the schedule's time zone and calendar, the call engine's media caps,
+// and the room policy's display sleep and camera privacy default.
+//
+// A zero field returns its part to the configuration file's value, so the
+// provisioning client's rollback (applying the previous bundle, or an empty
+// one) undoes a bundle that failed half-way. The room's own settings reach
+// the room through provisioning/roomport.
+package apply
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/roomd/roomd/media/call"
+	"github.com/roomd/roomd/provisioning"
+	"github.com/roomd/roomd/room/policy"
+	"github.com/roomd/roomd/schedule"
+)
+
+// Targets are the parts of the running room a bundle reconfigures. Nil
+// fields are parts this room does not have.
+type Targets struct {
+	PINs     *policy.PINs
+	Schedule *schedule.Runner // time zone and calendar
+	Caps     CapsSetter       // the call engine
+	Policy   *policy.Policy   // display sleep and camera privacy default
+}
+
+// CapsSetter is the call engine as the fleet sees it; *call.Engine.
+type CapsSetter interface{ SetCaps(call.Caps) error }
+
+var _ CapsSetter = (*call.Engine)(nil)
+
+// Applier applies bundles to its targets.
+type Applier struct {
+	to  Targets
+	log *slog.Logger
+}
+
+// New returns an applier for to; log says what a bundle sets that this
+// room cannot take.
+func New(to Targets, log *slog.Logger) *Applier {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Applier{to: to, log: log}
+}
+
+// Apply applies c; it is the provisioning client's Apply. It stops at the
+// first part that refuses, leaving the rollback to the client.
+func (a *Applier) Apply(_ context.Context, c provisioning.Config) error {
+	if a.to.PINs != nil {
+		if err := a.to.PINs.Apply(policy.PINHashes{Serial: c.PINs.SerialHash, Panel: c.PINs.PanelHash}); err != nil {
+			return err
+		}
+	}
+	if a.to.Schedule != nil {
+		if err := a.to.Schedule.SetZone(c.Room.TimeZone); err != nil {
+			return err
+		}
+	} else if c.Room.TimeZone != "" {
+		a.log.Warn("roomd: the fleet's time zone has nothing to apply to: this room has no schedule", "zone", c.Room.TimeZone)
+	}
+	if a.to.Caps != nil {
+		m := c.Media
+		if err := a.to.Caps.SetCaps(call.Caps{MaxWidth: m.MaxWidth, MaxHeight: m.MaxHeight, MaxFPS: float64(m.MaxFPS), MaxBitrate: m.MaxBitrateKbps * 1000}); err != nil {
+			return fmt.Errorf("roomd: media caps: %w", err)
+		}
+	}
+	if a.to.Policy != nil {
+		a.to.Policy.Set(policy.Settings{DisplaySleep: time.Duration(c.Display.SleepAfterMinutes) * time.Minute, PrivacyDefault: c.Camera.PrivacyDefault})
+	}
+	if c.Display.Brightness != 0 {
+		// No board roomd knows has a brightness output (HDMI displays take
+		// it over DDC/CI or CEC, which roomd does not speak yet).
+		a.log.Warn("roomd: the fleet's display brightness is not applied: this board has no brightness control", "brightness", c.Display.Brightness)
+	}
+	return nil
+}
+
+// Calendar gives the schedule the fleet's calendar: a feed it fetches, an
+// inline calendar, or none (the configuration file's feed only). It is the
+// provisioning client's Calendar; runner is nil in a room without a
+// schedule.
+func Calendar(runner *schedule.Runner, c provisioning.CalendarConfig) error {
+	if runner == nil {
+		if c.FeedURL == "" && c.ICS == "" {
+			return nil
+		}
+		return fmt.Errorf("provisioning: the room has no schedule to take the calendar")
+	}
+	if c.FeedURL != "" {
+		return runner.SetFleetFeed(c.FeedURL)
+	}
+	return runner.SetFleetCalendar([]byte(c.ICS))
+}
