@@ -271,7 +271,7 @@ func (s *Session) matchOffer(m *remoteMedia, kind Kind) ([]Codec, *Codec, []form
 	}
 	if kind == Audio {
 		for _, name := range s.cfg.AudioCodecs {
-			ci := audioCodecByName(name)
+			ci, _ := audioCodecByName(name)
 			for _, pt := range m.pts {
 				if r := m.format(pt); strings.EqualFold(r.name, ci.name) && r.clock == ci.clock {
 					f := format{name: ci.name, clock: ci.clock, channels: ci.channels, mode: -1}

@@ -39,27 +39,23 @@ type codecInfo struct {
 	name     string
 	clock    int
 	channels int
-	// staticPT is RFC 3551's payload type, or -1.
-	staticPT int
-	// pt is the dynamic payload type roomd offers (or staticPT).
+	// pt is the payload type roomd offers: RFC 3551's static one, or a
+	// dynamic one.
 	pt uint8
 }
 
-// roomd's audio codecs and its telephone-events, with the payload types it
-// offers.
-var (
-	audioCodecs = []codecInfo{
-		{name: Opus, clock: 48000, channels: 2, staticPT: -1, pt: 111},
-		{name: G722, clock: 8000, channels: 1, staticPT: 9, pt: 9},
-		{name: PCMU, clock: 8000, channels: 1, staticPT: 0, pt: 0},
-		{name: PCMA, clock: 8000, channels: 1, staticPT: 8, pt: 8},
-	}
-	events8k  = codecInfo{name: TelephoneEvent, clock: 8000, staticPT: -1, pt: 101}
-	events48k = codecInfo{name: TelephoneEvent, clock: 48000, staticPT: -1, pt: 110}
-)
+// roomd's audio codecs, with the payload types it offers.
+var audioCodecs = [...]codecInfo{
+	{name: Opus, clock: 48000, channels: 2, pt: 111},
+	{name: G722, clock: 8000, channels: 1, pt: 9},
+	{name: PCMU, clock: 8000, channels: 1, pt: 0},
+	{name: PCMA, clock: 8000, channels: 1, pt: 8},
+}
 
-// Video payload types roomd offers.
+// Dynamic payload types roomd offers for telephone-events and video.
 const (
+	ptEvents8k  = 101
+	ptEvents48k = 110
 	ptH264Mode1 = 96
 	ptH264Mode0 = 97
 	ptVP8       = 98
@@ -73,13 +69,13 @@ var staticFormats = map[uint8]rtpmap{
 	31: {"H261", 90000, 0}, 34: {"H263", 90000, 0},
 }
 
-func audioCodecByName(name string) *codecInfo {
-	for i := range audioCodecs {
-		if strings.EqualFold(audioCodecs[i].name, name) {
-			return &audioCodecs[i]
+func audioCodecByName(name string) (codecInfo, bool) {
+	for _, c := range audioCodecs {
+		if strings.EqualFold(c.name, name) {
+			return c, true
 		}
 	}
-	return nil
+	return codecInfo{}, false
 }
 
 // rtpmap is a parsed a=rtpmap value.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -262,16 +263,26 @@ func (cfg Config) check() (Config, error) {
 	if cfg.VideoCodecs == nil {
 		cfg.VideoCodecs = DefaultVideoCodecs()
 	}
+	var audio, video []string // canonical names, each once
 	for _, c := range cfg.AudioCodecs {
-		if audioCodecByName(c) == nil {
+		info, ok := audioCodecByName(c)
+		if !ok {
 			return cfg, fmt.Errorf("sdp: audio codec %q: roomd negotiates opus, G722, PCMU and PCMA", c)
+		}
+		if !slices.Contains(audio, info.name) {
+			audio = append(audio, info.name)
 		}
 	}
 	for _, c := range cfg.VideoCodecs {
-		if !strings.EqualFold(c, H264) && !strings.EqualFold(c, VP8) {
+		name := strings.ToUpper(c)
+		if name != H264 && name != VP8 {
 			return cfg, fmt.Errorf("sdp: video codec %q: roomd negotiates %s", c, strings.Join(DefaultVideoCodecs(), ", "))
 		}
+		if !slices.Contains(video, name) {
+			video = append(video, name)
+		}
 	}
+	cfg.AudioCodecs, cfg.VideoCodecs = audio, video
 	if len(cfg.AudioCodecs) == 0 {
 		return cfg, fmt.Errorf("sdp: no audio codec; leave AudioCodecs nil for the defaults")
 	}

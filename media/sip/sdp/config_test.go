@@ -89,13 +89,20 @@ func TestConfigRefusals(t *testing.T) {
 	if got := fmt.Sprint(rs.media[0].pts); got != "[8 101]" {
 		t.Errorf("PCMA-only offer formats %s", got)
 	}
-	s = newSession(t, roomConfig("192.0.2.1", 40000, withG722))
+	s = newSession(t, roomConfig("192.0.2.1", 40000, func(c *Config) {
+		c.AudioCodecs = []string{"OPUS", G722, "pcmu", PCMA, "Opus"}
+		c.VideoCodecs = []string{"vp8", "VP8"}
+	}))
 	body, err = s.Offer(SendRecv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a := reparse(t, body).media[0]; fmt.Sprint(a.pts) != "[111 9 0 8 101 110]" || a.format(9) != (rtpmap{G722, 8000, 0}) {
-		t.Errorf("offer with G.722: formats %v, 9 is %v", a.pts, a.format(9))
+	rs = reparse(t, body)
+	if a := rs.media[0]; fmt.Sprint(a.pts) != "[111 9 0 8 101 110]" || a.format(9) != (rtpmap{G722, 8000, 0}) || a.format(111).name != Opus {
+		t.Errorf("offer with G.722: formats %v, 9 is %v, 111 is %v", a.pts, a.format(9), a.format(111))
+	}
+	if v := rs.media[1]; fmt.Sprint(v.pts) != "[98]" || v.format(98).name != VP8 {
+		t.Errorf("VP8-only offer formats %v", v.pts)
 	}
 }
 

@@ -134,16 +134,16 @@ func (s *Session) audioFormats() []format {
 	var fs []format
 	hasOpus := false
 	for _, name := range s.cfg.AudioCodecs {
-		c := audioCodecByName(name)
+		c, _ := audioCodecByName(name)
 		f := format{pt: c.pt, name: c.name, clock: c.clock, channels: c.channels, mode: -1}
 		if c.name == Opus {
 			f.fmtp, hasOpus = opusFmtp, true
 		}
 		fs = append(fs, f)
 	}
-	fs = append(fs, eventsFormat(events8k.pt, 8000))
+	fs = append(fs, eventsFormat(ptEvents8k, 8000))
 	if hasOpus {
-		fs = append(fs, eventsFormat(events48k.pt, 48000))
+		fs = append(fs, eventsFormat(ptEvents48k, 48000))
 	}
 	return fs
 }
