@@ -7,7 +7,7 @@ import (
 	"net/netip"
 	"testing"
 
-	"github.com/pion/rtp"
+	"github.com/pion/rtcp"
 )
 
 // call is two rooms that negotiated: a offered, b answered.
@@ -129,8 +129,8 @@ func checkPair(t *testing.T, a, b *Stream, method Method) {
 	}
 }
 
-// sendAcross protects one RTP packet with from's contexts and opens it
-// with to's.
+// sendAcross protects an RTCP key-frame request (a PLI) with from's
+// contexts and opens it with to's (srtpkey's tests cover RTP).
 func sendAcross(t *testing.T, from, to *Stream) {
 	t.Helper()
 	enc, _, err := from.Crypto.Contexts()
@@ -141,18 +141,17 @@ func sendAcross(t *testing.T, from, to *Stream) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: from.Codec().PT, SequenceNumber: 1, SSRC: 7}, Payload: []byte("room to room")}
-	raw, err := pkt.Marshal()
+	raw, err := (&rtcp.PictureLossIndication{SenderSSRC: 7, MediaSSRC: 9}).Marshal()
 	if err != nil {
 		t.Fatal(err)
 	}
-	sealed, err := enc.EncryptRTP(nil, raw, nil)
-	if err != nil {
-		t.Fatal(err)
+	sealed, err := enc.EncryptRTCP(nil, raw, nil)
+	if err != nil || bytes.Equal(sealed[8:12], raw[8:12]) {
+		t.Fatalf("%v: the PLI is not encrypted (%v)", from.Kind, err)
 	}
-	opened, err := dec.DecryptRTP(nil, sealed, nil)
+	opened, err := dec.DecryptRTCP(nil, sealed, nil)
 	if err != nil || !bytes.Equal(opened, raw) {
-		t.Fatalf("%v: the far end cannot open the packet: %v", from.Kind, err)
+		t.Fatalf("%v: the far end cannot open the PLI: %v", from.Kind, err)
 	}
 }
 
