@@ -16,8 +16,8 @@ import (
 func audioPair(t *testing.T, c Codec, keyA, keyB []byte, profile srtp.ProtectionProfile, wrongAtB bool) (a, b *Stream, gotA, gotB *pcmSink) {
 	t.Helper()
 	gotA, gotB = &pcmSink{}, &pcmSink{}
-	a = listen(t, Audio, Options{OnAudio: gotA.add})
-	b = listen(t, Audio, Options{OnAudio: gotB.add})
+	a = listen(t, Audio, Options{})
+	b = listen(t, Audio, Options{})
 	ra, rb := remoteOf(b, c), remoteOf(a, c)
 	if keyA != nil {
 		ra.SRTP = &SRTPKeys{Profile: profile, Local: keyA, Remote: keyB}
@@ -28,8 +28,8 @@ func audioPair(t *testing.T, c Codec, keyA, keyB []byte, profile srtp.Protection
 			rb.SRTP.Remote = bad
 		}
 	}
-	start(t, a, ra)
-	start(t, b, rb)
+	start(t, a, ra, Handlers{OnAudio: gotA.add})
+	start(t, b, rb, Handlers{OnAudio: gotB.add})
 	return a, b, gotA, gotB
 }
 

@@ -24,8 +24,8 @@
 // # Receiving
 //
 // Packets go through a small reorder buffer (pion's samplebuilder) to the
-// decoder (media/codec), and pictures and 48 kHz PCM to Options.OnVideo and
-// Options.OnAudio. No packets for Options.Timeout calls OnMediaStopped
+// decoder (media/codec), and pictures and 48 kHz PCM to Handlers.OnVideo and
+// Handlers.OnAudio. No packets for Options.Timeout calls OnMediaStopped
 // (the call shows 'reconnecting', then fails); the next packet calls
 // OnMediaResumed.
 //

@@ -31,10 +31,15 @@ func remoteOf(s *Stream, c Codec) Remote {
 	return Remote{RTP: s.RTPAddr(), RTCP: s.RTCPAddr(), Codec: c}
 }
 
-// start starts s towards r, failing the test on an error.
-func start(t *testing.T, s *Stream, r Remote) {
+// start starts s towards r with h (none if not given), failing the test
+// on an error.
+func start(t *testing.T, s *Stream, r Remote, h ...Handlers) {
 	t.Helper()
-	if err := s.Start(context.Background(), r); err != nil {
+	var hs Handlers
+	if len(h) > 0 {
+		hs = h[0]
+	}
+	if err := s.Start(context.Background(), r, hs); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -107,8 +107,8 @@ func (s *Stream) handleRTP(b []byte, from *net.UDPAddr, rcv *receiver) {
 	}
 	latch(&s.rtpDst, from)
 	now := time.Now()
-	if s.rx.update(&p, now, s.remote.Codec.clockRate(), len(b)) && s.opts.OnMediaResumed != nil {
-		s.opts.OnMediaResumed()
+	if s.rx.update(&p, now, s.remote.Codec.clockRate(), len(b)) && s.h.OnMediaResumed != nil {
+		s.h.OnMediaResumed()
 	}
 	if p.PayloadType != s.remote.Codec.PT {
 		return // telephone-events and comfort noise are not played
@@ -122,8 +122,8 @@ func (s *Stream) handleRTP(b []byte, from *net.UDPAddr, rcv *receiver) {
 func (s *Stream) decode(rcv *receiver, data []byte) {
 	if rcv.adec != nil {
 		pcm, err := rcv.adec.decode(data)
-		if err == nil && s.opts.OnAudio != nil {
-			s.opts.OnAudio(pcm)
+		if err == nil && s.h.OnAudio != nil {
+			s.h.OnAudio(pcm)
 		}
 		return
 	}
@@ -138,8 +138,8 @@ func (s *Stream) decode(rcv *receiver, data []byte) {
 		return
 	}
 	s.st.frameDecoded(img.Rect.Dx(), img.Rect.Dy())
-	if s.opts.OnVideo != nil {
-		s.opts.OnVideo(img)
+	if s.h.OnVideo != nil {
+		s.h.OnVideo(img)
 	}
 }
 

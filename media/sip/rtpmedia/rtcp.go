@@ -43,8 +43,8 @@ func (s *Stream) rtcpLoop(ctx context.Context) {
 		now := time.Now()
 		if s.rx.timedOut(now, s.opts.Timeout) {
 			s.log.Warn("rtpmedia: no media from the far end", "for", s.opts.Timeout)
-			if s.opts.OnMediaStopped != nil {
-				s.opts.OnMediaStopped()
+			if s.h.OnMediaStopped != nil {
+				s.h.OnMediaStopped()
 			}
 		}
 		if now.Before(next) {
@@ -208,8 +208,8 @@ func (s *Stream) setTarget(bps int) {
 	changed := bps != s.fb.lastTarget
 	s.fb.lastTarget = bps
 	s.fb.mu.Unlock()
-	if changed && s.opts.OnBitrate != nil {
-		s.opts.OnBitrate(bps)
+	if changed && s.h.OnBitrate != nil {
+		s.h.OnBitrate(bps)
 	}
 }
 
@@ -246,8 +246,8 @@ func (s *Stream) onRaw(b []byte) {
 }
 
 func (s *Stream) keyFrameAsked() {
-	if s.opts.OnKeyFrameRequest != nil {
-		s.opts.OnKeyFrameRequest()
+	if s.h.OnKeyFrameRequest != nil {
+		s.h.OnKeyFrameRequest()
 	}
 }
 
@@ -279,7 +279,7 @@ func (s *Stream) RequestKeyFrame() {
 	case fb.FIR:
 		s.st.firOut()
 		s.writeRTCP([]rtcp.Packet{&rtcp.ReceiverReport{SSRC: s.ssrc}, &rtcp.FullIntraRequest{SenderSSRC: s.ssrc, MediaSSRC: media, FIR: []rtcp.FIREntry{{SSRC: media, SequenceNumber: seq}}}})
-	case s.opts.OnNeedKeyFrame != nil:
-		s.opts.OnNeedKeyFrame()
+	case s.h.OnNeedKeyFrame != nil:
+		s.h.OnNeedKeyFrame()
 	}
 }

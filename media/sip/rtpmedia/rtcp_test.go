@@ -78,7 +78,8 @@ func keyFrame(t *testing.T, w, h int) []byte {
 func TestLossLowersBitrate(t *testing.T) {
 	var target atomic.Int64
 	var changes atomic.Int32
-	opts := Options{RTCPInterval: 100 * time.Millisecond, Rate: RateConfig{Min: 100_000, Max: 2_000_000, Start: 1_000_000}, OnBitrate: func(bps int) {
+	opts := Options{RTCPInterval: 100 * time.Millisecond, Rate: RateConfig{Min: 100_000, Max: 2_000_000, Start: 1_000_000}}
+	ha := Handlers{OnBitrate: func(bps int) {
 		target.Store(int64(bps))
 		changes.Add(1)
 	}}
@@ -97,7 +98,7 @@ func TestLossLowersBitrate(t *testing.T) {
 		return rng.Float64() < 0.2
 	}, nil)
 	c := Codec{PT: 96, Name: CodecH264, PacketizationMode: 1}
-	start(t, a, Remote{RTP: rel.front.LocalAddr().(*net.UDPAddr), RTCPMux: true, Codec: c})
+	start(t, a, Remote{RTP: rel.front.LocalAddr().(*net.UDPAddr), RTCPMux: true, Codec: c}, ha)
 	start(t, b, Remote{RTP: rel.back.LocalAddr().(*net.UDPAddr), RTCPMux: true, Codec: c})
 	if target.Load() != 1_000_000 {
 		t.Fatalf("start target %d", target.Load())
@@ -167,11 +168,11 @@ func TestReportsGiveRTT(t *testing.T) {
 
 // feedbackPeer is a stream whose far end is a raw socket, for sending it
 // hand-made RTCP and reading what it answers.
-func feedbackPeer(t *testing.T, kind Kind, fb Feedback, opts Options) (*Stream, *net.UDPConn) {
+func feedbackPeer(t *testing.T, kind Kind, fb Feedback, h Handlers) (*Stream, *net.UDPConn) {
 	t.Helper()
 	peer := rawPeer(t)
-	s := listen(t, kind, opts)
-	start(t, s, Remote{RTP: peer.LocalAddr().(*net.UDPAddr), RTCPMux: true, Codec: Codec{PT: 96, Name: CodecVP8}, Feedback: fb})
+	s := listen(t, kind, Options{})
+	start(t, s, Remote{RTP: peer.LocalAddr().(*net.UDPAddr), RTCPMux: true, Codec: Codec{PT: 96, Name: CodecVP8}, Feedback: fb}, h)
 	return s, peer
 }
 
@@ -224,7 +225,7 @@ func readRTCPUntil(c *net.UDPConn, d time.Duration, want func(rtcp.Packet) bool)
 // does not ask twice.
 func TestKeyFrameRequestsReceived(t *testing.T) {
 	var asked atomic.Int32
-	s, peer := feedbackPeer(t, Video, Feedback{PLI: true}, Options{OnKeyFrameRequest: func() { asked.Add(1) }})
+	s, peer := feedbackPeer(t, Video, Feedback{PLI: true}, Handlers{OnKeyFrameRequest: func() { asked.Add(1) }})
 	sendRTCP(t, peer, s, &rtcp.ReceiverReport{SSRC: 7}, &rtcp.PictureLossIndication{SenderSSRC: 7, MediaSSRC: s.SSRC()})
 	if !eventually(time.Second, func() bool { return asked.Load() == 1 }) {
 		t.Fatalf("PLI: %d key frames asked", asked.Load())
@@ -250,18 +251,18 @@ func TestKeyFrameRequestsReceived(t *testing.T) {
 // The decoder's need for a key frame goes out as PLI or FIR as
 // negotiated, else to OnNeedKeyFrame (SIP INFO).
 func TestKeyFrameRequestsSent(t *testing.T) {
-	s, peer := feedbackPeer(t, Video, Feedback{PLI: true}, Options{})
+	s, peer := feedbackPeer(t, Video, Feedback{PLI: true}, Handlers{})
 	s.RequestKeyFrame()
 	if !readRTCPUntil(peer, time.Second, func(p rtcp.Packet) bool { _, ok := p.(*rtcp.PictureLossIndication); return ok }) {
 		t.Fatal("no PLI sent")
 	}
-	s, peer = feedbackPeer(t, Video, Feedback{FIR: true}, Options{})
+	s, peer = feedbackPeer(t, Video, Feedback{FIR: true}, Handlers{})
 	s.RequestKeyFrame()
 	if !readRTCPUntil(peer, time.Second, func(p rtcp.Packet) bool { _, ok := p.(*rtcp.FullIntraRequest); return ok }) {
 		t.Fatal("no FIR sent")
 	}
 	var info atomic.Int32
-	s, _ = feedbackPeer(t, Video, Feedback{}, Options{OnNeedKeyFrame: func() { info.Add(1) }})
+	s, _ = feedbackPeer(t, Video, Feedback{}, Handlers{OnNeedKeyFrame: func() { info.Add(1) }})
 	s.RequestKeyFrame()
 	s.RequestKeyFrame() // within 500 ms: dropped
 	if info.Load() != 1 {
@@ -278,15 +279,15 @@ func TestPLIBringsKeyFrame(t *testing.T) {
 	}
 	defer enc.Close()
 	var decoded atomic.Int32
-	a := listen(t, Video, Options{OnKeyFrameRequest: enc.ForceKeyFrame})
-	b := listen(t, Video, Options{OnVideo: func(*image.YCbCr) { decoded.Add(1) }})
+	a := listen(t, Video, Options{})
+	b := listen(t, Video, Options{})
 	rel := newRelay(t, b.RTPAddr())
 	var joined atomic.Bool
 	rel.set(func(toFar bool, p []byte) bool { return toFar && !joined.Load() }, nil)
 	c := Codec{PT: 96, Name: CodecH264, PacketizationMode: 1}
 	fb := Feedback{PLI: true}
-	start(t, a, Remote{RTP: rel.front.LocalAddr().(*net.UDPAddr), RTCPMux: true, Codec: c, Feedback: fb})
-	start(t, b, Remote{RTP: rel.back.LocalAddr().(*net.UDPAddr), RTCPMux: true, Codec: c, Feedback: fb})
+	start(t, a, Remote{RTP: rel.front.LocalAddr().(*net.UDPAddr), RTCPMux: true, Codec: c, Feedback: fb}, Handlers{OnKeyFrameRequest: enc.ForceKeyFrame})
+	start(t, b, Remote{RTP: rel.back.LocalAddr().(*net.UDPAddr), RTCPMux: true, Codec: c, Feedback: fb}, Handlers{OnVideo: func(*image.YCbCr) { decoded.Add(1) }})
 	frames := patternFrames(t, 320, 180, 40)
 	// The key frame is lost: b joins mid-stream.
 	f, _, _ := enc.Encode(frames[0])
@@ -315,7 +316,7 @@ func TestPLIBringsKeyFrame(t *testing.T) {
 // TMMBR caps the target and is answered with TMMBN; REMB caps it too.
 func TestTMMBRAndREMB(t *testing.T) {
 	var target atomic.Int64
-	s, peer := feedbackPeer(t, Video, Feedback{TMMBR: true}, Options{OnBitrate: func(bps int) { target.Store(int64(bps)) }})
+	s, peer := feedbackPeer(t, Video, Feedback{TMMBR: true}, Handlers{OnBitrate: func(bps int) { target.Store(int64(bps)) }})
 	sendRTCP(t, peer, s, &rtcp.ReceiverReport{SSRC: 9}, &TMMB{SenderSSRC: 9, Entries: []TMMBEntry{{SSRC: s.SSRC(), Bitrate: 384_000, Overhead: 40}}})
 	if !readRTCPUntil(peer, time.Second, func(p rtcp.Packet) bool {
 		n, ok := p.(*TMMB)
@@ -359,10 +360,10 @@ func TestTMMBRoundTrip(t *testing.T) {
 func TestRTPTimeout(t *testing.T) {
 	var stopped, resumed atomic.Int32
 	a := listen(t, Audio, Options{})
-	b := listen(t, Audio, Options{Timeout: 200 * time.Millisecond, OnMediaStopped: func() { stopped.Add(1) }, OnMediaResumed: func() { resumed.Add(1) }})
+	b := listen(t, Audio, Options{Timeout: 200 * time.Millisecond})
 	c := Codec{PT: 0, Name: CodecPCMU}
 	start(t, a, remoteOf(b, c))
-	start(t, b, remoteOf(a, c))
+	start(t, b, remoteOf(a, c), Handlers{OnMediaStopped: func() { stopped.Add(1) }, OnMediaResumed: func() { resumed.Add(1) }})
 	sendTone(t, a, 1000, 100*time.Millisecond)
 	if stopped.Load() != 0 {
 		t.Fatal("stopped while media flowed")

@@ -25,8 +25,7 @@ var (
 	ErrUnsupportedCodec = errors.New("rtpmedia: codec not supported; negotiate H264, VP8, opus, PCMU or PCMA")
 )
 
-// Options configures a stream; zero fields take defaults. The callbacks run
-// on the stream's goroutines and must not block for long.
+// Options configures a stream; zero fields take defaults.
 type Options struct {
 	Logger *slog.Logger
 	// MTU is the largest RTP payload sent; 0 means 1200 bytes.
@@ -40,7 +39,11 @@ type Options struct {
 	Rate RateConfig
 	// CNAME is the RTCP canonical name; empty means a random one.
 	CNAME string
+}
 
+// Handlers are what the stream tells its user; nil ones are skipped. They
+// run on the stream's goroutines and must not block for long.
+type Handlers struct {
 	// OnVideo gets each decoded picture; it belongs to the decoder and is
 	// valid until the callback returns.
 	OnVideo func(img *image.YCbCr)
@@ -56,7 +59,7 @@ type Options struct {
 	// OnBitrate gets the send target in bit/s whenever it changes: the
 	// encoder's SetBitRate.
 	OnBitrate func(bps int)
-	// OnMediaStopped says no packet came for Timeout; OnMediaResumed
+	// OnMediaStopped says no packet came for Options.Timeout; OnMediaResumed
 	// says they came back.
 	OnMediaStopped, OnMediaResumed func()
 }
@@ -85,6 +88,7 @@ func (o Options) withDefaults() Options {
 type Stream struct {
 	kind Kind
 	opts Options
+	h    Handlers
 	log  *slog.Logger
 	rtp  *net.UDPConn
 	rtcp *net.UDPConn // nil once Start chose rtcp-mux
@@ -167,9 +171,9 @@ func (s *Stream) RTCPAddr() *net.UDPAddr {
 // SSRC is the stream's sending SSRC.
 func (s *Stream) SSRC() uint32 { return s.ssrc }
 
-// Start sends to r and receives until ctx ends or Close. It may be called
-// once.
-func (s *Stream) Start(ctx context.Context, r Remote) error {
+// Start sends to r and receives until ctx ends or Close, telling h what
+// happens. It may be called once.
+func (s *Stream) Start(ctx context.Context, r Remote, h Handlers) error {
 	if r.RTP == nil {
 		return errors.New("rtpmedia: the remote has no RTP address; check the SDP answer's c= and m= lines")
 	}
@@ -190,7 +194,7 @@ func (s *Stream) Start(ctx context.Context, r Remote) error {
 		}
 		s.srtpOut, s.srtpIn = out, in
 	}
-	s.remote = r
+	s.remote, s.h = r, h
 	s.rtpDst.Store(r.RTP)
 	s.rtcpDst.Store(r.rtcpAddr())
 	if r.RTCPMux && s.rtcp != nil {
@@ -205,8 +209,8 @@ func (s *Stream) Start(ctx context.Context, r Remote) error {
 		s.wg.Go(func() { s.readRTCP(ctx) })
 	}
 	s.wg.Go(func() { s.rtcpLoop(ctx) })
-	if s.kind == Video && s.opts.OnBitrate != nil {
-		s.opts.OnBitrate(s.rate.Target())
+	if s.kind == Video && s.h.OnBitrate != nil {
+		s.h.OnBitrate(s.rate.Target())
 	}
 	return nil
 }

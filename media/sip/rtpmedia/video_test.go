@@ -41,7 +41,8 @@ func TestVideoLoopback(t *testing.T) {
 			var mu sync.Mutex
 			var decoded []uint64
 			worst := 100.0
-			b := listen(t, Video, Options{OnVideo: func(img *image.YCbCr) {
+			b := listen(t, Video, Options{})
+			hb := Handlers{OnVideo: func(img *image.YCbCr) {
 				n, err := capture.ReadPatternCounter(img)
 				mu.Lock()
 				defer mu.Unlock()
@@ -51,7 +52,7 @@ func TestVideoLoopback(t *testing.T) {
 				}
 				decoded = append(decoded, n)
 				worst = min(worst, psnrY(src[n], img))
-			}})
+			}}
 			a := listen(t, Video, Options{})
 			// The relay shows what goes on the wire.
 			rel := newRelay(t, b.RTPAddr())
@@ -67,7 +68,7 @@ func TestVideoLoopback(t *testing.T) {
 			ra := Remote{RTP: rel.front.LocalAddr().(*net.UDPAddr), RTCPMux: true, Codec: tc.c}
 			rb := Remote{RTP: rel.back.LocalAddr().(*net.UDPAddr), RTCPMux: true, Codec: tc.c}
 			start(t, a, ra)
-			start(t, b, rb)
+			start(t, b, rb, hb)
 
 			sent := 0
 			for _, img := range src {
