@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -49,14 +51,15 @@ type Call struct {
 	neg      Negotiator
 	h        Handlers
 
-	reqMu sync.Mutex        // one in-dialog request of ours at a time
-	acks  chan *sip.Request // ACKs of our 2xx responses
-	timer sessionTimer      // RFC 4028
-	done  chan struct{}     // closed when the call ended
-	once  sync.Once         // guards end
-	end   End               // set before done closes
-	mu    sync.Mutex        // guards dir
-	dir   Direction         // what the room last offered
+	reqMu    sync.Mutex        // one in-dialog request of ours at a time
+	offering atomic.Bool       // a re-INVITE of ours awaits its answer
+	acks     chan *sip.Request // ACKs of our 2xx responses
+	timer    sessionTimer      // RFC 4028
+	done     chan struct{}     // closed when the call ended
+	once     sync.Once         // guards end
+	end      End               // set before done closes
+	mu       sync.Mutex        // guards dir
+	dir      Direction         // what the room last offered
 }
 
 func newCall(u *UA, ep *endpoint, sess dialogSession, key string, n Negotiator, h Handlers) *Call {
@@ -136,7 +139,18 @@ func (c *Call) Resume(ctx context.Context) error { return c.reoffer(ctx, SendRec
 func (c *Call) reoffer(ctx context.Context, dir Direction) error {
 	c.reqMu.Lock()
 	defer c.reqMu.Unlock()
-	if err := c.reinvite(ctx, dir); err != nil {
+	err := c.reinvite(ctx, dir)
+	var ce *CallError
+	if errors.As(err, &ce) && ce.Code == 491 {
+		// Glare: both re-offered at once. RFC 3261 14.1: try again after
+		// 2.1–4 s (the owner of the Call-ID waits longer; close enough).
+		wait := 2100*time.Millisecond + time.Duration(rand.Int64N(int64(1900*time.Millisecond)))
+		if !sleep(c.u.cfg.Clock, wait, ctx.Done()) {
+			return ctx.Err()
+		}
+		err = c.reinvite(ctx, dir)
+	}
+	if err != nil {
 		return fmt.Errorf("ua: re-offer %s to %s: %w", dir, c.remote, err)
 	}
 	return nil
@@ -145,6 +159,8 @@ func (c *Call) reoffer(ctx context.Context, dir Direction) error {
 // reinvite sends a re-INVITE with a fresh offer and ACKs its answer; the
 // caller holds reqMu.
 func (c *Call) reinvite(ctx context.Context, dir Direction) error {
+	c.offering.Store(true)
+	defer c.offering.Store(false)
 	offer, err := c.neg.Offer(dir)
 	if err != nil {
 		return err
@@ -259,8 +275,7 @@ func (c *Call) do(ctx context.Context, req *sip.Request) (*sip.Response, error) 
 
 // onReinvite answers the far end's re-INVITE (hold, resume, refresh).
 func (c *Call) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
-	if err := c.sess.ReadRequest(req, tx); err != nil {
-		c.u.respond(req, tx, 500, "Server Internal Error", nil, sip.NewHeader("Retry-After", "1"))
+	if !c.readRequest(req, tx) {
 		return
 	}
 	body := req.Body()
@@ -290,10 +305,23 @@ func (c *Call) onReinvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 }
 
-// onUpdate answers UPDATE: a session refresh, with or without an offer.
-func (c *Call) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
+// readRequest checks an in-dialog offer or refresh: its CSeq in order
+// (else 500), and no offer of ours pending (else 491, RFC 3261 14.2).
+func (c *Call) readRequest(req *sip.Request, tx sip.ServerTransaction) bool {
+	if c.offering.Load() && len(req.Body()) > 0 {
+		c.u.respond(req, tx, 491, "Request Pending", nil)
+		return false
+	}
 	if err := c.sess.ReadRequest(req, tx); err != nil {
 		c.u.respond(req, tx, 500, "Server Internal Error", nil, sip.NewHeader("Retry-After", "1"))
+		return false
+	}
+	return true
+}
+
+// onUpdate answers UPDATE: a session refresh, with or without an offer.
+func (c *Call) onUpdate(req *sip.Request, tx sip.ServerTransaction) {
+	if !c.readRequest(req, tx) {
 		return
 	}
 	var sdp []byte

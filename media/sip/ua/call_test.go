@@ -294,3 +294,26 @@ func TestRingTimeout(t *testing.T) {
 		t.Errorf("Dial: %v; want 480 as ErrUnreachable", err)
 	}
 }
+
+// TestGlare: a re-offer that meets one of the far end's own gets 491, and
+// is tried again after 2.1–4 s (RFC 3261 14.1).
+func TestGlare(t *testing.T) {
+	callerClock := newFakeClock()
+	callee, incoming := ringingUA(t, Config{})
+	caller := startUA(t, Config{Clock: callerClock})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, in := callBetween(ctx, t, caller, callee, incoming, UDP)
+	in.offering.Store(true) // as if the callee's own re-INVITE were pending
+	held := make(chan error, 1)
+	go func() { held <- out.Hold(ctx) }()
+	eventually(t, 5*time.Second, "the caller waits after 491", func() bool { return callerClock.pending() == 2 }) // and the session timer
+	if d := callerClock.nextDue(); d < 2100*time.Millisecond || d > 4*time.Second {
+		t.Errorf("retry in %v; want 2.1–4 s", d)
+	}
+	in.offering.Store(false)
+	callerClock.Advance(4 * time.Second)
+	if err := <-held; err != nil {
+		t.Errorf("Hold after glare: %v", err)
+	}
+}

@@ -211,6 +211,10 @@ func (u *UA) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 		u.respond(req, tx, 403, "Forbidden", nil)
 		return
 	}
+	if ext := unsupported(req); ext != "" {
+		u.respond(req, tx, 420, "Bad Extension", nil, sip.NewHeader("Unsupported", ext))
+		return
+	}
 	if h := req.GetHeader("Session-Expires"); h != nil {
 		if d, _, ok := parseSessionExpires(h.Value()); ok && d < MinSE {
 			u.respond(req, tx, 422, "Session Interval Too Small", nil, sip.NewHeader("Min-SE", seconds(MinSE)))
@@ -272,4 +276,18 @@ func (u *UA) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 		}
 		<-ic.answered
 	}
+}
+
+// unsupported returns the extensions req requires that the agent lacks
+// (it supports only "timer"), comma-separated.
+func unsupported(req *sip.Request) string {
+	var missing []string
+	for _, h := range req.GetHeaders("Require") {
+		for _, ext := range strings.Split(h.Value(), ",") {
+			if ext = strings.TrimSpace(ext); ext != "" && !strings.EqualFold(ext, "timer") {
+				missing = append(missing, ext)
+			}
+		}
+	}
+	return strings.Join(missing, ", ")
 }

@@ -83,11 +83,13 @@ func TestInviteFlood(t *testing.T) {
 
 // TestRefusesBadInput: an oversized request is dropped unparsed, a
 // malformed one gets 400 from sipgo, an INVITE without Contact 400, a
-// session interval under Min-SE 422, a non-SDP body 415, an in-dialog
+// session interval under Min-SE 422, a required extension other than
+// timer 420, a non-SDP body 415, an in-dialog
 // request for no call 481; and the agent still answers OPTIONS with its
 // Server header.
 func TestRefusesBadInput(t *testing.T) {
-	u := startUA(t, Config{Inbound: Policy{Kind: PolicyRing}, OnIncoming: func(ic *IncomingCall) { go ic.Decline(false) }})
+	u := startUA(t, Config{Inbound: Policy{Kind: PolicyRing}, OnIncoming: func(ic *IncomingCall) { go ic.Decline(false) },
+		Limits: Limits{PerSource: 100, Burst: 100}})
 	c, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -102,6 +104,7 @@ func TestRefusesBadInput(t *testing.T) {
 		{"no CSeq", strings.Replace(rawRequest("INVITE", la, to, 2, "", sdp), "CSeq: 1 INVITE\r\n", "", 1), "INVITE", ""},
 		{"no Contact", strings.Replace(rawRequest("INVITE", la, to, 3, "", sdp), "Contact: <sip:flood@"+la+">\r\n", "", 1), "INVITE", "400"},
 		{"short session", rawRequest("INVITE", la, to, 4, "Session-Expires: 30\r\n", sdp), "INVITE", "422"},
+		{"requires 100rel", rawRequest("INVITE", la, to, 9, "Require: 100rel\r\n", sdp), "INVITE", "420"},
 		{"not SDP", strings.Replace(rawRequest("INVITE", la, to, 5, "", sdp), "application/sdp", "text/plain", 1), "INVITE", "415"},
 		{"BYE for no call", strings.Replace(rawRequest("BYE", la, to, 6, "", ""), "To: <"+to+">", "To: <"+to+">;tag=nope", 1), "BYE", "481"},
 		{"unknown method", rawRequest("SUBSCRIBE", la, to, 7, "", ""), "SUBSCRIBE", "405"},
