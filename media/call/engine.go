@@ -15,7 +15,9 @@
 // engine.go holds the engine's life (New, Start, End); session.go the
 // rejoin loop, the provider seam and the failure classes; send.go the
 // sender (capture, encode, tracks); receive.go decoding what the meeting
-// sends; stats.go the figures reported to the room.
+// sends; raw.go the same media for providers that carry it without a
+// PeerConnection (provider.RawMedia: SIP); stats.go the figures reported
+// to the room.
 package call
 
 import (

@@ -2,6 +2,7 @@ package call
 
 import (
 	"errors"
+	"image"
 	"log/slog"
 	"strings"
 	"sync"
@@ -90,16 +91,7 @@ func (e *Engine) receiveVideo(pc *webrtc.PeerConnection, tr *webrtc.TrackRemote,
 			if img == nil {
 				continue
 			}
-			if e.cfg.Compositor != nil {
-				e.cfg.Compositor.Update(id, img)
-			}
-			e.mu.Lock()
-			e.stats.FramesDecoded[id]++
-			rv := e.stats.Received[id]
-			rv.Width, rv.Height = img.Rect.Dx(), img.Rect.Dy()
-			rv.frames++
-			e.stats.Received[id] = rv
-			e.mu.Unlock()
+			e.showPicture(id, img)
 		}
 	}
 }
@@ -126,11 +118,32 @@ func (e *Engine) receiveAudio(tr *webrtc.TrackRemote, id string, log *slog.Logge
 		if err != nil {
 			continue
 		}
-		if e.cfg.Playout != nil {
-			e.cfg.Playout.Push(id, pcm)
-		}
-		e.mu.Lock()
-		e.stats.AudioPackets[id]++
-		e.mu.Unlock()
+		e.playAudio(id, pcm)
 	}
+}
+
+// showPicture puts participant id's decoded picture on the screen and
+// counts it for status.
+func (e *Engine) showPicture(id string, img *image.YCbCr) {
+	if e.cfg.Compositor != nil {
+		e.cfg.Compositor.Update(id, img)
+	}
+	e.mu.Lock()
+	e.stats.FramesDecoded[id]++
+	rv := e.stats.Received[id]
+	rv.Width, rv.Height = img.Rect.Dx(), img.Rect.Dy()
+	rv.frames++
+	e.stats.Received[id] = rv
+	e.mu.Unlock()
+}
+
+// playAudio mixes participant id's decoded audio for the speaker and
+// counts it for status.
+func (e *Engine) playAudio(id string, pcm []int16) {
+	if e.cfg.Playout != nil {
+		e.cfg.Playout.Push(id, pcm)
+	}
+	e.mu.Lock()
+	e.stats.AudioPackets[id]++
+	e.mu.Unlock()
 }

@@ -66,6 +66,9 @@ type sender struct {
 	wg       sync.WaitGroup
 	frames   atomic.Uint64
 	loopsCtx context.Context
+
+	rawMu sync.Mutex
+	raws  map[*rawSink]struct{} // RawMedia providers' sinks (raw.go)
 }
 
 func (e *Engine) newSender(ctx context.Context, log *slog.Logger, codecs []string) (*sender, error) {
@@ -192,6 +195,7 @@ func (s *sender) videoLoop(ctx context.Context, log *slog.Logger) {
 		if len(frame) == 0 {
 			continue
 		}
+		s.eachRaw(func(r *rawSink) { r.video(frame, d) })
 		if err := s.vtrack.WriteSample(media.Sample{Data: frame, Duration: d}); err == nil {
 			n := s.frames.Add(1)
 			s.e.mu.Lock()
@@ -216,6 +220,7 @@ func (s *sender) audioLoop(ctx context.Context, log *slog.Logger) {
 		buf = appendMono(buf, chunk)
 		release()
 		for len(buf) >= need {
+			s.eachRaw(func(r *rawSink) { r.audio(buf[:need]) })
 			pkt, err := s.aenc.Encode(buf[:need])
 			buf = append(buf[:0], buf[need:]...)
 			if err != nil {

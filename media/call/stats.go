@@ -13,10 +13,16 @@ import (
 func (e *Engine) reportMedia(ctx context.Context, seq uint64, pub *transport.PeerConnection, s *sender) {
 	r := transport.NewStatsReader(pub)
 	r.SentFrames = s
+	e.reportEvery(ctx, seq, s, r.Read)
+}
+
+// reportEvery reports read's figures every two seconds while they change;
+// the first read only starts the rates.
+func (e *Engine) reportEvery(ctx context.Context, seq uint64, s *sender, read func() transport.Stats) {
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
 	var last room.CallMedia
-	r.Read()
+	read()
 	lastRecv, lastAt := map[string]ReceivedVideo{}, time.Now()
 	for {
 		select {
@@ -24,7 +30,7 @@ func (e *Engine) reportMedia(ctx context.Context, seq uint64, pub *transport.Pee
 			return
 		case <-t.C:
 		}
-		st := r.Read()
+		st := read()
 		now := time.Now()
 		// The camera may open, go away and come back during the call: say
 		// what it is now, not what it was when the call began.

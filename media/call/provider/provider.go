@@ -23,6 +23,7 @@ package provider
 import (
 	"context"
 	"errors"
+	"image"
 	"log/slog"
 	"time"
 
@@ -144,6 +145,64 @@ type Session interface {
 	// video to the screen) until the track ends. pc is the track's
 	// PeerConnection, for picture loss requests.
 	Receive(pc *webrtc.PeerConnection, tr *webrtc.TrackRemote, id string)
+}
+
+// RawMedia is an optional interface of a Session, for a provider that
+// carries the media itself rather than through a PeerConnection (SIP:
+// plain RTP or SRTP, media/sip/rtpmedia). The engine's sessions have it;
+// check with a type assertion. The room's media is the same as on the
+// WebRTC path: one encoder, gated by the camera's privacy and the mic's
+// mute before it gets here.
+type RawMedia interface {
+	// VideoCodec waits for the room's media as WaitMedia does and returns
+	// the MIME type its video encoder makes (codec.MimeH264, MimeVP8), for
+	// the offer.
+	VideoCodec(ctx context.Context) (string, error)
+	// SendRaw hands sink the room's media until ctx ends: every encoded
+	// video frame, and the microphone as 48 kHz mono PCM in 20 ms frames.
+	// It waits for the media as WaitMedia does, asks for a key frame so
+	// the far end can start decoding, and returns the video encoder's
+	// controls.
+	SendRaw(ctx context.Context, sink RawSink) (RawEncoder, error)
+	// ReceiveRaw returns where participant id's decoded media goes (the
+	// screen and the speaker), counted for status.
+	ReceiveRaw(id string) RawPlayer
+	// ReportRaw reports stats's figures to the room every two seconds
+	// until ctx ends, as ReportMedia does for a PeerConnection; the
+	// engine fills in the sent picture's size.
+	ReportRaw(ctx context.Context, stats func() transport.Stats)
+}
+
+// RawSink takes the room's media for a RawMedia provider. The engine calls
+// it from its capture goroutines: it must not block.
+type RawSink interface {
+	// WriteVideo takes one encoded frame (an H.264 access unit in Annex
+	// B, a VP8 frame) that began d after the previous one.
+	WriteVideo(frame []byte, d time.Duration) error
+	// WriteAudio takes 48 kHz mono PCM.
+	WriteAudio(pcm []int16) error
+}
+
+// RawEncoder is the room's video encoder as a RawMedia provider steers it
+// from the far end's feedback.
+type RawEncoder interface {
+	// ForceKeyFrame makes the next frame a key frame (PLI, FIR, SIP INFO
+	// picture_fast_update).
+	ForceKeyFrame()
+	// SetBitRate sets the target in bit/s, under the fleet's caps; it is
+	// the call's target bitrate in status.
+	SetBitRate(bps int)
+}
+
+// RawPlayer shows and plays one remote participant's decoded media. Its
+// methods are safe for concurrent use.
+type RawPlayer interface {
+	// Video shows a decoded picture; it is copied before Video returns.
+	Video(img *image.YCbCr)
+	// Audio plays 48 kHz mono PCM.
+	Audio(pcm []int16)
+	// Close takes the participant off the screen and out of the mix.
+	Close()
 }
 
 // WaitConnected waits for a provider's media to connect. Otherwise it
