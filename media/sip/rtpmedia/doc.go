@@ -8,7 +8,8 @@
 //
 // [Listen] binds one media's sockets (an even RTP port chosen by the OS and
 // RTP+1 for RTCP) so their ports can go into the SDP; [Stream.Start] then
-// sends to the negotiated remote address ([Remote]) and receives. The
+// sends to the negotiated remote address ([Remote], from [RemoteFrom]) and
+// receives. The
 // stream is symmetric (RFC 4961): it latches onto the address the far end
 // actually sends from, once a packet from there parses (and, with SRTP,
 // authenticates), which is what gets media through a NAT.
@@ -43,8 +44,9 @@
 //
 // # Files
 //
-// remote.go the negotiated input; stream.go sockets, SRTP and the stream's
-// life; send.go packetizing; audio.go Opus and G.711 with resampling;
+// remote.go the negotiated input and negotiated.go its making from
+// media/sip/sdp; stream.go sockets, SRTP and the stream's life; media.go a
+// call's streams as one sink for media/call; send.go packetizing; audio.go Opus and G.711 with resampling;
 // dtmf.go telephone-events; receive.go depacketizing, decoding and the RTP
 // timeout; rtcp.go reports and feedback; tmmbr.go TMMBR/TMMBN;
 // ratecontrol.go the loss-based controller; stats.go figures.

@@ -38,7 +38,7 @@ const (
 // no transport-wide feedback: each receiver report's fraction lost moves
 // the rate as GCC's loss-based rule does (more than 10 % lost: rate ×
 // (1 − 0.5·loss); less than 2 %: rate × 1.08; else hold), within Min and
-// Max and under the far end's caps (TMMBR, REMB). It is safe for
+// Max and under the far end's caps (TMMBR, REMB, the SDP's bandwidth). It is safe for
 // concurrent use.
 type RateController struct {
 	cfg RateConfig
@@ -47,6 +47,7 @@ type RateController struct {
 	rate  float64
 	tmmbr int // 0: no cap
 	remb  int
+	sdp   int
 }
 
 // NewRateController starts at cfg.Start.
@@ -79,6 +80,9 @@ func (c *RateController) CapTMMBR(bps int) int { return c.setCap(&c.tmmbr, bps) 
 // CapREMB: see CapTMMBR.
 func (c *RateController) CapREMB(bps int) int { return c.setCap(&c.remb, bps) }
 
+// CapSDP caps the target at the far end's b=TIAS or b=AS; see CapTMMBR.
+func (c *RateController) CapSDP(bps int) int { return c.setCap(&c.sdp, bps) }
+
 func (c *RateController) setCap(cap *int, bps int) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -90,7 +94,7 @@ func (c *RateController) setCap(cap *int, bps int) int {
 // ceiling is the highest target allowed now; the caller holds mu.
 func (c *RateController) ceiling() int {
 	hi := c.cfg.Max
-	for _, cp := range []int{c.tmmbr, c.remb} {
+	for _, cp := range []int{c.tmmbr, c.remb, c.sdp} {
 		if cp > 0 {
 			hi = min(hi, cp)
 		}

@@ -38,12 +38,23 @@ const (
 
 // Codec is the payload format negotiated for a stream.
 type Codec struct {
-	PT        uint8  // payload type, both directions
+	// PT is the payload type sent; ReceivePT the one the far end sends
+	// with, when an answerer renumbered (0: PT; static types such as
+	// PCMU's 0 are never renumbered).
+	PT, ReceivePT uint8
 	Name      string // rtpmap encoding name: H264, VP8, opus, PCMU, PCMA
 	ClockRate uint32 // 0: the codec's standard rate
 	// PacketizationMode is H.264's packetization-mode: 1 (STAP-A and
 	// FU-A) or 0 (one NAL unit per packet).
 	PacketizationMode int
+}
+
+// receivePT is the payload type the far end sends with.
+func (c Codec) receivePT() uint8 {
+	if c.ReceivePT != 0 {
+		return c.ReceivePT
+	}
+	return c.PT
 }
 
 // is says whether the codec is name.
@@ -70,8 +81,14 @@ type Feedback struct {
 	REMB  bool // goog-remb
 }
 
-// SRTPKeys are SDES keys (RFC 4568) for SRTP and SRTCP both ways.
+// SRTPKeys are SDES keys (RFC 4568) for SRTP and SRTCP both ways: either
+// Contexts, or Profile with the Local and Remote key bytes.
 type SRTPKeys struct {
+	// Contexts, when set, builds the sending and receiving contexts
+	// (media/sip/sdp's Crypto.Contexts), so the key bytes stay where they
+	// are kept.
+	Contexts func() (encrypt, decrypt *srtp.Context, err error)
+
 	Profile srtp.ProtectionProfile
 	// Local encrypts what this side sends, Remote decrypts what the far
 	// end sends: each the master key followed by the master salt (the
@@ -95,6 +112,9 @@ type Remote struct {
 	Feedback      Feedback
 	// SRTP is nil for plain RTP.
 	SRTP *SRTPKeys
+	// MaxBitrate is the far end's b=TIAS or b=AS in bit/s, a cap on the
+	// video target; 0 means none.
+	MaxBitrate int
 }
 
 func (r Remote) rtcpAddr() *net.UDPAddr {

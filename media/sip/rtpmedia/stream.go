@@ -209,8 +209,8 @@ func (s *Stream) Start(ctx context.Context, r Remote, h Handlers) error {
 		s.wg.Go(func() { s.readRTCP(ctx) })
 	}
 	s.wg.Go(func() { s.rtcpLoop(ctx) })
-	if s.kind == Video && s.h.OnBitrate != nil {
-		s.h.OnBitrate(s.rate.Target())
+	if s.kind == Video {
+		s.setTarget(s.rate.CapSDP(r.MaxBitrate))
 	}
 	return nil
 }
@@ -237,6 +237,12 @@ func (s *Stream) closeSockets() {
 
 // srtpContexts makes the send and receive SRTP contexts from SDES keys.
 func srtpContexts(k SRTPKeys) (out, in *srtp.Context, err error) {
+	if k.Contexts != nil {
+		if out, in, err = k.Contexts(); err != nil {
+			return nil, nil, fmt.Errorf("rtpmedia: srtp: %w", err)
+		}
+		return out, in, nil
+	}
 	kl, err := k.Profile.KeyLen()
 	if err != nil {
 		return nil, nil, fmt.Errorf("rtpmedia: srtp: %w", err)
