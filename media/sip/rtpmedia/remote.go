@@ -42,8 +42,8 @@ type Codec struct {
 	// with, when an answerer renumbered (0: PT; static types such as
 	// PCMU's 0 are never renumbered).
 	PT, ReceivePT uint8
-	Name      string // rtpmap encoding name: H264, VP8, opus, PCMU, PCMA
-	ClockRate uint32 // 0: the codec's standard rate
+	Name          string // rtpmap encoding name: H264, VP8, opus, PCMU, PCMA
+	ClockRate     uint32 // 0: the codec's standard rate
 	// PacketizationMode is H.264's packetization-mode: 1 (STAP-A and
 	// FU-A) or 0 (one NAL unit per packet).
 	PacketizationMode int
