@@ -6,14 +6,16 @@ import (
 	"os"
 	"sync"
 
+	"github.com/roomd/roomd/control/feedback"
 	"github.com/roomd/roomd/control/serial"
 	"github.com/roomd/roomd/hal"
 	"github.com/roomd/roomd/room"
 )
 
 // startConsoles serves the console protocol on the board's serial console
-// and on the control socket; the server it returns takes PIN changes.
-func startConsoles(ctx context.Context, wg *sync.WaitGroup, cfg *Config, rm *room.Room, b *hal.Board, log *slog.Logger) (*serial.Server, error) {
+// and on the control socket, with feedback from hub; the server it returns
+// takes PIN changes.
+func startConsoles(ctx context.Context, wg *sync.WaitGroup, cfg *Config, rm *room.Room, hub *feedback.Hub, b *hal.Board, log *slog.Logger) (*serial.Server, error) {
 	login := *cfg.Console.Login
 	if login && cfg.Console.AdminPINHash == "" {
 		log.Warn("roomd: console.login is on but no admin_pin_hash is set: nobody can log in on the serial port until a PIN is configured (roomd hash-pin)")
@@ -22,6 +24,7 @@ func startConsoles(ctx context.Context, wg *sync.WaitGroup, cfg *Config, rm *roo
 		RequireLogin:    login,
 		PINHash:         []byte(cfg.Console.AdminPINHash),
 		SoftwareVersion: version,
+		Feedback:        hub,
 		Logger:          log,
 	})
 	if err != nil {
@@ -37,7 +40,7 @@ func startConsoles(ctx context.Context, wg *sync.WaitGroup, cfg *Config, rm *roo
 			})
 		}
 	}
-	if p := cfg.socketPath(); p != "" {
+	if p := cfg.SocketPath(); p != "" {
 		// Bound before roomd tells systemd it is ready, so a client started
 		// after roomd finds the socket.
 		if ln, err := serial.ListenUnix(p); err != nil {

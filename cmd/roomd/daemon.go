@@ -14,7 +14,9 @@ import (
 
 	"github.com/coreos/go-systemd/v22/daemon"
 
+	"github.com/roomd/roomd/control"
 	"github.com/roomd/roomd/control/buttons"
+	"github.com/roomd/roomd/control/feedback"
 	"github.com/roomd/roomd/hal"
 	"github.com/roomd/roomd/internal/damagedfiles"
 	"github.com/roomd/roomd/internal/debugserver"
@@ -158,7 +160,10 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		})
 	}
 
-	console, err := startConsoles(ctx, &wg, cfg, rm, b, log)
+	// One feedback hub: the room's changes are flattened once for every
+	// console, socket session and panel.
+	hub := feedback.New(rm, feedback.Options{System: control.System{SoftwareVersion: version}})
+	console, err := startConsoles(ctx, &wg, cfg, rm, hub, b, log)
 	if err != nil {
 		cancel()
 		return err
@@ -175,7 +180,7 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 			})
 		}
 	}
-	startPanel(ctx, &wg, cfg, rm, pins.PanelHash, logRing, mp.Compositor, log)
+	startPanel(ctx, &wg, cfg, rm, hub, pins.PanelHash, logRing, mp.Compositor, log)
 
 	// Every component has read its files by now: the damaged ones it set
 	// aside are in the status before roomd says it is ready.

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/roomd/roomd/control/feedback"
 	"github.com/roomd/roomd/internal/logging"
 	"github.com/roomd/roomd/media/display"
 	"github.com/roomd/roomd/panel"
@@ -29,7 +30,7 @@ func panelLogRing(log *slog.Logger) (*slog.Logger, *logging.Ring) {
 // startPanel serves the touch panel on the kiosk address and, if set, the
 // remote one. pinHash is the admin PIN's hash in force (the fleet may change
 // it). A panel that cannot listen is logged; the room runs without it.
-func startPanel(ctx context.Context, wg *sync.WaitGroup, cfg *Config, rm *room.Room, pinHash func() []byte, logs *logging.Ring, comp *display.Compositor, log *slog.Logger) {
+func startPanel(ctx context.Context, wg *sync.WaitGroup, cfg *Config, rm *room.Room, hub *feedback.Hub, pinHash func() []byte, logs *logging.Ring, comp *display.Compositor, log *slog.Logger) {
 	pc := cfg.Panel
 	if !*pc.Enabled {
 		return
@@ -42,6 +43,7 @@ func startPanel(ctx context.Context, wg *sync.WaitGroup, cfg *Config, rm *room.R
 		StateDir:        cfg.StateDir,
 		RecentLogs:      logs.Lines,
 		SoftwareVersion: version,
+		Feedback:        hub,
 		RemoteEnabled:   pc.RemoteListen != "",
 		KioskUIDs:       pc.KioskUIDs(log),
 		Logger:          log,
