@@ -113,6 +113,8 @@ func Next(s State, in Input) (State, Outcome, error) {
 		s.Provisioning = in.Provisioning
 	case DamagedFilesReported:
 		s.DamagedFiles = slices.Clone(in.Files)
+	case IncomingCallReported, IncomingCallGone, SIPRegistrationReported:
+		return sipReport(s, in)
 	default:
 		return s, out, fmt.Errorf("room: unknown input %T", in)
 	}
@@ -202,6 +204,16 @@ func command(s State, c Command) (State, Outcome, error) {
 		if a.Meeting.ID == "" {
 			a.Meeting.ID = a.Meeting.URI
 		}
+		if !s.Incoming.IsZero() {
+			// Answering the ringing call, or joining something else,
+			// ends the ringing; a call not answered is declined.
+			if a.Meeting.Incoming != s.Incoming.ID {
+				out.Effects = append(out.Effects, DeclineCall{ID: s.Incoming.ID})
+			}
+			s.Incoming = IncomingCall{}
+		} else if a.Meeting.Incoming != "" {
+			return refuse(fmt.Errorf("%w: call %s is no longer ringing", ErrInvalid, a.Meeting.Incoming))
+		}
 		s.CallSeq++
 		s.Call, s.CallReason, s.Meeting, s.CallBy = Joining, "", a.Meeting, c.From.Kind
 		if s.JoinOffer.ID == a.Meeting.ID {
@@ -288,6 +300,8 @@ func command(s State, c Command) (State, Outcome, error) {
 		}
 		s.Settings = a.Settings
 		out.Effects = append(out.Effects, SaveSettings{})
+	case AcceptIncoming, DeclineIncoming, SendDTMF:
+		return sipCommand(s, c)
 	case nil:
 		return refuse(fmt.Errorf("%w: empty command", ErrInvalid))
 	default:

@@ -105,7 +105,7 @@ func New(o Options) *Room {
 	if o.Settings != nil {
 		st = *o.Settings
 	}
-	r.init = State{Settings: st, Hardware: append([]Device(nil), o.Hardware...)}
+	r.init = State{Settings: st, Hardware: append([]Device(nil), o.Hardware...), SIP: SIPRegistration{Status: SIPOff}}
 	r.state = r.init
 	return r
 }
@@ -192,7 +192,7 @@ func (r *Room) start() {
 		// disk is whole again even if nothing changes before the next start.
 		r.saved = Persisted{}
 	}
-	r.setState(State{Settings: p.Settings, Hardware: r.init.Hardware, Restored: rs}, nil, true)
+	r.setState(State{Settings: p.Settings, Hardware: r.init.Hardware, Restored: rs, SIP: r.init.SIP}, nil, true)
 	// Muted-before-restart stays muted; the LED shows what the mic reports.
 	r.runEffects([]Effect{
 		ApplyMicMute{Mute: p.MicMute},
@@ -237,9 +237,17 @@ func (r *Room) apply(in Input) error {
 			in = c
 		}
 	}
+	if ic, ok := in.(IncomingCallReported); ok && ic.At.IsZero() {
+		ic.At = time.Now().UTC().Truncate(time.Second)
+		in = ic
+	}
 	cur := r.Snapshot()
 	next, out, err := Next(cur, in)
 	if err != nil {
+		if errors.Is(err, errIncomingWhileBusy) {
+			r.log.Info(err.Error())
+			return nil
+		}
 		if c, ok := in.(Command); ok {
 			r.log.Info("room: command refused", "from", c.From.String(), "action", fmt.Sprintf("%T", c.Do), "err", err)
 			r.publish(cur, []Event{{Name: "CommandRefused", Fields: []string{"By", c.From.String(), "Reason", err.Error()}}})
@@ -353,6 +361,21 @@ func (r *Room) effect(e Effect) (Report, error) {
 		d.Fleet.Nudge()
 	case SaveSettings:
 		// persist() runs after every batch of effects.
+	case DeclineCall:
+		cc, ok := d.Calls.(CallControl)
+		if !ok {
+			r.log.Warn("room: the call engine cannot decline calls; the call rings out", "id", e.ID)
+			return nil, nil
+		}
+		cc.Decline(e.ID)
+	case SendTones:
+		cc, ok := d.Calls.(CallControl)
+		if !ok {
+			return nil, ErrNoTones
+		}
+		if err := cc.SendDTMF(e.Seq, e.Digits); err != nil {
+			return nil, fmt.Errorf("room: sending tones: %w", err)
+		}
 	default:
 		return nil, fmt.Errorf("room: unknown effect %T", e)
 	}
@@ -422,6 +445,8 @@ func (r *Room) persist() {
 func (r *Room) setState(s State, events []Event, force bool) {
 	if s.Call == Joining && !s.Meeting.IsZero() {
 		r.lastJoin = s.Meeting
+		// A call answered cannot be answered again: a retry calls back.
+		r.lastJoin.Incoming = ""
 	}
 	r.mu.Lock()
 	changed := !s.Equal(r.state)

@@ -77,6 +77,9 @@ type Meeting struct {
 	// Why a listed meeting cannot be joined from the room ("" when it
 	// can): the panel shows "cannot join from this room: <Why>".
 	Why string
+	// Incoming is the ringing incoming call this join answers ("" for an
+	// outgoing call): the engine answers it instead of dialling URI.
+	Incoming string
 }
 
 // String describes the meeting without its passcode.
@@ -264,6 +267,12 @@ type State struct {
 	// DamagedFiles are the files found damaged and set aside, newest
 	// first; each stays listed until a person removes it.
 	DamagedFiles []DamagedFile
+
+	// Incoming is the call ringing the room, zero when none rings.
+	Incoming IncomingCall
+	// SIP is the SIP account's registration; Status is SIPOff when the
+	// engine has reported none.
+	SIP SIPRegistration
 }
 
 // DamagedFile is a file the room keeps that was found damaged and set aside
@@ -292,7 +301,8 @@ func (s State) Equal(o State) bool {
 		s.CameraPreset == o.CameraPreset && s.DisplayPower == o.DisplayPower &&
 		slices.Equal(s.Hardware, o.Hardware) && s.Env == o.Env &&
 		s.Provisioning == o.Provisioning && s.Settings == o.Settings && s.Restored == o.Restored &&
-		slices.EqualFunc(s.DamagedFiles, o.DamagedFiles, DamagedFile.Equal)
+		slices.EqualFunc(s.DamagedFiles, o.DamagedFiles, DamagedFile.Equal) &&
+		s.Incoming.Equal(o.Incoming) && s.SIP.Equal(o.SIP)
 }
 
 // Equal reports whether two entries name the same file set aside at the
