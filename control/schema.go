@@ -12,7 +12,7 @@ import (
 // SchemaVersion names the vocabulary below. Bump it (minor for additions,
 // major for removals or renames) with every change to a path, parameter,
 // value space or event, and add testdata/schema-<version>.json.
-const SchemaVersion = "1.3"
+const SchemaVersion = "1.4"
 
 // StatusSpec describes one status leaf.
 type StatusSpec struct {
@@ -148,6 +148,17 @@ func newSchema() Schema {
 				action: func(map[string]string) room.Action { return room.PollNow{} }},
 			{Path: p("Call Leave"), Result: "CallLeaveResult",
 				action: func(map[string]string) room.Action { return room.Leave{} }},
+			// Schema 1.4: the call ringing the room, and tones into a call.
+			{Path: p("Call Accept"), Result: "CallAcceptResult",
+				Params: []ParamSpec{{Name: "Id", Space: text(0, 128)}},
+				action: func(a map[string]string) room.Action { return room.AcceptIncoming{ID: a["Id"]} }},
+			{Path: p("Call Reject"), Result: "CallRejectResult",
+				Params: []ParamSpec{{Name: "Id", Space: text(0, 128)}},
+				action: func(a map[string]string) room.Action { return room.DeclineIncoming{ID: a["Id"]} }},
+			{Path: p("Call DTMFSend"), Result: "CallDTMFSendResult",
+				Params: []ParamSpec{{Name: "Digits", Space: text(1, room.MaxDTMFDigits), Required: true}},
+				check:  func(a map[string]string) error { return room.ValidDTMF(a["Digits"]) },
+				action: func(a map[string]string) room.Action { return room.SendDTMF{Digits: a["Digits"]} }},
 		},
 		Config: []ConfigSpec{
 			{Path: p("SystemUnit Name"), Space: text(1, 64),
@@ -183,6 +194,9 @@ func newSchema() Schema {
 			{Name: "CommandRefused", Fields: []string{"By", "Reason"}},
 			{Name: "JoinOffered", Fields: []string{"MeetingId", "Start"}},
 			{Name: "MeetingExtended", Fields: []string{"MeetingId", "End"}},
+			{Name: "IncomingCall", Fields: []string{"RemoteUri", "DisplayName", "Id"}},
+			{Name: "IncomingCallCancelled", Fields: []string{"Id", "Reason"}},
+			{Name: "IncomingCallDeclined", Fields: []string{"Id", "By"}},
 		},
 	}
 }

@@ -137,6 +137,7 @@ func TestDiff(t *testing.T) {
 		"Schedule Next 2 Title=Ad hoc gone",
 		"Schedule Next 2 Start= gone",
 		"Schedule Next 2 End= gone", "Schedule Next 2 Joinable=True gone",
+		"Schedule Next 2 Uri=https://x/b gone", "Schedule Next 2 Why= gone",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("Diff:\n got %q\nwant %q", got, want)

@@ -1,6 +1,7 @@
 package control
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"strconv"
@@ -57,6 +58,12 @@ func (g statusGroup) listed(after string) statusGroup {
 func sensor(path string, space ValueSpace, read func(s *room.State) (string, bool)) statusGroup {
 	return statusGroup{slot: -1, leaves: []statusLeaf{{path: ParsePath(path), space: space, optional: true,
 		read: func(s *room.State, _ System, _ int) (string, bool) { return read(s) }}}}
+}
+
+// ringing is an optional text leaf about the call ringing the room,
+// present only while one rings.
+func ringing(path string, read func(room.IncomingCall) string) statusGroup {
+	return sensor(path, anyText, func(s *room.State) (string, bool) { return read(s.Incoming), !s.Incoming.IsZero() })
 }
 
 // field is one leaf of a repeated group, read from one item.
@@ -125,6 +132,10 @@ func newStatusTree() []statusGroup {
 		leaf("Call JoinOffer Id", anyText, func(s *room.State) string { return s.JoinOffer.ID }),
 		leaf("Call JoinOffer Title", anyText, func(s *room.State) string { return s.JoinOffer.Title }),
 		leaf("Call JoinOffer Start", anyTime, func(s *room.State) string { return formatTime(s.JoinOffer.Start) }),
+		// Present only while a call rings the room (schema 1.4).
+		ringing("Call Incoming Id", func(c room.IncomingCall) string { return c.ID }),
+		ringing("Call Incoming RemoteUri", func(c room.IncomingCall) string { return c.From }),
+		ringing("Call Incoming DisplayName", func(c room.IncomingCall) string { return c.Display }),
 		// Reported here, but listed after the Video leaves in the schema
 		// documents since schema 1.1; both orders are pinned (transcripts,
 		// testdata/schema-*.json).
@@ -138,7 +149,11 @@ func newStatusTree() []statusGroup {
 			field[room.Meeting]{"Title", anyText, func(m room.Meeting) string { return m.Title }},
 			field[room.Meeting]{"Start", anyTime, func(m room.Meeting) string { return formatTime(m.Start) }},
 			field[room.Meeting]{"End", anyTime, func(m room.Meeting) string { return formatTime(m.End) }},
-			field[room.Meeting]{"Joinable", trueFalse, func(m room.Meeting) string { return trueFalseString(m.URI != "") }}),
+			field[room.Meeting]{"Joinable", trueFalse, func(m room.Meeting) string { return trueFalseString(m.URI != "") }},
+			// The link without its passcode, and why the room cannot
+			// join it ("" when it can) (schema 1.4).
+			field[room.Meeting]{"Uri", anyText, func(m room.Meeting) string { return m.URI }},
+			field[room.Meeting]{"Why", anyText, func(m room.Meeting) string { return m.Why }}),
 		sensor("Environment Temperature", decimal, func(s *room.State) (string, bool) {
 			return strconv.FormatFloat(s.Env.Temperature, 'f', 1, 64), s.Env.HaveTemperature
 		}),
@@ -163,6 +178,10 @@ func newStatusTree() []statusGroup {
 		leaf("Provisioning Stale", trueFalse, func(s *room.State) string { return trueFalseString(s.Provisioning.Stale) }),
 		leaf("Provisioning Detail", anyText, func(s *room.State) string { return s.Provisioning.Detail }),
 		leaf("Provisioning Since", anyTime, func(s *room.State) string { return formatTime(s.Provisioning.Since) }),
+		leaf("SIP Registration Status", literal(room.SIPOff, room.SIPRegistering, room.SIPRegistered, room.SIPFailed),
+			func(s *room.State) string { return cmp.Or(s.SIP.Status, room.SIPOff) }),
+		leaf("SIP Registration Reason", anyText, func(s *room.State) string { return s.SIP.Reason }),
+		leaf("SIP Registration Uri", anyText, func(s *room.State) string { return s.SIP.URI }),
 		leaf("SystemUnit Name", anyText, func(s *room.State) string { return s.Settings.Name }),
 		leaf("SystemUnit SavedState Restored", literal("None", "Saved", "Repaired", "Previous", "Damaged"),
 			func(s *room.State) string { return s.Restored.From.String() }),

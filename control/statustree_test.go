@@ -110,6 +110,8 @@ func TestStatusNextIsFlattenAndDiff(t *testing.T) {
 		func(s *room.State) { s.Hardware = slices.Clone(s.Hardware); s.Hardware[1].State = "failed" },
 		func(s *room.State) { s.DamagedFiles = nil },
 		func(s *room.State) { s.Settings.Name = "Board Room"; s.ScheduleStaleSince = at },
+		func(s *room.State) { s.Incoming = room.IncomingCall{ID: "c1", From: "sip:a@example.com"} },
+		func(s *room.State) { s.Incoming, s.SIP.Status = room.IncomingCall{}, room.SIPRegistered },
 		func(s *room.State) {}, // nothing changes
 		func(s *room.State) { *s = room.State{} },
 		func(s *room.State) { *s = richState() },

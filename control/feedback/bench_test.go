@@ -176,6 +176,11 @@ func oldFlatten(s room.State, sys control.System) []control.Leaf {
 	add("Call JoinOffer Id", str, s.JoinOffer.ID)
 	add("Call JoinOffer Title", str, s.JoinOffer.Title)
 	add("Call JoinOffer Start", tim, ftime(s.JoinOffer.Start))
+	if !s.Incoming.IsZero() { // schema 1.4
+		add("Call Incoming Id", str, s.Incoming.ID)
+		add("Call Incoming RemoteUri", str, s.Incoming.From)
+		add("Call Incoming DisplayName", str, s.Incoming.Display)
+	}
 	add("Schedule StaleSince", tim, ftime(s.ScheduleStaleSince))
 	add("Video Camera Privacy", lit, onOff(s.CameraPrivacy))
 	add("Video Camera Preset", num, strconv.Itoa(s.CameraPreset))
@@ -187,6 +192,8 @@ func oldFlatten(s room.State, sys control.System) []control.Leaf {
 		addPath(control.Path{"Schedule", "Next", n, "Start"}, tim, ftime(m.Start))
 		addPath(control.Path{"Schedule", "Next", n, "End"}, tim, ftime(m.End))
 		addPath(control.Path{"Schedule", "Next", n, "Joinable"}, lit, trueFalse(m.URI != ""))
+		addPath(control.Path{"Schedule", "Next", n, "Uri"}, str, m.URI)
+		addPath(control.Path{"Schedule", "Next", n, "Why"}, str, m.Why)
 	}
 	if s.Env.HaveTemperature {
 		add("Environment Temperature", dec, strconv.FormatFloat(s.Env.Temperature, 'f', 1, 64))
@@ -212,6 +219,13 @@ func oldFlatten(s room.State, sys control.System) []control.Leaf {
 	add("Provisioning Stale", lit, trueFalse(s.Provisioning.Stale))
 	add("Provisioning Detail", str, s.Provisioning.Detail)
 	add("Provisioning Since", tim, ftime(s.Provisioning.Since))
+	sip := s.SIP.Status
+	if sip == "" {
+		sip = room.SIPOff
+	}
+	add("SIP Registration Status", lit, sip)
+	add("SIP Registration Reason", str, s.SIP.Reason)
+	add("SIP Registration Uri", str, s.SIP.URI)
 	add("SystemUnit Name", str, s.Settings.Name)
 	add("SystemUnit SavedState Restored", lit, s.Restored.From.String())
 	add("SystemUnit SavedState Detail", str, s.Restored.Detail)
@@ -235,6 +249,8 @@ func TestOldFlattenIsFlatten(t *testing.T) {
 	more.DamagedFiles = []room.DamagedFile{{Name: "room.json.corrupt-20261207T080000Z", Since: more.ScheduleStaleSince}}
 	more.Restored = room.Restored{From: room.RestoreDamaged, Detail: "room.json is damaged"}
 	more.Provisioning = room.Provisioning{State: room.Enrolled, ConfigVersion: 4, Stale: true}
+	more.Incoming = room.IncomingCall{ID: "c1", From: "sip:alice@example.com", Display: "Alice"}
+	more.SIP = room.SIPRegistration{Status: room.SIPRegistered, URI: "sip:room@example.com"}
 	for _, s := range append(benchStates(), more, room.State{}) {
 		old, now := oldFlatten(s, sys), control.Flatten(s, sys)
 		if !slices.EqualFunc(old, now, func(a, b control.Leaf) bool {
