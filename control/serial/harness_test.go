@@ -55,6 +55,11 @@ type holdCalls struct{}
 func (holdCalls) Start(context.Context, uint64, room.Meeting) {}
 func (holdCalls) End(uint64)                                  {}
 
+// SendDTMF and Decline make holdCalls a room.CallControl: tones and
+// declines are accepted and go nowhere.
+func (holdCalls) SendDTMF(uint64, string) error { return nil }
+func (holdCalls) Decline(string)                {}
+
 // startRoom runs a real room with in-memory devices until the test ends.
 func startRoom(t *testing.T, settings *room.Settings) *room.Room {
 	t.Helper()

@@ -31,7 +31,8 @@ var update = flag.Bool("update", false, "rewrite the expected output in testdata
 //	>q "text\r\n"        send these bytes exactly (Go string syntax)
 //	!do button mute      the room gets a command from another source
 //	!report switch on    the room gets a device report (see act: switch,
-//	                     connected, media, temperature, hardware, schedule)
+//	                     connected, media, temperature, hardware, schedule,
+//	                     ended, incoming, gone, registration)
 //	!advance 30s         move the lockout clock on
 //	<q "PIN: "           expect exactly these bytes
 //	any other line       expect this line and CRLF
@@ -200,6 +201,10 @@ func (tr *transcript) act(l string) error {
 			a = room.Join{Meeting: room.Meeting{ID: "m-1", URI: arg}}
 		case "leave":
 			a = room.Leave{}
+		case "accept":
+			a = room.AcceptIncoming{ID: arg}
+		case "decline":
+			a = room.DeclineIncoming{ID: arg}
 		default:
 			return fmt.Errorf("unknown action %q", f[2])
 		}
@@ -210,6 +215,8 @@ func (tr *transcript) act(l string) error {
 			tr.room.Report(room.MicSwitchChanged{Engaged: f[2] == "on"})
 		case len(f) == 2 && f[1] == "connected":
 			tr.room.Report(room.CallReported{Seq: tr.room.Snapshot().CallSeq, State: room.InCall})
+		case len(f) == 2 && f[1] == "ended":
+			tr.room.Report(room.CallReported{Seq: tr.room.Snapshot().CallSeq, State: room.Idle})
 		case len(f) == 2 && f[1] == "media":
 			tr.room.Report(room.MediaReported{Seq: tr.room.Snapshot().CallSeq, Media: room.CallMedia{
 				Participants: 2, TargetBitrate: 1_500_000, SendBitrate: 1_200_000, RecvBitrate: 2_100_000,
@@ -233,6 +240,16 @@ func (tr *transcript) act(l string) error {
 			tr.room.Report(room.ScheduleReported{Next: []room.Meeting{{ID: f[2], Title: f[3], URI: "https://meet.example/" + f[2], Start: start, End: start.Add(30 * time.Minute)}}})
 		case len(f) == 2 && f[1] == "noschedule":
 			tr.room.Report(room.ScheduleReported{})
+		case len(f) >= 4 && f[1] == "incoming": // !report incoming ID FROM [DISPLAY NAME…]
+			tr.room.Report(room.IncomingCallReported{ID: f[2], From: f[3], Display: strings.Join(f[4:], " ")})
+		case len(f) == 3 && f[1] == "gone":
+			tr.room.Report(room.IncomingCallGone{ID: f[2], Reason: "the caller hung up"})
+		case len(f) >= 3 && f[1] == "registration": // !report registration STATUS [URI [REASON…]]
+			rep := room.SIPRegistrationReported{Status: f[2]}
+			if len(f) > 3 {
+				rep.URI, rep.Reason = f[3], strings.Join(f[4:], " ")
+			}
+			tr.room.Report(rep)
 		default:
 			return fmt.Errorf("unknown report %q", l)
 		}
