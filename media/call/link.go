@@ -37,6 +37,13 @@ func parseTarget(links *meetinglink.Registry, link string) (Target, error) {
 			return Target{}, fmt.Errorf("%w: the token belongs in the meeting's passcode, not in the link", ErrUnsupportedLink)
 		}
 		return Target{Provider: l.Provider, Endpoint: l.Server, WHIP: l.Server, WHEP: l.WHEP}, nil
+	case meetinglink.SIP:
+		// The provider reads the link again (Endpoint); the passcode is
+		// the meeting's, never the link's.
+		if l.Secret != "" {
+			return Target{}, fmt.Errorf("%w: the passcode belongs in the meeting's passcode, not in the link", ErrUnsupportedLink)
+		}
+		return Target{Provider: l.Provider, Endpoint: l.URI}, nil
 	}
 	return Target{}, fmt.Errorf("%w (%s)", ErrUnsupportedLink, l.Provider)
 }

@@ -124,6 +124,15 @@ func (e *Engine) run(ctx context.Context, seq uint64, m room.Meeting, c *activeC
 			}
 			return
 		}
+		if errors.Is(err, provider.ErrEnded) || errors.Is(err, provider.ErrMediaLost) {
+			log.Info("call: the call ended", "why", err)
+			if errors.Is(err, provider.ErrEnded) {
+				say(room.Idle, err.Error())
+			} else {
+				say(room.Failed, err.Error())
+			}
+			return
+		}
 		if _, serr := job.result(); serr != nil && errors.Is(err, serr) {
 			say(room.Failed, "camera or microphone: "+serr.Error())
 			return

@@ -88,6 +88,10 @@ type Target struct {
 
 	WHIP string // whip: the WHIP endpoint that takes the room's media
 	WHEP string // whip: the WHEP endpoint that plays the meeting
+
+	// Incoming is the ringing inbound call (sip) the join answers instead
+	// of dialling; "" dials.
+	Incoming string
 }
 
 // Provider joins one kind of meeting server. Join runs one session: it

@@ -1,0 +1,398 @@
+// Package sipprovider joins SIP meetings (sip: and sips: links) for the
+// call engine: it dials the link's address with the daemon's SIP user
+// agent (media/sip/ua), negotiates the media with media/sip/sdp, and
+// carries the room's encoded video and PCM audio itself over RTP or SRTP
+// (media/sip/rtpmedia) through the session's provider.RawMedia. Register
+// a *Provider under Name in call.Config.Providers.
+//
+// The far end is one participant, named by its display name or address.
+// A far-end hang-up ends the call (provider.ErrEnded); media that stops
+// for the RTP timeout fails it (provider.ErrMediaLost).
+package sipprovider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/roomd/roomd/media/call/provider"
+	"github.com/roomd/roomd/media/codec"
+	"github.com/roomd/roomd/media/sip/rtpmedia"
+	"github.com/roomd/roomd/media/sip/sdp"
+	"github.com/roomd/roomd/media/sip/ua"
+	"github.com/roomd/roomd/meetinglink"
+)
+
+// Name is the provider name meeting links give SIP meetings.
+const Name = meetinglink.SIP
+
+// Config configures the provider. Zero fields take defaults.
+type Config struct {
+	// UA is the daemon's SIP user agent, running (ua.UA.Run). Required.
+	UA *ua.UA
+	// Encryption is the media encryption policy; the zero value is
+	// sdp.EncryptionRequired.
+	Encryption sdp.Policy
+	// Keying is how keys are offered: SDES (the default) or DTLS-SRTP.
+	Keying sdp.Keying
+	// MediaAddress is the local address put in the SDP and bound for RTP;
+	// invalid means the address that routes to the far end.
+	MediaAddress netip.Addr
+	// RTPTimeout is how long without media fails the call; 0 means 10 s.
+	RTPTimeout time.Duration
+	// Incoming returns the ringing inbound call a join with
+	// room.Meeting.Incoming answers; nil means the room answers none.
+	Incoming func(id string) (*ua.IncomingCall, bool)
+}
+
+// Provider joins SIP meetings. It is safe for concurrent use.
+type Provider struct {
+	cfg Config
+
+	mu     sync.Mutex
+	active *ua.Call // the call in progress, for DTMF
+	audio  *rtpmedia.Stream
+}
+
+var _ provider.Provider = (*Provider)(nil)
+
+// New makes a provider from cfg.
+func New(cfg Config) (*Provider, error) {
+	if cfg.UA == nil {
+		return nil, errors.New("sipprovider: no SIP user agent; configure [sip] in roomd's config")
+	}
+	if cfg.RTPTimeout == 0 {
+		cfg.RTPTimeout = 10 * time.Second
+	}
+	return &Provider{cfg: cfg}, nil
+}
+
+// Reasons the call ends with.
+const (
+	whyHungUp  = "the far end hung up"
+	whyNoMedia = "no media from the far end for %v; check the network and the far end"
+)
+
+var (
+	errHungUp    = errors.New(whyHungUp)
+	errNoRawPath = errors.New("sipprovider: the call engine cannot hand a SIP call the room's media; update roomd")
+)
+
+// Join dials the meeting's SIP address (or answers the ringing call the
+// meeting names), runs the media until either side ends the call, and
+// returns why it ended; its errors carry their provider class.
+func (p *Provider) Join(ctx context.Context, s provider.Session) (string, error) {
+	lost, err := p.join(ctx, s)
+	if ctx.Err() != nil {
+		return "", nil
+	}
+	return lost, ua.Classify(err)
+}
+
+// dialTarget is the address to call and the digits to send once in. A
+// sip: link that names no transport is called over TCP when the room
+// listens on TCP: roomd's offer (audio and video, with keys) is larger
+// than the 1300 bytes RFC 3261 18.1.1 allows over UDP.
+func dialTarget(t provider.Target, passcode string, tcp bool) (uri, dtmf, host string, err error) {
+	l, err := meetinglink.Parse(t.Endpoint)
+	if err != nil || l.Provider != meetinglink.SIP {
+		return "", "", "", provider.Classify(fmt.Errorf("sipprovider: the meeting link is not a SIP address: %s", meetinglink.Why(err)), provider.ErrNotFound)
+	}
+	l.Secret = passcode
+	scheme, _, _ := strings.Cut(l.URI, ":")
+	uri = scheme + ":"
+	if u := l.DialUser(); u != "" {
+		uri += u + "@"
+	}
+	uri += l.Server
+	switch {
+	case l.Transport != "":
+		uri += ";transport=" + l.Transport
+	case scheme == "sip" && tcp:
+		uri += ";transport=" + meetinglink.TCP
+	}
+	host = l.Server
+	if h, _, err := net.SplitHostPort(l.Server); err == nil {
+		host = h
+	}
+	return uri, l.DialDTMF(), strings.Trim(host, "[]"), nil
+}
+
+// localAddr is the address the far end at host reaches the room on.
+func (p *Provider) localAddr(ctx context.Context, host string) (netip.Addr, error) {
+	if p.cfg.MediaAddress.IsValid() {
+		return p.cfg.MediaAddress, nil
+	}
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil || len(ips) == 0 {
+		return netip.Addr{}, provider.Classify(fmt.Errorf("sipprovider: cannot find %s: %w", host, err), provider.ErrUnreachable)
+	}
+	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(ips[0], 5060)))
+	if err != nil {
+		return netip.Addr{}, provider.Classify(fmt.Errorf("sipprovider: no route to %s: %w", host, err), provider.ErrUnreachable)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap(), nil
+}
+
+func (p *Provider) join(ctx context.Context, s provider.Session) (string, error) {
+	raw, ok := s.(provider.RawMedia)
+	if !ok {
+		return "", errNoRawPath
+	}
+	log := s.Logger()
+	uri, dtmf, host, err := dialTarget(s.Target(), s.Passcode(), p.cfg.UA.Addr(ua.TCP) != "")
+	if err != nil {
+		return "", err
+	}
+	var incoming *ua.IncomingCall
+	if id := incomingID(s); id != "" {
+		if p.cfg.Incoming == nil {
+			return "", provider.Classify(errors.New("sipprovider: the room takes no inbound calls"), provider.ErrNotFound)
+		}
+		if incoming, ok = p.cfg.Incoming(id); !ok {
+			return "", provider.Classify(errors.New("sipprovider: the caller hung up before the room answered"), provider.ErrNotFound)
+		}
+		host = incoming.Source
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+	}
+	mime, err := raw.VideoCodec(ctx)
+	if err != nil {
+		return "", err
+	}
+	addr, err := p.localAddr(ctx, host)
+	if err != nil {
+		return "", err
+	}
+	m, err := newMedia(addr, mime, p.cfg, log)
+	if err != nil {
+		return "", err
+	}
+	defer m.close()
+
+	var enc atomic.Pointer[provider.RawEncoder]
+	keyFrame := func() {
+		if e := enc.Load(); e != nil {
+			(*e).ForceKeyFrame()
+		}
+	}
+	h := ua.Handlers{
+		FastUpdate: keyFrame,
+		DTMF: func(d rune, _ time.Duration) {
+			log.Info("sip: the far end sent a DTMF digit")
+		},
+	}
+	started := time.Now()
+	var c *ua.Call
+	if incoming != nil {
+		c, err = incoming.Accept(ctx, m.neg, h)
+	} else {
+		log.Info("sip: calling", "to", redactUser(uri))
+		c, err = p.cfg.UA.Dial(ctx, uri, m.neg, h)
+	}
+	if err != nil {
+		return "", err
+	}
+	ended := false
+	defer func() {
+		if !ended {
+			hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			_ = c.Hangup(hctx)
+			cancel()
+		}
+	}()
+	neg := m.neg.negotiated()
+	if neg == nil || neg.Audio == nil {
+		return "", provider.Classify(errors.New("sipprovider: the far end's answer has no audio"), ua.ErrNotAcceptable)
+	}
+	log.Info("sip: call answered", "media", neg.String(), "crypto", neg.CryptoStatus(), "after", time.Since(started).Round(time.Millisecond))
+
+	id := farEndName(c, incoming)
+	left := s.Participant(id)
+	defer left()
+	player := raw.ReceiveRaw(id)
+	defer player.Close()
+
+	stopped := make(chan struct{}, 1)
+	first := make(chan struct{})
+	var firstOnce sync.Once
+	handlers := rtpmedia.Handlers{
+		OnVideo: func(img *image.YCbCr) {
+			firstOnce.Do(func() {
+				log.Info("sip: first picture from the far end", "after", time.Since(started).Round(time.Millisecond))
+				close(first)
+			})
+			player.Video(img)
+		},
+		OnAudio:           player.Audio,
+		OnKeyFrameRequest: keyFrame,
+		OnNeedKeyFrame: func() {
+			go func() {
+				ictx, cancel := context.WithTimeout(ctx, 2*time.Second)
+				defer cancel()
+				_ = c.SendFastUpdate(ictx)
+			}()
+		},
+		OnBitrate: func(bps int) {
+			if e := enc.Load(); e != nil {
+				(*e).SetBitRate(bps)
+			}
+		},
+		OnMediaStopped: func() {
+			if m.neg.held() {
+				return
+			}
+			select {
+			case stopped <- struct{}{}:
+			default:
+			}
+		},
+	}
+	if err := m.start(ctx, neg, handlers); err != nil {
+		return "", err
+	}
+	e, err := raw.SendRaw(ctx, m.sink())
+	if err != nil {
+		return "", err
+	}
+	enc.Store(&e)
+	s.Connected()
+	go raw.ReportRaw(ctx, m.sink().Stats)
+
+	p.mu.Lock()
+	p.active, p.audio = c, m.audio
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.active, p.audio = nil, nil
+		p.mu.Unlock()
+	}()
+	if dtmf != "" {
+		go func() {
+			// The IVR answers before it listens.
+			if err := sleep(ctx, time.Second); err != nil {
+				return
+			}
+			if err := p.sendDigits(ctx, dtmf); err != nil {
+				log.Warn("sip: sending the meeting's DTMF failed", "err", err)
+			}
+		}()
+	}
+
+	select {
+	case <-ctx.Done():
+		return "", nil
+	case <-c.Done():
+		ended = true
+		end := c.End()
+		why := end.Reason
+		if why == "" || end.Remote {
+			why = whyHungUp
+		}
+		return "", provider.Classify(errors.New(why), provider.ErrEnded)
+	case <-stopped:
+		return "", provider.Classify(fmt.Errorf(whyNoMedia, p.cfg.RTPTimeout), provider.ErrMediaLost)
+	}
+}
+
+// incomingID is the ringing call a join answers, from the session's
+// target.
+func incomingID(s provider.Session) string { return s.Target().Incoming }
+
+// farEndName is how the far end is shown: its display name, else its
+// address without parameters.
+func farEndName(c *ua.Call, ic *ua.IncomingCall) string {
+	if ic != nil && ic.Display != "" {
+		return ic.Display
+	}
+	if ic != nil && ic.From != "" {
+		return ic.From
+	}
+	r := c.Remote()
+	if i := strings.IndexAny(r, ";>"); i > 0 {
+		r = strings.TrimPrefix(r[:i], "<")
+	}
+	if r == "" {
+		return "SIP far end"
+	}
+	return r
+}
+
+// redactUser hides the user part of a dial URI, which may hold a
+// passcode (passcode-via=user).
+func redactUser(uri string) string {
+	scheme, rest, _ := strings.Cut(uri, ":")
+	if _, host, ok := strings.Cut(rest, "@"); ok {
+		return scheme + ":…@" + host
+	}
+	return uri
+}
+
+// SendDTMF sends digits on the call in progress: RFC 4733 events when the
+// far end negotiated them, else SIP INFO. ',' pauses two seconds.
+func (p *Provider) SendDTMF(ctx context.Context, digits string) error {
+	return p.sendDigits(ctx, digits)
+}
+
+func (p *Provider) sendDigits(ctx context.Context, digits string) error {
+	p.mu.Lock()
+	c, audio := p.active, p.audio
+	p.mu.Unlock()
+	if c == nil {
+		return errors.New("sipprovider: no SIP call in progress; join a SIP meeting first")
+	}
+	for i, run := range strings.Split(digits, ",") {
+		if i > 0 {
+			if err := sleep(ctx, 2*time.Second); err != nil {
+				return err
+			}
+		}
+		if run == "" {
+			continue
+		}
+		if !rtpmedia.ValidDTMF(run) {
+			return fmt.Errorf("sipprovider: DTMF digits: only 0-9, *, # and A-D can be sent")
+		}
+		err := audio.SendDTMF(ctx, run, 0, 0)
+		if errors.Is(err, rtpmedia.ErrNoDTMF) {
+			for _, d := range run {
+				if err = c.SendDTMF(ctx, d, rtpmedia.DTMFTone); err != nil {
+					break
+				}
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("sipprovider: sending DTMF: %w", err)
+		}
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// videoCodecName is the SDP name of the room's encoder's MIME type.
+func videoCodecName(mime string) string {
+	switch strings.ToLower(mime) {
+	case strings.ToLower(codec.MimeVP8):
+		return sdp.VP8
+	}
+	return sdp.H264
+}
