@@ -1,5 +1,6 @@
 // Package rtpmedia carries one SIP call's media: plain RTP and RTCP over
-// UDP, optionally SRTP with SDES keys, as SDP offer/answer negotiated it
+// UDP, optionally SRTP keyed by SDES or by a DTLS handshake on the RTP
+// socket (DTLS-SRTP, with rtcp-mux), as SDP offer/answer negotiated it
 // (media/sip/sdp). A SIP call is not a PeerConnection: no ICE, no
 // transport-wide feedback, often no RTCP feedback at all, so this package
 // does for itself what pion's interceptors do on the WebRTC path.
@@ -45,7 +46,7 @@
 // # Files
 //
 // remote.go the negotiated input and negotiated.go its making from
-// media/sip/sdp; stream.go sockets, SRTP and the stream's life; media.go a
+// media/sip/sdp; stream.go sockets, SRTP and the stream's life; dtls.go DTLS-SRTP keying; media.go a
 // call's streams as one sink for media/call; send.go packetizing; audio.go Opus and G.711 with resampling;
 // dtmf.go telephone-events; receive.go depacketizing, decoding and the RTP
 // timeout; rtcp.go reports and feedback; tmmbr.go TMMBR/TMMBN;

@@ -1,6 +1,7 @@
 package rtpmedia
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -8,13 +9,15 @@ import (
 	"github.com/roomd/roomd/media/sip/sdp"
 )
 
-// ErrDTLSSRTP means the stream was keyed with DTLS-SRTP, which this
-// package does not do yet: offer SDES, or plain RTP where policy allows.
-var ErrDTLSSRTP = errors.New("rtpmedia: DTLS-SRTP is not supported yet; offer SDES keys (a=crypto) instead")
+// ErrNoCertificate means the stream was keyed with DTLS-SRTP and no
+// certificate was given to RemoteFrom.
+var ErrNoCertificate = errors.New("rtpmedia: DTLS-SRTP negotiated but no certificate given; pass the one whose fingerprint went into the SDP")
 
 // RemoteFrom turns one stream of an offer/answer (media/sip/sdp) into what
-// Start needs. The stream must have a valid remote address (not on hold).
-func RemoteFrom(s *sdp.Stream) (Remote, error) {
+// Start needs; cert is roomd's DTLS certificate (NewCertificate), needed
+// only for DTLS-SRTP. The stream must have a valid remote address (not on
+// hold).
+func RemoteFrom(s *sdp.Stream, cert *tls.Certificate) (Remote, error) {
 	if s == nil || len(s.Codecs) == 0 {
 		return Remote{}, errors.New("rtpmedia: the negotiated stream has no codec; check the answer")
 	}
@@ -43,7 +46,10 @@ func RemoteFrom(s *sdp.Stream) (Remote, error) {
 	case sdp.SDES:
 		r.SRTP = &SRTPKeys{Contexts: s.Crypto.Contexts}
 	case sdp.DTLSSRTP:
-		return Remote{}, ErrDTLSSRTP
+		if cert == nil {
+			return Remote{}, ErrNoCertificate
+		}
+		r.DTLS = &DTLSParams{Client: s.Crypto.Role == sdp.DTLSClient, Certificate: *cert, RemoteFingerprints: s.Crypto.RemoteFingerprints}
 	default:
 		return Remote{}, fmt.Errorf("rtpmedia: unknown keying %v", s.Crypto.Method)
 	}

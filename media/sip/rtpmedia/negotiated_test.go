@@ -48,11 +48,11 @@ func TestNegotiatedCall(t *testing.T) {
 		s   *side
 		neg *sdp.Negotiated
 	}{{caller, negCaller}, {callee, negCallee}} {
-		ra, err := RemoteFrom(x.neg.Audio)
+		ra, err := RemoteFrom(x.neg.Audio, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		rv, err := RemoteFrom(x.neg.Video)
+		rv, err := RemoteFrom(x.neg.Video, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

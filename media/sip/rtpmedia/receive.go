@@ -78,6 +78,10 @@ func (s *Stream) readRTP(ctx context.Context, rcv *receiver) {
 			continue
 		}
 		b := append([]byte(nil), buf[:n]...) // the reorder buffer keeps packets
+		if s.dtls != nil && isDTLS(b) {
+			s.dtls.deliver(b)
+			continue
+		}
 		if s.rtcp == nil && isRTCP(b) {
 			s.handleRTCP(b, from)
 			continue
@@ -87,9 +91,13 @@ func (s *Stream) readRTP(ctx context.Context, rcv *receiver) {
 }
 
 func (s *Stream) handleRTP(b []byte, from *net.UDPAddr, rcv *receiver) {
-	if s.srtpIn != nil {
+	if s.encrypted {
 		var h rtp.Header
 		s.recvMu.Lock()
+		if s.srtpIn == nil {
+			s.recvMu.Unlock()
+			return // DTLS has not keyed the stream yet
+		}
 		dec, err := s.srtpIn.DecryptRTP(nil, b, &h)
 		s.recvMu.Unlock()
 		if err != nil {

@@ -110,8 +110,10 @@ type Remote struct {
 	DTMF          uint8
 	DTMFClockRate uint32
 	Feedback      Feedback
-	// SRTP is nil for plain RTP.
+	// SRTP (SDES keys) or DTLS (DTLS-SRTP) encrypt the stream; both nil
+	// is plain RTP.
 	SRTP *SRTPKeys
+	DTLS *DTLSParams
 	// MaxBitrate is the far end's b=TIAS or b=AS in bit/s, a cap on the
 	// video target; 0 means none.
 	MaxBitrate int

@@ -138,8 +138,12 @@ func (s *Stream) readRTCP(ctx context.Context) {
 }
 
 func (s *Stream) handleRTCP(b []byte, from *net.UDPAddr) {
-	if s.srtpIn != nil {
+	if s.encrypted {
 		s.recvMu.Lock()
+		if s.srtpIn == nil {
+			s.recvMu.Unlock()
+			return
+		}
 		dec, err := s.srtpIn.DecryptRTCP(nil, b, nil)
 		s.recvMu.Unlock()
 		if err != nil {

@@ -32,6 +32,7 @@ type counters struct {
 	plisIn, firsIn uint32
 	plisOut        uint32
 	firsOut        uint32
+	keyingErr      error
 
 	prev struct {
 		at                    time.Time
@@ -71,6 +72,8 @@ func (c *counters) decryptFailed() uint64 {
 	c.decryptFails++
 	return c.decryptFails
 }
+
+func (c *counters) keyingFailed(err error) { c.mu.Lock(); c.keyingErr = err; c.mu.Unlock() }
 
 func (c *counters) badPacket() { c.mu.Lock(); c.badPackets++; c.mu.Unlock() }
 func (c *counters) pliIn()     { c.mu.Lock(); c.plisIn++; c.mu.Unlock() }
@@ -118,6 +121,8 @@ type Stats struct {
 	OversizeNALs uint64
 	// MediaStopped says no packet came for Options.Timeout.
 	MediaStopped bool
+	// KeyingError is why DTLS-SRTP keying failed, or nil.
+	KeyingError error
 }
 
 // Stats returns the stream's figures; rates are over the time since the
@@ -140,7 +145,7 @@ func (s *Stream) Stats() Stats {
 	c := &s.st
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	st := Stats{DecryptFailures: c.decryptFails, Malformed: c.badPackets, OversizeNALs: oversize, MediaStopped: stopped}
+	st := Stats{DecryptFailures: c.decryptFails, Malformed: c.badPackets, OversizeNALs: oversize, MediaStopped: stopped, KeyingError: c.keyingErr}
 	st.At = now
 	st.TargetBitrate = s.rate.Target()
 	if s.kind != Video {

@@ -98,6 +98,11 @@ type Stream struct {
 	remote          Remote
 	ssrc            uint32
 
+	// encrypted says the stream is SRTP; until DTLS has keyed it (srtpOut
+	// and srtpIn nil) nothing is sent or played.
+	encrypted bool
+	dtls      *dtlsPacketConn
+
 	sendMu  sync.Mutex // sequence numbers, timestamps, SRTP out, the payloader
 	srtpOut *srtp.Context
 	seq     uint16
@@ -187,12 +192,20 @@ func (s *Stream) Start(ctx context.Context, r Remote, h Handlers) error {
 	if err != nil {
 		return err
 	}
-	if r.SRTP != nil {
+	switch {
+	case r.SRTP != nil && r.DTLS != nil:
+		return errors.New("rtpmedia: a stream is keyed by SDES or by DTLS, not both; check the negotiation")
+	case r.SRTP != nil:
 		out, in, err := srtpContexts(*r.SRTP)
 		if err != nil {
 			return err
 		}
-		s.srtpOut, s.srtpIn = out, in
+		s.srtpOut, s.srtpIn, s.encrypted = out, in, true
+	case r.DTLS != nil:
+		if !r.RTCPMux {
+			return errors.New("rtpmedia: DTLS-SRTP needs rtcp-mux here; offer a=rtcp-mux")
+		}
+		s.encrypted, s.dtls = true, newDTLSPacketConn(s)
 	}
 	s.remote, s.h = r, h
 	s.rtpDst.Store(r.RTP)
@@ -209,6 +222,12 @@ func (s *Stream) Start(ctx context.Context, r Remote, h Handlers) error {
 		s.wg.Go(func() { s.readRTCP(ctx) })
 	}
 	s.wg.Go(func() { s.rtcpLoop(ctx) })
+	if s.dtls != nil {
+		s.wg.Go(func() {
+			defer s.dtls.Close()
+			s.handshake(ctx, *r.DTLS, s.dtls)
+		})
+	}
 	if s.kind == Video {
 		s.setTarget(s.rate.CapSDP(r.MaxBitrate))
 	}
@@ -276,7 +295,10 @@ func (s *Stream) writeRTP(p *rtp.Packet) error {
 	if err != nil {
 		return err
 	}
-	if s.srtpOut != nil {
+	if s.encrypted {
+		if s.srtpOut == nil {
+			return nil // DTLS has not keyed the stream yet
+		}
 		if b, err = s.srtpOut.EncryptRTP(nil, b, &p.Header); err != nil {
 			return fmt.Errorf("rtpmedia: srtp: %w", err)
 		}
@@ -296,7 +318,11 @@ func (s *Stream) writeRTCP(pkts []rtcp.Packet) error {
 		return err
 	}
 	s.sendMu.Lock()
-	if s.srtpOut != nil {
+	if s.encrypted {
+		if s.srtpOut == nil {
+			s.sendMu.Unlock()
+			return nil // DTLS has not keyed the stream yet
+		}
 		b, err = s.srtpOut.EncryptRTCP(nil, b, nil)
 	}
 	s.sendMu.Unlock()

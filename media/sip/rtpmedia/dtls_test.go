@@ -1,0 +1,73 @@
+package rtpmedia
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roomd/roomd/media/sip/sdp"
+)
+
+// dtlsPair starts two audio streams keyed by a DTLS handshake between
+// them; b checks a's certificate against aPrint.
+func dtlsPair(t *testing.T, aPrint func(sdp.Fingerprint) sdp.Fingerprint) (a, b *Stream, gotA, gotB *pcmSink) {
+	t.Helper()
+	certA, fpA, err := NewCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	certB, fpB, err := NewCertificate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotA, gotB = &pcmSink{}, &pcmSink{}
+	a, b = listen(t, Audio, Options{}), listen(t, Audio, Options{})
+	c := Codec{PT: 0, Name: CodecPCMU}
+	ra, rb := remoteOf(b, c), remoteOf(a, c)
+	ra.RTCPMux, rb.RTCPMux = true, true
+	ra.DTLS = &DTLSParams{Client: true, Certificate: certA, RemoteFingerprints: []sdp.Fingerprint{fpB}}
+	rb.DTLS = &DTLSParams{Certificate: certB, RemoteFingerprints: []sdp.Fingerprint{aPrint(fpA)}}
+	start(t, b, rb, Handlers{OnAudio: gotB.add})
+	start(t, a, ra, Handlers{OnAudio: gotA.add})
+	return a, b, gotA, gotB
+}
+
+// A DTLS handshake on the RTP socket keys SRTP both ways.
+func TestDTLSSRTP(t *testing.T) {
+	a, b, gotA, gotB := dtlsPair(t, func(f sdp.Fingerprint) sdp.Fingerprint { return f })
+	began := time.Now()
+	keyed := func(s *Stream) bool { s.sendMu.Lock(); defer s.sendMu.Unlock(); return s.srtpOut != nil }
+	if !eventually(5*time.Second, func() bool { return keyed(a) && keyed(b) }) {
+		t.Fatalf("not keyed: a %v, b %v", a.Stats().KeyingError, b.Stats().KeyingError)
+	}
+	t.Logf("DTLS handshake on loopback: %v", time.Since(began).Round(time.Millisecond))
+	done := make(chan struct{})
+	go func() { defer close(done); sendTone(t, b, 440, 300*time.Millisecond) }()
+	sendTone(t, a, 1000, 300*time.Millisecond)
+	<-done
+	checkTone(t, "dtls a→b", gotB, 1000, 300*time.Millisecond)
+	checkTone(t, "dtls b→a", gotA, 440, 300*time.Millisecond)
+}
+
+// A certificate that is not the one the SDP announced fails the
+// handshake: nothing is sent or played, and Stats says why.
+func TestDTLSWrongFingerprint(t *testing.T) {
+	a, b, gotA, gotB := dtlsPair(t, func(f sdp.Fingerprint) sdp.Fingerprint {
+		f.Value = "00" + f.Value[2:]
+		return f
+	})
+	if !eventually(5*time.Second, func() bool { return b.Stats().KeyingError != nil }) {
+		t.Fatal("b accepted a certificate that does not match the fingerprint")
+	}
+	// pion/dtls keeps only the message of the verifier's error.
+	if err := b.Stats().KeyingError; !strings.Contains(err.Error(), errFingerprint.Error()) {
+		t.Fatalf("b's keying error %v does not say the fingerprint is wrong", err)
+	}
+	sendTone(t, a, 1000, 100*time.Millisecond)
+	sendTone(t, b, 1000, 100*time.Millisecond)
+	time.Sleep(100 * time.Millisecond)
+	if n, m := len(gotA.samples()), len(gotB.samples()); n != 0 || m != 0 {
+		t.Fatalf("played %d and %d samples without keys", n, m)
+	}
+	t.Logf("wrong fingerprint: %v", b.Stats().KeyingError)
+}
