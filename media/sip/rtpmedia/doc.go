@@ -46,9 +46,10 @@
 // # Files
 //
 // remote.go the negotiated input and negotiated.go its making from
-// media/sip/sdp; stream.go sockets, SRTP and the stream's life; dtls.go DTLS-SRTP keying; media.go a
-// call's streams as one sink for media/call; send.go packetizing; audio.go Opus and G.711 with resampling;
-// dtmf.go telephone-events; receive.go depacketizing, decoding and the RTP
+// media/sip/sdp; stream.go sockets, SRTP and the stream's life; dtls.go
+// DTLS-SRTP keying; media.go a call's streams as one sink for media/call;
+// send.go packetizing; audio.go Opus and G.711 with resampling; dtmf.go
+// telephone-events; receive.go depacketizing, decoding and the RTP
 // timeout; rtcp.go reports and feedback; tmmbr.go TMMBR/TMMBN;
 // ratecontrol.go the loss-based controller; stats.go figures.
 package rtpmedia
