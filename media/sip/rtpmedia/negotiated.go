@@ -35,6 +35,11 @@ func RemoteFrom(s *sdp.Stream, cert *tls.Certificate) (Remote, error) {
 	if c.H264 != nil {
 		r.Codec.PacketizationMode = c.H264.PacketizationMode
 	}
+	for _, o := range s.Codecs[1:] {
+		if o.Is(c.Name) && o.ClockRate == c.ClockRate {
+			r.Codec.ReceiveAlso = append(r.Codec.ReceiveAlso, o.ReceivePT)
+		}
+	}
 	if s.RemoteRTCP.IsValid() {
 		r.RTCP = net.UDPAddrFromAddrPort(s.RemoteRTCP)
 	}

@@ -66,6 +66,10 @@ func TestNegotiatedCall(t *testing.T) {
 	if c := negCaller.Video.Codec(); !c.Is(CodecH264) {
 		t.Fatalf("video negotiated as %v; the test sends H.264", c)
 	}
+	// Both packetization modes were negotiated: either may come in.
+	if rv, _ := RemoteFrom(negCaller.Video, nil); len(rv.Codec.ReceiveAlso) == 0 {
+		t.Errorf("H.264 %v receives only its own payload type", rv.Codec)
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

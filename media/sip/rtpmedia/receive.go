@@ -118,7 +118,7 @@ func (s *Stream) handleRTP(b []byte, from *net.UDPAddr, rcv *receiver) {
 	if s.rx.update(&p, now, s.remote.Codec.clockRate(), len(b)) && s.h.OnMediaResumed != nil {
 		s.h.OnMediaResumed()
 	}
-	if p.PayloadType != s.remote.Codec.receivePT() {
+	if !s.remote.Codec.receives(p.PayloadType) {
 		return // telephone-events and comfort noise are not played
 	}
 	rcv.sb.Push(&p)

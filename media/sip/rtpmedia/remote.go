@@ -3,6 +3,7 @@ package rtpmedia
 import (
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 
 	"github.com/pion/srtp/v3"
@@ -42,8 +43,12 @@ type Codec struct {
 	// with, when an answerer renumbered (0: PT; static types such as
 	// PCMU's 0 are never renumbered).
 	PT, ReceivePT uint8
-	Name          string // rtpmap encoding name: H264, VP8, opus, PCMU, PCMA
-	ClockRate     uint32 // 0: the codec's standard rate
+	// ReceiveAlso are more payload types the far end may send in the same
+	// format (H.264 in the other packetization mode: one depacketizer
+	// reads both).
+	ReceiveAlso []uint8
+	Name        string // rtpmap encoding name: H264, VP8, opus, PCMU, PCMA
+	ClockRate   uint32 // 0: the codec's standard rate
 	// PacketizationMode is H.264's packetization-mode: 1 (STAP-A and
 	// FU-A) or 0 (one NAL unit per packet).
 	PacketizationMode int
@@ -55,6 +60,11 @@ func (c Codec) receivePT() uint8 {
 		return c.ReceivePT
 	}
 	return c.PT
+}
+
+// receives says whether the far end's payload type pt is this codec.
+func (c Codec) receives(pt uint8) bool {
+	return pt == c.receivePT() || slices.Contains(c.ReceiveAlso, pt)
 }
 
 // is says whether the codec is name.
