@@ -61,6 +61,9 @@ var (
 
 // reason turns a join error into words for the room's status.
 func reason(err error) string {
+	if why := provider.ReasonOf(err); why != "" {
+		return why
+	}
 	switch {
 	case errors.Is(err, ErrBadPasscode):
 		return "wrong meeting passcode"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"image"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -216,5 +217,63 @@ func TestBaresipAnswersRoom(t *testing.T) {
 	}
 	if len(g.comp.Participants()) != 0 {
 		t.Errorf("baresip still on screen after the call: %v", g.comp.Participants())
+	}
+}
+
+// TestBaresipKilledFailsTheCall: baresip dies mid-call (no BYE); the call
+// fails with the reason within the RTP timeout.
+func TestBaresipKilledFailsTheCall(t *testing.T) {
+	b := siptest.StartBaresip(t, &siptest.Options{User: "bob", AutoAnswer: true})
+	const timeout = 2 * time.Second
+	g := newRig(t, Config{Encryption: sdp.EncryptionPreferred, RTPTimeout: timeout}, ua.Config{})
+	g.join(b.URI("udp"))
+	g.wait(t, room.InCall, 15*time.Second)
+	b.Kill()
+	killed := time.Now()
+	r := g.wait(t, room.Failed, 3*timeout)
+	t.Logf("killed → failed in %v: %q", time.Since(killed), r.Reason)
+	if !strings.Contains(r.Reason, "no media from the far end") {
+		t.Errorf("failed with %q; want the media timeout", r.Reason)
+	}
+}
+
+// TestEncryption: an SDES-SRTP call carries video both ways;
+// "required" refuses a far end that only does plain RTP, with the reason.
+func TestEncryption(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		far    siptest.MediaEncryption
+		extra  []string // baresip config lines
+		cfg    Config
+		crypto string // in the call's log line; "" means refused
+	}{
+		{"sdes", siptest.EncryptionSDESMandatory, nil, Config{}, "SDES"},
+		{"required-vs-plain", siptest.EncryptionNone, nil, Config{}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := siptest.StartBaresip(t, &siptest.Options{User: "bob", AutoAnswer: true, Encryption: tc.far, ExtraConfig: tc.extra})
+			g := newRig(t, tc.cfg, ua.Config{})
+			g.join(b.URI("udp"))
+			if tc.crypto == "" {
+				r := g.wait(t, room.Failed, 15*time.Second)
+				t.Logf("refused: %q", r.Reason)
+				if !strings.Contains(r.Reason, "codec or encryption") {
+					t.Errorf("refused with %q; want the reason (no common encryption)", r.Reason)
+				}
+				return
+			}
+			g.wait(t, room.InCall, 15*time.Second)
+			eventually(t, 10*time.Second, "roomd's pattern at baresip", func() bool {
+				img, err := b.ReceivedFrame(2 * time.Second)
+				return err == nil && checkPattern(img) == nil
+			})
+			eventually(t, 10*time.Second, "baresip's bars on roomd's screen", func() bool {
+				img, _ := g.comp.Compose()
+				return len(g.comp.Participants()) == 1 && siptest.CheckBars(img) == nil
+			})
+			if got := g.prov.Crypto(); !strings.Contains(got, tc.crypto) {
+				t.Errorf("call's crypto %q; want %s", got, tc.crypto)
+			}
+		})
 	}
 }

@@ -59,6 +59,7 @@ type Provider struct {
 	mu     sync.Mutex
 	active *ua.Call // the call in progress, for DTMF
 	audio  *rtpmedia.Stream
+	crypto string // the call's media encryption, for status
 }
 
 var _ provider.Provider = (*Provider)(nil)
@@ -92,6 +93,10 @@ func (p *Provider) Join(ctx context.Context, s provider.Session) (string, error)
 	lost, err := p.join(ctx, s)
 	if ctx.Err() != nil {
 		return "", nil
+	}
+	var ce *ua.CallError
+	if errors.As(err, &ce) {
+		err = provider.WithReason(err, ce.Reason)
 	}
 	return lost, ua.Classify(err)
 }
@@ -258,7 +263,8 @@ func (p *Provider) join(ctx context.Context, s provider.Session) (string, error)
 		},
 	}
 	if err := m.start(ctx, neg, handlers); err != nil {
-		return "", err
+		// The same answer would come again: calling back cannot help.
+		return "", provider.Classify(err, provider.ErrRefused)
 	}
 	e, err := raw.SendRaw(ctx, m.sink())
 	if err != nil {
@@ -269,11 +275,11 @@ func (p *Provider) join(ctx context.Context, s provider.Session) (string, error)
 	go raw.ReportRaw(ctx, m.sink().Stats)
 
 	p.mu.Lock()
-	p.active, p.audio = c, m.audio
+	p.active, p.audio, p.crypto = c, m.audio, neg.CryptoStatus()
 	p.mu.Unlock()
 	defer func() {
 		p.mu.Lock()
-		p.active, p.audio = nil, nil
+		p.active, p.audio, p.crypto = nil, nil, ""
 		p.mu.Unlock()
 	}()
 	if dtmf != "" {
@@ -335,6 +341,14 @@ func redactUser(uri string) string {
 		return scheme + ":…@" + host
 	}
 	return uri
+}
+
+// Crypto is the media encryption of the call in progress ("SRTP
+// AES_CM_128_HMAC_SHA1_80 (SDES)", "none (plain RTP)"), "" between calls.
+func (p *Provider) Crypto() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.crypto
 }
 
 // SendDTMF sends digits on the call in progress: RFC 4733 events when the
