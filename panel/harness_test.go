@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"strings"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -22,10 +23,35 @@ import (
 // fakeCalls is a call engine that connects at once and reports media, so
 // panel tests need no meeting server. Failing makes the next join fail.
 type fakeCalls struct {
-	mu      sync.Mutex
-	r       *room.Room
-	failing string
-	joined  []room.Meeting
+	mu       sync.Mutex
+	r        *room.Room
+	failing  string
+	joined   []room.Meeting
+	tones    []string // SendDTMF's digits, in order
+	declined []string // Decline's call ids
+}
+
+// SendDTMF records the tones; with Decline it makes fakeCalls a
+// room.CallControl, as the SIP engine is.
+func (f *fakeCalls) SendDTMF(_ uint64, digits string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tones = append(f.tones, digits)
+	return nil
+}
+
+// Decline records the declined call.
+func (f *fakeCalls) Decline(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.declined = append(f.declined, id)
+}
+
+// sent returns the tones and declines so far.
+func (f *fakeCalls) sent() (tones, declined []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.tones), slices.Clone(f.declined)
 }
 
 func (f *fakeCalls) Start(_ context.Context, seq uint64, m room.Meeting) {

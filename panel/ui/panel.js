@@ -135,6 +135,7 @@ function onEvent(m) {
   // The call screen shows failures itself; only a failure while another
   // screen is open needs a note.
   if (m.name === 'CallFailed' && screen() !== 'call') toast('Call failed: ' + (m.fields.Reason || 'unknown reason'), true);
+  if (m.name === 'IncomingCallCancelled') toast('Missed call' + (S.ringing ? ' from ' + S.ringing : ''));
 }
 
 let toastTimer;
@@ -171,7 +172,10 @@ function render() {
   if (scr === 'call') renderCall();
   if (scr === 'settings') renderSettings();
   if (scr === 'pair') renderPair();
+  if (scr !== 'home') $('dial-sheet').hidden = true;
   renderShared();
+  renderIncoming(scr);
+  renderDTMF();
 }
 
 function subtitle() {
@@ -227,7 +231,7 @@ function meetings() {
   const out = [];
   for (let i = 1; st('Schedule Next ' + i + ' Id') || st('Schedule Next ' + i + ' Start'); i++) {
     const p = 'Schedule Next ' + i + ' ';
-    out.push({ id: st(p + 'Id'), title: st(p + 'Title'), start: st(p + 'Start'), end: st(p + 'End'), joinable: st(p + 'Joinable') === 'True' });
+    out.push({ id: st(p + 'Id'), title: st(p + 'Title'), start: st(p + 'Start'), end: st(p + 'End'), joinable: st(p + 'Joinable') === 'True', why: st(p + 'Why') });
   }
   return out;
 }
@@ -284,7 +288,8 @@ function meetingInfo(m, offered) {
   if (!offered) {
     const n = document.createElement('div');
     n.className = 'm-note';
-    n.textContent = m.joinable ? 'Join opens a few minutes before the start' : 'Cannot be joined from this room';
+    n.textContent = m.joinable ? 'Join opens a few minutes before the start' : m.why ? 'Cannot join from this room: ' + m.why : 'Cannot be joined from this room';
+    n.classList.toggle('why', !m.joinable && !!m.why);
     d.append(n);
   }
   return d;
@@ -341,6 +346,7 @@ function renderCall() {
 function titleOf(id) {
   if (id === st('Call MeetingId') && S.joinTitle && S.joinTitle.id === id) return S.joinTitle.title;
   for (const m of meetings()) if (m.id === id) return m.title;
+  if (/^sips?:/i.test(id)) return id.replace(/^sips?:/i, '');
   if (/^[a-z+]+:\/\//i.test(id)) { try { return new URL(id.replace(/^[a-z]+\+/i, '')).host; } catch (e) { return id; } }
   return id;
 }
@@ -521,8 +527,7 @@ async function revoke(id) {
   loadInfo();
 }
 
-function keypad(el, onKey) {
-  const keys = ['1', '2', '3', '4', '5', '6', '7', '8', '9', 'del', '0', 'ok'];
+function keypad(el, onKey, keys = ['1', '2', '3', '4', '5', '6', '7', '8', '9', 'del', '0', 'ok']) {
   el.replaceChildren(...keys.map((k) => {
     const b = document.createElement('button');
     b.className = 'key' + (k === 'ok' ? ' ok' : '');
@@ -564,6 +569,71 @@ async function closeSettings() {
   if (S.admin) { S.admin = false; api('POST', '/api/admin/logout', {}).catch(() => {}); }
   render();
 }
+
+// ---- Calling (SIP) ------------------------------------------------------
+
+// sipURI turns what someone typed into the SIP address to dial: a sip: or
+// sips: link as it is, anything else (room@host, a number) as sip:….
+function sipURI(addr) {
+  addr = addr.trim();
+  if (!addr) return '';
+  return /^sips?:/i.test(addr) ? addr : 'sip:' + addr;
+}
+
+// renderIncoming shows the call ringing the room (Call Incoming …) with
+// Accept and Decline, on the kiosk and on paired tablets alike.
+function renderIncoming(scr) {
+  const id = st('Call Incoming Id');
+  const sheet = $('incoming-sheet');
+  const show = !!id && scr !== 'pair' && scr !== 'loading';
+  sheet.hidden = !show;
+  if (!show) return;
+  const uri = st('Call Incoming RemoteUri');
+  S.ringing = st('Call Incoming DisplayName') || uri.replace(/^sips?:/i, '') || 'an unknown caller';
+  setText($('incoming-name'), S.ringing);
+  setText($('incoming-uri'), uri);
+  // Answered from outside the room, the room joins muted and private.
+  setText($('incoming-note'), S.session && S.session.access === 'remote' ? 'Answered from this tablet, the call starts with the room\u2019s microphones muted and camera off.' : '');
+  for (const b of [$('btn-incoming-accept'), $('btn-incoming-decline')]) b.disabled = S.busy.has('incoming');
+}
+
+function answer(accept) {
+  const id = st('Call Incoming Id');
+  if (!id) return;
+  if (accept) S.joinTitle = { id: 'incoming-' + id, title: st('Call Incoming DisplayName') || st('Call Incoming RemoteUri').replace(/^sips?:/i, '') };
+  command(accept ? 'Call Accept' : 'Call Reject', { Id: id }, 'incoming');
+}
+
+// renderDTMF offers the keypad only in a connected call.
+function renderDTMF() {
+  const inCall = st('Call State') === 'InCall';
+  $('btn-keypad').hidden = !inCall;
+  if (!inCall) S.dtmf = null;
+  $('dtmf-sheet').hidden = S.dtmf === null || S.dtmf === undefined;
+  if (!$('dtmf-sheet').hidden) setText($('dtmf-sent'), S.dtmf.slice(-24) || '\u00a0');
+}
+
+function dtmfKey(k) {
+  command('Call DTMFSend', { Digits: k }).then((r) => {
+    if (r.ok && S.dtmf !== null && S.dtmf !== undefined) { S.dtmf += k; render(); }
+  });
+}
+
+function dialKey(k) {
+  const a = $('dial-addr');
+  a.value = k === 'del' ? a.value.slice(0, -1) : a.value + k;
+}
+
+function dial() {
+  const uri = sipURI($('dial-addr').value);
+  if (!uri) { toast('Type a SIP address or a number first', true); return; }
+  S.joinTitle = { id: uri, title: uri.replace(/^sips?:/i, '') };
+  command('Call Join', { Uri: uri }, 'join').then((r) => {
+    if (r.ok) { $('dial-addr').value = ''; $('dial-sheet').hidden = true; }
+  });
+}
+
+const phoneKeys = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
 
 // ---- Pairing ------------------------------------------------------------
 
@@ -645,6 +715,16 @@ function wire() {
   };
   keypad($('pin-pad'), pinKey);
   keypad($('pair-pad'), pairKey);
+  $('btn-incoming-accept').onclick = () => answer(true);
+  $('btn-incoming-decline').onclick = () => answer(false);
+  $('btn-dial').onclick = () => { $('dial-sheet').hidden = false; $('dial-addr').focus(); };
+  $('btn-dial-close').onclick = () => { $('dial-sheet').hidden = true; };
+  $('btn-dial-call').onclick = dial;
+  $('dial-addr').addEventListener('keydown', (e) => { if (e.key === 'Enter') dial(); });
+  keypad($('dial-pad'), dialKey, [...phoneKeys.slice(0, 9), '*', '0', '#', '@', '.', 'del']);
+  $('btn-keypad').onclick = () => { S.dtmf = ''; render(); };
+  $('btn-dtmf-close').onclick = () => { S.dtmf = null; render(); };
+  keypad($('dtmf-pad'), dtmfKey, phoneKeys);
 }
 
 function tick() {
