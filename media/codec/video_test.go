@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roomd/roomd/internal/mediatest"
 	"github.com/roomd/roomd/media/capture"
 )
 
@@ -27,24 +28,7 @@ var videoCodecs = []videoCodec{
 
 // frames makes n pattern frames (copies, so they can be kept).
 func frames(t testing.TB, w, h, n int) []*image.YCbCr {
-	t.Helper()
-	p, err := capture.NewPattern(capture.PatternOptions{Width: w, Height: h, Unpaced: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make([]*image.YCbCr, n)
-	for i := range out {
-		img, release, err := p.Read()
-		if err != nil {
-			t.Fatal(err)
-		}
-		src := img.(*image.YCbCr)
-		cp := *src
-		cp.Y, cp.Cb, cp.Cr = bytes.Clone(src.Y), bytes.Clone(src.Cb), bytes.Clone(src.Cr)
-		out[i] = &cp
-		release()
-	}
-	return out
+	return mediatest.PatternFrames(t, w, h, n)
 }
 
 func TestVideoRoundTrip(t *testing.T) {
