@@ -1,7 +1,8 @@
 // Package apply carries what a fleet bundle sets beyond the room's settings
 // into the running parts of roomd, without a restart: the console and panel
-// PINs, the schedule's time zone and calendar, the call engine's media caps,
-// and the room policy's display sleep and camera privacy default.
+// PINs, the schedule's time zone, dial rules and calendar, the call engine's
+// media caps, and the room policy's display sleep and camera privacy
+// default.
 //
 // A zero field returns its part to the configuration file's value, so the
 // provisioning client's rollback (applying the previous bundle, or an empty
@@ -25,7 +26,7 @@ import (
 // fields are parts this room does not have.
 type Targets struct {
 	PINs     *policy.PINs
-	Schedule *schedule.Runner // time zone and calendar
+	Schedule *schedule.Runner // time zone, dial rules and calendar
 	Caps     CapsSetter       // the call engine
 	Policy   *policy.Policy   // display sleep and camera privacy default
 }
@@ -62,8 +63,17 @@ func (a *Applier) Apply(_ context.Context, c provisioning.Config) error {
 		if err := a.to.Schedule.SetZone(c.Room.TimeZone); err != nil {
 			return err
 		}
-	} else if c.Room.TimeZone != "" {
-		a.log.Warn("roomd: the fleet's time zone has nothing to apply to: this room has no schedule", "zone", c.Room.TimeZone)
+		// nil: back to the configuration file's dial rules.
+		if err := a.to.Schedule.SetDialRules(c.Meeting.DialRules); err != nil {
+			return fmt.Errorf("roomd: meeting.dial_rules: %w", err)
+		}
+	} else {
+		if c.Room.TimeZone != "" {
+			a.log.Warn("roomd: the fleet's time zone has nothing to apply to: this room has no schedule", "zone", c.Room.TimeZone)
+		}
+		if c.Meeting.DialRules != nil {
+			a.log.Warn("roomd: the fleet's dial rules have nothing to apply to: this room has no schedule")
+		}
 	}
 	if a.to.Caps != nil {
 		m := c.Media
