@@ -1,7 +1,6 @@
 package rtpmedia
 
 import (
-	"bytes"
 	"context"
 	"image"
 	"math"
@@ -10,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roomd/roomd/media/capture"
+	"github.com/roomd/roomd/internal/mediatest"
 )
 
 var loopback = net.IPv4(127, 0, 0, 1)
@@ -46,46 +45,11 @@ func start(t *testing.T, s *Stream, r Remote, h ...Handlers) {
 
 // patternFrames makes n copies of the capture pattern's frames.
 func patternFrames(t testing.TB, w, h, n int) []*image.YCbCr {
-	t.Helper()
-	p, err := capture.NewPattern(capture.PatternOptions{Width: w, Height: h, Unpaced: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := make([]*image.YCbCr, n)
-	for i := range out {
-		img, release, err := p.Read()
-		if err != nil {
-			t.Fatal(err)
-		}
-		src := img.(*image.YCbCr)
-		cp := *src
-		cp.Y, cp.Cb, cp.Cr = bytes.Clone(src.Y), bytes.Clone(src.Cb), bytes.Clone(src.Cr)
-		out[i] = &cp
-		release()
-	}
-	return out
+	return mediatest.PatternFrames(t, w, h, n)
 }
 
 // psnrY is the PSNR of b's luma against a's, in dB.
-func psnrY(a, b *image.YCbCr) float64 {
-	if a.Rect.Size() != b.Rect.Size() {
-		return 0
-	}
-	var se float64
-	w, h := a.Rect.Dx(), a.Rect.Dy()
-	for y := 0; y < h; y++ {
-		ra := a.Y[y*a.YStride : y*a.YStride+w]
-		rb := b.Y[y*b.YStride : y*b.YStride+w]
-		for x := range ra {
-			d := float64(ra[x]) - float64(rb[x])
-			se += d * d
-		}
-	}
-	if se == 0 {
-		return math.Inf(1)
-	}
-	return 10 * math.Log10(255*255/(se/float64(w*h)))
-}
+func psnrY(a, b *image.YCbCr) float64 { return mediatest.PSNRY(a, b) }
 
 // tone is n samples of a sine of freq Hz at 48 kHz, starting at sample off.
 func tone(freq float64, off, n int) []int16 {
