@@ -316,27 +316,33 @@ func TestNext(t *testing.T) {
 			want: with(func(s *State) { s.MicMute, s.CameraPrivacy, s.DamagedFiles = true, true, []DamagedFile{scheduleAside} })},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, out, err := Next(tt.from, tt.in)
-			switch {
-			case tt.err == errAny && err == nil:
-				t.Fatalf("err = nil, want an error")
-			case tt.err != nil && tt.err != errAny && !errors.Is(err, tt.err):
-				t.Fatalf("err = %v, want %v", err, tt.err)
-			case tt.err == nil && err != nil:
-				t.Fatalf("unexpected error %v", err)
-			}
-			if !got.Equal(tt.want) {
-				t.Errorf("state\n got %+v\nwant %+v", got, tt.want)
-			}
-			if !reflect.DeepEqual(out.Effects, tt.effects) {
-				t.Errorf("effects\n got %#v\nwant %#v", out.Effects, tt.effects)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { checkNext(t, tt.from, tt.in, tt.want, tt.effects, tt.err) })
 	}
 }
 
 var errAny = errors.New("any error")
+
+// checkNext runs Next(from, in) and checks the state, the effects and the
+// error (errAny: any error) it gives; it returns the outcome.
+func checkNext(t *testing.T, from State, in Input, want State, effects []Effect, wantErr error) Outcome {
+	t.Helper()
+	got, out, err := Next(from, in)
+	switch {
+	case wantErr == errAny && err == nil:
+		t.Fatalf("err = nil, want an error")
+	case wantErr != nil && wantErr != errAny && !errors.Is(err, wantErr):
+		t.Fatalf("err = %v, want %v", err, wantErr)
+	case wantErr == nil && err != nil:
+		t.Fatalf("unexpected error %v", err)
+	}
+	if !got.Equal(want) {
+		t.Errorf("state\n got %+v\nwant %+v", got, want)
+	}
+	if !reflect.DeepEqual(out.Effects, effects) {
+		t.Errorf("effects\n got %#v\nwant %#v", out.Effects, effects)
+	}
+	return out
+}
 
 var (
 	scheduleAside = DamagedFile{Name: "schedule.json.corrupt-20261207T050000Z", Since: time.Date(2026, 12, 7, 5, 0, 0, 0, time.UTC)}

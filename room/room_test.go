@@ -408,13 +408,7 @@ func (e *micAtStart) started() []bool {
 func TestJoinFromOutsideTheRoomNeverSendsAnOpenMic(t *testing.T) {
 	run := func(t *testing.T, mic *fakeToggle) (*Room, *micAtStart) {
 		eng := &micAtStart{mic: mic}
-		r := New(Options{Devices: Devices{Mic: mic, Calls: eng}})
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() { r.Run(ctx); close(done) }()
-		t.Cleanup(func() { cancel(); <-done })
-		<-r.Ready()
-		return r, eng
+		return runRoom(t, eng, mic), eng
 	}
 	t.Run("mutes first", func(t *testing.T) {
 		r, eng := run(t, &fakeToggle{})

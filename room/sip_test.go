@@ -102,21 +102,7 @@ func TestNextSIP(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, out, err := Next(tt.from, tt.in)
-			switch {
-			case tt.err == errAny && err == nil:
-				t.Fatalf("err = nil, want an error")
-			case tt.err != nil && tt.err != errAny && !errors.Is(err, tt.err):
-				t.Fatalf("err = %v, want %v", err, tt.err)
-			case tt.err == nil && err != nil:
-				t.Fatalf("unexpected error %v", err)
-			}
-			if !got.Equal(tt.want) {
-				t.Errorf("state\n got %+v\nwant %+v", got, tt.want)
-			}
-			if !reflect.DeepEqual(out.Effects, tt.effects) {
-				t.Errorf("effects\n got %#v\nwant %#v", out.Effects, tt.effects)
-			}
+			out := checkNext(t, tt.from, tt.in, tt.want, tt.effects, tt.err)
 			var events []string
 			for _, e := range out.Events {
 				line := e.Name
