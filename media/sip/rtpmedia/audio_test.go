@@ -62,6 +62,22 @@ func sendTone(t *testing.T, s *Stream, freq float64, d time.Duration) {
 	}
 }
 
+// talk sends a 1 kHz tone from a and a 440 Hz one from b, at once, for d.
+func talk(t *testing.T, a, b *Stream, d time.Duration) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() { defer close(done); sendTone(t, b, 440, d) }()
+	sendTone(t, a, 1000, d)
+	<-done
+}
+
+// heardBothWays checks a's 1 kHz tone came out at b and b's 440 Hz at a.
+func heardBothWays(t *testing.T, name string, gotA, gotB *pcmSink, d time.Duration) {
+	t.Helper()
+	checkTone(t, name+" a→b", gotB, 1000, d)
+	checkTone(t, name+" b→a", gotA, 440, d)
+}
+
 // checkTone fails unless got holds most of want's samples and they are the
 // tone (after the first 100 ms, where codecs settle).
 func checkTone(t *testing.T, name string, got *pcmSink, freq float64, want time.Duration) {
@@ -84,12 +100,8 @@ func TestAudioLoopback(t *testing.T) {
 	for _, c := range []Codec{{PT: 111, Name: CodecOpus}, {PT: 0, Name: CodecPCMU}, {PT: 8, Name: CodecPCMA}} {
 		t.Run(c.Name, func(t *testing.T) {
 			a, b, gotA, gotB := audioPair(t, c, nil, nil, 0, false)
-			done := make(chan struct{})
-			go func() { defer close(done); sendTone(t, b, 440, 500*time.Millisecond) }()
-			sendTone(t, a, 1000, 500*time.Millisecond)
-			<-done
-			checkTone(t, c.Name+" a→b", gotB, 1000, 500*time.Millisecond)
-			checkTone(t, c.Name+" b→a", gotA, 440, 500*time.Millisecond)
+			talk(t, a, b, 500*time.Millisecond)
+			heardBothWays(t, c.Name, gotA, gotB, 500*time.Millisecond)
 		})
 	}
 }
@@ -108,12 +120,8 @@ func TestSRTP(t *testing.T) {
 		t.Run(fmt.Sprint(p), func(t *testing.T) {
 			c := Codec{PT: 0, Name: CodecPCMU}
 			a, b, gotA, gotB := audioPair(t, c, randomKey(t, p), randomKey(t, p), p, false)
-			done := make(chan struct{})
-			go func() { defer close(done); sendTone(t, b, 440, 300*time.Millisecond) }()
-			sendTone(t, a, 1000, 300*time.Millisecond)
-			<-done
-			checkTone(t, "srtp a→b", gotB, 1000, 300*time.Millisecond)
-			checkTone(t, "srtp b→a", gotA, 440, 300*time.Millisecond)
+			talk(t, a, b, 300*time.Millisecond)
+			heardBothWays(t, "srtp", gotA, gotB, 300*time.Millisecond)
 			if f := a.Stats().DecryptFailures + b.Stats().DecryptFailures; f != 0 {
 				t.Fatalf("%d packets failed to decrypt with the right keys", f)
 			}
@@ -122,10 +130,7 @@ func TestSRTP(t *testing.T) {
 	t.Run("wrong-key", func(t *testing.T) {
 		p := srtp.ProtectionProfileAes128CmHmacSha1_80
 		a, b, gotA, gotB := audioPair(t, Codec{PT: 0, Name: CodecPCMU}, randomKey(t, p), randomKey(t, p), p, true)
-		done := make(chan struct{})
-		go func() { defer close(done); sendTone(t, b, 440, 300*time.Millisecond) }()
-		sendTone(t, a, 1000, 300*time.Millisecond)
-		<-done
+		talk(t, a, b, 300*time.Millisecond)
 		checkTone(t, "b→a, right key", gotA, 440, 300*time.Millisecond)
 		if n := len(gotB.samples()); n != 0 {
 			t.Fatalf("b decoded %d samples with the wrong key", n)

@@ -41,12 +41,8 @@ func TestDTLSSRTP(t *testing.T) {
 		t.Fatalf("not keyed: a %v, b %v", a.Stats().KeyingError, b.Stats().KeyingError)
 	}
 	t.Logf("DTLS handshake on loopback: %v", time.Since(began).Round(time.Millisecond))
-	done := make(chan struct{})
-	go func() { defer close(done); sendTone(t, b, 440, 300*time.Millisecond) }()
-	sendTone(t, a, 1000, 300*time.Millisecond)
-	<-done
-	checkTone(t, "dtls a→b", gotB, 1000, 300*time.Millisecond)
-	checkTone(t, "dtls b→a", gotA, 440, 300*time.Millisecond)
+	talk(t, a, b, 300*time.Millisecond)
+	heardBothWays(t, "dtls", gotA, gotB, 300*time.Millisecond)
 }
 
 // A certificate that is not the one the SDP announced fails the
@@ -63,8 +59,7 @@ func TestDTLSWrongFingerprint(t *testing.T) {
 	if err := b.Stats().KeyingError; !strings.Contains(err.Error(), errFingerprint.Error()) {
 		t.Fatalf("b's keying error %v does not say the fingerprint is wrong", err)
 	}
-	sendTone(t, a, 1000, 100*time.Millisecond)
-	sendTone(t, b, 1000, 100*time.Millisecond)
+	talk(t, a, b, 100*time.Millisecond)
 	time.Sleep(100 * time.Millisecond)
 	if n, m := len(gotA.samples()), len(gotB.samples()); n != 0 || m != 0 {
 		t.Fatalf("played %d and %d samples without keys", n, m)

@@ -1,32 +1,24 @@
 package rtpmedia
 
 import (
-	"fmt"
 	"net"
 	"slices"
 	"strings"
 
 	"github.com/pion/srtp/v3"
+
+	"github.com/roomd/roomd/media/sip/sdp"
 )
 
-// Kind says whether a stream carries audio or video.
-type Kind int
+// Kind says whether a stream carries audio or video: the SDP's media
+// type.
+type Kind = sdp.Kind
 
 // Kinds of media.
 const (
-	Audio Kind = iota
-	Video
+	Audio = sdp.Audio
+	Video = sdp.Video
 )
-
-func (k Kind) String() string {
-	switch k {
-	case Audio:
-		return "audio"
-	case Video:
-		return "video"
-	}
-	return fmt.Sprintf("Kind(%d)", int(k))
-}
 
 // Codec names as SDP's rtpmap spells them (case does not matter).
 const (

@@ -152,10 +152,7 @@ func TestReportsGiveRTT(t *testing.T) {
 	c := Codec{PT: 0, Name: CodecPCMU}
 	start(t, a, remoteOf(b, c))
 	start(t, b, remoteOf(a, c))
-	done := make(chan struct{})
-	go func() { defer close(done); sendTone(t, b, 440, 300*time.Millisecond) }()
-	sendTone(t, a, 1000, 300*time.Millisecond)
-	<-done
+	talk(t, a, b, 300*time.Millisecond)
 	if !eventually(2*time.Second, func() bool { return a.Stats().RTT > 0 }) {
 		t.Fatal("no RTT from the far end's reports")
 	}
