@@ -1,5 +1,6 @@
 // Package mediatest holds what media tests share: copies of the capture
-// pattern's frames to encode and compare, and the PSNR that compares them.
+// pattern's frames to encode and compare, the PSNR that compares them, and
+// a poll for conditions that come true over a network.
 package mediatest
 
 import (
@@ -7,6 +8,7 @@ import (
 	"image"
 	"math"
 	"testing"
+	"time"
 
 	"github.com/roomd/roomd/media/capture"
 )
@@ -56,4 +58,17 @@ func PSNRY(a, b *image.YCbCr) float64 {
 		return math.Inf(1)
 	}
 	return 10 * math.Log10(255*255/mse)
+}
+
+// Eventually polls cond every 10 ms until it holds or d passes, and says
+// whether it held.
+func Eventually(d time.Duration, cond func() bool) bool {
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+		if cond() {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return cond()
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roomd/roomd/internal/mediatest"
 	"github.com/roomd/roomd/media/call/provider"
 	"github.com/roomd/roomd/media/capture"
 	"github.com/roomd/roomd/media/codec"
@@ -142,7 +143,7 @@ func TestRawMediaOverRTP(t *testing.T) {
 	// The far end's PLI makes the room's encoder send a key frame.
 	before := roomV.Stats().Sent.PLIs
 	farV.RequestKeyFrame()
-	if !waitFor(2*time.Second, func() bool { return roomV.Stats().Sent.PLIs > before }) {
+	if !mediatest.Eventually(2*time.Second, func() bool { return roomV.Stats().Sent.PLIs > before }) {
 		t.Fatal("the room saw no PLI")
 	}
 	// The loss-based target reaches the encoder and status.
@@ -153,19 +154,8 @@ func TestRawMediaOverRTP(t *testing.T) {
 		t.Fatalf("target bitrate in the engine's figures: %d", got)
 	}
 	// The provider's figures reach the room within a report or two.
-	if !waitFor(6*time.Second, func() bool { m := g.room.Snapshot().Media; return m.SendBitrate > 0 && m.Width == 160 }) {
+	if !mediatest.Eventually(6*time.Second, func() bool { m := g.room.Snapshot().Media; return m.SendBitrate > 0 && m.Width == 160 }) {
 		t.Fatalf("room's call media: %+v", g.room.Snapshot().Media)
 	}
 	t.Logf("room's call media: %+v", g.room.Snapshot().Media)
-}
-
-func waitFor(d time.Duration, cond func() bool) bool {
-	end := time.Now().Add(d)
-	for time.Now().Before(end) {
-		if cond() {
-			return true
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return cond()
 }

@@ -143,14 +143,5 @@ func (r *relay) pump(c *net.UDPConn, toFar bool) {
 	}
 }
 
-// eventually polls cond every 10 ms until it holds or d passes.
-func eventually(d time.Duration, cond func() bool) bool {
-	end := time.Now().Add(d)
-	for time.Now().Before(end) {
-		if cond() {
-			return true
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return cond()
-}
+// eventually polls cond until it holds or d passes.
+func eventually(d time.Duration, cond func() bool) bool { return mediatest.Eventually(d, cond) }
