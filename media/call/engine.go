@@ -112,6 +112,8 @@ type ReceivedVideo struct {
 }
 
 type activeCall struct {
+	ctx    context.Context // ends with the call, for its tones (control.go)
+	m      room.Meeting
 	cancel context.CancelFunc
 	done   chan struct{}
 	ended  atomic.Bool
@@ -187,7 +189,7 @@ func (e *Engine) Stats() Stats {
 // Start begins call seq; it returns at once and reports progress.
 func (e *Engine) Start(ctx context.Context, seq uint64, m room.Meeting) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	c := &activeCall{cancel: cancel, done: make(chan struct{})}
+	c := &activeCall{ctx: ctx, m: m, cancel: cancel, done: make(chan struct{})}
 	e.mu.Lock()
 	e.calls[seq] = c
 	e.stats = Stats{FramesDecoded: map[string]uint64{}, AudioPackets: map[string]uint64{}, Received: map[string]ReceivedVideo{}}

@@ -88,7 +88,7 @@ func permanent(err error) bool {
 // with backoff when the session is lost, and reports each step.
 func (e *Engine) run(ctx context.Context, seq uint64, m room.Meeting, c *activeCall) {
 	say := func(s room.CallState, why string) { e.report(room.CallReported{Seq: seq, State: s, Reason: why}) }
-	target, err := parseTarget(e.cfg.Links, m.URI)
+	target, err := targetOf(e.cfg.Links, m)
 	if err != nil {
 		say(room.Failed, reason(err))
 		return

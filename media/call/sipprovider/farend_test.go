@@ -36,6 +36,7 @@ type rig struct {
 	mu      sync.Mutex
 	reports []room.CallReported
 	changed chan struct{}
+	ringing chan room.IncomingCallReported
 }
 
 func newRig(t *testing.T, cfg Config, uc ua.Config) *rig {
@@ -43,6 +44,9 @@ func newRig(t *testing.T, cfg Config, uc ua.Config) *rig {
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(t.Output(), nil))
 	uc.Logger = log
+	g := &rig{comp: display.NewCompositor(640, 360), mixer: playout.NewMixer(), changed: make(chan struct{}, 1), ringing: make(chan room.IncomingCallReported, 4)}
+	cfg.Inbound = NewInbound(g.report, "")
+	uc.OnIncoming = cfg.Inbound.Ring
 	uc.Listen = []ua.Listen{{Transport: ua.UDP, Addr: "127.0.0.1:0"}, {Transport: ua.TCP, Addr: "127.0.0.1:0"}}
 	if uc.User == "" {
 		uc.User = "room"
@@ -58,7 +62,7 @@ func newRig(t *testing.T, cfg Config, uc ua.Config) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := &rig{ua: u, prov: p, comp: display.NewCompositor(640, 360), mixer: playout.NewMixer(), changed: make(chan struct{}, 1)}
+	g.ua, g.prov = u, p
 	eng, err := call.New(call.Config{
 		Display: "roomd-test",
 		Sources: call.Sources{
@@ -87,6 +91,9 @@ func newRig(t *testing.T, cfg Config, uc ua.Config) *rig {
 }
 
 func (g *rig) report(r room.Report) {
+	if ic, ok := r.(room.IncomingCallReported); ok {
+		g.ringing <- ic
+	}
 	cr, ok := r.(room.CallReported)
 	if !ok {
 		return
@@ -201,10 +208,8 @@ func TestBaresipAnswersRoom(t *testing.T) {
 		return g.mixer.Stats().Received > 0
 	})
 
-	// DTMF from the room.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := g.prov.SendDTMF(ctx, "12#"); err != nil {
+	// DTMF from the room, as its SendDTMF action asks the engine.
+	if err := g.engine.SendDTMF(1, "12#"); err != nil {
 		t.Fatalf("SendDTMF: %v", err)
 	}
 	eventually(t, 5*time.Second, "DTMF 12# at baresip", func() bool { return b.DTMFReceived() == "12#" })
@@ -275,5 +280,67 @@ func TestEncryption(t *testing.T) {
 				t.Errorf("call's crypto %q; want %s", got, tc.crypto)
 			}
 		})
+	}
+}
+
+// answer waits for a call to ring the room and answers it as the room's
+// AcceptIncoming does: a join of the caller with Meeting.Incoming.
+func (g *rig) answer(t *testing.T) room.IncomingCallReported {
+	t.Helper()
+	select {
+	case ic := <-g.ringing:
+		g.engine.Start(context.Background(), 1, room.Meeting{ID: room.IncomingMeetingPrefix + ic.ID, URI: ic.From, Incoming: ic.ID, Title: ic.Display})
+		return ic
+	case <-time.After(10 * time.Second):
+		t.Fatal("no call rang the room")
+	}
+	return room.IncomingCallReported{}
+}
+
+// seesPattern says whether the room's screen shows a roomd's simulated
+// camera: its frame counter reads back from the composed screen.
+func (g *rig) seesPattern() bool {
+	img, _ := g.comp.Compose()
+	return len(g.comp.Participants()) == 1 && checkPattern(img) == nil
+}
+
+// TestBaresipCallsRoom: baresip calls the room, which rings (inbound
+// "ring"); the room answers and both decode each other's video.
+func TestBaresipCallsRoom(t *testing.T) {
+	b := siptest.StartBaresip(t, &siptest.Options{User: "bob"})
+	g := newRig(t, Config{Encryption: sdp.EncryptionPreferred}, ua.Config{Inbound: ua.Policy{Kind: ua.PolicyRing}})
+	b.Dial(g.ua.Contact(ua.UDP))
+	ic := g.answer(t)
+	if !strings.HasPrefix(ic.From, "sip:bob@") {
+		t.Errorf("caller %q; want sip:bob@…", ic.From)
+	}
+	g.wait(t, room.InCall, 10*time.Second)
+	b.Expect(5*time.Second, siptest.EventCallEstablished)
+	eventually(t, 10*time.Second, "baresip's bars on roomd's screen", func() bool {
+		img, _ := g.comp.Compose()
+		return len(g.comp.Participants()) == 1 && siptest.CheckBars(img) == nil
+	})
+	eventually(t, 15*time.Second, "roomd's pattern at baresip", func() bool {
+		img, err := b.ReceivedFrame(2 * time.Second)
+		return err == nil && checkPattern(img) == nil
+	})
+}
+
+// TestRoomToRoom: two rooms on loopback, no registrar: room A calls room
+// B by IP with SDES-SRTP; B rings and answers; each shows the other's
+// pattern.
+func TestRoomToRoom(t *testing.T) {
+	a := newRig(t, Config{}, ua.Config{User: "room-a"})
+	b := newRig(t, Config{}, ua.Config{User: "room-b", Inbound: ua.Policy{Kind: ua.PolicyRing}})
+	begin := time.Now()
+	a.join(b.ua.Contact(ua.TCP))
+	b.answer(t)
+	a.wait(t, room.InCall, 10*time.Second)
+	b.wait(t, room.InCall, 10*time.Second)
+	eventually(t, 10*time.Second, "B's pattern on A's screen", a.seesPattern)
+	t.Logf("INVITE → A shows B's pattern: %v", time.Since(begin))
+	eventually(t, 10*time.Second, "A's pattern on B's screen", b.seesPattern)
+	if got := a.prov.Crypto(); !strings.Contains(got, "SDES") {
+		t.Errorf("room to room crypto %q; want SDES-SRTP", got)
 	}
 }

@@ -47,9 +47,9 @@ type Config struct {
 	MediaAddress netip.Addr
 	// RTPTimeout is how long without media fails the call; 0 means 10 s.
 	RTPTimeout time.Duration
-	// Incoming returns the ringing inbound call a join with
+	// Inbound holds the ringing inbound calls a join with
 	// room.Meeting.Incoming answers; nil means the room answers none.
-	Incoming func(id string) (*ua.IncomingCall, bool)
+	Inbound *Inbound
 }
 
 // Provider joins SIP meetings. It is safe for concurrent use.
@@ -62,7 +62,11 @@ type Provider struct {
 	crypto string // the call's media encryption, for status
 }
 
-var _ provider.Provider = (*Provider)(nil)
+var (
+	_ provider.Provider   = (*Provider)(nil)
+	_ provider.DTMFSender = (*Provider)(nil)
+	_ provider.Decliner   = (*Provider)(nil)
+)
 
 // New makes a provider from cfg.
 func New(cfg Config) (*Provider, error) {
@@ -153,21 +157,24 @@ func (p *Provider) join(ctx context.Context, s provider.Session) (string, error)
 		return "", errNoRawPath
 	}
 	log := s.Logger()
-	uri, dtmf, host, err := dialTarget(s.Target(), s.Passcode(), p.cfg.UA.Addr(ua.TCP) != "")
-	if err != nil {
-		return "", err
-	}
+	var uri, dtmf, host string
 	var incoming *ua.IncomingCall
-	if id := incomingID(s); id != "" {
-		if p.cfg.Incoming == nil {
+	if id := s.Target().Incoming; id != "" {
+		if p.cfg.Inbound == nil {
 			return "", provider.Classify(errors.New("sipprovider: the room takes no inbound calls"), provider.ErrNotFound)
 		}
-		if incoming, ok = p.cfg.Incoming(id); !ok {
-			return "", provider.Classify(errors.New("sipprovider: the caller hung up before the room answered"), provider.ErrNotFound)
+		if incoming, ok = p.cfg.Inbound.Take(id); !ok {
+			return "", provider.WithReason(provider.Classify(errors.New("sipprovider: the caller hung up before the room answered"), provider.ErrNotFound), "the caller hung up")
 		}
 		host = incoming.Source
 		if h, _, err := net.SplitHostPort(host); err == nil {
 			host = h
+		}
+	} else {
+		var err error
+		uri, dtmf, host, err = dialTarget(s.Target(), s.Passcode(), p.cfg.UA.Addr(ua.TCP) != "")
+		if err != nil {
+			return "", err
 		}
 	}
 	mime, err := raw.VideoCodec(ctx)
@@ -310,10 +317,6 @@ func (p *Provider) join(ctx context.Context, s provider.Session) (string, error)
 	}
 }
 
-// incomingID is the ringing call a join answers, from the session's
-// target.
-func incomingID(s provider.Session) string { return s.Target().Incoming }
-
 // farEndName is how the far end is shown: its display name, else its
 // address without parameters.
 func farEndName(c *ua.Call, ic *ua.IncomingCall) string {
@@ -341,6 +344,13 @@ func redactUser(uri string) string {
 		return scheme + ":…@" + host
 	}
 	return uri
+}
+
+// Decline refuses the ringing inbound call id.
+func (p *Provider) Decline(id string) {
+	if p.cfg.Inbound != nil {
+		p.cfg.Inbound.Decline(id)
+	}
 }
 
 // Crypto is the media encryption of the call in progress ("SRTP
