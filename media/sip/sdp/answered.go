@@ -69,10 +69,8 @@ func (s *Session) answeredMedia(m *remoteMedia, ol line) (*Stream, line, error) 
 	}
 	var codecs []Codec
 	var kept []format
-	var events []uint8
 	for _, f := range ol.formats {
-		if f.name == TelephoneEvent {
-			events = append(events, f.pt)
+		if f.name == TelephoneEvent { // kept below, once the audio codec is known
 			continue
 		}
 		for _, pt := range m.pts {
