@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/roomd/roomd/internal/testtool"
 )
 
 var ringAt = time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
@@ -170,7 +173,13 @@ var _ CallControl = (*sipEngine)(nil)
 
 func runRoom(t *testing.T, calls CallEngine, mic Toggle) *Room {
 	t.Helper()
-	r := New(Options{Devices: Devices{Mic: mic, Calls: calls}})
+	return runRoomWith(t, Options{Devices: Devices{Mic: mic, Calls: calls}})
+}
+
+// runRoomWith runs a room made with o until the test ends.
+func runRoomWith(t *testing.T, o Options) *Room {
+	t.Helper()
+	r := New(o)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { r.Run(ctx); close(done) }()
@@ -186,7 +195,8 @@ func TestIncomingCallThroughTheRoom(t *testing.T) {
 	ctx := context.Background()
 	mic := &fakeToggle{}
 	eng := &sipEngine{mic: mic}
-	r := runRoom(t, eng, mic)
+	var logs testtool.LockedBuffer
+	r := runRoomWith(t, Options{Devices: Devices{Mic: mic, Calls: eng}, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	eng.r = r
 	if got := r.Snapshot().SIP.Status; got != SIPOff {
 		t.Fatalf("SIP status at start %q, want Off", got)
@@ -215,6 +225,9 @@ func TestIncomingCallThroughTheRoom(t *testing.T) {
 	}
 	if s := r.Snapshot(); !s.Incoming.IsZero() {
 		t.Errorf("a call ringing during a call is shown: %+v", s.Incoming)
+	}
+	if l := logs.String(); !strings.Contains(l, "incoming call ignored: call c2 from sip:bob@example.com rang while the room is InCall") || strings.Contains(l, "123#") {
+		t.Errorf("the log does not say why c2 was ignored, or holds the tones:\n%s", l)
 	}
 	// A retry after the call calls back rather than answering again.
 	if err := r.Do(ctx, Command{From: panel, Do: Leave{}}); err != nil {
