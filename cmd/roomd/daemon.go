@@ -79,8 +79,13 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	// is one of the room's devices.
 	port := room.NewPort()
 	mediaHeap()
-	mp, err := callsetup.New(callsetup.Options{Media: cfg.Media, Display: cfg.Room.Name, Mic: &mic, Camera: &camera, Report: port.Report,
-		Providers: call.Providers{janusprovider.Name: janusprovider.Provider{}, whipprovider.Name: whipprovider.Provider{}}, Logger: log})
+	provs, stopSIP, err := callsetup.WithSIP(ctx, cfg.SIP, cfg.Room.Name, version, port.Report, log,
+		call.Providers{janusprovider.Name: janusprovider.Provider{}, whipprovider.Name: whipprovider.Provider{}})
+	if err != nil {
+		return err
+	}
+	defer stopSIP()
+	mp, err := callsetup.New(callsetup.Options{Media: cfg.Media, Display: cfg.Room.Name, Mic: &mic, Camera: &camera, Report: port.Report, Providers: provs, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -66,6 +66,8 @@ type Config struct {
 	Provisioning Provisioning `toml:"provisioning"`
 
 	Panel Panel `toml:"panel"`
+
+	SIP SIP `toml:"sip"`
 }
 
 // Parse reads a TOML configuration named name (for errors), fills in the
@@ -144,6 +146,7 @@ func (c *Config) defaults() {
 	}
 	c.Media.defaults(c.Board.Profile == "sim")
 	c.Panel.defaults()
+	c.SIP.defaults()
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}
@@ -180,6 +183,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.Panel.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.SIP.validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if _, err := logging.ParseLevel(c.Log.Level); err != nil {
