@@ -103,26 +103,33 @@ func (s *Stream) handshake(ctx context.Context, p DTLSParams, pc *dtlsPacketConn
 }
 
 func (s *Stream) dtlsKey(ctx context.Context, p DTLSParams, pc *dtlsPacketConn) error {
-	cfg := &dtls.Config{
-		Certificates:           []tls.Certificate{p.Certificate},
-		SRTPProtectionProfiles: []dtls.SRTPProtectionProfile{dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80},
-		ExtendedMasterSecret:   dtls.RequireExtendedMasterSecret,
-		ClientAuth:             dtls.RequireAnyClientCert,
+	shared := []dtls.Option{
+		dtls.WithCertificates(p.Certificate),
+		dtls.WithSRTPProtectionProfiles(dtls.SRTP_AEAD_AES_128_GCM, dtls.SRTP_AES128_CM_HMAC_SHA1_80),
+		dtls.WithExtendedMasterSecret(dtls.RequireExtendedMasterSecret),
 		// Self-signed on both sides: the SDP's fingerprint is the trust.
-		InsecureSkipVerify: true,
-		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+		dtls.WithInsecureSkipVerify(true),
+		dtls.WithVerifyPeerCertificate(func(raw [][]byte, _ [][]*x509.Certificate) error {
 			if len(raw) == 0 {
 				return errFingerprint
 			}
 			return checkFingerprint(raw[0], p.RemoteFingerprints)
-		},
+		}),
 	}
 	var conn *dtls.Conn
 	var err error
 	if p.Client {
-		conn, err = dtls.Client(pc, pc.RemoteAddr(), cfg)
+		opts := make([]dtls.ClientOption, 0, len(shared))
+		for _, o := range shared {
+			opts = append(opts, o)
+		}
+		conn, err = dtls.ClientWithOptions(pc, pc.RemoteAddr(), opts...)
 	} else {
-		conn, err = dtls.Server(pc, pc.RemoteAddr(), cfg)
+		opts := []dtls.ServerOption{dtls.WithClientAuth(dtls.RequireAnyClientCert)}
+		for _, o := range shared {
+			opts = append(opts, o)
+		}
+		conn, err = dtls.ServerWithOptions(pc, pc.RemoteAddr(), opts...)
 	}
 	if err != nil {
 		return fmt.Errorf("rtpmedia: dtls: %w", err)
