@@ -37,6 +37,7 @@ type rig struct {
 	reports []room.CallReported
 	changed chan struct{}
 	ringing chan room.IncomingCallReported
+	gone    chan room.IncomingCallGone
 }
 
 func newRig(t *testing.T, cfg Config, uc ua.Config) *rig {
@@ -44,7 +45,7 @@ func newRig(t *testing.T, cfg Config, uc ua.Config) *rig {
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(t.Output(), nil))
 	uc.Logger = log
-	g := &rig{comp: display.NewCompositor(640, 360), mixer: playout.NewMixer(), changed: make(chan struct{}, 1), ringing: make(chan room.IncomingCallReported, 4)}
+	g := &rig{comp: display.NewCompositor(640, 360), mixer: playout.NewMixer(), changed: make(chan struct{}, 1), ringing: make(chan room.IncomingCallReported, 4), gone: make(chan room.IncomingCallGone, 4)}
 	cfg.Inbound = NewInbound(g.report, "")
 	uc.OnIncoming = cfg.Inbound.Ring
 	uc.Listen = []ua.Listen{{Transport: ua.UDP, Addr: "127.0.0.1:0"}, {Transport: ua.TCP, Addr: "127.0.0.1:0"}}
@@ -91,8 +92,11 @@ func newRig(t *testing.T, cfg Config, uc ua.Config) *rig {
 }
 
 func (g *rig) report(r room.Report) {
-	if ic, ok := r.(room.IncomingCallReported); ok {
-		g.ringing <- ic
+	switch x := r.(type) {
+	case room.IncomingCallReported:
+		g.ringing <- x
+	case room.IncomingCallGone:
+		g.gone <- x
 	}
 	cr, ok := r.(room.CallReported)
 	if !ok {
@@ -342,5 +346,73 @@ func TestRoomToRoom(t *testing.T) {
 	eventually(t, 10*time.Second, "A's pattern on B's screen", b.seesPattern)
 	if got := a.prov.Crypto(); !strings.Contains(got, "SDES") {
 		t.Errorf("room to room crypto %q; want SDES-SRTP", got)
+	}
+}
+
+// TestBaresipHoldsRoom: baresip puts the room on hold for longer than the
+// RTP timeout and resumes; the call stays up and its video comes back.
+func TestBaresipHoldsRoom(t *testing.T) {
+	b := siptest.StartBaresip(t, &siptest.Options{User: "bob", AutoAnswer: true})
+	const timeout = 2 * time.Second
+	g := newRig(t, Config{Encryption: sdp.EncryptionPreferred, RTPTimeout: timeout}, ua.Config{})
+	g.join(b.URI("udp"))
+	g.wait(t, room.InCall, 15*time.Second)
+	b.Expect(5*time.Second, siptest.EventCallEstablished)
+	b.Hold()
+	eventually(t, 5*time.Second, "the room on hold", g.prov.cfgHeld)
+	time.Sleep(timeout + time.Second)
+	b.Resume()
+	eventually(t, 5*time.Second, "the room off hold", func() bool { return !g.prov.cfgHeld() })
+	frames := func() uint64 {
+		var n uint64
+		for _, f := range g.engine.Stats().FramesDecoded {
+			n += f
+		}
+		return n
+	}
+	before := frames()
+	eventually(t, 5*time.Second, "baresip's video after resume", func() bool { return frames() > before+5 })
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, r := range g.reports {
+		if r.State != room.InCall {
+			t.Errorf("the call went %v (%q) during hold", r.State, r.Reason)
+		}
+	}
+}
+
+// TestIncomingDeclinedAndGone: the room declines one ringing call (baresip
+// hears 603) and reports another whose caller gave up.
+func TestIncomingDeclinedAndGone(t *testing.T) {
+	b := siptest.StartBaresip(t, &siptest.Options{User: "bob"})
+	g := newRig(t, Config{Encryption: sdp.EncryptionPreferred}, ua.Config{Inbound: ua.Policy{Kind: ua.PolicyRing}})
+	b.Dial(g.ua.Contact(ua.UDP))
+	var ic room.IncomingCallReported
+	select {
+	case ic = <-g.ringing:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no call rang the room")
+	}
+	g.engine.Decline(ic.ID)
+	ev := b.Expect(5*time.Second, siptest.EventCallClosed)
+	t.Logf("baresip: %q", ev.Param)
+	if !strings.Contains(ev.Param, "603") && !strings.Contains(strings.ToLower(ev.Param), "decline") {
+		t.Errorf("baresip's call closed with %q; want 603 Decline", ev.Param)
+	}
+	b.Dial(g.ua.Contact(ua.UDP))
+	select {
+	case <-g.ringing:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second call never rang the room")
+	}
+	b.Hangup()
+	select {
+	case x := <-g.gone:
+		t.Logf("gone: %q", x.Reason)
+		if x.Reason == "" {
+			t.Error("the caller gave up without a reason")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the room was never told the caller gave up")
 	}
 }

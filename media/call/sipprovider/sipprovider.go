@@ -60,6 +60,7 @@ type Provider struct {
 	active *ua.Call // the call in progress, for DTMF
 	audio  *rtpmedia.Stream
 	crypto string // the call's media encryption, for status
+	neg    *negotiator
 }
 
 var (
@@ -282,11 +283,11 @@ func (p *Provider) join(ctx context.Context, s provider.Session) (string, error)
 	go raw.ReportRaw(ctx, m.sink().Stats)
 
 	p.mu.Lock()
-	p.active, p.audio, p.crypto = c, m.audio, neg.CryptoStatus()
+	p.active, p.audio, p.crypto, p.neg = c, m.audio, neg.CryptoStatus(), m.neg
 	p.mu.Unlock()
 	defer func() {
 		p.mu.Lock()
-		p.active, p.audio, p.crypto = nil, nil, ""
+		p.active, p.audio, p.crypto, p.neg = nil, nil, "", nil
 		p.mu.Unlock()
 	}()
 	if dtmf != "" {
