@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/roomd/roomd/internal/siptest"
+	"github.com/roomd/roomd/internal/testtool"
 	roommedia "github.com/roomd/roomd/media"
 	"github.com/roomd/roomd/media/call"
 	"github.com/roomd/roomd/media/capture"
@@ -334,8 +335,18 @@ func TestBaresipCallsRoom(t *testing.T) {
 // B by IP with SDES-SRTP; B rings and answers; each shows the other's
 // pattern.
 func TestRoomToRoom(t *testing.T) {
-	a := newRig(t, Config{}, ua.Config{User: "room-a"})
-	b := newRig(t, Config{}, ua.Config{User: "room-b", Inbound: ua.Policy{Kind: ua.PolicyRing}})
+	roomToRoom(t, Config{}, "SDES")
+}
+
+// TestRoomToRoomDTLS is TestRoomToRoom keyed with DTLS-SRTP.
+func TestRoomToRoomDTLS(t *testing.T) {
+	roomToRoom(t, Config{Keying: sdp.KeyingDTLS}, "DTLS")
+}
+
+func roomToRoom(t *testing.T, cfg Config, crypto string) {
+	testtool.SkipInShortMode(t, "two call engines encoding H.264")
+	a := newRig(t, cfg, ua.Config{User: "room-a"})
+	b := newRig(t, cfg, ua.Config{User: "room-b", Inbound: ua.Policy{Kind: ua.PolicyRing}})
 	begin := time.Now()
 	a.join(b.ua.Contact(ua.TCP))
 	b.answer(t)
@@ -344,8 +355,8 @@ func TestRoomToRoom(t *testing.T) {
 	eventually(t, 10*time.Second, "B's pattern on A's screen", a.seesPattern)
 	t.Logf("INVITE → A shows B's pattern: %v", time.Since(begin))
 	eventually(t, 10*time.Second, "A's pattern on B's screen", b.seesPattern)
-	if got := a.prov.Crypto(); !strings.Contains(got, "SDES") {
-		t.Errorf("room to room crypto %q; want SDES-SRTP", got)
+	if got := a.prov.Crypto(); !strings.Contains(got, crypto) {
+		t.Errorf("room to room crypto %q; want %s", got, crypto)
 	}
 }
 
