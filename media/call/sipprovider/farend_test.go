@@ -39,6 +39,7 @@ type rig struct {
 	changed chan struct{}
 	ringing chan room.IncomingCallReported
 	gone    chan room.IncomingCallGone
+	regs    chan room.SIPRegistrationReported
 }
 
 func newRig(t *testing.T, cfg Config, uc ua.Config) *rig {
@@ -46,9 +47,13 @@ func newRig(t *testing.T, cfg Config, uc ua.Config) *rig {
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(t.Output(), nil))
 	uc.Logger = log
-	g := &rig{comp: display.NewCompositor(640, 360), mixer: playout.NewMixer(), changed: make(chan struct{}, 1), ringing: make(chan room.IncomingCallReported, 4), gone: make(chan room.IncomingCallGone, 4)}
-	cfg.Inbound = NewInbound(g.report, "")
-	uc.OnIncoming = cfg.Inbound.Ring
+	g := &rig{comp: display.NewCompositor(640, 360), mixer: playout.NewMixer(), changed: make(chan struct{}, 1), ringing: make(chan room.IncomingCallReported, 4), gone: make(chan room.IncomingCallGone, 4), regs: make(chan room.SIPRegistrationReported, 16)}
+	aor := ""
+	if uc.Account != nil {
+		aor = uc.Account.AOR
+	}
+	cfg.Inbound = NewInbound(g.report, aor)
+	uc.OnIncoming, uc.OnRegistration = cfg.Inbound.Ring, cfg.Inbound.Registration
 	uc.Listen = []ua.Listen{{Transport: ua.UDP, Addr: "127.0.0.1:0"}, {Transport: ua.TCP, Addr: "127.0.0.1:0"}}
 	if uc.User == "" {
 		uc.User = "room"
@@ -98,6 +103,11 @@ func (g *rig) report(r room.Report) {
 		g.ringing <- x
 	case room.IncomingCallGone:
 		g.gone <- x
+	case room.SIPRegistrationReported:
+		select {
+		case g.regs <- x:
+		default:
+		}
 	}
 	cr, ok := r.(room.CallReported)
 	if !ok {
@@ -426,4 +436,49 @@ func TestIncomingDeclinedAndGone(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the room was never told the caller gave up")
 	}
+}
+
+// waitRegistration waits for the room to be told the registration
+// reached status.
+func (g *rig) waitRegistration(t *testing.T, status string) room.SIPRegistrationReported {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case r := <-g.regs:
+			if r.Status == status {
+				return r
+			}
+		case <-deadline:
+			t.Fatalf("the registration never reached %s", status)
+		}
+	}
+}
+
+// TestKamailioRegisteredRoomCallsBaresip: the room registers to Kamailio
+// (digest auth; the room is told), calls baresip's address of record
+// through it and shows baresip's bars; a wrong password is reported as
+// Failed with the reason.
+func TestKamailioRegisteredRoomCallsBaresip(t *testing.T) {
+	k := siptest.StartKamailio(t, &siptest.KamailioOptions{AuthCalls: true})
+	b := siptest.StartBaresip(t, &siptest.Options{User: "bob", AutoAnswer: true, Account: &siptest.Account{User: "bob", Password: k.Users["bob"], Domain: k.Domain}})
+	b.Expect(10*time.Second, siptest.EventRegisterOK)
+
+	bad := newRig(t, Config{}, ua.Config{Account: &ua.Account{AOR: k.AOR("alice"), Registrar: k.Proxy("udp"), Password: ua.NewSecret("not-alices")}})
+	r := bad.waitRegistration(t, room.SIPFailed)
+	t.Logf("wrong password: %q", r.Reason)
+	if r.Reason == "" || strings.Contains(r.Reason, "not-alices") {
+		t.Errorf("failed registration reason %q: want a reason without the password", r.Reason)
+	}
+
+	g := newRig(t, Config{Encryption: sdp.EncryptionPreferred}, ua.Config{User: "alice", Account: &ua.Account{AOR: k.AOR("alice"), Registrar: k.Proxy("udp"), Password: ua.NewSecret(k.Users["alice"])}})
+	if r := g.waitRegistration(t, room.SIPRegistered); r.URI != k.AOR("alice") {
+		t.Errorf("registered as %q; want %q", r.URI, k.AOR("alice"))
+	}
+	g.join(k.AOR("bob"))
+	g.wait(t, room.InCall, 15*time.Second)
+	eventually(t, 10*time.Second, "baresip's bars on roomd's screen", func() bool {
+		img, _ := g.comp.Compose()
+		return len(g.comp.Participants()) == 1 && siptest.CheckBars(img) == nil
+	})
 }
