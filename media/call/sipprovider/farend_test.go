@@ -243,11 +243,8 @@ func TestBaresipAnswersRoom(t *testing.T) {
 // TestBaresipKilledFailsTheCall: baresip dies mid-call (no BYE); the call
 // fails with the reason within the RTP timeout.
 func TestBaresipKilledFailsTheCall(t *testing.T) {
-	b := siptest.StartBaresip(t, &siptest.Options{User: "bob", AutoAnswer: true})
 	const timeout = 2 * time.Second
-	g := newRig(t, Config{Encryption: sdp.EncryptionPreferred, RTPTimeout: timeout}, ua.Config{})
-	g.join(b.URI("udp"))
-	g.wait(t, room.InCall, 15*time.Second)
+	b, g := inCallWithBaresip(t, timeout)
 	b.Kill()
 	killed := time.Now()
 	r := g.wait(t, room.Failed, 3*timeout)
@@ -373,11 +370,8 @@ func roomToRoom(t *testing.T, cfg Config, crypto string) {
 // TestBaresipHoldsRoom: baresip puts the room on hold for longer than the
 // RTP timeout and resumes; the call stays up and its video comes back.
 func TestBaresipHoldsRoom(t *testing.T) {
-	b := siptest.StartBaresip(t, &siptest.Options{User: "bob", AutoAnswer: true})
 	const timeout = 2 * time.Second
-	g := newRig(t, Config{Encryption: sdp.EncryptionPreferred, RTPTimeout: timeout}, ua.Config{})
-	g.join(b.URI("udp"))
-	g.wait(t, room.InCall, 15*time.Second)
+	b, g := inCallWithBaresip(t, timeout)
 	b.Expect(5*time.Second, siptest.EventCallEstablished)
 	b.Hold()
 	eventually(t, 5*time.Second, "the room on hold", g.prov.cfgHeld)
@@ -481,4 +475,15 @@ func TestKamailioRegisteredRoomCallsBaresip(t *testing.T) {
 		img, _ := g.comp.Compose()
 		return len(g.comp.Participants()) == 1 && siptest.CheckBars(img) == nil
 	})
+}
+
+// inCallWithBaresip starts baresip (auto-answer) and a room with the RTP
+// timeout given, and calls baresip.
+func inCallWithBaresip(t *testing.T, timeout time.Duration) (*siptest.Baresip, *rig) {
+	t.Helper()
+	b := siptest.StartBaresip(t, &siptest.Options{User: "bob", AutoAnswer: true})
+	g := newRig(t, Config{Encryption: sdp.EncryptionPreferred, RTPTimeout: timeout}, ua.Config{})
+	g.join(b.URI("udp"))
+	g.wait(t, room.InCall, 15*time.Second)
+	return b, g
 }
