@@ -112,8 +112,11 @@ func (p *Provider) Join(ctx context.Context, s provider.Session) (string, error)
 // than the 1300 bytes RFC 3261 18.1.1 allows over UDP.
 func dialTarget(t provider.Target, passcode string, tcp bool) (uri, dtmf, host string, err error) {
 	l, err := meetinglink.Parse(t.Endpoint)
-	if err != nil || l.Provider != meetinglink.SIP {
+	if err != nil {
 		return "", "", "", provider.Classify(fmt.Errorf("sipprovider: the meeting link is not a SIP address: %s", meetinglink.Why(err)), provider.ErrNotFound)
+	}
+	if l.Provider != meetinglink.SIP {
+		return "", "", "", provider.Classify(fmt.Errorf("sipprovider: a %s link is not a SIP address", l.Provider), provider.ErrNotFound)
 	}
 	l.Secret = passcode
 	scheme, _, _ := strings.Cut(l.URI, ":")
