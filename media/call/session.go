@@ -130,9 +130,9 @@ func (e *Engine) run(ctx context.Context, seq uint64, m room.Meeting, c *activeC
 		if errors.Is(err, provider.ErrEnded) || errors.Is(err, provider.ErrMediaLost) {
 			log.Info("call: the call ended", "why", err)
 			if errors.Is(err, provider.ErrEnded) {
-				say(room.Idle, err.Error())
+				say(room.Idle, reason(err))
 			} else {
-				say(room.Failed, err.Error())
+				say(room.Failed, reason(err))
 			}
 			return
 		}

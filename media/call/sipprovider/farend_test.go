@@ -240,17 +240,20 @@ func TestBaresipAnswersRoom(t *testing.T) {
 	}
 }
 
-// TestBaresipKilledFailsTheCall: baresip dies mid-call (no BYE); the call
-// fails with the reason within the RTP timeout.
+// TestBaresipKilledFailsTheCall: baresip dies mid-call (no BYE); after
+// the RTP timeout the room shows 'reconnecting' and calls back, and the
+// failed call back fails the call with the reason.
 func TestBaresipKilledFailsTheCall(t *testing.T) {
 	const timeout = 2 * time.Second
 	b, g := inCallWithBaresip(t, timeout)
 	b.Kill()
 	killed := time.Now()
-	r := g.wait(t, room.Failed, 3*timeout)
+	r := g.wait(t, room.Reconnecting, 2*timeout)
+	t.Logf("killed → reconnecting in %v: %q", time.Since(killed), r.Reason)
+	r = g.wait(t, room.Failed, 3*timeout)
 	t.Logf("killed → failed in %v: %q", time.Since(killed), r.Reason)
-	if !strings.Contains(r.Reason, "no media from the far end") {
-		t.Errorf("failed with %q; want the media timeout", r.Reason)
+	if !strings.Contains(r.Reason, "no media from the far end") || !strings.Contains(r.Reason, "calling back failed") {
+		t.Errorf("failed with %q; want the media timeout and the failed call back", r.Reason)
 	}
 }
 

@@ -7,7 +7,8 @@
 //
 // The far end is one participant, named by its display name or address.
 // A far-end hang-up ends the call (provider.ErrEnded); media that stops
-// for the RTP timeout fails it (provider.ErrMediaLost).
+// for the RTP timeout makes the engine call back ('reconnecting'), and a
+// call back that fails fails the call (provider.ErrMediaLost).
 package sipprovider
 
 import (
@@ -61,6 +62,9 @@ type Provider struct {
 	audio  *rtpmedia.Stream
 	crypto string // the call's media encryption, for status
 	neg    *negotiator
+	// lostTo is the address whose media stopped, when the engine is
+	// calling it back; a failed call back fails the call.
+	lostTo string
 }
 
 var (
@@ -96,14 +100,30 @@ var (
 // returns why it ended; its errors carry their provider class.
 func (p *Provider) Join(ctx context.Context, s provider.Session) (string, error) {
 	lost, err := p.join(ctx, s)
+	p.mu.Lock()
+	callingBack := p.lostTo != "" && p.lostTo == s.Target().Endpoint
+	p.lostTo = ""
+	if lost != "" {
+		p.lostTo = s.Target().Endpoint
+	}
+	p.mu.Unlock()
 	if ctx.Err() != nil {
 		return "", nil
 	}
+	why := ""
 	var ce *ua.CallError
 	if errors.As(err, &ce) {
-		err = provider.WithReason(err, ce.Reason)
+		why = ce.Reason
 	}
-	return lost, ua.Classify(err)
+	if err != nil && callingBack {
+		// The media stopped and the far end does not take the call
+		// back: it is gone.
+		if why == "" {
+			why = err.Error()
+		}
+		return "", provider.WithReason(provider.Classify(err, provider.ErrMediaLost), fmt.Sprintf(whyNoMedia+"; calling back failed: %s", p.cfg.RTPTimeout, why))
+	}
+	return lost, ua.Classify(provider.WithReason(err, why))
 }
 
 // dialTarget is the address to call and the digits to send once in. A
@@ -317,7 +337,9 @@ func (p *Provider) join(ctx context.Context, s provider.Session) (string, error)
 		}
 		return "", provider.Classify(errors.New(why), provider.ErrEnded)
 	case <-stopped:
-		return "", provider.Classify(fmt.Errorf(whyNoMedia, p.cfg.RTPTimeout), provider.ErrMediaLost)
+		// The engine calls back (the room shows 'reconnecting'); if that
+		// fails, Join fails the call.
+		return fmt.Sprintf(whyNoMedia, p.cfg.RTPTimeout), nil
 	}
 }
 
