@@ -538,3 +538,15 @@ func TestLinphoneAnswersRoom(t *testing.T) {
 		return err == nil
 	})
 }
+
+// TestAutomaticDTMF: a link with dtmf= and a meeting passcode: once in the
+// call, the room sends the link's digits, a pause, the passcode and '#'.
+func TestAutomaticDTMF(t *testing.T) {
+	b := siptest.StartBaresip(t, &siptest.Options{User: "bob", AutoAnswer: true, NoVideo: true})
+	g := newRig(t, Config{Encryption: sdp.EncryptionPreferred}, ua.Config{})
+	g.engine.Start(context.Background(), 1, room.Meeting{ID: "ivr", URI: b.URI("udp") + ";dtmf=12", Passcode: "345"})
+	g.wait(t, room.InCall, 15*time.Second)
+	begin := time.Now()
+	eventually(t, 10*time.Second, "the IVR digits at baresip", func() bool { return b.DTMFReceived() == "12345#" })
+	t.Logf("digits in %v (1 s wait, ',' a 2 s pause)", time.Since(begin))
+}

@@ -319,7 +319,7 @@ func (p *Provider) join(ctx context.Context, s provider.Session) (string, error)
 			if err := sleep(ctx, time.Second); err != nil {
 				return
 			}
-			if err := p.sendDigits(ctx, dtmf); err != nil {
+			if err := p.sendDigits(ctx, dtmf); err != nil && ctx.Err() == nil {
 				log.Warn("sip: sending the meeting's DTMF failed", "err", err)
 			}
 		}()
