@@ -39,7 +39,7 @@ func (e *Engine) SendDTMF(seq uint64, digits string) error {
 		return room.ErrNoTones
 	}
 	go func() {
-		if err := d.SendDTMF(c.ctx, digits); err != nil {
+		if err := d.SendDTMF(c.ctx, digits); err != nil && c.ctx.Err() == nil {
 			e.log.Warn("call: sending tones failed", "call", seq, "err", err)
 		}
 	}()
