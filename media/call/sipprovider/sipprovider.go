@@ -316,7 +316,7 @@ func (p *Provider) join(ctx context.Context, s provider.Session) (string, error)
 	if dtmf != "" {
 		go func() {
 			// The IVR answers before it listens.
-			if err := sleep(ctx, time.Second); err != nil {
+			if err := pause(ctx, time.Second); err != nil {
 				return
 			}
 			if err := p.sendDigits(ctx, dtmf); err != nil && ctx.Err() == nil {
@@ -402,7 +402,7 @@ func (p *Provider) sendDigits(ctx context.Context, digits string) error {
 	}
 	for i, run := range strings.Split(digits, ",") {
 		if i > 0 {
-			if err := sleep(ctx, 2*time.Second); err != nil {
+			if err := pause(ctx, 2*time.Second); err != nil {
 				return err
 			}
 		}
@@ -427,15 +427,13 @@ func (p *Provider) sendDigits(ctx context.Context, digits string) error {
 	return nil
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
+// pause waits d, or returns ctx's error when the call ends first.
+func pause(ctx context.Context, d time.Duration) error {
 	select {
 	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
+	case <-time.After(d):
 	}
+	return ctx.Err()
 }
 
 // videoCodecName is the SDP name of the room's encoder's MIME type.
