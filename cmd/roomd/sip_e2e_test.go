@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/roomd/roomd/control/consoleclient"
+	"github.com/roomd/roomd/internal/siptest"
 )
 
 // simSIPConfig lets a simulated room take SIP calls on free loopback ports
@@ -154,4 +155,74 @@ func TestDaemonsCallEachOtherOverSIP(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// The README's call: the simulated room calls baresip (auto-answer,
+// SRTP required as the room's default policy) from its console; baresip decodes the room's colour bars, the room shows
+// baresip's, tones from the console reach baresip, and leaving hangs up.
+func TestDaemonCallsBaresip(t *testing.T) {
+	bs := siptest.StartBaresip(t, &siptest.Options{User: "bob", AutoAnswer: true, Encryption: siptest.EncryptionSDESMandatory})
+	d := startCallRoomd(t, simSIPConfig)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := openSIPConsole(t, ctx, d)
+	begin := time.Now()
+	if err := c.exec(`xCommand Call Join Uri: "` + bs.URI("udp") + `"`); err != nil {
+		t.Fatal(err)
+	}
+	for st := c.status("Call State"); st != "InCall"; st = c.status("Call State") {
+		if st == "Failed" || ctx.Err() != nil {
+			t.Fatalf("never in call: %s (%s)", st, c.status("Call Reason"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("join → in call (SDES-SRTP, the default policy): %v", time.Since(begin))
+	if err := c.exec("xCommand Video Camera Privacy Set Mode: Off"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.exec("xCommand Audio Microphones Unmute"); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		img, err := bs.ReceivedFrame(2 * time.Second)
+		if err == nil && showsBars(img) {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("baresip never decoded the room's bars: %v", err)
+		}
+	}
+	t.Log("baresip decodes the room's bars")
+	for !seesColourThirds(d) {
+		if ctx.Err() != nil {
+			t.Fatal("the room's screen never showed baresip's bars")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Log("the room shows baresip's bars")
+	if err := c.exec(`xCommand Call DTMFSend Digits: "42#"`); err != nil {
+		t.Fatal(err)
+	}
+	for bs.DTMFReceived() != "42#" {
+		if ctx.Err() != nil {
+			t.Fatalf("baresip got tones %q, want 42#", bs.DTMFReceived())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := c.exec("xCommand Call Leave"); err != nil {
+		t.Fatal(err)
+	}
+	bs.Expect(5*time.Second, siptest.EventCallClosed)
+}
+
+// seesColourThirds says whether d's screen shows baresip's red, green and
+// blue thirds.
+func seesColourThirds(d *daemonUnderTest) bool {
+	resp, err := http.Get(d.debug + "/display.png")
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	img, err := png.Decode(resp.Body)
+	return err == nil && siptest.CheckBars(img) == nil
 }
