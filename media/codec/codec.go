@@ -100,6 +100,12 @@ type VideoConfig struct {
 	// 3 s, negative means key frames only at the start and on
 	// ForceKeyFrame.
 	KeyFrameInterval time.Duration
+	// MaxNALSize, when positive, is the largest H.264 NAL unit the
+	// encoder makes, in bytes without the start code: pictures are cut
+	// into slices that fit, so that H.264 packetization-mode 0 (one
+	// whole NAL unit per RTP packet) fits the MTU. 0 means one slice per
+	// picture. Encoders that cannot slice (VP8) ignore it.
+	MaxNALSize int
 }
 
 func (c VideoConfig) withDefaults() VideoConfig {

@@ -23,7 +23,7 @@ typedef struct {
 // The parameters are the ones mediadevices' openh264 encoder sets
 // (bridge.cpp enc_new) with the values roomd gave it; see NewH264.
 static roomd_h264enc *roomd_h264enc_new(int w, int h, int bps, float fps,
-		unsigned int intra_period, int threads, int *err) {
+		unsigned int intra_period, int threads, unsigned int max_nal, int *err) {
 	roomd_h264enc *e = calloc(1, sizeof *e);
 	if (e == NULL) {
 		*err = cmMallocMemeError;
@@ -51,7 +51,7 @@ static roomd_h264enc *roomd_h264enc_new(int w, int h, int bps, float fps,
 	p.iRCMode = RC_BITRATE_MODE;
 	p.fMaxFrameRate = fps;
 	p.bEnableFrameSkip = true;
-	p.uiMaxNalSize = 0;
+	p.uiMaxNalSize = max_nal;
 	p.uiIntraPeriod = intra_period;
 	p.iMultipleThreadIdc = threads;
 	SSpatialLayerConfig *l = &p.sSpatialLayers[0];
@@ -66,6 +66,14 @@ static roomd_h264enc *roomd_h264enc_new(int w, int h, int bps, float fps,
 	l->sSliceArgument.uiSliceMode = SM_FIXEDSLCNUM_SLICE;
 	l->sSliceArgument.uiSliceNum = 1;
 	l->sSliceArgument.uiSliceSizeConstraint = 0;
+	if (max_nal > 0) {
+		// Slices end before they outgrow max_nal (start code and header
+		// included): packetization-mode 0 sends each NAL in one packet.
+		// OpenH264 cuts by uiMaxNalSize when both are given.
+		l->sSliceArgument.uiSliceMode = SM_SIZELIMITED_SLICE;
+		l->sSliceArgument.uiSliceNum = 0;
+		l->sSliceArgument.uiSliceSizeConstraint = max_nal;
+	}
 	rv = (*e->enc)->InitializeExt(e->enc, &p);
 	if (rv != 0) {
 		WelsDestroySVCEncoder(e->enc);
@@ -195,10 +203,24 @@ func NewH264(cfg VideoConfig) (VideoEncoder, error) {
 	return e, nil
 }
 
+// NALSizeLimiter is an optional interface of a VideoEncoder that can
+// change VideoConfig.MaxNALSize while it runs (OpenH264 can; hardware
+// encoders may not), for a call whose far end takes only H.264
+// packetization-mode 0.
+type NALSizeLimiter interface {
+	// SetMaxNALSize sets the largest NAL unit, in bytes without the start
+	// code, from the next frame on; 0 lifts the limit. The next frame may
+	// be a key frame.
+	SetMaxNALSize(n int)
+}
+
+var _ NALSizeLimiter = (*h264Encoder)(nil)
+
 // h264Encoder drives OpenH264's ISVCEncoder, encoding on a cthread.
 type h264Encoder struct {
 	keyReq  atomic.Bool
 	bitrate atomic.Int64 // pending target; 0 when applied
+	maxNAL  atomic.Int64 // pending MaxNALSize + 1; 0 when applied
 
 	mu     sync.Mutex // serialises Encode and Close
 	th     *cthread.Thread
@@ -214,7 +236,7 @@ func (e *h264Encoder) start() error {
 	var cerr C.int
 	enc := C.roomd_h264enc_new(C.int(e.cfg.Width), C.int(e.cfg.Height), C.int(e.cfg.BitRate),
 		C.float(e.cfg.FPS), C.uint(e.cfg.keyFrameEvery()),
-		C.int(h264Threads(e.cfg.Width, e.cfg.Height, runtime.NumCPU())), &cerr)
+		C.int(h264Threads(e.cfg.Width, e.cfg.Height, runtime.NumCPU())), C.uint(e.cfg.MaxNALSize), &cerr)
 	if enc == nil {
 		return fmt.Errorf("codec: starting openh264 at %dx%d: %s", e.cfg.Width, e.cfg.Height, h264EncError(int(cerr)))
 	}
@@ -234,12 +256,16 @@ func (e *h264Encoder) Encode(img image.Image) ([]byte, bool, error) {
 		return nil, false, fmt.Errorf("codec: openh264: %w", err)
 	}
 	defer release()
-	if sz := yc.Rect.Size(); sz.X != e.cfg.Width || sz.Y != e.cfg.Height {
+	maxNAL := e.cfg.MaxNALSize
+	if n := e.maxNAL.Swap(0); n > 0 {
+		maxNAL = int(n - 1)
+	}
+	if sz := yc.Rect.Size(); sz.X != e.cfg.Width || sz.Y != e.cfg.Height || maxNAL != e.cfg.MaxNALSize {
 		if err := checkSize(sz.X, sz.Y); err != nil {
 			return nil, false, fmt.Errorf("codec: openh264: %w", err)
 		}
 		C.roomd_h264enc_free(e.enc)
-		e.cfg.Width, e.cfg.Height = sz.X, sz.Y
+		e.cfg.Width, e.cfg.Height, e.cfg.MaxNALSize = sz.X, sz.Y, maxNAL
 		if err := e.start(); err != nil {
 			e.enc, e.closed = nil, true
 			e.th.Close()
@@ -298,6 +324,11 @@ func (e *h264Encoder) SetBitRate(bps int) {
 		e.bitrate.Store(int64(bps))
 	}
 }
+
+// SetMaxNALSize changes VideoConfig.MaxNALSize (0: no limit) from the
+// next frame on. OpenH264 slices only as it was started, so the encoder
+// restarts, and the next frame is a key frame with its parameter sets.
+func (e *h264Encoder) SetMaxNALSize(n int) { e.maxNAL.Store(int64(max(n, 0)) + 1) }
 
 func (e *h264Encoder) Close() error {
 	e.mu.Lock()
