@@ -16,23 +16,27 @@ import (
 
 // Two streams on loopback carry real encoders' frames: every frame the far
 // end decodes is the pattern frame that was sent, in order, at > 28 dB.
-// Mode 0 runs at a low bitrate, where only key frames outgrow the MTU.
+// Mode 0 runs at a low bitrate, where only key frames outgrow the MTU;
+// with the encoder's NAL size limit at the MTU, mode 0 carries 720p with
+// no NAL unit sent oversize.
 func TestVideoLoopback(t *testing.T) {
 	cases := []struct {
 		name          string
 		c             Codec
 		w, h, bitrate int
+		maxNAL        int // codec.VideoConfig.MaxNALSize
 		enc           func(codec.VideoConfig) (codec.VideoEncoder, error)
 		want, notWant []byte // NAL unit types (H.264) that must and must not appear on the wire
 	}{
-		{"H264-mode1", Codec{PT: 96, Name: CodecH264, PacketizationMode: 1}, 640, 360, 1_500_000, codec.NewH264, []byte{24, 28}, nil},
-		{"H264-mode0", Codec{PT: 97, Name: "h264", PacketizationMode: 0}, 320, 180, 150_000, codec.NewH264, []byte{7, 8, 5}, []byte{24, 28}},
-		{"VP8", Codec{PT: 98, Name: CodecVP8}, 640, 360, 1_500_000, codec.NewVP8, nil, nil},
+		{"H264-mode1", Codec{PT: 96, Name: CodecH264, PacketizationMode: 1}, 640, 360, 1_500_000, 0, codec.NewH264, []byte{24, 28}, nil},
+		{"H264-mode0", Codec{PT: 97, Name: "h264", PacketizationMode: 0}, 320, 180, 150_000, 0, codec.NewH264, []byte{7, 8, 5}, []byte{24, 28}},
+		{"H264-mode0-MaxNALSize", Codec{PT: 97, Name: CodecH264, PacketizationMode: 0}, 1280, 720, 1_500_000, 1200, codec.NewH264, []byte{7, 8, 5}, []byte{24, 28}},
+		{"VP8", Codec{PT: 98, Name: CodecVP8}, 640, 360, 1_500_000, 0, codec.NewVP8, nil, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			src := patternFrames(t, tc.w, tc.h, 30)
-			enc, err := tc.enc(codec.VideoConfig{Width: tc.w, Height: tc.h, FPS: 30, BitRate: tc.bitrate, KeyFrameInterval: -1})
+			enc, err := tc.enc(codec.VideoConfig{Width: tc.w, Height: tc.h, FPS: 30, BitRate: tc.bitrate, KeyFrameInterval: -1, MaxNALSize: tc.maxNAL})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -110,6 +114,9 @@ func TestVideoLoopback(t *testing.T) {
 			}
 			st := a.Stats()
 			t.Logf("%s %dx%d: %d frames sent, %d decoded, worst PSNR %.1f dB, %d packets, %d oversize NAL units", tc.name, tc.w, tc.h, sent, len(decoded), worst, st.Sent.Packets, st.OversizeNALs)
+			if tc.maxNAL > 0 && st.OversizeNALs != 0 {
+				t.Errorf("%d NAL units sent oversize with the encoder's limit at the MTU", st.OversizeNALs)
+			}
 		})
 	}
 }
