@@ -127,10 +127,9 @@ func (p *Provider) Join(ctx context.Context, s provider.Session) (string, error)
 }
 
 // dialTarget is the address to call and the digits to send once in. A
-// sip: link that names no transport is called over TCP when the room
-// listens on TCP: roomd's offer (audio and video, with keys) is larger
-// than the 1300 bytes RFC 3261 18.1.1 allows over UDP.
-func dialTarget(t provider.Target, passcode string, tcp bool) (uri, dtmf, host string, err error) {
+// link's transport is kept; ua picks one for a link that names none (TCP
+// first for an offer over RFC 3261 18.1.1's 1300 bytes, then UDP).
+func dialTarget(t provider.Target, passcode string) (uri, dtmf, host string, err error) {
 	l, err := meetinglink.Parse(t.Endpoint)
 	if err != nil {
 		return "", "", "", provider.Classify(fmt.Errorf("sipprovider: the meeting link is not a SIP address: %s", meetinglink.Why(err)), provider.ErrNotFound)
@@ -145,11 +144,8 @@ func dialTarget(t provider.Target, passcode string, tcp bool) (uri, dtmf, host s
 		uri += u + "@"
 	}
 	uri += l.Server
-	switch {
-	case l.Transport != "":
+	if l.Transport != "" {
 		uri += ";transport=" + l.Transport
-	case scheme == "sip" && tcp:
-		uri += ";transport=" + meetinglink.TCP
 	}
 	host = l.Server
 	if h, _, err := net.SplitHostPort(l.Server); err == nil {
@@ -196,7 +192,7 @@ func (p *Provider) join(ctx context.Context, s provider.Session) (string, error)
 		}
 	} else {
 		var err error
-		uri, dtmf, host, err = dialTarget(s.Target(), s.Passcode(), p.cfg.UA.Addr(ua.TCP) != "")
+		uri, dtmf, host, err = dialTarget(s.Target(), s.Passcode())
 		if err != nil {
 			return "", err
 		}

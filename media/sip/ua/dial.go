@@ -57,40 +57,29 @@ func (u *UA) invite(ctx context.Context, uri sip.Uri, offer []byte, n Negotiator
 	if err != nil {
 		return nil, nil, &CallError{Reason: "the room cannot reach that transport", Kind: ErrUnreachable, Err: err}
 	}
-	req := sip.NewRequest(sip.INVITE, uri)
-	req.SetTransport(sip.NetworkToUpper(string(ep.transport)))
-	from := sip.FromHeader{DisplayName: u.cfg.Display, Address: sip.Uri{Scheme: "sip", User: u.cfg.User, Host: ep.host}, Params: sip.NewParams()}
-	var creds sipgo.AnswerOptions
-	if a := u.cfg.Account; a != nil {
-		_ = sip.ParseUri(a.AOR, &from.Address)
-		creds.Username, creds.Password = a.Username, a.Password.Reveal()
-		// Calls into the account's domain go through its registrar.
-		if a.Registrar != "" && uri.Host == from.Address.Host {
-			var reg sip.Uri
-			_ = sip.ParseUri(a.Registrar, &reg)
-			route := sip.RouteHeader{Address: reg}
-			if route.Address.UriParams == nil {
-				route.Address.UriParams = sip.NewParams()
-			}
-			route.Address.UriParams.Add("lr", "")
-			req.AppendHeader(&route)
-		}
-	}
-	from.Params.Add("tag", sip.GenerateTagN(16))
-	req.AppendHeader(&from)
-	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: uri.Scheme, User: uri.User, Host: uri.Host, Port: uri.Port}})
-	req.AppendHeader(sip.HeaderClone(&ep.contact))
-	req.AppendHeader(sip.NewHeader("User-Agent", u.agent))
-	req.AppendHeader(sip.NewHeader("Allow", allowed))
-	req.AppendHeader(sip.NewHeader("Supported", "timer"))
-	req.AppendHeader(sip.NewHeader("Session-Expires", seconds(u.cfg.SessionExpires)))
-	req.AppendHeader(sip.NewHeader("Min-SE", seconds(MinSE)))
-	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	req.SetBody(offer)
-
+	req, creds := u.inviteRequest(ep, uri, offer)
 	ringCtx, cancel := context.WithTimeoutCause(ctx, u.cfg.RingTimeout, errNoAnswer)
 	defer cancel()
-	sess, err := ep.dialog.WriteInvite(ringCtx, req)
+	var sess *sipgo.DialogClientSession
+	// RFC 3261 18.1.1: a request over 1300 bytes goes over TCP when the
+	// address names no transport; a far end without TCP still gets it
+	// over UDP (as phones do), in a datagram up to maxUDPMessage.
+	if tcp := u.bigRequestEndpoint(uri, req); tcp != nil {
+		treq, tcreds := u.inviteRequest(tcp, uri, offer)
+		tsess, terr := tcp.dialog.WriteInvite(ringCtx, treq)
+		switch {
+		case terr == nil:
+			sess, ep, req, creds = tsess, tcp, treq, tcreds
+		case !isRefused(terr):
+			return nil, nil, &CallError{Reason: "the far end is unreachable; check the address and the network", Kind: ErrUnreachable, Err: terr}
+		default:
+			tsess.Close()
+			u.log.Info("sip: the far end takes no TCP; sending the INVITE over UDP", "remote", uri.String(), "bytes", len(req.String()))
+		}
+	}
+	if sess == nil {
+		sess, err = ep.dialog.WriteInvite(ringCtx, req)
+	}
 	if err != nil {
 		return nil, nil, &CallError{Reason: "the far end is unreachable; check the address and the network", Kind: ErrUnreachable, Err: err}
 	}
@@ -176,4 +165,41 @@ func (u *UA) answerError(ctx, ringCtx context.Context, err error) error {
 type redirect struct {
 	*CallError
 	to sip.Uri
+}
+
+// inviteRequest is the INVITE carrying offer to uri over ep, and the
+// credentials to answer a digest challenge with.
+func (u *UA) inviteRequest(ep *endpoint, uri sip.Uri, offer []byte) (*sip.Request, sipgo.AnswerOptions) {
+	req := sip.NewRequest(sip.INVITE, uri)
+	req.SetTransport(sip.NetworkToUpper(string(ep.transport)))
+	from := sip.FromHeader{DisplayName: u.cfg.Display, Address: sip.Uri{Scheme: "sip", User: u.cfg.User, Host: ep.host}, Params: sip.NewParams()}
+	var creds sipgo.AnswerOptions
+	if a := u.cfg.Account; a != nil {
+		_ = sip.ParseUri(a.AOR, &from.Address)
+		creds.Username, creds.Password = a.Username, a.Password.Reveal()
+		// Calls into the account's domain go through its registrar.
+		if a.Registrar != "" && uri.Host == from.Address.Host {
+			var reg sip.Uri
+			_ = sip.ParseUri(a.Registrar, &reg)
+			route := sip.RouteHeader{Address: reg}
+			if route.Address.UriParams == nil {
+				route.Address.UriParams = sip.NewParams()
+			}
+			route.Address.UriParams.Add("lr", "")
+			req.AppendHeader(&route)
+		}
+	}
+	from.Params.Add("tag", sip.GenerateTagN(16))
+	req.AppendHeader(&from)
+	req.AppendHeader(&sip.ToHeader{Address: sip.Uri{Scheme: uri.Scheme, User: uri.User, Host: uri.Host, Port: uri.Port}})
+	req.AppendHeader(sip.HeaderClone(&ep.contact))
+	req.AppendHeader(sip.NewHeader("User-Agent", u.agent))
+	req.AppendHeader(sip.NewHeader("Allow", allowed))
+	req.AppendHeader(sip.NewHeader("Supported", "timer"))
+	req.AppendHeader(sip.NewHeader("Session-Expires", seconds(u.cfg.SessionExpires)))
+	req.AppendHeader(sip.NewHeader("Min-SE", seconds(MinSE)))
+	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	req.SetBody(offer)
+
+	return req, creds
 }
