@@ -112,6 +112,8 @@ func newStatusTree() []statusGroup {
 		leaf("Call MeetingId", anyText, func(s *room.State) string { return s.Meeting.ID }),
 		leaf("Call Uri", anyText, func(s *room.State) string { return s.Meeting.URI }),
 		leaf("Call End", anyTime, func(s *room.State) string { return formatTime(s.Meeting.End) }),
+		leaf("Call Protocol", anyText, func(s *room.State) string { return s.Media.Protocol }),
+		leaf("Call Encryption", anyText, func(s *room.State) string { return s.Media.Encryption }),
 		leaf("Call Participants", count, func(s *room.State) string { return strconv.Itoa(s.Media.Participants) }),
 		leaf("Call TargetBitrate", count, func(s *room.State) string { return strconv.Itoa(s.Media.TargetBitrate) }),
 		leaf("Call SendBitrate", count, func(s *room.State) string { return strconv.Itoa(s.Media.SendBitrate) }),

@@ -106,6 +106,8 @@ type Device struct {
 // CallMedia is the call's media as the call engine reports it. It holds a
 // slice, so compare two with [CallMedia.Equal].
 type CallMedia struct {
+	Protocol      string  // which provider carries the call: "Janus", "WHIP", "SIP"
+	Encryption    string  // the media encryption, e.g. "DTLS-SRTP", "none"
 	Participants  int     // other participants in the meeting
 	TargetBitrate int     // congestion control's send budget, bit/s
 	SendBitrate   int     // bit/s actually sent
@@ -133,7 +135,8 @@ type ReceivedVideo struct {
 
 // Equal reports whether m and o hold the same figures.
 func (m CallMedia) Equal(o CallMedia) bool {
-	return m.Participants == o.Participants && m.TargetBitrate == o.TargetBitrate &&
+	return m.Protocol == o.Protocol && m.Encryption == o.Encryption &&
+		m.Participants == o.Participants && m.TargetBitrate == o.TargetBitrate &&
 		m.SendBitrate == o.SendBitrate && m.RecvBitrate == o.RecvBitrate &&
 		m.LossPercent == o.LossPercent && m.RTTMillis == o.RTTMillis && m.SendFPS == o.SendFPS &&
 		m.Width == o.Width && m.Height == o.Height && m.Encoder == o.Encoder &&

@@ -219,6 +219,7 @@ func (tr *transcript) act(l string) error {
 			tr.room.Report(room.CallReported{Seq: tr.room.Snapshot().CallSeq, State: room.Idle})
 		case len(f) == 2 && f[1] == "media":
 			tr.room.Report(room.MediaReported{Seq: tr.room.Snapshot().CallSeq, Media: room.CallMedia{
+				Protocol: "Janus", Encryption: "DTLS-SRTP",
 				Participants: 2, TargetBitrate: 1_500_000, SendBitrate: 1_200_000, RecvBitrate: 2_100_000,
 				LossPercent: 0.4, RTTMillis: 38, SendFPS: 30, Width: 1280, Height: 720,
 				Received: []room.ReceivedVideo{

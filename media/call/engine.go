@@ -82,11 +82,14 @@ type Engine struct {
 	mu    sync.Mutex
 	calls map[uint64]*activeCall
 	stats Stats
-	caps  caps // the fleet's media caps (caps.go)
+	caps  caps     // the fleet's media caps (caps.go)
+	prov  Provider // the provider of the session in progress (protocol.go)
 }
 
 // Stats is what the engine knows about the current call, for status.
 type Stats struct {
+	Protocol      string // which provider carries the call: "Janus", "WHIP", "SIP"
+	Encryption    string // the call's media encryption, e.g. "DTLS-SRTP" (protocol.go)
 	Encoder       string // which encoder and why
 	VideoSource   string
 	AudioSource   string

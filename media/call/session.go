@@ -200,6 +200,7 @@ func (e *Engine) session(ctx context.Context, s *session, connected func()) (str
 		return "", fmt.Errorf("%w (%s)", ErrUnsupportedLink, s.t.Provider)
 	}
 	s.connected = connected
+	e.setProvider(s.t.Provider, p)
 	return p.Join(ctx, s)
 }
 

@@ -37,6 +37,7 @@ func (e *Engine) reportEvery(ctx context.Context, seq uint64, s *sender, read fu
 		cam, mic := s.video.Info().String(), s.audio.Info().String()
 		e.mu.Lock()
 		e.stats.VideoSource, e.stats.AudioSource = cam, mic
+		e.stats.Encryption = encryption(e.prov)
 		// The publisher's PeerConnection receives nothing: what the meeting
 		// sends comes on the subscriptions, counted as it is decoded.
 		recv := st.Received.Bitrate + e.receivedRates(lastRecv, now.Sub(lastAt))
@@ -57,6 +58,8 @@ func (e *Engine) reportEvery(ctx context.Context, seq uint64, s *sender, read fu
 // status stays calm.
 func callMedia(st transport.Stats, es Stats, recv int) room.CallMedia {
 	m := room.CallMedia{
+		Protocol:      es.Protocol,
+		Encryption:    es.Encryption,
 		Participants:  len(es.Participants),
 		TargetBitrate: st.TargetBitrate / 10_000 * 10_000,
 		SendBitrate:   st.Sent.Bitrate / 10_000 * 10_000,
