@@ -39,6 +39,9 @@ type Options struct {
 	Rate RateConfig
 	// CNAME is the RTCP canonical name; empty means a random one.
 	CNAME string
+	// Ports bounds the RTP/RTCP ports Listen binds (sip.rtp_ports); the
+	// zero value lets the system choose.
+	Ports PortRange
 }
 
 // Handlers are what the stream tells its user; nil ones are skipped. They
@@ -124,7 +127,7 @@ type Stream struct {
 // Listen binds a stream's sockets on ip: an even RTP port chosen by the
 // OS and the next port for RTCP (freed again if Start takes rtcp-mux).
 func Listen(ip net.IP, kind Kind, opts Options) (*Stream, error) {
-	rtpc, rtcpc, err := listenPair(ip)
+	rtpc, rtcpc, err := listenPair(ip, opts.Ports)
 	if err != nil {
 		return nil, err
 	}
@@ -133,30 +136,6 @@ func Listen(ip net.IP, kind Kind, opts Options) (*Stream, error) {
 	s.log = opts.Logger.With("media", kind.String())
 	s.rate = NewRateController(opts.Rate)
 	return s, nil
-}
-
-// listenPair binds an even port and the odd one above it.
-func listenPair(ip net.IP) (*net.UDPConn, *net.UDPConn, error) {
-	var lastErr error
-	for range 50 {
-		a, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip})
-		if err != nil {
-			return nil, nil, fmt.Errorf("rtpmedia: cannot open an RTP port on %v: %w", ip, err)
-		}
-		port := a.LocalAddr().(*net.UDPAddr).Port
-		if port%2 != 0 || port == 65535 {
-			a.Close()
-			continue
-		}
-		b, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: port + 1})
-		if err != nil {
-			a.Close()
-			lastErr = err
-			continue
-		}
-		return a, b, nil
-	}
-	return nil, nil, fmt.Errorf("rtpmedia: no free even/odd port pair on %v; free some UDP ports: %w", ip, lastErr)
 }
 
 // Kind says whether the stream carries audio or video.
