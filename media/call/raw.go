@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/roomd/roomd/media/call/provider"
+	"github.com/roomd/roomd/media/codec"
 	"github.com/roomd/roomd/media/transport"
 )
 
@@ -31,15 +32,20 @@ func (s *session) SendRaw(ctx context.Context, sink provider.RawSink) (provider.
 		return nil, err
 	}
 	r := &rawSink{sink: sink, log: s.log}
+	if l, ok := sink.(provider.NALSizeLimited); ok {
+		r.maxNAL = l.MaxNALSize()
+	}
 	snd.rawMu.Lock()
 	if snd.raws == nil {
 		snd.raws = map[*rawSink]struct{}{}
 	}
 	snd.raws[r] = struct{}{}
+	snd.limitNALsLocked(s.log)
 	snd.rawMu.Unlock()
 	context.AfterFunc(ctx, func() {
 		snd.rawMu.Lock()
 		delete(snd.raws, r)
+		snd.limitNALsLocked(s.log)
 		snd.rawMu.Unlock()
 	})
 	// The far end starts decoding at a key frame; the encoder has been
@@ -80,11 +86,29 @@ func (s *sender) eachRaw(f func(*rawSink)) {
 	}
 }
 
+// limitNALsLocked gives the encoder the smallest NAL size limit of the
+// raw sinks (provider.NALSizeLimited), or none; the encoder restarts
+// only when the limit changes. The caller holds rawMu.
+func (s *sender) limitNALsLocked(log *slog.Logger) {
+	limit := 0
+	for r := range s.raws {
+		if r.maxNAL > 0 && (limit == 0 || r.maxNAL < limit) {
+			limit = r.maxNAL
+		}
+	}
+	if l, ok := s.enc.Encoder.(codec.NALSizeLimiter); ok {
+		l.SetMaxNALSize(limit)
+	} else if limit > 0 {
+		log.Warn("call: the video encoder cannot limit its NAL unit size; the far end may receive key frames cut", "encoder", s.enc.Name, "limit", limit)
+	}
+}
+
 // rawSink is one RawMedia provider's sink; it logs the first write error
 // of a run, not every frame's.
 type rawSink struct {
 	sink    provider.RawSink
 	log     *slog.Logger
+	maxNAL  int // provider.NALSizeLimited; 0: none
 	failing bool
 }
 

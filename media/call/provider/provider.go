@@ -187,6 +187,17 @@ type RawSink interface {
 	WriteAudio(pcm []int16) error
 }
 
+// NALSizeLimited is an optional interface of a RawSink whose far end
+// takes H.264 only in packetization-mode 0, where every RTP packet holds
+// one whole NAL unit: SendRaw has the room's encoder cut pictures into
+// NAL units of at most MaxNALSize bytes (the RTP payload size) while the
+// sink is attached.
+type NALSizeLimited interface {
+	// MaxNALSize is the largest NAL unit the sink can send, in bytes
+	// without the start code; 0 means no limit.
+	MaxNALSize() int
+}
+
 // RawEncoder is the room's video encoder as a RawMedia provider steers it
 // from the far end's feedback.
 type RawEncoder interface {

@@ -7,24 +7,34 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 
+	"github.com/roomd/roomd/media/call/provider"
 	"github.com/roomd/roomd/media/sip/rtpmedia"
 	"github.com/roomd/roomd/media/sip/sdp"
 	"github.com/roomd/roomd/media/sip/ua"
 )
+
+// rtpPayload is the largest RTP payload the call's streams send
+// (rtpmedia.Options.MTU): room for IP, UDP, RTP, SRTP and a tunnel's
+// headers in a 1500-byte Ethernet frame.
+const rtpPayload = 1200
 
 // callMedia is one call's RTP streams and its offer/answer state.
 type callMedia struct {
 	audio, video *rtpmedia.Stream
 	cert         *tls.Certificate
 	neg          *negotiator
+	// maxNAL is rtpPayload when the video is H.264 in packetization-mode
+	// 0, which cannot fragment a NAL unit; 0 otherwise.
+	maxNAL int
 }
 
 // newMedia binds the call's RTP ports on addr and prepares the SDP with
 // the room's video codec (mime) under cfg's encryption policy.
 func newMedia(addr netip.Addr, mime string, cfg Config, log *slog.Logger) (*callMedia, error) {
-	opts := rtpmedia.Options{Logger: log, Timeout: cfg.RTPTimeout}
+	opts := rtpmedia.Options{Logger: log, Timeout: cfg.RTPTimeout, MTU: rtpPayload, Ports: cfg.RTPPorts}
 	ip := net.IP(addr.AsSlice())
 	m := &callMedia{}
 	var err error
@@ -83,11 +93,29 @@ func (m *callMedia) start(ctx context.Context, neg *sdp.Negotiated, h rtpmedia.H
 	if err := m.video.Start(ctx, r, h); err != nil {
 		return fmt.Errorf("sipprovider: video: %w", err)
 	}
+	if strings.EqualFold(r.Codec.Name, rtpmedia.CodecH264) && r.Codec.PacketizationMode == 0 {
+		m.maxNAL = rtpPayload
+	}
 	return nil
 }
 
 // sink is where the room's media goes.
-func (m *callMedia) sink() rtpmedia.Media { return rtpmedia.Media{Audio: m.audio, Video: m.video} }
+func (m *callMedia) sink() callSink {
+	return callSink{Media: rtpmedia.Media{Audio: m.audio, Video: m.video}, maxNAL: m.maxNAL}
+}
+
+// callSink is the call's streams as the room's provider.RawSink; in
+// H.264 packetization-mode 0 it asks the room's encoder for NAL units
+// that fit one RTP packet.
+type callSink struct {
+	rtpmedia.Media
+	maxNAL int
+}
+
+var _ provider.NALSizeLimited = callSink{}
+
+// MaxNALSize is the RTP payload size in packetization-mode 0, else 0.
+func (c callSink) MaxNALSize() int { return c.maxNAL }
 
 func (m *callMedia) close() {
 	for _, s := range []*rtpmedia.Stream{m.audio, m.video} {
