@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -34,6 +35,10 @@ type SIP struct {
 	Allow   []string `toml:"allow"`
 	// RTPTimeoutSeconds without media fails a call.
 	RTPTimeoutSeconds int `toml:"rtp_timeout_seconds"`
+	// RTPPorts is the UDP port range calls' media binds, "16384-32767":
+	// an even first port, RTP on even ports and RTCP on the odd one
+	// above. Empty means ports the system chooses.
+	RTPPorts string `toml:"rtp_ports"`
 
 	Account SIPAccount `toml:"account"`
 }
@@ -68,6 +73,35 @@ func (s *SIP) defaults() {
 	if s.RTPTimeoutSeconds == 0 {
 		s.RTPTimeoutSeconds = 10
 	}
+}
+
+// minRTPPorts is the smallest range rtp_ports accepts: one call's audio
+// and video pairs.
+const minRTPPorts = 4
+
+// RTPPortRange is RTPPorts as its first and last port; 0, 0 when unset.
+func (s *SIP) RTPPortRange() (first, last int, err error) {
+	if s.RTPPorts == "" {
+		return 0, 0, nil
+	}
+	a, b, ok := strings.Cut(s.RTPPorts, "-")
+	if ok {
+		first, err = strconv.Atoi(strings.TrimSpace(a))
+		if err == nil {
+			last, err = strconv.Atoi(strings.TrimSpace(b))
+		}
+	}
+	switch {
+	case !ok || err != nil:
+		return 0, 0, fmt.Errorf("sip.rtp_ports %q: use first-last, such as 16384-32767", s.RTPPorts)
+	case first < 1024 || last > 65535:
+		return 0, 0, fmt.Errorf("sip.rtp_ports %q: use ports within 1024-65535", s.RTPPorts)
+	case first%2 != 0:
+		return 0, 0, fmt.Errorf("sip.rtp_ports %q: start at an even port (RTP is even, RTCP the odd one above)", s.RTPPorts)
+	case last-first+1 < minRTPPorts:
+		return 0, 0, fmt.Errorf("sip.rtp_ports %q: a call needs at least %d ports (audio and video, RTP and RTCP)", s.RTPPorts, minRTPPorts)
+	}
+	return first, last, nil
 }
 
 // AccountPassword reads the account's password: Password, or the first
@@ -134,6 +168,9 @@ func (s *SIP) validate() error {
 	}
 	if s.RTPTimeoutSeconds < 2 || s.RTPTimeoutSeconds > 300 {
 		errs = append(errs, fmt.Errorf("sip.rtp_timeout_seconds %d: use 2 to 300", s.RTPTimeoutSeconds))
+	}
+	if _, _, err := s.RTPPortRange(); err != nil {
+		errs = append(errs, err)
 	}
 	a := s.Account
 	if a.AOR != "" {

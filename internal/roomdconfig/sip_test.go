@@ -23,6 +23,16 @@ func TestSIPDefaults(t *testing.T) {
 	if !c.SIP.Enabled() || c.SIP.Account.AOR != "sip:room42@pbx.example.org" {
 		t.Errorf("parsed %+v", c.SIP)
 	}
+	if first, last, err := c.SIP.RTPPortRange(); first != 0 || last != 0 || err != nil {
+		t.Errorf("no rtp_ports: range %d-%d, %v; want 0-0 (the system chooses)", first, last, err)
+	}
+	c, err = Parse([]byte("[sip]\nrtp_ports = \"16384-32767\"\n"), "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first, last, err := c.SIP.RTPPortRange(); first != 16384 || last != 32767 || err != nil {
+		t.Errorf("rtp_ports 16384-32767: range %d-%d, %v", first, last, err)
+	}
 }
 
 func TestSIPBadConfigsSayWhatIsWrong(t *testing.T) {
@@ -36,6 +46,11 @@ func TestSIPBadConfigsSayWhatIsWrong(t *testing.T) {
 		{"[sip]\nallow = [\"alice\"]\n", "use a SIP address"},
 		{"[sip]\nuser = \"room@x\"\n", "use the user part alone"},
 		{"[sip]\nrtp_timeout_seconds = 1\n", "use 2 to 300"},
+		{"[sip]\nrtp_ports = \"16384\"\n", "use first-last"},
+		{"[sip]\nrtp_ports = \"16385-32767\"\n", "start at an even port"},
+		{"[sip]\nrtp_ports = \"16384-16386\"\n", "at least 4 ports"},
+		{"[sip]\nrtp_ports = \"80-1000\"\n", "within 1024-65535"},
+		{"[sip]\nrtp_ports = \"60000-70000\"\n", "within 1024-65535"},
 		{"[sip.account]\npassword = \"x\"\n", "needs aor"},
 		{"[sip.account]\naor = \"sip:r@x\"\n", "needs a listen address"},
 		{"[sip]\nlisten_udp = \"127.0.0.1:5060\"\n[sip.account]\naor = \"sip:r@x\"\npassword = \"a\"\npassword_file = \"/p\"\n", "not both"},

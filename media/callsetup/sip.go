@@ -9,6 +9,7 @@ import (
 	"github.com/roomd/roomd/internal/roomdconfig"
 	"github.com/roomd/roomd/media/call"
 	"github.com/roomd/roomd/media/call/sipprovider"
+	"github.com/roomd/roomd/media/sip/rtpmedia"
 	"github.com/roomd/roomd/media/sip/sdp"
 	"github.com/roomd/roomd/media/sip/ua"
 	"github.com/roomd/roomd/room"
@@ -71,7 +72,9 @@ func WithSIP(ctx context.Context, s roomdconfig.SIP, display, version string, re
 	if s.Keying == "dtls" {
 		keying = sdp.KeyingDTLS
 	}
-	p, err := sipprovider.New(sipprovider.Config{UA: u, Encryption: enc, Keying: keying, Inbound: in, RTPTimeout: time.Duration(s.RTPTimeoutSeconds) * time.Second})
+	// Parse validated rtp_ports; a range is bound only when it is set.
+	first, last, _ := s.RTPPortRange()
+	p, err := sipprovider.New(sipprovider.Config{UA: u, Encryption: enc, Keying: keying, Inbound: in, RTPTimeout: time.Duration(s.RTPTimeoutSeconds) * time.Second, RTPPorts: rtpmedia.PortRange{First: first, Last: last}})
 	if err != nil {
 		u.Close()
 		return nil, nil, err

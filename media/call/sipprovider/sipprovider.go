@@ -48,6 +48,9 @@ type Config struct {
 	MediaAddress netip.Addr
 	// RTPTimeout is how long without media fails the call; 0 means 10 s.
 	RTPTimeout time.Duration
+	// RTPPorts bounds the ports calls' media binds (sip.rtp_ports); the
+	// zero value lets the system choose.
+	RTPPorts rtpmedia.PortRange
 	// Inbound holds the ringing inbound calls a join with
 	// room.Meeting.Incoming answers; nil means the room answers none.
 	Inbound *Inbound
@@ -206,6 +209,9 @@ func (p *Provider) join(ctx context.Context, s provider.Session) (string, error)
 		return "", err
 	}
 	m, err := newMedia(addr, mime, p.cfg, log)
+	if errors.Is(err, rtpmedia.ErrPortsExhausted) {
+		return "", provider.WithReason(provider.Classify(err, provider.ErrRefused), "every RTP port in sip.rtp_ports is in use; end other calls or widen the range")
+	}
 	if err != nil {
 		return "", err
 	}
