@@ -31,6 +31,7 @@ func RemoteFrom(s *sdp.Stream, cert *tls.Certificate) (Remote, error) {
 		Codec:      Codec{PT: c.PT, ReceivePT: c.ReceivePT, Name: c.Name, ClockRate: uint32(c.ClockRate)},
 		Feedback:   Feedback{PLI: s.Feedback.PLI, FIR: s.Feedback.FIR, TMMBR: s.Feedback.TMMBR, REMB: s.Feedback.REMB},
 		MaxBitrate: s.MaxBitrate,
+		NoSend:     s.Direction == sdp.RecvOnly || s.Direction == sdp.Inactive,
 	}
 	if c.H264 != nil {
 		r.Codec.PacketizationMode = c.H264.PacketizationMode

@@ -115,10 +115,11 @@ func (s *Stream) handleRTP(b []byte, from *net.UDPAddr, rcv *receiver) {
 	}
 	latch(&s.rtpDst, from)
 	now := time.Now()
-	if s.rx.update(&p, now, s.remote.Codec.clockRate(), len(b)) && s.h.OnMediaResumed != nil {
+	codec := s.rxCodec.Load()
+	if s.rx.update(&p, now, codec.clockRate(), len(b)) && s.h.OnMediaResumed != nil {
 		s.h.OnMediaResumed()
 	}
-	if !s.remote.Codec.receives(p.PayloadType) {
+	if !codec.receives(p.PayloadType) {
 		return // telephone-events and comfort noise are not played
 	}
 	rcv.sb.Push(&p)

@@ -119,6 +119,9 @@ type Remote struct {
 	// MaxBitrate is the far end's b=TIAS or b=AS in bit/s, a cap on the
 	// video target; 0 means none.
 	MaxBitrate int
+	// NoSend says the far end takes no media on the stream (it holds the
+	// call: its a=sendonly or a=inactive); nothing is sent meanwhile.
+	NoSend bool
 }
 
 func (r Remote) rtcpAddr() *net.UDPAddr {

@@ -87,6 +87,9 @@ func (s *Stream) advance(d time.Duration) {
 // writePayload sends one packet at the current timestamp; the caller
 // holds sendMu.
 func (s *Stream) writePayload(payload []byte, marker bool, pt uint8) error {
+	if s.paused.Load() {
+		return nil // on hold: the sequence goes on where it stopped
+	}
 	p := &rtp.Packet{Header: rtp.Header{Version: 2, Marker: marker, PayloadType: pt, SequenceNumber: s.seq, Timestamp: s.send.ts, SSRC: s.ssrc}, Payload: payload}
 	s.seq++
 	return s.writeRTP(p)

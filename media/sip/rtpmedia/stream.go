@@ -99,6 +99,8 @@ type Stream struct {
 	rtpDst, rtcpDst atomic.Pointer[net.UDPAddr]
 	started         atomic.Bool
 	remote          Remote
+	rxCodec         atomic.Pointer[Codec] // what the far end sends; Update changes it
+	paused          atomic.Bool           // the far end takes no media (hold): send nothing
 	ssrc            uint32
 
 	// encrypted says the stream is SRTP; until DTLS has keyed it (srtpOut
@@ -187,6 +189,9 @@ func (s *Stream) Start(ctx context.Context, r Remote, h Handlers) error {
 		s.encrypted, s.dtls = true, newDTLSPacketConn(s)
 	}
 	s.remote, s.h = r, h
+	rc := r.Codec
+	s.rxCodec.Store(&rc)
+	s.paused.Store(r.NoSend)
 	s.rtpDst.Store(r.RTP)
 	s.rtcpDst.Store(r.rtcpAddr())
 	if r.RTCPMux && s.rtcp != nil {
