@@ -133,6 +133,8 @@ type negotiator struct {
 	s      *sdp.Session
 	last   *sdp.Negotiated
 	onHold bool
+	// follow gets each negotiation after the first (followUpdates).
+	follow func(*sdp.Negotiated)
 }
 
 var _ ua.Negotiator = (*negotiator)(nil)
@@ -182,6 +184,8 @@ func (n *negotiator) Answer(offer []byte) ([]byte, error) {
 func (n *negotiator) note(neg *sdp.Negotiated) {
 	if n.last == nil {
 		n.last = neg
+	} else if n.follow != nil {
+		n.follow(neg)
 	}
 	n.onHold = neg.Audio != nil && neg.Audio.Direction != sdp.SendRecv
 }

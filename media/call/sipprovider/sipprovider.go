@@ -299,6 +299,7 @@ func (p *Provider) join(ctx context.Context, s provider.Session) (string, error)
 		// The same answer would come again: calling back cannot help.
 		return "", provider.Classify(err, provider.ErrRefused)
 	}
+	m.followUpdates(log)
 	e, err := raw.SendRaw(ctx, m.sink())
 	if err != nil {
 		return "", err
