@@ -32,20 +32,24 @@ func (s *session) SendRaw(ctx context.Context, sink provider.RawSink) (provider.
 		return nil, err
 	}
 	r := &rawSink{sink: sink, log: s.log}
-	if l, ok := sink.(provider.NALSizeLimited); ok {
-		r.maxNAL = l.MaxNALSize()
+	if l, ok := sink.(provider.NALSizeLimited); ok && l.MaxNALSize() > 0 {
+		if _, ok := snd.enc.Encoder.(codec.NALSizeLimiter); ok {
+			r.maxNAL = max(l.MaxNALSize(), codec.H264MinNALSize)
+		} else {
+			s.log.Warn("call: the video encoder cannot limit its NAL unit size; the far end may receive key frames cut", "encoder", snd.enc.Name, "limit", l.MaxNALSize())
+		}
 	}
 	snd.rawMu.Lock()
 	if snd.raws == nil {
 		snd.raws = map[*rawSink]struct{}{}
 	}
 	snd.raws[r] = struct{}{}
-	snd.limitNALsLocked(s.log)
+	snd.limitNALsLocked()
 	snd.rawMu.Unlock()
 	context.AfterFunc(ctx, func() {
 		snd.rawMu.Lock()
 		delete(snd.raws, r)
-		snd.limitNALsLocked(s.log)
+		snd.limitNALsLocked()
 		snd.rawMu.Unlock()
 	})
 	// The far end starts decoding at a key frame; the encoder has been
@@ -89,7 +93,7 @@ func (s *sender) eachRaw(f func(*rawSink)) {
 // limitNALsLocked gives the encoder the smallest NAL size limit of the
 // raw sinks (provider.NALSizeLimited), or none; the encoder restarts
 // only when the limit changes. The caller holds rawMu.
-func (s *sender) limitNALsLocked(log *slog.Logger) {
+func (s *sender) limitNALsLocked() {
 	limit := 0
 	for r := range s.raws {
 		if r.maxNAL > 0 && (limit == 0 || r.maxNAL < limit) {
@@ -98,8 +102,6 @@ func (s *sender) limitNALsLocked(log *slog.Logger) {
 	}
 	if l, ok := s.enc.Encoder.(codec.NALSizeLimiter); ok {
 		l.SetMaxNALSize(limit)
-	} else if limit > 0 {
-		log.Warn("call: the video encoder cannot limit its NAL unit size; the far end may receive key frames cut", "encoder", s.enc.Name, "limit", limit)
 	}
 }
 
@@ -108,12 +110,27 @@ func (s *sender) limitNALsLocked(log *slog.Logger) {
 type rawSink struct {
 	sink    provider.RawSink
 	log     *slog.Logger
-	maxNAL  int // provider.NALSizeLimited; 0: none
+	maxNAL  int           // provider.NALSizeLimited; 0: none
+	keyed   bool          // a limited sink has had its first key frame
+	skipped time.Duration // the frames left out before it
 	failing bool
 }
 
-func (r *rawSink) video(frame []byte, d time.Duration) { r.check(r.sink.WriteVideo(frame, d)) }
-func (r *rawSink) audio(pcm []int16)                   { r.check(r.sink.WriteAudio(pcm)) }
+// video hands a frame on. A sink with a NAL size limit starts at the
+// first key frame that fits it: frames encoded before the limit took
+// effect may not.
+func (r *rawSink) video(frame []byte, d time.Duration, key bool) {
+	if r.maxNAL > 0 && !r.keyed {
+		if !key || codec.H264LargestNAL(frame) > r.maxNAL {
+			r.skipped += d
+			return
+		}
+		r.keyed, d = true, d+r.skipped
+	}
+	r.check(r.sink.WriteVideo(frame, d))
+}
+
+func (r *rawSink) audio(pcm []int16) { r.check(r.sink.WriteAudio(pcm)) }
 
 // check is called with the sender's rawMu held, so failing needs no lock
 // of its own.

@@ -183,7 +183,7 @@ func (s *sender) videoLoop(ctx context.Context, log *slog.Logger) {
 			}
 			continue
 		}
-		frame, _, err := s.enc.Encoder.Encode(img)
+		frame, key, err := s.enc.Encoder.Encode(img)
 		release()
 		now := time.Now()
 		d := now.Sub(last)
@@ -195,7 +195,7 @@ func (s *sender) videoLoop(ctx context.Context, log *slog.Logger) {
 		if len(frame) == 0 {
 			continue
 		}
-		s.eachRaw(func(r *rawSink) { r.video(frame, d) })
+		s.eachRaw(func(r *rawSink) { r.video(frame, d, key) })
 		if err := s.vtrack.WriteSample(media.Sample{Data: frame, Duration: d}); err == nil {
 			n := s.frames.Add(1)
 			s.e.mu.Lock()

@@ -104,7 +104,9 @@ type VideoConfig struct {
 	// encoder makes, in bytes without the start code: pictures are cut
 	// into slices that fit, so that H.264 packetization-mode 0 (one
 	// whole NAL unit per RTP packet) fits the MTU. 0 means one slice per
-	// picture. Encoders that cannot slice (VP8) ignore it.
+	// picture. Encoders that cannot slice (VP8) ignore it; OpenH264
+	// raises a limit under 500 bytes to 500 (a slice must have room for
+	// its largest macroblock).
 	MaxNALSize int
 }
 

@@ -85,6 +85,14 @@ func forEachNAL(b []byte, fn func(nal []byte)) {
 	}
 }
 
+// H264LargestNAL is the size of the largest NAL unit of an Annex B access
+// unit, without its start code.
+func H264LargestNAL(au []byte) int {
+	largest := 0
+	forEachNAL(au, func(nal []byte) { largest = max(largest, len(nal)) })
+	return largest
+}
+
 // H264NALTypes lists the NAL unit types of an Annex B access unit, for
 // tests and diagnostics.
 func H264NALTypes(au []byte) []int {

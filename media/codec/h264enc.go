@@ -232,7 +232,14 @@ type h264Encoder struct {
 	closed bool
 }
 
+// H264MinNALSize is the smallest MaxNALSize OpenH264 slices to: its
+// slices must have room for a macroblock of the worst size (400 B).
+const H264MinNALSize = 500
+
 func (e *h264Encoder) start() error {
+	if e.cfg.MaxNALSize > 0 && e.cfg.MaxNALSize < H264MinNALSize {
+		e.cfg.MaxNALSize = H264MinNALSize
+	}
 	var cerr C.int
 	enc := C.roomd_h264enc_new(C.int(e.cfg.Width), C.int(e.cfg.Height), C.int(e.cfg.BitRate),
 		C.float(e.cfg.FPS), C.uint(e.cfg.keyFrameEvery()),
@@ -259,6 +266,9 @@ func (e *h264Encoder) Encode(img image.Image) ([]byte, bool, error) {
 	maxNAL := e.cfg.MaxNALSize
 	if n := e.maxNAL.Swap(0); n > 0 {
 		maxNAL = int(n - 1)
+		if maxNAL > 0 && maxNAL < H264MinNALSize {
+			maxNAL = H264MinNALSize
+		}
 	}
 	if sz := yc.Rect.Size(); sz.X != e.cfg.Width || sz.Y != e.cfg.Height || maxNAL != e.cfg.MaxNALSize {
 		if err := checkSize(sz.X, sz.Y); err != nil {

@@ -38,7 +38,7 @@ func encodeH264Clip(t *testing.T, cfg VideoConfig, src []*image.YCbCr, at int, m
 		if i == at && midway != nil && !key {
 			t.Fatalf("frame %d: the first frame after a new NAL size limit is not a key frame", i)
 		}
-		forEachNAL(f, func(nal []byte) { r.largest = max(r.largest, len(nal)) })
+		r.largest = max(r.largest, H264LargestNAL(f))
 		r.bytes += len(f)
 		out, err := dec.Decode(f)
 		if err != nil || out == nil {
@@ -96,5 +96,20 @@ func TestH264SetMaxNALSize(t *testing.T) {
 	lifted := encodeH264Clip(t, cfg, src[6:], 0, func(e *h264Encoder) { e.SetMaxNALSize(0) })
 	if lifted.largest <= limit {
 		t.Errorf("after SetMaxNALSize(0) the largest NAL unit is %d B, want the whole key frame's", lifted.largest)
+	}
+}
+
+// A limit OpenH264 cannot slice to (a slice must hold its largest
+// macroblock) is raised to H264MinNALSize rather than stopping the
+// encoder, at the start and while it runs.
+func TestH264MaxNALSizeTooSmall(t *testing.T) {
+	src := frames(t, 320, 180, 4)
+	cfg := VideoConfig{Width: 320, Height: 180, KeyFrameInterval: -1, MaxNALSize: 100}
+	if r := encodeH264Clip(t, cfg, src, -1, nil); r.largest > H264MinNALSize {
+		t.Errorf("MaxNALSize 100: largest NAL unit %d B, want ≤ %d", r.largest, H264MinNALSize)
+	}
+	cfg.MaxNALSize = 0
+	if r := encodeH264Clip(t, cfg, src, 0, func(e *h264Encoder) { e.SetMaxNALSize(1) }); r.largest > H264MinNALSize {
+		t.Errorf("SetMaxNALSize(1): largest NAL unit %d B, want ≤ %d", r.largest, H264MinNALSize)
 	}
 }
