@@ -500,9 +500,12 @@ func TestCodecFallback(t *testing.T) {
 	b.Dial(g.ua.Contact(ua.UDP))
 	g.answer(t)
 	g.wait(t, room.InCall, 10*time.Second)
-	if neg := g.prov.negotiated(); !strings.Contains(neg, "PCMU") || !strings.Contains(neg, "packetization-mode 0") {
-		t.Errorf("negotiated %q; want PCMU and H.264 packetization-mode 0", neg)
-	}
+	// The provider notes the negotiation just after it reports the call
+	// connected.
+	eventually(t, 2*time.Second, "PCMU and H.264 packetization-mode 0 negotiated", func() bool {
+		neg := g.prov.negotiated()
+		return strings.Contains(neg, "PCMU") && strings.Contains(neg, "packetization-mode 0")
+	})
 	eventually(t, 10*time.Second, "baresip's bars on roomd's screen", func() bool {
 		img, _ := g.comp.Compose()
 		return len(g.comp.Participants()) == 1 && siptest.CheckBars(img) == nil
