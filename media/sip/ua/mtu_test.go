@@ -38,33 +38,42 @@ func TestLargeInvite(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			via := make(chan string, 1)
+			type accepted struct {
+				via   string
+				offer int
+				in    *Call
+				err   error
+			}
+			got := make(chan accepted, 1)
 			go func() {
+				var r accepted
+				defer func() { got <- r }()
 				ic := nextIncoming(t, tc.calls)
 				if ic == nil {
-					via <- ""
 					return
 				}
-				via <- ic.req.Via().Transport
-				if len(ic.Offer) < 2*udpCongestionLimit {
-					t.Errorf("the callee got an offer of %d bytes; want the whole padded offer", len(ic.Offer))
-				}
-				c, err := ic.Accept(ctx, &pcmu{host: "127.0.0.1"}, Handlers{})
-				if err != nil {
-					t.Errorf("Accept: %v", err)
-					return
-				}
-				<-c.Done()
+				r.via, r.offer = ic.req.Via().Transport, len(ic.Offer)
+				r.in, r.err = ic.Accept(ctx, &pcmu{host: "127.0.0.1"}, Handlers{})
 			}()
 			out, err := caller.Dial(ctx, tc.target, &bigOffer{pcmu{host: "127.0.0.1"}}, Handlers{})
+			r := <-got
 			if err != nil {
 				t.Fatalf("Dial %s with a large offer: %v", tc.target, err)
 			}
-			if got := <-via; got != tc.want {
-				t.Errorf("the INVITE came over %q; want %s", got, tc.want)
+			if r.err != nil {
+				t.Errorf("Accept: %v", r.err)
+			}
+			if r.via != tc.want {
+				t.Errorf("the INVITE came over %q; want %s", r.via, tc.want)
+			}
+			if r.offer < 2*udpCongestionLimit {
+				t.Errorf("the callee got an offer of %d bytes; want the whole padded offer", r.offer)
 			}
 			if err := out.Hangup(ctx); err != nil {
 				t.Errorf("Hangup: %v", err)
+			}
+			if r.in != nil {
+				within(t, r.in.Done(), 5*time.Second, "the callee's call after BYE") // one call at a time
 			}
 		})
 	}
