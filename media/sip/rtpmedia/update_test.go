@@ -8,31 +8,21 @@ import (
 	"github.com/pion/rtp"
 )
 
-// rawRTP is a plain UDP socket standing in for a far end's RTP port.
-func rawRTP(t *testing.T) *net.UDPConn {
-	t.Helper()
-	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: loopback})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
 // nextPacket reads one RTP packet from c, or fails the test after d.
 func nextPacket(t *testing.T, c *net.UDPConn, d time.Duration) rtp.Packet {
 	t.Helper()
 	buf := make([]byte, 1500)
 	_ = c.SetReadDeadline(time.Now().Add(d))
-	n, err := c.Read(buf)
-	if err != nil {
-		t.Fatalf("no RTP at %v: %v", c.LocalAddr(), err)
+	for {
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatalf("no RTP at %v: %v", c.LocalAddr(), err)
+		}
+		var p rtp.Packet
+		if !isRTCP(buf[:n]) && p.Unmarshal(buf[:n]) == nil {
+			return p
+		}
 	}
-	var p rtp.Packet
-	if err := p.Unmarshal(buf[:n]); err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 // TestUpdateMovesMedia: Update to a new port and payload type sends
@@ -40,7 +30,7 @@ func nextPacket(t *testing.T, c *net.UDPConn, d time.Duration) rtp.Packet {
 // says the far end holds the call sends nothing until the next one
 // resumes it; another codec is refused.
 func TestUpdateMovesMedia(t *testing.T) {
-	first, moved := rawRTP(t), rawRTP(t)
+	first, moved := rawPeer(t), rawPeer(t)
 	opus := Codec{PT: 111, Name: CodecOpus}
 	s := listen(t, Audio, Options{})
 	start(t, s, Remote{RTP: first.LocalAddr().(*net.UDPAddr), Codec: opus})
