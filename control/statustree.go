@@ -184,6 +184,11 @@ func newStatusTree() []statusGroup {
 			func(s *room.State) string { return cmp.Or(s.SIP.Status, room.SIPOff) }),
 		leaf("SIP Registration Reason", anyText, func(s *room.State) string { return s.SIP.Reason }),
 		leaf("SIP Registration Uri", anyText, func(s *room.State) string { return s.SIP.URI }),
+		// The fleet's room directory, the panel's "Call a room" list
+		// (schema 1.4).
+		each("Directory Entry [N]", func(s *room.State) []room.DirectoryEntry { return s.Directory }, index,
+			field[room.DirectoryEntry]{"Name", anyText, func(e room.DirectoryEntry) string { return e.Name }},
+			field[room.DirectoryEntry]{"Uri", anyText, func(e room.DirectoryEntry) string { return e.URI }}),
 		leaf("SystemUnit Name", anyText, func(s *room.State) string { return s.Settings.Name }),
 		leaf("SystemUnit SavedState Restored", literal("None", "Saved", "Repaired", "Previous", "Damaged"),
 			func(s *room.State) string { return s.Restored.From.String() }),

@@ -40,6 +40,9 @@ type Config struct {
 	Media       MediaCaps     `json:"media"`
 	Display     DisplayConfig `json:"display"`
 	Camera      CameraConfig  `json:"camera"`
+	// Directory is the organisation's rooms this room can call (the
+	// panel's "Call a room" list); nil means none.
+	Directory []DirectoryEntry `json:"directory,omitempty"`
 }
 
 // RoomConfig names the room and its place.
@@ -204,6 +207,9 @@ func (c *Config) Validate() error {
 	}
 	if p := c.Camera.Presets; p != nil && (*p < 0 || *p > MaxPresets) {
 		return bad("presets must be 0 to %d", MaxPresets)
+	}
+	if err := validateDirectory(c.Directory); err != nil {
+		return bad("%v", err)
 	}
 	return nil
 }

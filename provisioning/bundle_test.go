@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -270,6 +271,14 @@ func TestConfigValidate(t *testing.T) {
 		"sleep":     {Display: DisplayConfig{SleepAfterMinutes: -5}},
 		"presets":   {Camera: CameraConfig{Presets: ptr(16)}},
 		"dial rule": {Meeting: MeetingConfig{DialRules: &invite.DialRules{Zoom: invite.Rule{Dial: "{passcode}@zoomcrc.com"}}}},
+		// The room directory (issue 14): names, SIP addresses, a size cap.
+		"directory no name":   {Directory: []DirectoryEntry{{Name: " ", URI: "sip:fjord@rooms.example.com"}}},
+		"directory long name": {Directory: []DirectoryEntry{{Name: strings.Repeat("n", 65), URI: "sip:fjord@rooms.example.com"}}},
+		"directory https":     {Directory: []DirectoryEntry{{Name: "Fjord", URI: "https://meet.example/fjord"}}},
+		"directory empty uri": {Directory: []DirectoryEntry{{Name: "Fjord"}}},
+		"directory bad sip":   {Directory: []DirectoryEntry{{Name: "Fjord", URI: "sip://fjord@rooms.example.com"}}},
+		"directory sips udp":  {Directory: []DirectoryEntry{{Name: "Fjord", URI: "sips:fjord@rooms.example.com;transport=udp"}}},
+		"directory too long":  {Directory: directory(MaxDirectoryEntries + 1)},
 	} {
 		if err := c.Validate(); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("%s: %v", name, err)
@@ -281,7 +290,8 @@ func TestConfigValidate(t *testing.T) {
 	full := Config{Room: RoomConfig{TimeZone: "America/New_York"}, Calendar: CalendarConfig{FeedURL: "webcal://cal.example/r.ics"},
 		PINs:  PINConfig{SerialHash: "$2a$04$C6UzMDM.H6dfI/f/IKxGhuS6LSdBzRT1Vv3kwBjGByZq1yZj2VWtu"},
 		Media: MediaCaps{MaxWidth: 640, MaxHeight: 360, MaxFPS: 15, MaxBitrateKbps: 800}, Display: DisplayConfig{SleepAfterMinutes: 10, Brightness: 70},
-		Meeting: MeetingConfig{DialRules: &invite.DialRules{DefaultDomain: "video.example.com", Teams: invite.Rule{Dial: "{tenant}.{conference}@t.plcm.vc"}}}}
+		Meeting:   MeetingConfig{DialRules: &invite.DialRules{DefaultDomain: "video.example.com", Teams: invite.Rule{Dial: "{tenant}.{conference}@t.plcm.vc"}}},
+		Directory: append(directory(MaxDirectoryEntries-1), DirectoryEntry{Name: "Oslo — Fjord", URI: "sips:fjord@10.0.0.7"})}
 	if err := full.Validate(); err != nil {
 		t.Errorf("valid config: %v", err)
 	}
@@ -327,4 +337,13 @@ func TestRollBack(t *testing.T) {
 	if b, _, _ := s.Load(f.org, f.dev); b == nil || b.Version != 2 || b.Config.Room.Name != "B2" {
 		t.Fatalf("after rolling back version 3: %+v", b)
 	}
+}
+
+// directory is n valid directory entries.
+func directory(n int) []DirectoryEntry {
+	d := make([]DirectoryEntry, n)
+	for i := range d {
+		d[i] = DirectoryEntry{Name: fmt.Sprintf("Room %d", i+1), URI: fmt.Sprintf("sip:room%d@rooms.example.com", i+1)}
+	}
+	return d
 }

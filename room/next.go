@@ -115,6 +115,8 @@ func Next(s State, in Input) (State, Outcome, error) {
 		s.DamagedFiles = slices.Clone(in.Files)
 	case IncomingCallReported, IncomingCallGone, SIPRegistrationReported:
 		return sipReport(s, in)
+	case DirectoryReported:
+		s = directoryReport(s, in)
 	default:
 		return s, out, fmt.Errorf("room: unknown input %T", in)
 	}

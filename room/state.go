@@ -276,6 +276,8 @@ type State struct {
 	// SIP is the SIP account's registration; Status is SIPOff when the
 	// engine has reported none.
 	SIP SIPRegistration
+	// Directory is the fleet's room directory (directory.go).
+	Directory []DirectoryEntry
 }
 
 // DamagedFile is a file the room keeps that was found damaged and set aside
@@ -291,6 +293,7 @@ func (s State) clone() State {
 	s.Hardware = slices.Clone(s.Hardware)
 	s.Media.Received = slices.Clone(s.Media.Received)
 	s.DamagedFiles = slices.Clone(s.DamagedFiles)
+	s.Directory = slices.Clone(s.Directory)
 	return s
 }
 
@@ -305,7 +308,7 @@ func (s State) Equal(o State) bool {
 		slices.Equal(s.Hardware, o.Hardware) && s.Env == o.Env &&
 		s.Provisioning == o.Provisioning && s.Settings == o.Settings && s.Restored == o.Restored &&
 		slices.EqualFunc(s.DamagedFiles, o.DamagedFiles, DamagedFile.Equal) &&
-		s.Incoming.Equal(o.Incoming) && s.SIP.Equal(o.SIP)
+		s.Incoming.Equal(o.Incoming) && s.SIP.Equal(o.SIP) && slices.Equal(s.Directory, o.Directory)
 }
 
 // Equal reports whether two entries name the same file set aside at the

@@ -127,7 +127,7 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	// A provisioning problem never keeps the room from starting: the room
 	// runs on its local configuration and says why.
 	damaged := damagedfiles.New(cfg.StateDir, rm, log)
-	applier := apply.New(apply.Targets{PINs: pins, Schedule: runner, Caps: mp.Engine, Policy: rules}, log)
+	applier := apply.New(apply.Targets{PINs: pins, Schedule: runner, Caps: mp.Engine, Policy: rules, Room: rm}, log)
 	health := roomport.Health{Room: rm, Calls: cq, Software: version, Started: time.Now()}
 	fleet, fleetErr := newFleet(cfg, rm, applier, runner, health, damaged.Kick, b.Name, log)
 	if fleetErr != nil {

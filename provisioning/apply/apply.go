@@ -1,8 +1,8 @@
 // Package apply carries what a fleet bundle sets beyond the room's settings
 // into the running parts of roomd, without a restart: the console and panel
 // PINs, the schedule's time zone, dial rules and calendar, the call engine's
-// media caps, and the room policy's display sleep and camera privacy
-// default.
+// media caps, the room policy's display sleep and camera privacy
+// default, and the room directory (the panel's "Call a room" list).
 //
 // A zero field returns its part to the configuration file's value, so the
 // provisioning client's rollback (applying the previous bundle, or an empty
@@ -18,6 +18,7 @@ import (
 
 	"github.com/roomd/roomd/media/call"
 	"github.com/roomd/roomd/provisioning"
+	"github.com/roomd/roomd/room"
 	"github.com/roomd/roomd/room/policy"
 	"github.com/roomd/roomd/schedule"
 )
@@ -29,7 +30,13 @@ type Targets struct {
 	Schedule *schedule.Runner // time zone, dial rules and calendar
 	Caps     CapsSetter       // the call engine
 	Policy   *policy.Policy   // display sleep and camera privacy default
+	Room     Reporter         // the room directory
 }
+
+// Reporter is the room as the fleet's directory reaches it; *room.Room.
+type Reporter interface{ Report(room.Report) }
+
+var _ Reporter = (*room.Room)(nil)
 
 // CapsSetter is the call engine as the fleet sees it; *call.Engine.
 type CapsSetter interface{ SetCaps(call.Caps) error }
@@ -84,6 +91,11 @@ func (a *Applier) Apply(_ context.Context, c provisioning.Config) error {
 	if a.to.Policy != nil {
 		a.to.Policy.Set(policy.Settings{DisplaySleep: time.Duration(c.Display.SleepAfterMinutes) * time.Minute, PrivacyDefault: c.Camera.PrivacyDefault})
 	}
+	if a.to.Room != nil {
+		a.to.Room.Report(room.DirectoryReported{Entries: directory(c.Directory)})
+	} else if len(c.Directory) > 0 {
+		a.log.Warn("roomd: the fleet's room directory has nothing to apply to: this roomd has no room", "rooms", len(c.Directory))
+	}
 	if c.Display.Brightness != 0 {
 		// No board roomd knows has a brightness output (HDMI displays take
 		// it over DDC/CI or CEC, which roomd does not speak yet).
@@ -107,4 +119,17 @@ func Calendar(runner *schedule.Runner, c provisioning.CalendarConfig) error {
 		return runner.SetFleetFeed(c.FeedURL)
 	}
 	return runner.SetFleetCalendar([]byte(c.ICS))
+}
+
+// directory is the bundle's room directory as the room holds it; nil for
+// none.
+func directory(d []provisioning.DirectoryEntry) []room.DirectoryEntry {
+	if len(d) == 0 {
+		return nil
+	}
+	out := make([]room.DirectoryEntry, len(d))
+	for i, e := range d {
+		out[i] = room.DirectoryEntry{Name: e.Name, URI: e.URI}
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -119,6 +120,46 @@ func TestApplier(t *testing.T) {
 	}
 	if err := Calendar(nil, provisioning.CalendarConfig{}); err != nil {
 		t.Errorf("no calendar, no schedule: %v", err)
+	}
+}
+
+// The bundle's room directory reaches the room's state, in the fleet's
+// order; a bundle without one (the rollback) empties it.
+func TestApplierDirectory(t *testing.T) {
+	rm := room.New(room.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); rm.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	a := New(Targets{Room: rm}, nil)
+	dir := []provisioning.DirectoryEntry{{Name: "Oslo — Fjord", URI: "sips:fjord@rooms.example.com"}, {Name: "Bergen", URI: "sip:bergen@10.0.0.7"}}
+	if err := a.Apply(context.Background(), provisioning.Config{Directory: dir}); err != nil {
+		t.Fatal(err)
+	}
+	if err := rm.Alive(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := []room.DirectoryEntry{{Name: "Oslo — Fjord", URI: "sips:fjord@rooms.example.com"}, {Name: "Bergen", URI: "sip:bergen@10.0.0.7"}}
+	if got := rm.Snapshot().Directory; !slices.Equal(got, want) {
+		t.Errorf("room directory %+v, want %+v", got, want)
+	}
+	if err := a.Apply(context.Background(), provisioning.Config{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := rm.Alive(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := rm.Snapshot().Directory; got != nil {
+		t.Errorf("after the rollback the room still lists %+v", got)
+	}
+
+	// No room to apply it to: said, not an error.
+	var logs testtool.LockedBuffer
+	if err := New(Targets{}, logOf(&logs)).Apply(context.Background(), provisioning.Config{Directory: dir}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "room directory has nothing to apply to") {
+		t.Errorf("log says %q", logs.String())
 	}
 }
 
