@@ -173,6 +173,7 @@ function render() {
   if (scr === 'settings') renderSettings();
   if (scr === 'pair') renderPair();
   if (scr !== 'home') $('dial-sheet').hidden = true;
+  renderDirectory();
   renderShared();
   renderIncoming(scr);
   renderDTMF();
@@ -324,6 +325,11 @@ function renderCall() {
   $('quality').textContent = q.label;
   $('quality').dataset.quality = q.level;
   $('quality-detail').textContent = q.detail;
+  const enc = encryption();
+  $('call-protocol').textContent = st('Call Protocol') || 'Call';
+  $('encryption').textContent = enc.label;
+  $('encryption').dataset.encrypted = enc.level;
+  $('encryption').title = st('Call Encryption');
   kv($('received'), c === 'InCall' ? received().map((r) => [r.name, r.detail]) : []);
   const n = parseInt(cfg('Video Camera Presets') || '0', 10);
   const active = st('Video Camera Preset');
@@ -372,6 +378,15 @@ function received() {
     out.push({ name: st(p + 'Participant').replace(/#\d+$/, '') || 'Participant ' + i, detail: parts.join(' · ') });
   }
   return out;
+}
+
+// encryption is the lock mark of the call: "Encrypted" with the
+// encryption's name, "Not encrypted" for plain media, "–" outside a call.
+function encryption() {
+  const e = st('Call Encryption');
+  if (!e || st('Call State') !== 'InCall') return { label: '–', level: '' };
+  if (e === 'none') return { label: 'Not encrypted', level: 'no' };
+  return { label: 'Encrypted', level: 'yes' };
 }
 
 function quality() {
@@ -627,10 +642,40 @@ function dialKey(k) {
 function dial() {
   const uri = sipURI($('dial-addr').value);
   if (!uri) { toast('Type a SIP address or a number first', true); return; }
-  S.joinTitle = { id: uri, title: uri.replace(/^sips?:/i, '') };
+  callURI(uri, uri.replace(/^sips?:/i, ''));
+}
+
+// callURI joins a SIP address through Call Join, naming the call title.
+function callURI(uri, title) {
+  S.joinTitle = { id: uri, title };
   command('Call Join', { Uri: uri }, 'join').then((r) => {
     if (r.ok) { $('dial-addr').value = ''; $('dial-sheet').hidden = true; }
   });
+}
+
+// renderDirectory lists the fleet's rooms ("Directory Entry N") in the
+// Call sheet; a tap calls the room.
+function renderDirectory() {
+  const rooms = [];
+  for (let i = 1; ('Directory Entry ' + i + ' Uri') in S.status; i++) {
+    rooms.push({ name: st('Directory Entry ' + i + ' Name'), uri: st('Directory Entry ' + i + ' Uri') });
+  }
+  const key = JSON.stringify(rooms);
+  if (S.directoryKey === key) return;
+  S.directoryKey = key;
+  const ul = $('dial-rooms');
+  ul.textContent = '';
+  for (const r of rooms) {
+    const li = document.createElement('li');
+    const b = document.createElement('button');
+    b.className = 'btn room-entry';
+    b.dataset.uri = r.uri;
+    b.textContent = r.name;
+    b.onclick = () => callURI(r.uri, r.name);
+    li.appendChild(b);
+    ul.appendChild(li);
+  }
+  $('dial-rooms-box').hidden = rooms.length === 0;
 }
 
 const phoneKeys = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
