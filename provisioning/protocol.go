@@ -91,4 +91,15 @@ type CallQuality struct {
 	AvgRTTMillis int     `json:"avg_rtt_ms"`
 	AvgLossPct   float64 `json:"avg_loss_pct"`
 	Reconnects   int     `json:"reconnects"`
+	// Protocols sums up the calls by the protocol that carried them
+	// ("Janus", "WHIP", "SIP"); absent when no call said its protocol.
+	Protocols map[string]ProtocolQuality `json:"protocols,omitempty"`
+}
+
+// ProtocolQuality is one protocol's calls since the last report.
+type ProtocolQuality struct {
+	Calls        int     `json:"calls"`
+	Failures     int     `json:"failures"`
+	AvgRTTMillis int     `json:"avg_rtt_ms"`
+	AvgLossPct   float64 `json:"avg_loss_pct"`
 }

@@ -54,5 +54,12 @@ func CallQuality(s *policy.CallSummary) *provisioning.CallQuality {
 	if s == nil {
 		return nil
 	}
-	return &provisioning.CallQuality{Calls: s.Calls, Minutes: s.Minutes, AvgRTTMillis: s.AvgRTTMillis, AvgLossPct: s.AvgLossPct, Reconnects: s.Reconnects}
+	q := &provisioning.CallQuality{Calls: s.Calls, Minutes: s.Minutes, AvgRTTMillis: s.AvgRTTMillis, AvgLossPct: s.AvgLossPct, Reconnects: s.Reconnects}
+	for name, p := range s.Protocols {
+		if q.Protocols == nil {
+			q.Protocols = map[string]provisioning.ProtocolQuality{}
+		}
+		q.Protocols[name] = provisioning.ProtocolQuality{Calls: p.Calls, Failures: p.Failures, AvgRTTMillis: p.AvgRTTMillis, AvgLossPct: p.AvgLossPct}
+	}
+	return q
 }

@@ -1,6 +1,8 @@
 package roomport
 
 import (
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -22,8 +24,27 @@ func TestCallQuality(t *testing.T) {
 		t.Fatalf("no call: %+v", q)
 	}
 	got := CallQuality(&policy.CallSummary{Calls: 2, Minutes: 29.5, AvgRTTMillis: 30, AvgLossPct: 1.5, Reconnects: 1})
-	if want := (provisioning.CallQuality{Calls: 2, Minutes: 29.5, AvgRTTMillis: 30, AvgLossPct: 1.5, Reconnects: 1}); got == nil || *got != want {
+	if want := (provisioning.CallQuality{Calls: 2, Minutes: 29.5, AvgRTTMillis: 30, AvgLossPct: 1.5, Reconnects: 1}); got == nil || !reflect.DeepEqual(*got, want) {
 		t.Fatalf("health report %+v, want %+v", got, want)
+	}
+	// Per protocol (issue 14), and as JSON for fleetd.
+	got = CallQuality(&policy.CallSummary{Calls: 3, Protocols: map[string]policy.ProtocolSummary{
+		"SIP":   {Calls: 2, Failures: 1, AvgRTTMillis: 40, AvgLossPct: 2},
+		"Janus": {Calls: 1, AvgRTTMillis: 10},
+	}})
+	want := provisioning.CallQuality{Calls: 3, Protocols: map[string]provisioning.ProtocolQuality{
+		"SIP":   {Calls: 2, Failures: 1, AvgRTTMillis: 40, AvgLossPct: 2},
+		"Janus": {Calls: 1, AvgRTTMillis: 10},
+	}}
+	if got == nil || !reflect.DeepEqual(*got, want) {
+		t.Fatalf("health report %+v, want %+v", got, want)
+	}
+	b, err := json.Marshal(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := string(b); !strings.Contains(s, `"protocols":{"Janus":{"calls":1,"failures":0,"avg_rtt_ms":10,"avg_loss_pct":0},"SIP":{"calls":2,"failures":1,"avg_rtt_ms":40,"avg_loss_pct":2}}`) {
+		t.Errorf("JSON %s", s)
 	}
 }
 
@@ -32,7 +53,7 @@ func TestCallQuality(t *testing.T) {
 func TestHealthReport(t *testing.T) {
 	t0 := time.Date(2026, 12, 7, 5, 0, 0, 0, time.UTC)
 	cq := &policy.CallQuality{}
-	cq.Update(room.State{Call: room.InCall, CallSeq: 1, Media: room.CallMedia{RTTMillis: 20, LossPercent: 1}}, t0)
+	cq.Update(room.State{Call: room.InCall, CallSeq: 1, Media: room.CallMedia{Protocol: "SIP", RTTMillis: 20, LossPercent: 1}}, t0)
 	h := Health{
 		Room: snapshot{Hardware: []room.Device{
 			{Name: "mute", Kind: "button", State: "loaded"},
@@ -51,6 +72,8 @@ func TestHealthReport(t *testing.T) {
 	}
 	if q := r.CallQuality; q == nil || q.Calls != 1 || q.Minutes != 10 || q.AvgRTTMillis != 20 {
 		t.Errorf("call quality %+v, want one 10-minute call at 20 ms", q)
+	} else if p := q.Protocols["SIP"]; len(q.Protocols) != 1 || p != (provisioning.ProtocolQuality{Calls: 1, AvgRTTMillis: 20, AvgLossPct: 1}) {
+		t.Errorf("call quality per protocol %+v, want one SIP call at 20 ms", q.Protocols)
 	}
 	if len(r.LastErrors) != 0 {
 		t.Errorf("last errors %q in a healthy room", r.LastErrors)

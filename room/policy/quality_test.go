@@ -2,6 +2,7 @@ package policy
 
 import (
 	"context"
+	"reflect"
 	"testing"
 	"time"
 
@@ -16,6 +17,9 @@ func TestCallQualitySummary(t *testing.T) {
 		s   room.State
 	}
 	media := func(rtt int, loss float64) room.CallMedia { return room.CallMedia{RTTMillis: rtt, LossPercent: loss} }
+	on := func(proto string, rtt int, loss float64) room.CallMedia {
+		return room.CallMedia{Protocol: proto, RTTMillis: rtt, LossPercent: loss}
+	}
 	for _, tc := range []struct {
 		name  string
 		steps []step
@@ -44,6 +48,24 @@ func TestCallQualitySummary(t *testing.T) {
 			{0, room.State{Call: room.InCall, CallSeq: 1}},
 			{2, room.State{Call: room.Idle, CallSeq: 1}},
 		}, take: 3, want: &CallSummary{Calls: 1, Minutes: 2}},
+		// Issue 14: the summary per protocol, from the media reports.
+		{name: "per protocol", steps: []step{
+			{0, room.State{Call: room.Joining, CallSeq: 1}},
+			{1, room.State{Call: room.InCall, CallSeq: 1, Media: on("SIP", 20, 1)}},
+			{2, room.State{Call: room.InCall, CallSeq: 1, Media: on("SIP", 40, 3)}},
+			{3, room.State{Call: room.Failed, CallSeq: 1}},
+			{3, room.State{Call: room.Failed, CallSeq: 1}},
+			{4, room.State{Call: room.InCall, CallSeq: 2, Media: on("Janus", 10, 0)}},
+			{5, room.State{Call: room.Idle, CallSeq: 2}},
+			{6, room.State{Call: room.InCall, CallSeq: 3, Media: on("SIP", 60, 2)}},
+			{7, room.State{Call: room.Idle, CallSeq: 3}},
+			// A join that failed before any media: no protocol to count.
+			{8, room.State{Call: room.Joining, CallSeq: 4}},
+			{9, room.State{Call: room.Failed, CallSeq: 4}},
+		}, take: 10, want: &CallSummary{Calls: 3, Minutes: 4, AvgRTTMillis: 32, AvgLossPct: 1.5, Protocols: map[string]ProtocolSummary{
+			"SIP":   {Calls: 2, Failures: 1, AvgRTTMillis: 40, AvgLossPct: 2},
+			"Janus": {Calls: 1, AvgRTTMillis: 10},
+		}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var cq CallQuality
@@ -51,7 +73,7 @@ func TestCallQualitySummary(t *testing.T) {
 				cq.Update(s.s, at(s.min))
 			}
 			got := cq.Take(at(tc.take))
-			if (got == nil) != (tc.want == nil) || (got != nil && *got != *tc.want) {
+			if (got == nil) != (tc.want == nil) || (got != nil && !reflect.DeepEqual(*got, *tc.want)) {
 				t.Fatalf("summary %+v, want %+v", got, tc.want)
 			}
 		})
