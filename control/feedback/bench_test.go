@@ -154,6 +154,8 @@ func oldFlatten(s room.State, sys control.System) []control.Leaf {
 	add("Call MeetingId", str, s.Meeting.ID)
 	add("Call Uri", str, s.Meeting.URI)
 	add("Call End", tim, ftime(s.Meeting.End))
+	add("Call Protocol", str, s.Media.Protocol)
+	add("Call Encryption", str, s.Media.Encryption)
 	add("Call Participants", num, strconv.Itoa(s.Media.Participants))
 	add("Call TargetBitrate", num, strconv.Itoa(s.Media.TargetBitrate))
 	add("Call SendBitrate", num, strconv.Itoa(s.Media.SendBitrate))
@@ -226,6 +228,11 @@ func oldFlatten(s room.State, sys control.System) []control.Leaf {
 	add("SIP Registration Status", lit, sip)
 	add("SIP Registration Reason", str, s.SIP.Reason)
 	add("SIP Registration Uri", str, s.SIP.URI)
+	for i, e := range s.Directory {
+		n := strconv.Itoa(i + 1)
+		addPath(control.Path{"Directory", "Entry", n, "Name"}, str, e.Name)
+		addPath(control.Path{"Directory", "Entry", n, "Uri"}, str, e.URI)
+	}
 	add("SystemUnit Name", str, s.Settings.Name)
 	add("SystemUnit SavedState Restored", lit, s.Restored.From.String())
 	add("SystemUnit SavedState Detail", str, s.Restored.Detail)
@@ -247,6 +254,8 @@ func TestOldFlattenIsFlatten(t *testing.T) {
 	more.Env.Occupied, more.Env.HaveOccupancy = true, true
 	more.ScheduleStaleSince = time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
 	more.DamagedFiles = []room.DamagedFile{{Name: "room.json.corrupt-20261207T080000Z", Since: more.ScheduleStaleSince}}
+	more.Media.Protocol, more.Media.Encryption = "SIP", "SDES-SRTP (AES_CM_128_HMAC_SHA1_80)"
+	more.Directory = []room.DirectoryEntry{{Name: "Fjord", URI: "sip:fjord@rooms.example.com"}}
 	more.Restored = room.Restored{From: room.RestoreDamaged, Detail: "room.json is damaged"}
 	more.Provisioning = room.Provisioning{State: room.Enrolled, ConfigVersion: 4, Stale: true}
 	more.Incoming = room.IncomingCall{ID: "c1", From: "sip:alice@example.com", Display: "Alice"}
