@@ -72,6 +72,9 @@ func (u *UA) invite(ctx context.Context, uri sip.Uri, offer []byte, n Negotiator
 			sess, ep, req, creds = tsess, tcp, treq, tcreds
 		case !isRefused(terr):
 			return nil, nil, &CallError{Reason: "the far end is unreachable; check the address and the network", Kind: ErrUnreachable, Err: terr}
+		case udpClosed(ringCtx, req.Destination()):
+			tsess.Close()
+			return nil, nil, &CallError{Reason: "the far end is unreachable: nothing answers there over TCP or UDP; check the address and that the far end is running", Kind: ErrUnreachable, Err: terr}
 		default:
 			tsess.Close()
 			u.log.Info("sip: the far end takes no TCP; sending the INVITE over UDP", "remote", uri.String(), "bytes", len(req.String()))

@@ -1,9 +1,12 @@
 package ua
 
 import (
+	"context"
 	"errors"
+	"net"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -43,4 +46,30 @@ func (u *UA) bigRequestEndpoint(uri sip.Uri, req *sip.Request) *endpoint {
 // (nothing listens there).
 func isRefused(err error) bool {
 	return errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// udpProbeWait bounds how long udpClosed waits for the far end's ICMP.
+const udpProbeWait = 300 * time.Millisecond
+
+// udpClosed reports whether nothing listens on dest (host:port) over UDP:
+// a double-CRLF keep-alive (RFC 5626 4.4.1, which SIP stacks ignore or
+// answer) on a connected socket draws an ICMP port-unreachable, which the
+// socket returns as ECONNREFUSED. A far end that answers, or stays silent
+// (a firewall), may be there, and gets the INVITE. Without it, a far end
+// that died mid-call would hold the call back for the 32 s of Timer B.
+func udpClosed(ctx context.Context, dest string) bool {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "udp", dest)
+	if err != nil {
+		return false
+	}
+	defer c.Close()
+	if err := c.SetDeadline(time.Now().Add(udpProbeWait)); err != nil {
+		return false
+	}
+	if _, err := c.Write([]byte("\r\n\r\n")); err != nil {
+		return isRefused(err)
+	}
+	_, err = c.Read(make([]byte, 64))
+	return isRefused(err)
 }

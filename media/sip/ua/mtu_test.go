@@ -2,6 +2,7 @@ package ua
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -76,5 +77,27 @@ func TestLargeInvite(t *testing.T) {
 				within(t, r.in.Done(), 5*time.Second, "the callee's call after BYE") // one call at a time
 			}
 		})
+	}
+}
+
+// TestLargeInviteToNobody: a large INVITE to an address where nothing
+// listens, over TCP or UDP (a far end that died), fails at once as
+// unreachable instead of waiting out Timer B over UDP.
+func TestLargeInviteToNobody(t *testing.T) {
+	caller := startUA(t, Config{Listen: []Listen{{Transport: UDP, Addr: "127.0.0.1:0"}, {Transport: TCP, Addr: "127.0.0.1:0"}}})
+	// A port that was just free on both transports.
+	gone, _ := ringingUA(t, Config{Listen: []Listen{{Transport: UDP, Addr: "127.0.0.1:0"}, {Transport: TCP, Addr: "127.0.0.1:0"}}})
+	target := "sip:room@" + gone.Addr(UDP)
+	gone.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := caller.Dial(ctx, target, &bigOffer{pcmu{host: "127.0.0.1"}}, Handlers{})
+	took := time.Since(start)
+	if !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("Dial %s (nobody there): %v; want ErrUnreachable", target, err)
+	}
+	if took > 3*time.Second {
+		t.Errorf("unreachable after %v; want it within a second or so", took)
 	}
 }
