@@ -193,6 +193,13 @@ func TestDaemonCallsBaresip(t *testing.T) {
 		}
 	}
 	t.Log("baresip decodes the room's bars")
+	// The status says how the call is carried and keyed.
+	for proto, enc := c.status("Call Protocol"), c.status("Call Encryption"); proto != "SIP" || !strings.HasPrefix(enc, "SDES-SRTP"); proto, enc = c.status("Call Protocol"), c.status("Call Encryption") {
+		if ctx.Err() != nil {
+			t.Fatalf("Call Protocol %q, Call Encryption %q; want SIP and SDES-SRTP", proto, enc)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	for !seesColourThirds(d) {
 		if ctx.Err() != nil {
 			t.Fatal("the room's screen never showed baresip's bars")
