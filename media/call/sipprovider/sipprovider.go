@@ -94,7 +94,6 @@ const (
 )
 
 var (
-	errHungUp    = errors.New(whyHungUp)
 	errNoRawPath = errors.New("sipprovider: the call engine cannot hand a SIP call the room's media; update roomd")
 )
 
