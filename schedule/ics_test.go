@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/roomd/roomd/internal/testtool"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden.json from the parser's output")
@@ -122,6 +124,7 @@ func TestGoldenFeeds(t *testing.T) {
 
 // A feed built to make expansion slow is cut off by the work budgets.
 func TestExpensiveFeedIsBounded(t *testing.T) {
+	testtool.SkipSlowInShortMode(t, "parses a feed of the largest allowed size")
 	var b strings.Builder
 	b.WriteString("BEGIN:VCALENDAR\r\n")
 	for i := range maxEvents {

@@ -21,6 +21,8 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/roomd/roomd/room"
+
+	"github.com/roomd/roomd/internal/testtool"
 )
 
 // callEngine is a meeting provider that connects at once; it logs each
@@ -308,6 +310,7 @@ func idsByUID(t *testing.T, feed []byte) map[string]string {
 }
 
 func TestRunnerFullDay(t *testing.T) {
+	testtool.SkipSlowInShortMode(t, "runs a whole day of meetings")
 	h := newHarness(t, harnessOptions{cfg: Config{Mode: ModeAuto, ShowTitles: true, RoomZone: "Europe/Berlin"}, start: "07:00", engine: true, fleet: dayCalendar})
 	uid := idsByUID(t, dayCalendar)
 	name := func(id string) string {
@@ -520,6 +523,7 @@ func TestRunnerOutageJoinsFromCache(t *testing.T) {
 }
 
 func TestRunnerConditionalRefresh(t *testing.T) {
+	testtool.SkipSlowInShortMode(t, "waits out refresh intervals")
 	v1 := ics(vevent("standup", "Standup", "09:00", "09:30", janus("1")))
 	srv := newFeedServer(t, v1)
 	h := newHarness(t, harnessOptions{cfg: Config{Mode: ModeOneTouch, URL: srv.url(), RoomZone: "Europe/Berlin"}, start: "07:00", client: srv.Client()})

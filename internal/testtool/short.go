@@ -18,3 +18,14 @@ func SkipInShortMode(t testing.TB, tool string) {
 		t.Skipf("needs %s: -short (make test-unit) leaves it to make test", tool)
 	}
 }
+
+// SkipSlowInShortMode skips t under -short because it waits on real time
+// for seconds (a simulated day, a bounded parse of a huge feed, media
+// flowing through a relay): `make test-unit` stays a loop of under a
+// minute, and `make test` runs it. why says what makes it slow.
+func SkipSlowInShortMode(t testing.TB, why string) {
+	t.Helper()
+	if testing.Testing() && testing.Short() {
+		t.Skipf("slow (%s): -short (make test-unit) leaves it to make test", why)
+	}
+}

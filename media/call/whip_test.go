@@ -18,6 +18,8 @@ import (
 	"github.com/roomd/roomd/media/codec"
 	"github.com/roomd/roomd/media/whip"
 	"github.com/roomd/roomd/room"
+
+	"github.com/roomd/roomd/internal/testtool"
 )
 
 const whipToken = "meeting-token"
@@ -132,6 +134,7 @@ func waitFar(t *testing.T, g *rig, frames, audio uint64, d time.Duration) Stats 
 // far end's WHEP stream, plays it again when the far end comes back after
 // leaving, and leaving DELETEs both sessions.
 func TestWHIPMeeting(t *testing.T) {
+	testtool.SkipSlowInShortMode(t, "media through a WHIP/WHEP relay for seconds")
 	srv := whiptest.Start(t, whiptest.Options{Token: whipToken})
 	leaveFar := farEnd(t, srv, "far")
 	g := newRig(t, nil)
@@ -289,6 +292,7 @@ func (c *lateCamera) Info() capture.Info {
 // The camera the room's status names is the one in use now, not the one
 // there was when the call began.
 func TestStatusFollowsTheCamera(t *testing.T) {
+	testtool.SkipSlowInShortMode(t, "media through a WHIP/WHEP relay for seconds")
 	srv := whiptest.Start(t, whiptest.Options{Token: whipToken})
 	farEnd(t, srv, "far")
 	cam := &lateCamera{}
