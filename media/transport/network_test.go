@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/pion/rtcp"
+
+	"github.com/roomd/roomd/internal/testtool"
 )
 
 // TestNetworkCapThenLift: under a 300 kbit/s cap the estimate settles under
@@ -24,9 +26,7 @@ import (
 // climbs to 1.5 times the old cap, well above the 300–350 kbit/s peaks of
 // its sawtooth under the cap.
 func TestNetworkCapThenLift(t *testing.T) {
-	if testing.Short() { // make test-unit: 20 s of real time; make test runs it
-		t.Skip("20 s of real time: -short (make test-unit) leaves it to make test")
-	}
+	testtool.SkipSlowInShortMode(t, "20 s of real time")
 	const (
 		capBPS  = 300_000
 		phase   = 10 * time.Second
@@ -78,9 +78,7 @@ func TestNetworkCapThenLift(t *testing.T) {
 // span several packets here (about 4 at 1 Mbit/s), so without repair only
 // about 0.95^4 ≈ 81 % of them would.
 func TestNetworkLossRecovered(t *testing.T) {
-	if testing.Short() { // make test-unit: 9 s of real time; make test runs it
-		t.Skip("9 s of real time: -short (make test-unit) leaves it to make test")
-	}
+	testtool.SkipSlowInShortMode(t, "9 s of real time")
 	const (
 		lossPercent = 5
 		run         = 8 * time.Second
