@@ -3,8 +3,11 @@ package call
 import (
 	"context"
 	"testing"
+	"time"
 
+	"github.com/roomd/roomd/media/call/provider"
 	"github.com/roomd/roomd/media/transport"
+	"github.com/roomd/roomd/room"
 )
 
 type webrtcProvider struct{}
@@ -39,4 +42,26 @@ func TestCallProtocolAndEncryption(t *testing.T) {
 	if got := encryption(nil); got != "" {
 		t.Errorf("no call: encryption = %q, want \"\"", got)
 	}
+}
+
+// TestProtocolReportedAtConnect: how a call is carried is in status as
+// soon as the provider starts reporting, not at the first 2 s tick of the
+// figures.
+func TestProtocolReportedAtConnect(t *testing.T) {
+	g := newFakeRig(t)
+	g.join(t, room.Meeting{ID: "m"})
+	j := g.nextJoin(t)
+	j.connect(t)
+	j.run(t, func(ctx context.Context, s Session) {
+		go s.(provider.RawMedia).ReportRaw(ctx, func() transport.Stats { return transport.Stats{} })
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second) // well before the first tick
+	defer cancel()
+	for u := range g.room.Watch(ctx) {
+		if u.State.Media.Protocol == "Janus" && u.State.Media.Encryption == "DTLS-SRTP" {
+			return
+		}
+	}
+	m := g.room.Snapshot().Media
+	t.Fatalf("a second after connect: Call Protocol %q, Encryption %q; want Janus, DTLS-SRTP", m.Protocol, m.Encryption)
 }

@@ -21,9 +21,16 @@ func (e *Engine) reportMedia(ctx context.Context, seq uint64, pub *transport.Pee
 func (e *Engine) reportEvery(ctx context.Context, seq uint64, s *sender, read func() transport.Stats) {
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
-	var last room.CallMedia
 	read()
 	lastRecv, lastAt := map[string]ReceivedVideo{}, time.Now()
+	// At once, how the call is carried (protocol, encryption, camera,
+	// microphone); the figures follow at the first tick.
+	e.mu.Lock()
+	e.stats.VideoSource, e.stats.AudioSource = s.video.Info().String(), s.audio.Info().String()
+	e.stats.Encryption = encryption(e.prov)
+	last := callMedia(transport.Stats{}, e.stats, 0)
+	e.mu.Unlock()
+	e.report(room.MediaReported{Seq: seq, Media: last})
 	for {
 		select {
 		case <-ctx.Done():
