@@ -2,13 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/pem"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -50,15 +45,7 @@ func invitationNow(t *testing.T) string {
 func TestDaemonJoinsInvitation(t *testing.T) {
 	bs := siptest.StartBaresip(t, &siptest.Options{User: zoomMeetingID, AutoAnswer: true, Encryption: siptest.EncryptionSDESMandatory})
 	ics := invitationNow(t)
-	feed := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/calendar")
-		io.WriteString(w, ics)
-	}))
-	t.Cleanup(feed.Close)
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: feed.Certificate().Raw}), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	feed, ca := serveICS(t, ics)
 	// The connector's address has the meeting ID as its user; the
 	// passcode, not in the pattern, follows as DTMF.
 	connector := fmt.Sprintf("127.0.0.1:%d", bs.Port)
@@ -117,15 +104,7 @@ zoom = { dial = "{meeting}@`+connector+`;transport=udp" }
 	if err := c.exec("xCommand Video Camera Privacy Set Mode: Off"); err != nil {
 		t.Fatal(err)
 	}
-	for {
-		img, err := bs.ReceivedFrame(2 * time.Second)
-		if err == nil && showsBars(img) {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("baresip never decoded the room's bars: %v", err)
-		}
-	}
+	waitBaresipSeesBars(ctx, t, bs)
 	t.Logf("calendar → baresip decodes the room's bars: %v", time.Since(begin))
 
 	for bs.DTMFReceived() != zoomPasscode+"#" {

@@ -35,15 +35,7 @@ func TestDaemonRefusesLinkCredentialsOnEverySurface(t *testing.T) {
 		"SUMMARY:Board", "LOCATION:" + credentialLink,
 		"END:VEVENT", "END:VCALENDAR", "",
 	}, "\r\n")
-	feed := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/calendar")
-		io.WriteString(w, ics)
-	}))
-	t.Cleanup(feed.Close)
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: feed.Certificate().Raw}), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	feed, ca := serveICS(t, ics)
 	cfg := filepath.Join(t.TempDir(), "roomd.toml")
 	if err := os.WriteFile(cfg, []byte(simCallConfig+`
 [schedule]
@@ -179,4 +171,20 @@ listen = "127.0.0.1:0"
 	if l := d.logs(); strings.Contains(l, "s3cret") || !strings.Contains(l, `level=DEBUG msg="serial: command"`) {
 		t.Errorf("roomd's log (debug level) must not hold the secret:\n%s", l)
 	}
+}
+
+// serveICS serves ics over HTTPS for the length of t and returns the
+// server and a PEM file of its certificate, which roomd is told to trust.
+func serveICS(t *testing.T, ics string) (*httptest.Server, string) {
+	t.Helper()
+	feed := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/calendar")
+		io.WriteString(w, ics)
+	}))
+	t.Cleanup(feed.Close)
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: feed.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return feed, ca
 }

@@ -3,11 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/pem"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -58,16 +54,7 @@ func calendarFeed(t *testing.T, title, link string) (url, caFile string) {
 		"SUMMARY:" + title, "LOCATION:" + link,
 		"END:VEVENT", "END:VCALENDAR", "",
 	}, "\r\n")
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/calendar")
-		io.WriteString(w, ics)
-	}))
-	t.Cleanup(srv.Close)
-	caFile = filepath.Join(t.TempDir(), "ca.pem")
-	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
-	if err := os.WriteFile(caFile, pemBytes, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	srv, caFile := serveICS(t, ics)
 	return srv.URL + "/room.ics", caFile
 }
 

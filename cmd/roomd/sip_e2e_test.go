@@ -183,15 +183,7 @@ func TestDaemonCallsBaresip(t *testing.T) {
 	if err := c.exec("xCommand Audio Microphones Unmute"); err != nil {
 		t.Fatal(err)
 	}
-	for {
-		img, err := bs.ReceivedFrame(2 * time.Second)
-		if err == nil && showsBars(img) {
-			break
-		}
-		if ctx.Err() != nil {
-			t.Fatalf("baresip never decoded the room's bars: %v", err)
-		}
-	}
+	waitBaresipSeesBars(ctx, t, bs)
 	t.Log("baresip decodes the room's bars")
 	// The status says how the call is carried and keyed.
 	for proto, enc := c.status("Call Protocol"), c.status("Call Encryption"); proto != "SIP" || !strings.HasPrefix(enc, "SDES-SRTP"); proto, enc = c.status("Call Protocol"), c.status("Call Encryption") {
@@ -232,4 +224,19 @@ func seesColourThirds(d *daemonUnderTest) bool {
 	defer resp.Body.Close()
 	img, err := png.Decode(resp.Body)
 	return err == nil && siptest.CheckBars(img) == nil
+}
+
+// waitBaresipSeesBars waits until bs decodes the room's colour bars, or
+// fails t when ctx ends first.
+func waitBaresipSeesBars(ctx context.Context, t *testing.T, bs *siptest.Baresip) {
+	t.Helper()
+	for {
+		img, err := bs.ReceivedFrame(2 * time.Second)
+		if err == nil && showsBars(img) {
+			return
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("baresip never decoded the room's bars: %v", err)
+		}
+	}
 }
