@@ -138,11 +138,16 @@ func TestBaresipAcceptHoldKillRestart(t *testing.T) {
 	callee.Accept()
 	establish(t, caller, callee)
 
-	// Each re-INVITE reaches the callee as a new offer.
+	// Each re-INVITE reaches the callee as a new offer and its answer
+	// reaches the caller. Waiting for the answer matters: baresip checks
+	// its RTP timeout only while the stream is sendrecv, so a caller still
+	// on hold when the callee dies would never close.
 	caller.Hold()
 	callee.Expect(5*time.Second, siptest.EventCallRemoteSDP)
+	caller.Expect(5*time.Second, siptest.EventCallRemoteSDP)
 	caller.Resume()
 	callee.Expect(5*time.Second, siptest.EventCallRemoteSDP)
+	caller.Expect(5*time.Second, siptest.EventCallRemoteSDP)
 
 	begin := time.Now()
 	callee.Kill()
