@@ -74,6 +74,8 @@ type Options struct {
 	VideoWidth, VideoHeight int
 	// VideoFPS is the frame rate; 0 means 15.
 	VideoFPS float64
+	// VideoBitrate is the video encoder's bitrate, bit/s; 0 means 1 Mbit/s.
+	VideoBitrate int
 	// NoVideo leaves out video sources, codecs and displays: an audio-only
 	// agent.
 	NoVideo bool
@@ -84,6 +86,10 @@ type Options struct {
 	// RTPTimeout hangs up a call whose RTP stops for this long; 0 means
 	// never.
 	RTPTimeout time.Duration
+	// NoAudioDump leaves out the sndfile module, which writes the audio of
+	// every call to WAV files (ReceivedAudio and SentAudio then find none):
+	// for measuring baresip's own cost.
+	NoAudioDump bool
 	// ExtraConfig lines are appended to baresip's config file.
 	ExtraConfig []string
 	// Binary is the baresip executable; empty means "baresip" from PATH.
@@ -177,7 +183,7 @@ func baresipModuleDir() (string, error) {
 // (src/config.c and the modules' own).
 func (b *Baresip) config(modDir string) string {
 	o := b.opts
-	w, h, fps, tone := o.VideoWidth, o.VideoHeight, o.VideoFPS, o.ToneHz
+	w, h, fps, tone, rate := o.VideoWidth, o.VideoHeight, o.VideoFPS, o.ToneHz, o.VideoBitrate
 	if w == 0 || h == 0 {
 		w, h = 640, 360
 	}
@@ -186,6 +192,9 @@ func (b *Baresip) config(modDir string) string {
 	}
 	if tone == 0 {
 		tone = 440
+	}
+	if rate == 0 {
+		rate = 1_000_000
 	}
 	var c strings.Builder
 	line := func(format string, args ...any) { fmt.Fprintf(&c, format+"\n", args...) }
@@ -216,7 +225,7 @@ func (b *Baresip) config(modDir string) string {
 		line("video_display fakevideo,nil")
 		line("video_size %dx%d", w, h)
 		line("video_fps %.2f", fps)
-		line("video_bitrate 1000000")
+		line("video_bitrate %d", rate)
 	}
 	line("rtp_tos 0")
 	line("rtcp_mux no")
@@ -226,6 +235,9 @@ func (b *Baresip) config(modDir string) string {
 	}
 	line("module_path %s", modDir)
 	for _, m := range []string{"g711", "g722", "opus", "ausine", "sndfile", "srtp", "dtls_srtp"} {
+		if m == "sndfile" && o.NoAudioDump {
+			continue
+		}
 		line("module %s.so", m)
 	}
 	if !o.NoVideo {
@@ -339,6 +351,9 @@ func (b *Baresip) Kill() {
 	}
 	b.proc.stop(syscall.SIGKILL, time.Second)
 }
+
+// PID is the process ID of the running baresip, 0 when it is not running.
+func (b *Baresip) PID() int { return b.proc.pid() }
 
 // Running reports whether baresip is up.
 func (b *Baresip) Running() bool { return b.proc.running() }

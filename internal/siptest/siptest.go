@@ -162,6 +162,16 @@ func (p *process) running() bool {
 	}
 }
 
+// pid is the current run's process ID, 0 when not started or stopped.
+func (p *process) pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
 // Log returns everything the process has printed so far.
 func (p *process) Log() string { return p.log.String() }
 
