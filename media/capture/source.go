@@ -58,13 +58,18 @@ type Info struct {
 	// Format is the device's native format when it is not already I420 or
 	// 16-bit PCM (e.g. "MJPEG", "YUYV").
 	Format string
+	// ModeReason says why the camera runs in this mode (see package
+	// cammode), e.g. "YUYV only reaches 10 fps at this size"; empty for
+	// synthetic sources.
+	ModeReason string
 	// Problem says why the source is not delivering real media (camera
 	// unplugged, privacy); empty while it is.
 	Problem string
 }
 
 // String renders Info on one line, e.g.
-// "camera /dev/video0 (HD Pro Webcam C920) 1280x720@30 YUYV" or
+// "camera /dev/video0 (HD Pro Webcam C920) 1280x720@30 MJPEG (YUYV only
+// reaches 10 fps at this size)" or
 // "test pattern 1280x720@30".
 func (i Info) String() string {
 	var b strings.Builder
@@ -94,6 +99,9 @@ func (i Info) String() string {
 	}
 	if i.Format != "" {
 		b.WriteString(" " + i.Format)
+	}
+	if i.ModeReason != "" {
+		b.WriteString(" (" + i.ModeReason + ")")
 	}
 	if i.Problem != "" {
 		b.WriteString(": " + i.Problem)

@@ -54,10 +54,14 @@ type Want struct {
 // Choice is the mode chosen and why.
 type Choice struct {
 	Mode v4l2.Mode
-	// Reason is a sentence for status, e.g. "MJPEG 1280x720 at 30 fps:
-	// YUYV only reaches 10 fps at this size".
-	Reason string
+	// Why explains the choice, e.g. "YUYV only reaches 10 fps at this
+	// size".
+	Why string
 }
+
+// Reason is the choice in a sentence for status, e.g. "MJPEG 1280x720 at
+// 30 fps: YUYV only reaches 10 fps at this size".
+func (c Choice) Reason() string { return Describe(c.Mode) + ": " + c.Why }
 
 // FormatName is how status names a pixel format.
 func FormatName(fourcc uint32) string {
@@ -98,7 +102,7 @@ func Choose(modes []v4l2.Mode, want Want) (c Choice, ok bool) {
 			best = m
 		}
 	}
-	return Choice{Mode: best, Reason: Describe(best) + ": " + want.why(best, atSize, modes)}, true
+	return Choice{Mode: best, Why: want.why(best, atSize, modes)}, true
 }
 
 func (w Want) usable(m v4l2.Mode) bool {

@@ -130,8 +130,8 @@ func TestChoose(t *testing.T) {
 		if got.Mode != c.mode {
 			t.Errorf("%s: mode %v, want %v", c.name, got.Mode, c.mode)
 		}
-		if got.Reason != c.reason {
-			t.Errorf("%s: reason\n %q\nwant %q", c.name, got.Reason, c.reason)
+		if got.Reason() != c.reason {
+			t.Errorf("%s: reason\n %q\nwant %q", c.name, got.Reason(), c.reason)
 		}
 	}
 }

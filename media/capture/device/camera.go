@@ -30,6 +30,7 @@ import (
 	"github.com/pion/mediadevices/pkg/prop"
 
 	"github.com/roomd/roomd/media/capture"
+	"github.com/roomd/roomd/media/capture/cammode"
 	"github.com/roomd/roomd/media/capture/v4l2"
 )
 
@@ -67,9 +68,12 @@ func Cameras(devDir string) []capture.Info {
 // global driver list.
 var cameraMu sync.Mutex
 
-// OpenCamera opens and starts the configured camera. Frames are converted to
-// I420 when the camera delivers another format (MJPEG is decoded on the
-// CPU, which costs a Pi dearly: prefer YUYV or I420 modes).
+// OpenCamera opens and starts the configured camera in the mode that gives
+// the configured size at the configured rate for the least CPU (package
+// cammode; Info().ModeReason says why). Frames are converted to I420 when
+// the camera delivers another format (MJPEG is decoded on the CPU, which
+// costs a Pi dearly, but a camera that gives 720p30 only as MJPEG is
+// better opened so than in YUYV at 10 fps).
 func OpenCamera(cfg CameraConfig) (capture.VideoSource, error) {
 	if cfg.Width == 0 || cfg.Height == 0 {
 		cfg.Width, cfg.Height = 1280, 720
@@ -104,7 +108,7 @@ func OpenCamera(cfg CameraConfig) (capture.VideoSource, error) {
 	if err := drv.Open(); err != nil {
 		return nil, fmt.Errorf("device: opening camera %s (%s): %w", path, caps.Card, err)
 	}
-	p, ok := pickVideoProp(drv.Properties(), cfg)
+	p, why, ok := chooseVideoProp(path, drv.Properties(), cfg)
 	if !ok {
 		drv.Close()
 		return nil, fmt.Errorf("device: camera %s (%s) offers no format roomd can use (I420, NV12, NV21, YUYV, UYVY, MJPEG)", path, caps.Card)
@@ -124,6 +128,7 @@ func OpenCamera(cfg CameraConfig) (capture.VideoSource, error) {
 		info: capture.Info{
 			Kind: "camera", Device: path, Name: caps.Card,
 			Width: p.Width, Height: p.Height, FPS: float64(p.FrameRate), Format: format,
+			ModeReason: why,
 		},
 	}, nil
 }
@@ -170,6 +175,52 @@ func findCamera(cfg CameraConfig) (string, v4l2.Capabilities, error) {
 		return "", v4l2.Capabilities{}, fmt.Errorf("%w: no %s/video* device nodes (is a camera plugged in?)", ErrNoCamera, dir)
 	}
 	return "", v4l2.Capabilities{}, fmt.Errorf("%w: none of %s/video* is a usable camera (%s)", ErrNoCamera, dir, strings.Join(seen, "; "))
+}
+
+// mediadevicesFormats are the V4L2 formats mediadevices' camera driver
+// reads, and what it calls them.
+var mediadevicesFormats = map[uint32]frame.Format{
+	v4l2.FourCCYU12:     frame.FormatI420,
+	v4l2.FourCCNV12:     frame.FormatNV12,
+	v4l2.FourCC("NV21"): frame.FormatNV21,
+	v4l2.FourCCYUYV:     frame.FormatYUYV,
+	v4l2.FourCC("UYVY"): frame.FormatUYVY,
+	v4l2.FourCCMJPEG:    frame.FormatMJPEG,
+}
+
+// chooseVideoProp picks the camera's mode by what it delivers (package
+// cammode) from the sizes and frame intervals the driver lists, and returns
+// it as the constraint mediadevices opens the camera with, with the reason
+// for status. When the driver lists no modes it falls back to
+// mediadevices' own list, ranked by pickVideoProp.
+func chooseVideoProp(path string, props []prop.Media, cfg CameraConfig) (prop.Media, string, bool) {
+	modes, err := v4l2.Modes(path)
+	return propFromModes(modes, err, props, cfg)
+}
+
+// propFromModes is chooseVideoProp once the modes are listed (err is the
+// listing's error).
+func propFromModes(modes []v4l2.Mode, err error, props []prop.Media, cfg CameraConfig) (prop.Media, string, bool) {
+	if len(modes) > 0 {
+		want := cammode.Want{Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS}
+		for f := range mediadevicesFormats {
+			want.Formats = append(want.Formats, f)
+		}
+		if c, ok := cammode.Choose(modes, want); ok {
+			m := c.Mode
+			p := prop.Media{Video: prop.Video{Width: m.Width, Height: m.Height, FrameFormat: mediadevicesFormats[m.FourCC], FrameRate: float32(m.FPS)}}
+			if p.FrameRate == 0 {
+				p.FrameRate = float32(cfg.FPS)
+			}
+			return p, c.Why, true
+		}
+	}
+	p, ok := pickVideoProp(props, cfg)
+	why := "the camera lists no sizes or frame rates; chosen by format"
+	if err != nil {
+		why = fmt.Sprintf("listing the camera's modes failed (%v); chosen by format", err)
+	}
+	return p, why, ok
 }
 
 // formatRank orders camera formats by CPU cost; MJPEG needs a JPEG decode

@@ -148,3 +148,30 @@ func TestPickVideoProp(t *testing.T) {
 		t.Error("a depth-only camera was accepted")
 	}
 }
+
+// The driver's list of modes decides, not mediadevices' guesses: a C270-like
+// camera opens in MJPEG at 720p30 rather than YUYV at 7.5 fps.
+func TestPropFromModes(t *testing.T) {
+	modes := []v4l2.Mode{
+		{FourCC: v4l2.FourCCYUYV, Width: 1280, Height: 720, FPS: 7.5},
+		{FourCC: v4l2.FourCCYUYV, Width: 640, Height: 480, FPS: 30},
+		{FourCC: v4l2.FourCCMJPEG, Width: 1280, Height: 720, FPS: 30, Compressed: true},
+		{FourCC: v4l2.FourCCMJPEG, Width: 1280, Height: 720, FPS: 15, Compressed: true},
+		{FourCC: v4l2.FourCCH264, Width: 1280, Height: 720, FPS: 30, Compressed: true},
+	}
+	cfg := CameraConfig{Width: 1280, Height: 720, FPS: 30}
+	p, why, ok := propFromModes(modes, nil, nil, cfg)
+	want := prop.Video{Width: 1280, Height: 720, FrameFormat: frame.FormatMJPEG, FrameRate: 30}
+	if !ok || p.Video != want {
+		t.Fatalf("prop = %+v (%v), want %+v", p.Video, ok, want)
+	}
+	if want := "YUYV only reaches 7.5 fps at this size; the camera offers H.264 but passthrough is off"; why != want {
+		t.Fatalf("why = %q, want %q", why, want)
+	}
+	// No modes listed: mediadevices' list, ranked by format, and status says so.
+	props := []prop.Media{{Video: prop.Video{Width: 1280, Height: 720, FrameFormat: frame.FormatYUYV, FrameRate: 10}}}
+	p, why, ok = propFromModes(nil, errors.New("v4l2: /dev/video0: VIDIOC_ENUM_FRAMESIZES: EIO"), props, cfg)
+	if !ok || p.Video != props[0].Video || !strings.Contains(why, "EIO") {
+		t.Fatalf("fallback: %+v %q %v", p.Video, why, ok)
+	}
+}
