@@ -1,9 +1,12 @@
 package siptest
 
 import (
+	"cmp"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -59,6 +62,10 @@ type Options struct {
 	AutoAnswer bool
 	// Encryption is the media encryption policy; empty means plain RTP.
 	Encryption MediaEncryption
+	// RTCPMux offers a=rtcp-mux and takes it when offered (config
+	// rtcp_mux yes); false sends RTCP on the RTP port + 1, and with
+	// EncryptionDTLS runs a second DTLS handshake there.
+	RTCPMux bool
 	// AudioCodecs limits and orders the audio codecs by baresip name, e.g.
 	// "PCMU/8000/1" or "opus/48000/2"; nil means all loaded (opus, G722,
 	// PCMU, PCMA).
@@ -94,11 +101,18 @@ type Options struct {
 	ExtraConfig []string
 	// Binary is the baresip executable; empty means "baresip" from PATH.
 	Binary string
+	// Wrapper, when set, is a command prefix baresip runs under, e.g.
+	// internal/netns's `ip netns exec <name>` to put it in another
+	// network namespace (then set Addr to its address there).
+	Wrapper []string
+	// Addr is the IPv4 address baresip listens on for SIP, RTP and
+	// ctrl_tcp; empty means 127.0.0.1.
+	Addr string
 }
 
 // Baresip is a running baresip. Its ports stay the same across Restart.
 type Baresip struct {
-	// Port is the SIP port for UDP and TCP on 127.0.0.1.
+	// Port is the SIP port for UDP and TCP on Addr.
 	Port int
 	// TLSPort is the SIP over TLS port (Port+1, as baresip chooses it);
 	// nothing listens there without Options.TLS.
@@ -107,6 +121,8 @@ type Baresip struct {
 	CtrlAddr string
 	// User is the user part of the agent's address.
 	User string
+	// Addr is the address it listens on (Options.Addr).
+	Addr string
 
 	t    testing.TB
 	dir  string
@@ -147,7 +163,8 @@ func startBaresip(t testing.TB, opts *Options) *Baresip {
 	}
 	b.Port = FreeSIPPort(t, 2)
 	b.TLSPort = b.Port + 1
-	b.CtrlAddr = fmt.Sprintf("127.0.0.1:%d", freeTCPPort(t))
+	b.Addr = cmp.Or(opts.Addr, "127.0.0.1")
+	b.CtrlAddr = net.JoinHostPort(b.Addr, strconv.Itoa(freeTCPPort(t)))
 	if err := os.WriteFile(filepath.Join(b.dir, "config"), []byte(b.config(modDir)), 0o644); err != nil {
 		t.Fatalf("siptest: %v", err)
 	}
@@ -157,6 +174,9 @@ func startBaresip(t testing.TB, opts *Options) *Baresip {
 		t.Fatalf("siptest: %v", err)
 	}
 	b.proc = &process{name: "baresip", bin: path, args: []string{"-f", b.dir}, dir: b.dir}
+	if len(opts.Wrapper) > 0 {
+		b.proc.bin, b.proc.args = opts.Wrapper[0], append(append(opts.Wrapper[1:len(opts.Wrapper):len(opts.Wrapper)], path), b.proc.args...)
+	}
 	t.Cleanup(func() {
 		b.Stop()
 		b.proc.attachLogOnFailure(t)
@@ -199,12 +219,12 @@ func (b *Baresip) config(modDir string) string {
 	var c strings.Builder
 	line := func(format string, args ...any) { fmt.Fprintf(&c, format+"\n", args...) }
 	line("poll_method epoll")
-	line("sip_listen 127.0.0.1:%d", b.Port)
+	line("sip_listen %s", net.JoinHostPort(b.Addr, strconv.Itoa(b.Port)))
 	if o.TLS != nil {
 		line("sip_certificate %s", o.TLS.KeyAndCertFile)
 		line("sip_cafile %s", o.TLS.CAFile)
 	}
-	line("net_interface 127.0.0.1") // interface names are refused; an address works
+	line("net_interface %s", b.Addr) // interface names are refused; an address works
 	line("call_local_timeout 120")
 	line("call_max_calls 4")
 	// ausine produces only 48 kHz stereo; the core resamples for the codec.
@@ -228,7 +248,11 @@ func (b *Baresip) config(modDir string) string {
 		line("video_bitrate %d", rate)
 	}
 	line("rtp_tos 0")
-	line("rtcp_mux no")
+	if o.RTCPMux {
+		line("rtcp_mux yes")
+	} else {
+		line("rtcp_mux no")
+	}
 	line("jitter_buffer_delay 1-10")
 	if o.RTPTimeout > 0 {
 		line("rtp_timeout %d", int((o.RTPTimeout+time.Second-1)/time.Second))
@@ -280,7 +304,7 @@ func (b *Baresip) accountLine() string {
 		}
 		params = append(params, "auth_pass="+a.Password, fmt.Sprintf("regint=%d", int(reg/time.Second)))
 	} else {
-		uri = fmt.Sprintf("<sip:%s@127.0.0.1>", b.User)
+		uri = fmt.Sprintf("<sip:%s@%s>", b.User, b.Addr)
 		params = append(params, "regint=0")
 	}
 	if o.AutoAnswer {
@@ -370,11 +394,11 @@ func (b *Baresip) Dir() string { return b.dir }
 func (b *Baresip) URI(transport string) string {
 	switch transport {
 	case "tls":
-		return fmt.Sprintf("sips:%s@127.0.0.1:%d", b.User, b.TLSPort)
+		return fmt.Sprintf("sips:%s@%s:%d", b.User, b.Addr, b.TLSPort)
 	case "tcp":
-		return fmt.Sprintf("sip:%s@127.0.0.1:%d;transport=tcp", b.User, b.Port)
+		return fmt.Sprintf("sip:%s@%s:%d;transport=tcp", b.User, b.Addr, b.Port)
 	default:
-		return fmt.Sprintf("sip:%s@127.0.0.1:%d", b.User, b.Port)
+		return fmt.Sprintf("sip:%s@%s:%d", b.User, b.Addr, b.Port)
 	}
 }
 
@@ -384,5 +408,5 @@ func (b *Baresip) AOR() string {
 	if a := b.opts.Account; a != nil {
 		return fmt.Sprintf("sip:%s@%s", a.User, a.Domain)
 	}
-	return fmt.Sprintf("sip:%s@127.0.0.1", b.User)
+	return fmt.Sprintf("sip:%s@%s", b.User, b.Addr)
 }

@@ -112,6 +112,25 @@ func (b *Baresip) DTMFReceived() string {
 	return s.String()
 }
 
+// Secured returns the media components baresip's media encryption has
+// reported secure in calls (CALL_MENC events of MENC_EVENT_SECURE), in
+// order, as "audio,RTP", "video,RTCP" and so on: dtls_srtp reports each
+// DTLS association, one per component without rtcp-mux.
+func (b *Baresip) Secured() []string {
+	var out []string
+	for _, e := range b.Events() {
+		if e.Type != EventCallMenc {
+			continue
+		}
+		// "0,audio,RTP": baresip 1.0.0's event number, then the
+		// module's parameter.
+		if ev, comp, ok := strings.Cut(e.Param, ","); ok && ev == "0" {
+			out = append(out, comp)
+		}
+	}
+	return out
+}
+
 func (b *Baresip) eventSummary() string {
 	var s []string
 	for _, e := range b.Events() {

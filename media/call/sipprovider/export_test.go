@@ -1,5 +1,7 @@
 package sipprovider
 
+import "github.com/roomd/roomd/media/sip/rtpmedia"
+
 // cfgHeld says whether the far end has the call in progress on hold.
 func (p *Provider) cfgHeld() bool {
 	p.mu.Lock()
@@ -15,4 +17,14 @@ func (p *Provider) negotiated() string {
 		return ""
 	}
 	return p.neg.negotiated().String()
+}
+
+// audioStats are the figures of the call in progress's audio stream.
+func (p *Provider) audioStats() (rtpmedia.Stats, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.audio == nil {
+		return rtpmedia.Stats{}, false
+	}
+	return p.audio.Stats(), true
 }

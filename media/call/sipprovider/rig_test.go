@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roomd/roomd/internal/siptest"
 	roommedia "github.com/roomd/roomd/media"
 	"github.com/roomd/roomd/media/call"
 	"github.com/roomd/roomd/media/capture"
@@ -46,7 +47,9 @@ func newRig(t *testing.T, cfg Config, uc ua.Config) *rig {
 	}
 	cfg.Inbound = NewInbound(g.report, aor)
 	uc.OnIncoming, uc.OnRegistration = cfg.Inbound.Ring, cfg.Inbound.Registration
-	uc.Listen = []ua.Listen{{Transport: ua.UDP, Addr: "127.0.0.1:0"}, {Transport: ua.TCP, Addr: "127.0.0.1:0"}}
+	if uc.Listen == nil {
+		uc.Listen = []ua.Listen{{Transport: ua.UDP, Addr: "127.0.0.1:0"}, {Transport: ua.TCP, Addr: "127.0.0.1:0"}}
+	}
 	if uc.User == "" {
 		uc.User = "room"
 	}
@@ -172,6 +175,13 @@ func (g *rig) answer(t *testing.T) room.IncomingCallReported {
 		t.Fatal("no call rang the room")
 	}
 	return room.IncomingCallReported{}
+}
+
+// seesBars says whether the room's screen shows baresip's fakevideo
+// bars, alone.
+func (g *rig) seesBars() bool {
+	img, _ := g.comp.Compose()
+	return len(g.comp.Participants()) == 1 && siptest.CheckBars(img) == nil
 }
 
 // seesPattern says whether the room's screen shows a roomd's simulated

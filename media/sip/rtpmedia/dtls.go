@@ -14,6 +14,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/dtls/v3"
@@ -23,9 +24,11 @@ import (
 	"github.com/roomd/roomd/media/sip/sdp"
 )
 
-// DTLSParams key a stream with DTLS-SRTP (RFC 5763, 5764): the handshake
-// runs on the RTP socket (rtcp-mux is required) and its exported keys
-// make the SRTP contexts. Until it completes nothing is sent or played.
+// DTLSParams key a stream with DTLS-SRTP (RFC 5763, 5764): a handshake
+// runs on the RTP socket and its exported keys make the SRTP contexts;
+// without rtcp-mux a second one runs on the RTCP socket and keys SRTCP
+// (RFC 5764 §4.1: each component its own association), as baresip does.
+// Until a component is keyed nothing is sent or played on it.
 type DTLSParams struct {
 	// Client says roomd starts the handshake (a=setup:active).
 	Client bool
@@ -90,14 +93,16 @@ var srtpProfiles = map[dtls.SRTPProtectionProfile]srtp.ProtectionProfile{
 	dtls.SRTP_AES128_CM_HMAC_SHA1_80: srtp.ProtectionProfileAes128CmHmacSha1_80,
 }
 
-// handshake runs DTLS on the RTP socket, then keys SRTP; the connection
-// lives until ctx ends (its close_notify then ends the association).
+// handshake runs DTLS on pc's socket, then keys SRTP for that
+// component; the connection lives until ctx ends (its close_notify then
+// ends the association).
 func (s *Stream) handshake(ctx context.Context, p DTLSParams, pc *dtlsPacketConn) {
+	defer pc.Close()
 	err := s.dtlsKey(ctx, p, pc)
 	if err != nil {
 		s.st.keyingFailed(err)
 		if ctx.Err() == nil {
-			s.log.Warn("rtpmedia: DTLS-SRTP handshake failed", "err", err)
+			s.log.Warn("rtpmedia: DTLS-SRTP handshake failed", "component", pc.component(), "err", err)
 		}
 	}
 }
@@ -162,36 +167,64 @@ func (s *Stream) dtlsKey(ctx context.Context, p DTLSParams, pc *dtlsPacketConn) 
 	if err != nil {
 		return err
 	}
-	s.sendMu.Lock()
-	s.srtpOut = out
-	s.sendMu.Unlock()
-	s.recvMu.Lock()
-	s.srtpIn = in
-	s.recvMu.Unlock()
-	s.log.Info("rtpmedia: DTLS-SRTP keyed", "profile", profile.String(), "client", p.Client)
+	s.keyed(pc.rtcpOnly, out, in)
+	s.log.Info("rtpmedia: DTLS-SRTP keyed", "component", pc.component(), "profile", profile.String(), "client", p.Client)
 	<-ctx.Done()
 	return nil
 }
 
-// dtlsPacketConn is the DTLS side of the RTP socket: the read loop hands
-// it the DTLS records (RFC 7983: first byte 20..63), and it writes to the
-// far end's current address.
+// keyed installs the SRTP contexts of one component: the RTP one keys
+// RTP, and RTCP too unless RTCP has an association of its own (rtcpOnly
+// for that one).
+func (s *Stream) keyed(rtcpOnly bool, out, in *srtp.Context) {
+	s.sendMu.Lock()
+	if !rtcpOnly {
+		s.srtpOut = out
+	}
+	if rtcpOnly || s.dtlsRTCP == nil {
+		s.srtcpOut = out
+	}
+	s.sendMu.Unlock()
+	s.recvMu.Lock()
+	if !rtcpOnly {
+		s.srtpIn = in
+	}
+	if rtcpOnly || s.dtlsRTCP == nil {
+		s.srtcpIn = in
+	}
+	s.recvMu.Unlock()
+}
+
+// dtlsPacketConn is the DTLS side of one of the stream's sockets (RTP, or
+// RTCP without rtcp-mux): its read loop hands it the DTLS records (RFC
+// 7983: first byte 20..63), and it writes to the far end's current
+// address for that component.
 type dtlsPacketConn struct {
-	s      *Stream
-	in     chan []byte
-	closed chan struct{}
-	once   sync.Once
+	conn     *net.UDPConn
+	dst      *atomic.Pointer[net.UDPAddr]
+	rtcpOnly bool // the RTCP component's association
+	in       chan []byte
+	closed   chan struct{}
+	once     sync.Once
 
 	mu       sync.Mutex
 	deadline time.Time     // read deadline; zero: none
 	wake     chan struct{} // closed when the deadline changes
 }
 
-func newDTLSPacketConn(s *Stream) *dtlsPacketConn {
-	return &dtlsPacketConn{s: s, in: make(chan []byte, 64), closed: make(chan struct{}), wake: make(chan struct{})}
+func newDTLSPacketConn(conn *net.UDPConn, dst *atomic.Pointer[net.UDPAddr], rtcpOnly bool) *dtlsPacketConn {
+	return &dtlsPacketConn{conn: conn, dst: dst, rtcpOnly: rtcpOnly, in: make(chan []byte, 64), closed: make(chan struct{}), wake: make(chan struct{})}
 }
 
-// isDTLS says whether a datagram on the RTP socket is DTLS (RFC 7983).
+// component names the association in logs.
+func (c *dtlsPacketConn) component() string {
+	if c.rtcpOnly {
+		return "RTCP"
+	}
+	return "RTP"
+}
+
+// isDTLS says whether a datagram on a media socket is DTLS (RFC 7983).
 func isDTLS(b []byte) bool { return len(b) > 0 && b[0] >= 20 && b[0] <= 63 }
 
 // deliver queues a record for the handshake, dropping it when the queue
@@ -233,7 +266,7 @@ func (c *dtlsPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 }
 
 func (c *dtlsPacketConn) WriteTo(p []byte, _ net.Addr) (int, error) {
-	return c.s.rtp.WriteToUDP(p, c.s.rtpDst.Load())
+	return c.conn.WriteToUDP(p, c.dst.Load())
 }
 
 func (c *dtlsPacketConn) Close() error {
@@ -241,8 +274,8 @@ func (c *dtlsPacketConn) Close() error {
 	return nil
 }
 
-func (c *dtlsPacketConn) LocalAddr() net.Addr              { return c.s.rtp.LocalAddr() }
-func (c *dtlsPacketConn) RemoteAddr() net.Addr             { return c.s.rtpDst.Load() }
+func (c *dtlsPacketConn) LocalAddr() net.Addr              { return c.conn.LocalAddr() }
+func (c *dtlsPacketConn) RemoteAddr() net.Addr             { return c.dst.Load() }
 func (c *dtlsPacketConn) SetDeadline(t time.Time) error    { return c.SetReadDeadline(t) }
 func (c *dtlsPacketConn) SetWriteDeadline(time.Time) error { return nil } // UDP writes do not block
 

@@ -133,18 +133,23 @@ func (s *Stream) readRTCP(ctx context.Context) {
 			}
 			continue
 		}
-		s.handleRTCP(append([]byte(nil), buf[:n]...), from)
+		b := append([]byte(nil), buf[:n]...)
+		if s.dtlsRTCP != nil && isDTLS(b) {
+			s.dtlsRTCP.deliver(b)
+			continue
+		}
+		s.handleRTCP(b, from)
 	}
 }
 
 func (s *Stream) handleRTCP(b []byte, from *net.UDPAddr) {
 	if s.encrypted {
 		s.recvMu.Lock()
-		if s.srtpIn == nil {
+		if s.srtcpIn == nil {
 			s.recvMu.Unlock()
 			return
 		}
-		dec, err := s.srtpIn.DecryptRTCP(nil, b, nil)
+		dec, err := s.srtcpIn.DecryptRTCP(nil, b, nil)
 		s.recvMu.Unlock()
 		if err != nil {
 			s.st.decryptFailed()
@@ -158,6 +163,7 @@ func (s *Stream) handleRTCP(b []byte, from *net.UDPAddr) {
 		return
 	}
 	latch(&s.rtcpDst, from)
+	s.st.rtcpGot()
 	now := time.Now()
 	for _, p := range pkts {
 		switch p := p.(type) {

@@ -29,6 +29,7 @@ type counters struct {
 	width, height  int
 	decryptFails   uint64
 	badPackets     uint64
+	rtcpIn         uint64
 	plisIn, firsIn uint32
 	plisOut        uint32
 	firsOut        uint32
@@ -76,6 +77,7 @@ func (c *counters) decryptFailed() uint64 {
 func (c *counters) keyingFailed(err error) { c.mu.Lock(); c.keyingErr = err; c.mu.Unlock() }
 
 func (c *counters) badPacket() { c.mu.Lock(); c.badPackets++; c.mu.Unlock() }
+func (c *counters) rtcpGot()   { c.mu.Lock(); c.rtcpIn++; c.mu.Unlock() }
 func (c *counters) pliIn()     { c.mu.Lock(); c.plisIn++; c.mu.Unlock() }
 func (c *counters) firIn()     { c.mu.Lock(); c.firsIn++; c.mu.Unlock() }
 func (c *counters) pliOut()    { c.mu.Lock(); c.plisOut++; c.mu.Unlock() }
@@ -116,6 +118,9 @@ type Stats struct {
 	DecryptFailures uint64
 	// Malformed counts packets that did not parse.
 	Malformed uint64
+	// RTCPReceived counts the far end's RTCP compound packets that
+	// authenticated and parsed.
+	RTCPReceived uint64
 	// OversizeNALs counts H.264 NAL units sent whole in
 	// packetization-mode 0 though larger than the MTU.
 	OversizeNALs uint64
@@ -145,7 +150,7 @@ func (s *Stream) Stats() Stats {
 	c := &s.st
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	st := Stats{DecryptFailures: c.decryptFails, Malformed: c.badPackets, OversizeNALs: oversize, MediaStopped: stopped, KeyingError: c.keyingErr}
+	st := Stats{DecryptFailures: c.decryptFails, Malformed: c.badPackets, OversizeNALs: oversize, MediaStopped: stopped, KeyingError: c.keyingErr, RTCPReceived: c.rtcpIn}
 	st.At = now
 	st.TargetBitrate = s.rate.Target()
 	if s.kind != Video {

@@ -104,17 +104,20 @@ type Stream struct {
 	ssrc            uint32
 
 	// encrypted says the stream is SRTP; until DTLS has keyed it (srtpOut
-	// and srtpIn nil) nothing is sent or played.
-	encrypted bool
-	dtls      *dtlsPacketConn
+	// and srtpIn nil) nothing is sent or played. dtls is the RTP
+	// component's association, dtlsRTCP the RTCP one's without rtcp-mux.
+	encrypted      bool
+	dtls, dtlsRTCP *dtlsPacketConn
 
-	sendMu  sync.Mutex // sequence numbers, timestamps, SRTP out, the payloader
-	srtpOut *srtp.Context
-	seq     uint16
-	send    sendState
+	sendMu   sync.Mutex // sequence numbers, timestamps, SRTP out, the payloader
+	srtpOut  *srtp.Context
+	srtcpOut *srtp.Context // srtpOut but with DTLS on a separate RTCP port
+	seq      uint16
+	send     sendState
 
-	recvMu sync.Mutex // SRTP in (RTP and RTCP read on two goroutines)
-	srtpIn *srtp.Context
+	recvMu  sync.Mutex // SRTP in (RTP and RTCP read on two goroutines)
+	srtpIn  *srtp.Context
+	srtcpIn *srtp.Context // as srtcpOut
 
 	rate *RateController
 	st   counters
@@ -182,11 +185,12 @@ func (s *Stream) Start(ctx context.Context, r Remote, h Handlers) error {
 			return err
 		}
 		s.srtpOut, s.srtpIn, s.encrypted = out, in, true
+		s.srtcpOut, s.srtcpIn = out, in
 	case r.DTLS != nil:
-		if !r.RTCPMux {
-			return errors.New("rtpmedia: DTLS-SRTP needs rtcp-mux here; offer a=rtcp-mux")
+		s.encrypted, s.dtls = true, newDTLSPacketConn(s.rtp, &s.rtpDst, false)
+		if !r.RTCPMux && s.rtcp != nil {
+			s.dtlsRTCP = newDTLSPacketConn(s.rtcp, &s.rtcpDst, true)
 		}
-		s.encrypted, s.dtls = true, newDTLSPacketConn(s)
 	}
 	s.remote, s.h = r, h
 	rc := r.Codec
@@ -206,11 +210,10 @@ func (s *Stream) Start(ctx context.Context, r Remote, h Handlers) error {
 		s.wg.Go(func() { s.readRTCP(ctx) })
 	}
 	s.wg.Go(func() { s.rtcpLoop(ctx) })
-	if s.dtls != nil {
-		s.wg.Go(func() {
-			defer s.dtls.Close()
-			s.handshake(ctx, *r.DTLS, s.dtls)
-		})
+	for _, pc := range []*dtlsPacketConn{s.dtls, s.dtlsRTCP} {
+		if pc != nil {
+			s.wg.Go(func() { s.handshake(ctx, *r.DTLS, pc) })
+		}
 	}
 	if s.kind == Video {
 		s.setTarget(s.rate.CapSDP(r.MaxBitrate))
@@ -303,11 +306,11 @@ func (s *Stream) writeRTCP(pkts []rtcp.Packet) error {
 	}
 	s.sendMu.Lock()
 	if s.encrypted {
-		if s.srtpOut == nil {
+		if s.srtcpOut == nil {
 			s.sendMu.Unlock()
-			return nil // DTLS has not keyed the stream yet
+			return nil // DTLS has not keyed the stream's RTCP yet
 		}
-		b, err = s.srtpOut.EncryptRTCP(nil, b, nil)
+		b, err = s.srtcpOut.EncryptRTCP(nil, b, nil)
 	}
 	s.sendMu.Unlock()
 	if err != nil {
