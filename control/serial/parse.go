@@ -109,7 +109,7 @@ func parse(line string) (Request, error) {
 			continue
 		}
 		switch r.Verb {
-		case XCommand:
+		case XCommand, XDocument: // xDocument's are Cisco's (Format: JSON Path: … Schema: True)
 			v, err := sc.value()
 			if err != nil {
 				return r, fmt.Errorf("%w (parameter %s)", err, w)
@@ -144,8 +144,28 @@ func lookupVerb(w string) Verb {
 	return 0
 }
 
+// splitSlash splits a word into path elements at slashes, and an element
+// written Cisco's way with an index, Receive[1], into Receive and 1.
 func splitSlash(w string) []string {
-	return strings.FieldsFunc(w, func(r rune) bool { return r == '/' })
+	var out []string
+	for _, e := range strings.FieldsFunc(w, func(r rune) bool { return r == '/' }) {
+		out = append(out, splitIndex(e)...)
+	}
+	return out
+}
+
+// splitIndex cuts "Name[N]" (N digits, Name without brackets) into Name
+// and N; anything else is one element.
+func splitIndex(e string) []string {
+	open := strings.IndexByte(e, '[')
+	if open <= 0 || !strings.HasSuffix(e, "]") || strings.ContainsAny(e[:open], "[]") {
+		return []string{e}
+	}
+	n := e[open+1 : len(e)-1]
+	if n == "" || strings.Trim(n, "0123456789") != "" {
+		return []string{e}
+	}
+	return []string{e[:open], n}
 }
 
 func isControl(c rune) bool { return c != '\t' && unicode.IsControl(c) }

@@ -23,7 +23,8 @@ type reply struct {
 	events    []room.Event // *e, canonical names from the schema
 	resultID  string
 	err       error
-	push      bool // feedback: no OK/ERROR line
+	xpath     string // Cisco's dialect: the path an unknown-path error points at
+	push      bool   // feedback: no OK/ERROR line
 }
 
 // reason makes an error fit on one line.

@@ -31,6 +31,7 @@ type session struct {
 	// its reply.
 	mu    sync.Mutex
 	json  bool
+	cisco bool           // Cisco's dialect: LF line ends, Cisco's JSON shapes, multi-line bodies (cisco.go)
 	feeds []control.Path // canonical, rooted at Status, Configuration or Event
 	werr  error
 
@@ -42,6 +43,8 @@ type session struct {
 	tooLong bool
 	tail    []byte // the end of a line that is too long, for its resultId
 	esc     escState
+	frame   int    // bytes still to come of a {N} multi-line request (Cisco dialect)
+	body    []byte // the multi-line request so far
 	feedWG  sync.WaitGroup
 	cancel  context.CancelFunc
 	sessCtx context.Context
@@ -124,10 +127,16 @@ func (ss *session) input(p []byte) (bye bool) {
 			continue
 		}
 		ss.lastCR = c == '\r'
+		if ss.frame > 0 {
+			if ss.framed(c) {
+				return true
+			}
+			continue
+		}
 		switch {
 		case c == '\r' || c == '\n':
 			if ss.echo {
-				echo = append(echo, "\r\n"...)
+				echo = append(echo, ss.eol()...)
 			}
 			flush()
 			line, tooLong, tag := string(ss.line), ss.tooLong, ""
@@ -138,7 +147,10 @@ func (ss *session) input(p []byte) (bye bool) {
 				tag = trailingTag(string(ss.tail))
 			}
 			ss.line, ss.tooLong, ss.tail = ss.line[:0], false, ss.tail[:0]
-			if ss.handle(line, tooLong, tag) {
+			if ss.startFrame(line, tooLong) {
+				continue
+			}
+			if ss.handle(line, tooLong, tag, nil) {
 				return true
 			}
 		case c == 0x08 || c == 0x7f: // backspace, delete
@@ -226,8 +238,9 @@ func (ss *session) inEscape(c byte) bool {
 const maxTail = 2 * maxTag
 
 // handle runs one line: the PIN before login, a request after. tag is the
-// resultId found at the end of a line that was too long to keep.
-func (ss *session) handle(line string, tooLong bool, tag string) (bye bool) {
+// resultId found at the end of a line that was too long to keep; body is
+// the rest of a multi-line request, nil for a one-line request.
+func (ss *session) handle(line string, tooLong bool, tag string, body []byte) (bye bool) {
 	if !ss.authed {
 		ss.login(line, tooLong)
 		return false
@@ -247,8 +260,16 @@ func (ss *session) handle(line string, tooLong bool, tag string) (bye bool) {
 		ss.writeReply(&reply{resultID: req.ResultID, err: err})
 		return false
 	}
-	r, bye := ss.exec(req)
+	var r *reply
+	if body != nil {
+		r = ss.refuseBody(req)
+	} else {
+		r, bye = ss.exec(req)
+	}
 	r.resultID = req.ResultID
+	if errors.Is(r.err, control.ErrUnknownPath) {
+		r.xpath = xpath(req)
+	}
 	ss.writeReply(r)
 	return bye
 }
@@ -328,8 +349,11 @@ func (ss *session) exec(req Request) (r *reply, bye bool) {
 		return ss.feedback(words), false
 
 	case XPreferences:
+		if len(words) == 2 && strings.EqualFold(words[0], "Dialect") {
+			return ss.dialect(words[1]), false
+		}
 		if len(words) != 2 || !strings.EqualFold(words[0], "OutputMode") {
-			return fail("use xPreferences OutputMode Terminal or xPreferences OutputMode JSON")
+			return fail("use xPreferences OutputMode Terminal, xPreferences OutputMode JSON or xPreferences Dialect Cisco")
 		}
 		switch {
 		case strings.EqualFold(words[1], "Terminal"):
@@ -342,6 +366,9 @@ func (ss *session) exec(req Request) (r *reply, bye bool) {
 		return &reply{}, false
 
 	case XDocument:
+		if len(req.Args) > 0 {
+			return ss.ciscoDocument(), false
+		}
 		if len(words) != 1 || !strings.EqualFold(words[0], "Schema") {
 			return fail("use xDocument Schema")
 		}
@@ -551,11 +578,24 @@ func (ss *session) push(sc, cc []control.Change, events []room.Event) {
 
 // writeReply renders r in the session's mode; ss.mu must be held.
 func (ss *session) writeReply(r *reply) {
-	if ss.json {
+	switch {
+	case ss.json && ss.cisco:
+		if b := r.ciscoJSON(); b != nil { // nil: an untagged reply with nothing to say
+			ss.write(append(b, '\n'))
+		}
+	case ss.json:
 		ss.write(append(r.jsonLine(), '\r', '\n'))
-		return
+	default:
+		ss.write([]byte(strings.Join(r.terminal(), ss.eol()) + ss.eol()))
 	}
-	ss.write([]byte(strings.Join(r.terminal(), "\r\n") + "\r\n"))
+}
+
+// eol is the session's line ending: CR LF, or LF in Cisco's dialect.
+func (ss *session) eol() string {
+	if ss.cisco {
+		return "\n"
+	}
+	return "\r\n"
 }
 
 // write sends b; the first failure ends the session. ss.mu must be held,

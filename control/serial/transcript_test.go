@@ -34,8 +34,9 @@ var update = flag.Bool("update", false, "rewrite the expected output in testdata
 //	                     connected, media, temperature, hardware, schedule,
 //	                     ended, incoming, gone, registration)
 //	!advance 30s         move the lockout clock on
+//	!eol lf              from here on lines end in LF (Cisco's dialect)
 //	<q "PIN: "           expect exactly these bytes
-//	any other line       expect this line and CRLF
+//	any other line       expect this line and CRLF (or LF after !eol lf)
 //
 // All expected output up to an action must arrive before the action runs;
 // after the last line nothing more may arrive.
@@ -56,6 +57,7 @@ type transcript struct {
 	in     io.Writer
 	out    *stream
 	expect []byte
+	eol    string // how the session ends lines: "\r\n", or "\n" after !eol lf
 }
 
 func runTranscript(t *testing.T, file string) {
@@ -86,7 +88,7 @@ func runTranscript(t *testing.T, file string) {
 		}
 	}
 run:
-	tr := &transcript{t: t, clock: newClock()}
+	tr := &transcript{t: t, clock: newClock(), eol: "\r\n"}
 	tr.room = startRoom(t, &settings)
 	opts.Now = tr.clock.Now
 	srv, err := serial.NewServer(tr.room, opts)
@@ -120,7 +122,7 @@ run:
 			tr.expect = append(tr.expect, b...)
 		case strings.HasPrefix(l, ">") || strings.HasPrefix(l, "!"):
 			if *update {
-				rewritten = append(rewritten, formatOutput(tr.out.drain(300*time.Millisecond))...)
+				rewritten = append(rewritten, formatOutput(tr.out.drain(300*time.Millisecond), tr.eol)...)
 			} else {
 				tr.check(file, lineNo)
 			}
@@ -129,11 +131,11 @@ run:
 				t.Fatalf("%s:%d: %v", file, lineNo, err)
 			}
 		default:
-			tr.expect = append(tr.expect, l+"\r\n"...)
+			tr.expect = append(tr.expect, l+tr.eol...)
 		}
 	}
 	if *update {
-		rewritten = append(rewritten, formatOutput(tr.out.drain(300*time.Millisecond))...)
+		rewritten = append(rewritten, formatOutput(tr.out.drain(300*time.Millisecond), tr.eol)...)
 		if err := os.WriteFile(file, []byte(strings.Join(rewritten, "\n")+"\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -141,7 +143,7 @@ run:
 	}
 	tr.check(file, len(lines))
 	if extra := tr.out.drain(150 * time.Millisecond); len(extra) > 0 {
-		t.Errorf("%s: unexpected output after the transcript:\n%s", file, strings.Join(formatOutput(extra), "\n"))
+		t.Errorf("%s: unexpected output after the transcript:\n%s", file, strings.Join(formatOutput(extra, tr.eol), "\n"))
 	}
 }
 
@@ -154,7 +156,7 @@ func (tr *transcript) check(file string, lineNo int) {
 	got, err := tr.out.take(len(tr.expect), waitOutput)
 	if !bytes.Equal(got, tr.expect) {
 		tr.t.Fatalf("%s: output before line %d differs (%v)\n--- got:\n%s\n--- want:\n%s", file, lineNo, err,
-			strings.Join(formatOutput(got), "\n"), strings.Join(formatOutput(tr.expect), "\n"))
+			strings.Join(formatOutput(got, tr.eol), "\n"), strings.Join(formatOutput(tr.expect, tr.eol), "\n"))
 	}
 	tr.expect = nil
 }
@@ -256,6 +258,12 @@ func (tr *transcript) act(l string) error {
 		}
 		syncRoom(t, tr.room)
 		return nil
+	case "!eol":
+		if len(f) != 2 || f[1] != "lf" {
+			return fmt.Errorf("!eol lf")
+		}
+		tr.eol = "\n"
+		return nil
 	case "!advance":
 		d, err := time.ParseDuration(f[1])
 		if err != nil {
@@ -267,14 +275,14 @@ func (tr *transcript) act(l string) error {
 	return fmt.Errorf("unknown directive %q", l)
 }
 
-// formatOutput writes server output as transcript lines: plain lines where
-// they read back unambiguously, <q "…"> otherwise.
-func formatOutput(b []byte) []string {
+// formatOutput writes server output as transcript lines: plain lines (ending
+// in eol) where they read back unambiguously, <q "…"> otherwise.
+func formatOutput(b []byte, eol string) []string {
 	var out []string
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Split(func(data []byte, atEOF bool) (int, []byte, error) {
-		if i := bytes.Index(data, []byte("\r\n")); i >= 0 {
-			return i + 2, data[:i+2], nil
+		if i := bytes.Index(data, []byte(eol)); i >= 0 {
+			return i + len(eol), data[:i+len(eol)], nil
 		}
 		if atEOF && len(data) > 0 {
 			return len(data), data, nil
@@ -283,7 +291,7 @@ func formatOutput(b []byte) []string {
 	})
 	for sc.Scan() {
 		seg := sc.Text()
-		line, complete := strings.CutSuffix(seg, "\r\n")
+		line, complete := strings.CutSuffix(seg, eol)
 		plain := complete && line != "" && !strings.ContainsFunc(line, unicode.IsControl) &&
 			!strings.HasPrefix(line, ">") && !strings.HasPrefix(line, "!") && !strings.HasPrefix(line, "#") && !strings.HasPrefix(line, "<q ")
 		if plain {

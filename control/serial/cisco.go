@@ -1,0 +1,300 @@
+package serial
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/roomd/roomd/control"
+)
+
+// Cisco's dialect. `xPreferences Dialect Cisco` makes a session speak close
+// enough to Cisco RoomOS's own console that Cisco's client library (jsxapi's
+// TSH backend) and drivers written for RoomOS run against roomd:
+//
+//   - lines end in LF, as on RoomOS's SSH console, so the reply's "OK" line
+//     is exactly "OK" to a client that splits on LF;
+//   - in JSON mode (`xPreferences OutputMode JSON`) replies and pushes take
+//     Cisco's shapes (ciscoJSON): leaves are {"Value":"…"}, listed items are
+//     arrays of objects with "id", a reply has exactly one key beside
+//     "ResultId", and a reply to an untagged request with nothing to say is
+//     not written at all (Cisco clients read an object without ResultId as
+//     feedback);
+//   - a request may carry a multi-line body, framed as RoomOS frames it:
+//     a line "{N}", then N bytes holding the request line and the body.
+//
+// The vocabulary is roomd's either way (paths, commands, values, reasons);
+// only the framing and the shapes change. Sessions that never ask keep
+// schema 1.x's output byte for byte.
+
+// maxFrame bounds a multi-line request: RoomOS's bodies are macros and
+// certificates; roomd takes none, so this only has to hold a refused one.
+const maxFrame = 64 << 10
+
+// dialect switches the session's dialect; the reply is already in it, so a
+// Cisco client that waits for the line "OK" sees one.
+func (ss *session) dialect(name string) *reply {
+	switch {
+	case strings.EqualFold(name, "Cisco"):
+		ss.cisco = true
+	case strings.EqualFold(name, "roomd"):
+		ss.cisco = false
+	default:
+		return &reply{err: fmt.Errorf("dialect %q is not Cisco or roomd", name)}
+	}
+	return &reply{}
+}
+
+// ciscoDocument answers RoomOS's form of xDocument (Format: Path: Schema:),
+// which jsxapi sends for its schema queries. roomd documents its schema
+// whole; the refusal says so in Cisco's error shape.
+func (ss *session) ciscoDocument() *reply {
+	if !ss.cisco {
+		return &reply{err: fmt.Errorf("%w: %s takes no Name: value parameters", ErrSyntax, XDocument)}
+	}
+	return &reply{err: errors.New("xDocument Format:/Path:/Schema: is not supported; send xDocument Schema for roomd's whole schema")}
+}
+
+// startFrame begins a multi-line request when line is RoomOS's frame
+// header "{N}" in a logged-in Cisco session. It reports whether it took the
+// line; a frame too long is refused at once and its bytes then run as lines.
+func (ss *session) startFrame(line string, tooLong bool) bool {
+	if !ss.cisco || !ss.authed || tooLong {
+		return false
+	}
+	t := strings.TrimRight(line, " \t")
+	if len(t) < 3 || t[0] != '{' || t[len(t)-1] != '}' {
+		return false
+	}
+	n, err := strconv.Atoi(t[1 : len(t)-1])
+	if err != nil || n < 0 || strings.ContainsAny(t[1:len(t)-1], "+-") {
+		return false
+	}
+	if n > maxFrame {
+		ss.catchUp()
+		ss.mu.Lock()
+		ss.writeReply(&reply{err: fmt.Errorf("a multi-line request of %d bytes is longer than the %d allowed; nothing was done", n, maxFrame)})
+		ss.mu.Unlock()
+		return true
+	}
+	ss.frame, ss.body = n, ss.body[:0]
+	return true
+}
+
+// framed takes one byte of a multi-line request and runs the request once
+// it is whole: its first line is the request, the rest its body.
+func (ss *session) framed(c byte) (bye bool) {
+	ss.body = append(ss.body, c)
+	if ss.frame--; ss.frame > 0 {
+		return false
+	}
+	text := string(ss.body)
+	line, body, _ := strings.Cut(text, "\n")
+	line = strings.TrimSuffix(line, "\r")
+	body = strings.TrimSuffix(body, "\n")
+	return ss.handle(line, false, "", []byte(body))
+}
+
+// refuseBody answers a request that came with a multi-line body: no roomd
+// command takes one, so it is refused, in the command's own result when the
+// command is known.
+func (ss *session) refuseBody(req Request) *reply {
+	if req.Verb != XCommand {
+		return &reply{err: fmt.Errorf("%w: only xCommand takes a multi-line body", ErrSyntax)}
+	}
+	cmd, err := control.ParseCommand(control.Path(req.Words), req.Args)
+	if err != nil {
+		return &reply{result: cmd.Result, err: err}
+	}
+	return &reply{result: cmd.Result, err: fmt.Errorf("xCommand %s takes no multi-line body; nothing was done", cmd.Path)}
+}
+
+// xpath is where a request that named no known path pointed, for the XPath
+// of Cisco's error.
+func xpath(req Request) string {
+	p := control.Path(req.Words)
+	switch req.Verb {
+	case XStatus:
+		return append(control.Path{"Status"}, p...).Slash()
+	case XConfiguration:
+		return append(control.Path{"Configuration"}, p...).Slash()
+	case XFeedback:
+		if len(p) > 0 {
+			return p[1:].Slash()
+		}
+	}
+	return p.Slash()
+}
+
+// ciscoJSON renders r in Cisco's JSON shapes, on one line, or returns nil
+// when r answers an untagged request and has nothing to say.
+func (r *reply) ciscoJSON() []byte {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	key := func(k string) {
+		writeJSONString(&b, k)
+		b.WriteByte(':')
+	}
+	switch {
+	case r.err != nil:
+		name := r.result
+		if name == "" {
+			name = "Result"
+		}
+		key("CommandResponse")
+		b.WriteByte('{')
+		key(name)
+		b.WriteString(`{"status":"Error","Reason":{"Value":`)
+		writeJSONString(&b, reason(r.err))
+		b.WriteByte('}')
+		if r.xpath != "" {
+			b.WriteString(`,"XPath":{"Value":`)
+			writeJSONString(&b, r.xpath)
+			b.WriteByte('}')
+		}
+		b.WriteString("}}")
+	case r.result != "":
+		key("CommandResponse")
+		b.WriteByte('{')
+		key(r.result)
+		b.WriteString(`{"status":"OK"}}`)
+	case r.hasStatus || len(r.status) > 0:
+		t := &ciscoTree{}
+		for _, c := range r.status {
+			t.set(c.Path, c.Value, c.Gone, control.IndexSlot(c.Path))
+		}
+		key("Status")
+		t.write(&b)
+	case r.hasConfig || len(r.config) > 0:
+		t := &ciscoTree{}
+		for _, l := range r.config {
+			t.set(l.Path, l.Value, false, -1)
+		}
+		key("Configuration")
+		t.write(&b)
+	case len(r.events) > 0:
+		t := &ciscoTree{}
+		for _, e := range r.events {
+			n := t.child(e.Name) // an event without fields is {}
+			for i := 0; i < len(e.Fields); i += 2 {
+				v := ""
+				if i+1 < len(e.Fields) {
+					v = e.Fields[i+1]
+				}
+				n.set(control.Path{e.Fields[i]}, v, false, -1)
+			}
+		}
+		key("Event")
+		t.write(&b)
+	case r.hasFeeds:
+		key("Feedback")
+		writeJSON(&b, append([]string{}, r.feedback...))
+	case r.schema != nil:
+		key("Schema")
+		writeJSON(&b, r.schema)
+	case r.resultID == "":
+		return nil
+	}
+	if r.resultID != "" {
+		if b.Len() > 1 {
+			b.WriteByte(',')
+		}
+		key("ResultId")
+		writeJSONString(&b, r.resultID)
+	}
+	b.WriteByte('}')
+	return b.Bytes()
+}
+
+// ciscoTree is an object in Cisco's JSON: a leaf is {"Value":"…"} (a leaf
+// that is gone {"ghost":"True"}), and the items of a listed group are an
+// array of objects carrying their number as "id".
+type ciscoTree struct {
+	key   string
+	value string
+	leaf  bool
+	ghost bool
+	list  bool // kids are items, keyed by their number
+	kids  []*ciscoTree
+}
+
+func (t *ciscoTree) child(key string) *ciscoTree {
+	for _, k := range t.kids {
+		if k.key == key {
+			return k
+		}
+	}
+	k := &ciscoTree{key: key}
+	t.kids = append(t.kids, k)
+	return k
+}
+
+// set puts a leaf at p; slot is the position of an item's number in p, or -1.
+func (t *ciscoTree) set(p control.Path, v string, ghost bool, slot int) {
+	n := t
+	for i, e := range p {
+		if i == slot && i > 0 {
+			n.list = true
+		}
+		n = n.child(e)
+	}
+	n.leaf, n.value, n.ghost = true, v, ghost
+}
+
+// gone reports that every leaf under t is a ghost: the whole item left.
+func (t *ciscoTree) gone() bool {
+	if t.leaf {
+		return t.ghost
+	}
+	for _, k := range t.kids {
+		if !k.gone() {
+			return false
+		}
+	}
+	return len(t.kids) > 0
+}
+
+func (t *ciscoTree) write(b *bytes.Buffer) {
+	switch {
+	case t.leaf && t.ghost:
+		b.WriteString(`{"ghost":"True"}`)
+	case t.leaf:
+		b.WriteString(`{"Value":`)
+		writeJSONString(b, t.value)
+		b.WriteByte('}')
+	case t.list:
+		b.WriteByte('[')
+		for i, item := range t.kids {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(`{"id":`)
+			writeJSONString(b, item.key)
+			if item.gone() {
+				b.WriteString(`,"ghost":"True"}`)
+				continue
+			}
+			for _, k := range item.kids {
+				b.WriteByte(',')
+				writeJSONString(b, k.key)
+				b.WriteByte(':')
+				k.write(b)
+			}
+			b.WriteByte('}')
+		}
+		b.WriteByte(']')
+	default:
+		b.WriteByte('{')
+		for i, k := range t.kids {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			writeJSONString(b, k.key)
+			b.WriteByte(':')
+			k.write(b)
+		}
+		b.WriteByte('}')
+	}
+}
