@@ -106,6 +106,15 @@ func (a Audio) Duration() time.Duration {
 	return time.Duration(len(a.Samples)/a.Channels) * time.Second / time.Duration(a.SampleRate)
 }
 
+// Last is the final d of the audio (all of it when shorter).
+func (a Audio) Last(d time.Duration) Audio {
+	n := int(d.Seconds()*float64(a.SampleRate)) * a.Channels
+	if n < len(a.Samples) {
+		a.Samples = a.Samples[len(a.Samples)-n:]
+	}
+	return a
+}
+
 // RMS is the root mean square of the samples, 0 to 32768: near 0 is silence.
 func (a Audio) RMS() float64 {
 	if len(a.Samples) == 0 {

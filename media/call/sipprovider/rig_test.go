@@ -26,6 +26,8 @@ type rig struct {
 	engine *call.Engine
 	comp   *display.Compositor
 	mixer  *playout.Mixer
+	// mic and camera are the room's gates: closed is muted and privacy.
+	mic, camera *roommedia.Gate
 
 	mu      sync.Mutex
 	reports []room.CallReported
@@ -40,7 +42,7 @@ func newRig(t *testing.T, cfg Config, uc ua.Config) *rig {
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(t.Output(), nil))
 	uc.Logger = log
-	g := &rig{comp: display.NewCompositor(640, 360), mixer: playout.NewMixer(), changed: make(chan struct{}, 1), ringing: make(chan room.IncomingCallReported, 4), gone: make(chan room.IncomingCallGone, 4), regs: make(chan room.SIPRegistrationReported, 16)}
+	g := &rig{comp: display.NewCompositor(640, 360), mixer: playout.NewMixer(), mic: &roommedia.Gate{}, camera: &roommedia.Gate{}, changed: make(chan struct{}, 1), ringing: make(chan room.IncomingCallReported, 4), gone: make(chan room.IncomingCallGone, 4), regs: make(chan room.SIPRegistrationReported, 16)}
 	aor := ""
 	if uc.Account != nil {
 		aor = uc.Account.AOR
@@ -73,7 +75,7 @@ func newRig(t *testing.T, cfg Config, uc ua.Config) *rig {
 			},
 			Audio: func() (capture.AudioSource, error) { return capture.NewTone(capture.ToneOptions{}) },
 		},
-		Mic: &roommedia.Gate{}, Camera: &roommedia.Gate{}, Compositor: g.comp, Playout: g.mixer,
+		Mic: g.mic, Camera: g.camera, Compositor: g.comp, Playout: g.mixer,
 		RetryMin: 200 * time.Millisecond, RetryMax: time.Second,
 		Logger:    log,
 		Providers: call.Providers{Name: p},
