@@ -1,9 +1,22 @@
-// Package v4l2 asks Video4Linux devices what they are, without opening a
-// stream: the camera picker uses it to skip codec and ISP nodes, and the
-// encoder selection uses it to find a memory-to-memory H.264 encoder such
-// as the Raspberry Pi 4's /dev/video11.
+// Package v4l2 drives Video4Linux devices in pure Go. QueryCapabilities
+// and Formats ask a node what it is without opening a stream: the camera
+// picker uses them to skip codec and ISP nodes, and the encoder selection
+// to find a memory-to-memory H.264 encoder such as the Raspberry Pi 4's
+// /dev/video11.
 //
-// It issues VIDIOC_QUERYCAP and VIDIOC_ENUM_FMT only, in pure Go.
+// # Streaming
+//
+// [Open] gives a [Device] for the streaming ioctls, single- and
+// multi-planar: formats (G/S/TRY_FMT), MMAP and DMABUF buffers
+// (REQBUFS, QUERYBUF, mmap, QBUF, DQBUF, EXPBUF), STREAMON/OFF, controls
+// (QUERYCTRL, G/S_CTRL, S_EXT_CTRLS), the frame interval (S_PARM), encoder
+// commands and events for a drain (ENCODER_CMD, SUBSCRIBE_EVENT,
+// DQEVENT), and waiting with poll(2) on the non-blocking node. All of it
+// goes through the [File] seam, so tests drive a fake device
+// (package v4l2test) through the same code.
+//
+// Everything is pure Go on golang.org/x/sys/unix; the kernel structs are
+// laid out for 64-bit Linux (internal/uapi).
 package v4l2
 
 import (
@@ -19,6 +32,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/roomd/roomd/media/capture/v4l2/internal/uapi"
 )
 
 // Capability bits (V4L2_CAP_*).
@@ -123,8 +138,8 @@ const (
 	capabilitySize = 104
 	fmtdescSize    = 64
 	// _IOR('V', 0, struct v4l2_capability) and _IOWR('V', 2, struct v4l2_fmtdesc).
-	vidiocQueryCap uint = 0x80000000 | capabilitySize<<16 | 'V'<<8
-	vidiocEnumFmt  uint = 0xC0000000 | fmtdescSize<<16 | 'V'<<8 | 2
+	vidiocQueryCap = uapi.VidiocQueryCap
+	vidiocEnumFmt  = uapi.VidiocEnumFmt
 )
 
 // ErrNotV4L2 means the path exists but is not a V4L2 device.
@@ -181,12 +196,16 @@ func Formats(path string, bufType uint32) ([]Format, error) {
 		return nil, fmt.Errorf("v4l2: %w", &os.PathError{Op: "open", Path: path, Err: err})
 	}
 	defer unix.Close(fd)
+	return enumFormats(osFile{fd}, path, bufType)
+}
+
+func enumFormats(f File, path string, bufType uint32) ([]Format, error) {
 	var out []Format
 	for i := uint32(0); i < 256; i++ {
 		var raw [fmtdescSize]byte
 		binary.NativeEndian.PutUint32(raw[0:], i)
 		binary.NativeEndian.PutUint32(raw[4:], bufType)
-		if err := ioctl(fd, vidiocEnumFmt, unsafe.Pointer(&raw[0])); err != nil {
+		if err := f.Ioctl(vidiocEnumFmt, unsafe.Pointer(&raw[0])); err != nil {
 			if errors.Is(err, unix.EINVAL) {
 				break // end of the list
 			}
