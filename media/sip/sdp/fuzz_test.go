@@ -11,9 +11,9 @@ import (
 )
 
 // FuzzNegotiate reads arbitrary bytes as a far end's offer and as its
-// answer to roomd's offer: no panic, every error classified, and every
+// answer to roomd's offer: no panic, every error classified, every
 // accepted description answered with one pion/sdp and roomd can read
-// back.
+// back, and CheckOffer passing every offer Answer takes.
 func FuzzNegotiate(f *testing.F) {
 	for _, dir := range []string{"offers", "answers"} {
 		files, _ := filepath.Glob(filepath.Join("testdata", dir, "*.sdp"))
@@ -35,6 +35,12 @@ func FuzzNegotiate(f *testing.F) {
 		s := newSession(t, cfg)
 		answer, neg, err := s.Answer(body, SendRecv)
 		checkOutcome(t, err, neg)
+		// The check before ringing never refuses what Answer takes.
+		if cerr := CheckOffer(body); err == nil && cerr != nil {
+			t.Fatalf("CheckOffer refuses an offer Answer takes: %v", cerr)
+		} else if cerr != nil && !errors.Is(cerr, ErrMalformed) && !errors.Is(cerr, ErrNotAcceptable) {
+			t.Fatalf("CheckOffer: unclassified error %v", cerr)
+		}
 		if err == nil {
 			rs := reparse(t, answer)
 			offer, _ := parse(body)

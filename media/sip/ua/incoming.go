@@ -2,6 +2,7 @@ package ua
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/roomd/roomd/media/sip/sdp"
 )
 
 // IncomingCall is an inbound call ringing the room. The room answers it
@@ -201,6 +204,11 @@ func (u *UA) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 		u.respond(req, tx, 400, "Bad Request", nil)
 		return
 	}
+	if s := strings.ToLower(req.Recipient.Scheme); s != "sip" && s != "sips" {
+		// RFC 3261 8.2.2.1: a Request-URI scheme the UAS does not serve.
+		u.respond(req, tx, 416, "Unsupported URI Scheme", nil)
+		return
+	}
 	if ct := req.ContentType(); len(req.Body()) > 0 && (ct == nil || !strings.EqualFold(strings.TrimSpace(strings.SplitN(ct.Value(), ";", 2)[0]), "application/sdp")) {
 		u.respond(req, tx, 415, "Unsupported Media Type", nil, sip.NewHeader("Accept", "application/sdp"))
 		return
@@ -218,6 +226,18 @@ func (u *UA) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if h := req.GetHeader("Session-Expires"); h != nil {
 		if d, _, ok := parseSessionExpires(h.Value()); ok && d < MinSE {
 			u.respond(req, tx, 422, "Session Interval Too Small", nil, sip.NewHeader("Min-SE", seconds(MinSE)))
+			return
+		}
+	}
+	if len(req.Body()) > 0 {
+		// An offer no answer could take must not ring the room.
+		if err := sdp.CheckOffer(req.Body()); err != nil {
+			u.log.Info("sip: inbound call refused: its offer is unusable", "from", from.Addr(), "err", err)
+			if errors.Is(err, sdp.ErrMalformed) {
+				u.respond(req, tx, 400, "Bad Request (malformed SDP)", nil)
+			} else {
+				u.respond(req, tx, 488, "Not Acceptable Here", nil, sip.NewHeader("Warning", `304 roomd "no audio stream the room can take"`))
+			}
 			return
 		}
 	}

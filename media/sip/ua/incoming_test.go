@@ -83,12 +83,14 @@ func TestInviteFlood(t *testing.T) {
 
 // TestRefusesBadInput: an oversized request is dropped unparsed, a
 // malformed one gets 400 from sipgo, an INVITE without Contact 400, a
-// session interval under Min-SE 422, a required extension other than
-// timer 420, a non-SDP body 415, an in-dialog
-// request for no call 481; and the agent still answers OPTIONS with its
-// Server header.
+// Request-URI that is not sip: or sips: 416, a session interval under
+// Min-SE 422, a required extension other than timer 420, a non-SDP body
+// 415, a malformed offer 400 and one with no usable audio 488, an
+// in-dialog request for no call 481; none of them rings the room, and the
+// agent still answers OPTIONS with its Server header.
 func TestRefusesBadInput(t *testing.T) {
-	u := startUA(t, Config{Inbound: Policy{Kind: PolicyRing}, OnIncoming: func(ic *IncomingCall) { go ic.Decline(false) },
+	var rang atomic.Int32
+	u := startUA(t, Config{Inbound: Policy{Kind: PolicyRing}, OnIncoming: func(ic *IncomingCall) { rang.Add(1); go ic.Decline(false) },
 		Limits: Limits{PerSource: 100, Burst: 100}})
 	c, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -106,6 +108,9 @@ func TestRefusesBadInput(t *testing.T) {
 		{"short session", rawRequest("INVITE", la, to, 4, "Session-Expires: 30\r\n", sdp), "INVITE", "422"},
 		{"requires 100rel", rawRequest("INVITE", la, to, 9, "Require: 100rel\r\n", sdp), "INVITE", "420"},
 		{"not SDP", strings.Replace(rawRequest("INVITE", la, to, 5, "", sdp), "application/sdp", "text/plain", 1), "INVITE", "415"},
+		{"xmpp Request-URI", strings.Replace(rawRequest("INVITE", la, to, 10, "", sdp), "INVITE sip:", "INVITE xmpp:", 1), "INVITE", "416"},
+		{"malformed offer", rawRequest("INVITE", la, to, 11, "", strings.Replace(sdp, "m=audio ", "m=audio 9", 1)), "INVITE", "400"},
+		{"offer without audio", rawRequest("INVITE", la, to, 12, "", strings.Replace(sdp, "m=audio ", "m=video ", 1)), "INVITE", "488"},
 		{"BYE for no call", strings.Replace(rawRequest("BYE", la, to, 6, "", ""), "To: <"+to+">", "To: <"+to+">;tag=nope", 1), "BYE", "481"},
 		{"unknown method", rawRequest("SUBSCRIBE", la, to, 7, "", ""), "SUBSCRIBE", "405"},
 		{"alive", rawRequest("OPTIONS", la, to, 8, "", ""), "OPTIONS", "200"},
@@ -126,6 +131,9 @@ func TestRefusesBadInput(t *testing.T) {
 				t.Errorf("OPTIONS answer without our Server header:\n%s", got[0])
 			}
 		})
+	}
+	if n := rang.Load(); n != 0 {
+		t.Errorf("bad requests rang the room %d times", n)
 	}
 }
 
