@@ -54,6 +54,10 @@ type Config struct {
 	// Inbound holds the ringing inbound calls a join with
 	// room.Meeting.Incoming answers; nil means the room answers none.
 	Inbound *Inbound
+	// OnDTMF, when set, gets each tone the far end sends in a call (RFC
+	// 4733 telephone-events or SIP INFO); nil means they are only logged,
+	// without the digit. Tones may be a passcode: never log them.
+	OnDTMF func(digit rune)
 }
 
 // Provider joins SIP meetings. It is safe for concurrent use.
@@ -222,12 +226,15 @@ func (p *Provider) join(ctx context.Context, s provider.Session) (string, error)
 			(*e).ForceKeyFrame()
 		}
 	}
-	h := ua.Handlers{
-		FastUpdate: keyFrame,
-		DTMF: func(d rune, _ time.Duration) {
-			log.Info("sip: the far end sent a DTMF digit")
-		},
+	farDTMF := func(via string) func(rune, time.Duration) {
+		return func(d rune, _ time.Duration) {
+			log.Info("sip: the far end sent a DTMF digit", "via", via)
+			if p.cfg.OnDTMF != nil {
+				p.cfg.OnDTMF(d)
+			}
+		}
 	}
+	h := ua.Handlers{FastUpdate: keyFrame, DTMF: farDTMF("SIP INFO")}
 	started := time.Now()
 	var c *ua.Call
 	if incoming != nil {
@@ -271,6 +278,7 @@ func (p *Provider) join(ctx context.Context, s provider.Session) (string, error)
 			player.Video(img)
 		},
 		OnAudio:           player.Audio,
+		OnDTMF:            farDTMF("RFC 4733"),
 		OnKeyFrameRequest: keyFrame,
 		OnNeedKeyFrame: func() {
 			go func() {

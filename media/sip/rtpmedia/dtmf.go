@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/pion/rtp"
 )
 
 // DTMF timing: RFC 4733 §2.5.1.2 suggests a packet every 50 ms and the
@@ -38,6 +40,46 @@ func dtmfEvent(d rune) (byte, bool) {
 		return byte(d-'a') + 12, true
 	}
 	return 0, false
+}
+
+// dtmfDigit is the digit of an RFC 4733 event code 0-15.
+func dtmfDigit(ev byte) (rune, bool) {
+	const digits = "0123456789*#ABCD"
+	if int(ev) >= len(digits) {
+		return 0, false
+	}
+	return rune(digits[ev]), true
+}
+
+// dtmfIn follows the far end's telephone-events: each event (one RTP
+// timestamp) is reported once, at its first end packet.
+type dtmfIn struct {
+	reported bool
+	ts       uint32 // the last reported event's timestamp
+}
+
+// telephoneEvent reads an RFC 4733 payload and calls OnDTMF when an
+// event ends; repeated end packets, and events other than 0-9 * # A-D,
+// are not reported.
+func (s *Stream) telephoneEvent(p *rtp.Packet) {
+	b := p.Payload
+	if len(b) < 4 || b[1]&0x80 == 0 || s.h.OnDTMF == nil {
+		return
+	}
+	if s.rxDTMF.reported && s.rxDTMF.ts == p.Timestamp {
+		return
+	}
+	s.rxDTMF.reported, s.rxDTMF.ts = true, p.Timestamp
+	d, ok := dtmfDigit(b[0])
+	if !ok {
+		return
+	}
+	clock := s.remote.DTMFClockRate
+	if clock == 0 {
+		clock = 8000
+	}
+	dur := time.Duration(binary.BigEndian.Uint16(b[2:4])) * time.Second / time.Duration(clock)
+	s.h.OnDTMF(d, dur)
 }
 
 // ValidDTMF says whether digits has only 0-9, *, # and A-D.

@@ -155,3 +155,48 @@ func TestSendDTMFRefuses(t *testing.T) {
 		t.Fatal("digit x accepted")
 	}
 }
+
+// Telephone-events from the far end are reported once per digit, at its
+// end, with its duration; the far end's own payload type (renumbered by
+// an answerer) is read too, and events are not played as audio.
+func TestDTMFReceived(t *testing.T) {
+	a, b := listen(t, Audio, Options{}), listen(t, Audio, Options{})
+	c := Codec{PT: 0, Name: CodecPCMU}
+	ra, rb := remoteOf(b, c), remoteOf(a, c)
+	ra.DTMF = 100                        // a sends with 100
+	rb.DTMF, rb.DTMFReceivePT = 101, 100 // b sends with 101, reads a's 100
+	type digit struct {
+		d   rune
+		dur time.Duration
+	}
+	got := make(chan digit, 16)
+	played := &pcmSink{}
+	start(t, b, rb, Handlers{OnAudio: played.add, OnDTMF: func(d rune, dur time.Duration) { got <- digit{d, dur} }})
+	start(t, a, ra)
+	if err := a.SendDTMF(context.Background(), "12#D", 100*time.Millisecond, 40*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	var digits []rune
+	for len(digits) < 4 {
+		select {
+		case g := <-got:
+			digits = append(digits, g.d)
+			if g.dur != 100*time.Millisecond {
+				t.Errorf("digit %c lasted %v; want 100ms", g.d, g.dur)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatalf("digits received %q; want 12#D", string(digits))
+		}
+	}
+	if string(digits) != "12#D" {
+		t.Errorf("digits received %q; want 12#D", string(digits))
+	}
+	select {
+	case g := <-got:
+		t.Errorf("digit %c reported again (repeated end packets)", g.d)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if n := len(played.samples()); n != 0 {
+		t.Errorf("%d samples of telephone-events played as audio", n)
+	}
+}

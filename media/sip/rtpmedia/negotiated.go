@@ -45,7 +45,7 @@ func RemoteFrom(s *sdp.Stream, cert *tls.Certificate) (Remote, error) {
 		r.RTCP = net.UDPAddrFromAddrPort(s.RemoteRTCP)
 	}
 	if s.DTMF != nil {
-		r.DTMF, r.DTMFClockRate = s.DTMF.PT, uint32(s.DTMF.ClockRate)
+		r.DTMF, r.DTMFClockRate, r.DTMFReceivePT = s.DTMF.PT, uint32(s.DTMF.ClockRate), s.DTMF.ReceivePT
 	}
 	switch s.Crypto.Method {
 	case sdp.Plain:

@@ -119,8 +119,12 @@ func (s *Stream) handleRTP(b []byte, from *net.UDPAddr, rcv *receiver) {
 	if s.rx.update(&p, now, codec.clockRate(), len(b)) && s.h.OnMediaResumed != nil {
 		s.h.OnMediaResumed()
 	}
+	if s.remote.receivesDTMF(p.PayloadType) {
+		s.telephoneEvent(&p)
+		return
+	}
 	if !codec.receives(p.PayloadType) {
-		return // telephone-events and comfort noise are not played
+		return // comfort noise is not played
 	}
 	rcv.sb.Push(&p)
 	for smp := rcv.sb.Pop(); smp != nil; smp = rcv.sb.Pop() {

@@ -108,9 +108,11 @@ type Remote struct {
 	RTCPMux bool
 	Codec   Codec
 	// DTMF is the telephone-event payload type (0: none) and DTMFClockRate
-	// its clock (0: 8000).
+	// its clock (0: 8000); DTMFReceivePT is the one the far end sends
+	// with when an answerer renumbered (0: DTMF).
 	DTMF          uint8
 	DTMFClockRate uint32
+	DTMFReceivePT uint8
 	Feedback      Feedback
 	// SRTP (SDES keys) or DTLS (DTLS-SRTP) encrypt the stream; both nil
 	// is plain RTP.
@@ -122,6 +124,11 @@ type Remote struct {
 	// NoSend says the far end takes no media on the stream (it holds the
 	// call: its a=sendonly or a=inactive); nothing is sent meanwhile.
 	NoSend bool
+}
+
+// receivesDTMF says whether pt is the far end's telephone-event.
+func (r Remote) receivesDTMF(pt uint8) bool {
+	return r.DTMF != 0 && (pt == r.DTMF || pt == r.DTMFReceivePT)
 }
 
 func (r Remote) rtcpAddr() *net.UDPAddr {

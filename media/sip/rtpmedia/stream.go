@@ -62,6 +62,10 @@ type Handlers struct {
 	// OnBitrate gets the send target in bit/s whenever it changes: the
 	// encoder's SetBitRate.
 	OnBitrate func(bps int)
+	// OnDTMF gets each digit the far end sends as an RFC 4733
+	// telephone-event (0-9 * # A-D), once, when it ends, with how long it
+	// sounded. Digits may be a passcode: do not log them.
+	OnDTMF func(digit rune, d time.Duration)
 	// OnMediaStopped says no packet came for Options.Timeout; OnMediaResumed
 	// says they came back.
 	OnMediaStopped, OnMediaResumed func()
@@ -122,7 +126,9 @@ type Stream struct {
 	rate *RateController
 	st   counters
 	rx   reception
-	fb   feedbackState
+	// rxDTMF is owned by the RTP read loop.
+	rxDTMF dtmfIn
+	fb     feedbackState
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
