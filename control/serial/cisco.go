@@ -2,12 +2,15 @@ package serial
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 
 	"github.com/roomd/roomd/control"
+	"github.com/roomd/roomd/room"
 )
 
 // Cisco's dialect. `xPreferences Dialect Cisco` makes a session speak close
@@ -28,6 +31,15 @@ import (
 // The vocabulary is roomd's either way (paths, commands, values, reasons);
 // only the framing and the shapes change. Sessions that never ask keep
 // schema 1.x's output byte for byte.
+
+// ServeCisco is [Server.Serve] for a session in Cisco's dialect from its
+// first byte, greeted with a reply ending in the line "OK" as RoomOS's SSH
+// console greets, so a client that waits for it (jsxapi's TSH backend over
+// SSH) needs to send nothing first. A source that must log in gets the
+// greeting after the right PIN.
+func (s *Server) ServeCisco(ctx context.Context, rw io.ReadWriteCloser, src room.Source) error {
+	return s.serve(ctx, rw, src, true)
+}
 
 // maxFrame bounds a multi-line request: RoomOS's bodies are macros and
 // certificates; roomd takes none, so this only has to hold a refused one.

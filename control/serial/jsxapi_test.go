@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -214,6 +216,39 @@ func TestJSXAPIOverSocket(t *testing.T) {
 	path := listen(t, srv)
 	c := startJSXAPI(t)
 	c.value(map[string]any{"op": "connect", "socket": path})
+	exerciseJSXAPI(t, c, r)
+}
+
+// TestJSXAPIServeCisco: a session served with ServeCisco (as an SSH
+// server would) greets jsxapi by itself; the client writes nothing first.
+func TestJSXAPIServeCisco(t *testing.T) {
+	r := startRoom(t, nil)
+	srv := newServer(t, r, serial.Options{})
+	path := filepath.Join(t.TempDir(), "cisco.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() {
+		conn, err := ln.Accept()
+		ln.Close()
+		if err != nil {
+			served <- err
+			return
+		}
+		served <- srv.ServeCisco(ctx, conn, room.Source{Kind: room.FromSocket, ID: "cisco-test"})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		ln.Close()
+		if err := <-served; err != nil && !errors.Is(err, net.ErrClosed) {
+			t.Errorf("ServeCisco: %v", err)
+		}
+	})
+	c := startJSXAPI(t)
+	c.value(map[string]any{"op": "connect", "socket": path, "greeted": true})
 	exerciseJSXAPI(t, c, r)
 }
 

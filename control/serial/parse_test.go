@@ -42,6 +42,14 @@ var parseTable = []struct {
 	{line: "xFeedback DeregisterAll", want: serial.Request{Verb: serial.XFeedback, Words: []string{"DeregisterAll"}}},
 	{line: "xPreferences OutputMode JSON", want: serial.Request{Verb: serial.XPreferences, Words: []string{"OutputMode", "JSON"}}},
 	{line: "xDocument Schema", want: serial.Request{Verb: serial.XDocument, Words: []string{"Schema"}}},
+	// Cisco's Name[N] is Name N in every path; other brackets are left alone.
+	{line: "xfeedback register /Status/Call/Receive[1]/Fps", want: serial.Request{Verb: serial.XFeedback, Words: []string{"register", "Status", "Call", "Receive", "1", "Fps"}}},
+	{line: "xStatus Call Receive[12] Fps", want: serial.Request{Verb: serial.XStatus, Words: []string{"Call", "Receive", "12", "Fps"}}},
+	{line: "xConfiguration Audio[1] DefaultVolume: 5", want: serial.Request{Verb: serial.XConfiguration, Words: []string{"Audio", "1", "DefaultVolume"}, Value: "5", Set: true}},
+	{line: "xStatus [1] a[] b[x] c[1][2] d[1]e", want: serial.Request{Verb: serial.XStatus, Words: []string{"[1]", "a[]", "b[x]", "c[1][2]", "d[1]e"}}},
+	// RoomOS's form of xDocument parses (the session refuses it).
+	{line: `xDocument Format: "JSON" Path: "Status/Audio" Schema: "True"`, want: serial.Request{Verb: serial.XDocument,
+		Args: []control.Arg{{Name: "Format", Value: "JSON"}, {Name: "Path", Value: "Status/Audio"}, {Name: "Schema", Value: "True"}}}},
 	{line: "ECHO off", want: serial.Request{Verb: serial.Echo, Words: []string{"off"}}},
 	{line: "bye", want: serial.Request{Verb: serial.Bye}},
 

@@ -108,11 +108,15 @@ func NewServer(r Room, o Options) (*Server, error) {
 // from: room.Source{Kind: room.FromSocket, ID: "socket#3"}. Serial sessions
 // echo what is typed; others do not. Cancellation is not an error.
 func (s *Server) Serve(ctx context.Context, rw io.ReadWriteCloser, src room.Source) error {
+	return s.serve(ctx, rw, src, false)
+}
+
+func (s *Server) serve(ctx context.Context, rw io.ReadWriteCloser, src room.Source, cisco bool) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() { rw.Close() })
 	defer stop()
-	_, err := s.session(ctx, rw, src)
+	_, err := s.session(ctx, rw, src, cisco)
 	rw.Close()
 	if ctx.Err() != nil {
 		return nil
@@ -132,7 +136,7 @@ func (s *Server) ServeLine(ctx context.Context, line hal.SerialLine) error {
 	defer line.Close()
 	src := room.Source{Kind: room.FromSerial, ID: line.Name()}
 	for {
-		bye, err := s.session(ctx, line, src)
+		bye, err := s.session(ctx, line, src, false)
 		switch {
 		case ctx.Err() != nil:
 			return nil

@@ -59,10 +59,12 @@ type session struct {
 // pushed, so a stuck hub slows a console down but never hangs it.
 const catchUpLimit = 250 * time.Millisecond
 
-// session runs one conversation on rw. bye is true when the client said bye.
-func (s *Server) session(ctx context.Context, rw io.ReadWriter, src room.Source) (bye bool, err error) {
+// session runs one conversation on rw. bye is true when the client said
+// bye. A cisco session speaks Cisco's dialect from the start and is
+// greeted, after the PIN when it needs one, with a reply ending in OK.
+func (s *Server) session(ctx context.Context, rw io.ReadWriter, src room.Source, cisco bool) (bye bool, err error) {
 	ctx, cancel := context.WithCancel(ctx)
-	ss := &session{srv: s, rw: rw, src: src, echo: src.Kind == room.FromSerial, cancel: cancel, sessCtx: ctx, handledNew: make(chan struct{}, 1)}
+	ss := &session{srv: s, rw: rw, src: src, echo: src.Kind == room.FromSerial, cisco: cisco, cancel: cancel, sessCtx: ctx, handledNew: make(chan struct{}, 1)}
 	defer ss.feedWG.Wait()
 	defer cancel()
 	s.log.Info("serial: session started", "source", src.String())
@@ -72,6 +74,9 @@ func (s *Server) session(ctx context.Context, rw io.ReadWriter, src room.Source)
 		ss.write([]byte("PIN: "))
 	} else {
 		ss.loggedIn()
+		if cisco {
+			ss.write([]byte(ss.welcome()))
+		}
 	}
 	buf := make([]byte, 1024)
 	for {
@@ -294,7 +299,13 @@ func (ss *session) login(pin string, tooLong bool) {
 		return
 	}
 	ss.loggedIn()
-	ss.write([]byte("*r Login successful\r\n** end\r\nOK\r\n"))
+	ss.write([]byte(ss.welcome()))
+}
+
+// welcome is the reply to a right PIN, also the greeting of a Cisco
+// session that needs none.
+func (ss *session) welcome() string {
+	return "*r Login successful" + ss.eol() + "** end" + ss.eol() + "OK" + ss.eol()
 }
 
 // exec carries out a parsed request. Nothing is applied unless every check

@@ -4,6 +4,7 @@
 //
 //   {"op":"connect","socket":"/path/control.sock"}          Unix socket
 //   {"op":"connect","tty":"/dev/pts/7","pin":"4711"}         serial console
+//   {"op":"connect","socket":"…","greeted":true}             Server.ServeCisco
 //   {"op":"status.get","path":"Audio Volume"}
 //   {"op":"command","path":"Audio Volume Set","params":{"Level":30}}
 //   {"op":"config.get","path":"..."}  {"op":"config.set","path":"...","value":60}
@@ -63,8 +64,9 @@ async function connect(req) {
   xapi.on('error', (e) => out({ op: 'error', message: String(e && e.message ? e.message : e) }));
   const ready = new Promise((resolve) => xapi.on('ready', resolve));
   // What the integrator's own code writes before jsxapi takes over.
+  // A session served in Cisco's dialect from the start (greeted) needs neither.
   if (req.pin) stream.write(req.pin + '\n');
-  stream.write('xPreferences Dialect Cisco\n');
+  if (!req.greeted) stream.write('xPreferences Dialect Cisco\n');
   await ready;
   return true;
 }
