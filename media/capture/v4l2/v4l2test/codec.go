@@ -91,6 +91,7 @@ type Codec struct {
 	frames   []Frame
 	forceKey bool
 	sinceIDR int
+	encoded  int // frames of this context (open)
 	draining bool
 	lastSent bool
 	eosSub   bool
@@ -248,6 +249,18 @@ func (c *Codec) Streaming() (output, capture bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.queues[0].streaming, c.queues[1].streaming
+}
+
+// Reopen opens the node again after Close: a new context, as each open
+// of a memory-to-memory node is, with fresh queues, formats and controls.
+// The frame and control logs go on.
+func (c *Codec) Reopen() {
+	fresh := NewCodec(c.Compressed)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.queues, c.out, c.cap, c.ctrls, c.tpf = fresh.queues, fresh.out, fresh.cap, fresh.ctrls, fresh.tpf
+	c.crop, c.forceKey, c.draining, c.lastSent, c.eosSub, c.events = uapi.Rect{}, false, false, false, false, nil
+	c.sinceIDR, c.encoded, c.closed = 0, 0, false
 }
 
 // Closed reports whether Close was called.
@@ -718,7 +731,9 @@ func (c *Codec) encodeOne(ob, cb *buf) {
 	if c.Compressed == FourCCFWHT {
 		period = int(c.ctrls[v4l2.CIDGOPSize].valueOr(0))
 	}
-	key := seq == 0 || c.forceKey || (period > 0 && c.sinceIDR >= period)
+	first := c.encoded == 0
+	c.encoded++
+	key := first || c.forceKey || (period > 0 && c.sinceIDR >= period)
 	c.forceKey = false
 	if key {
 		c.sinceIDR = 0
@@ -732,7 +747,7 @@ func (c *Codec) encodeOne(ob, cb *buf) {
 	case c.Compressed == FourCCFWHT:
 		au = append([]byte("OOOOFWHT "), text...)
 	default:
-		if key && (seq == 0 || c.ctrls[v4l2.CIDRepeatSeqHeader].valueOr(0) == 1) {
+		if key && (first || c.ctrls[v4l2.CIDRepeatSeqHeader].valueOr(0) == 1) {
 			f.SeqHeader = true
 			au = append(au, 0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1f) // SPS, constrained baseline 3.1
 			au = append(au, fmt.Sprintf("sps frame=%d", seq)...)
