@@ -8,7 +8,7 @@ import (
 // Media is the [media] table: what the call sends and where it shows and
 // plays what it receives.
 type Media struct {
-	Video           string   `toml:"video"`  // "camera", "pattern" or "y4m:PATH"
+	Video           string   `toml:"video"`  // "camera", "pattern", "y4m:PATH" or "h264:PATH" (sim H.264 camera)
 	Camera          string   `toml:"camera"` // device path or part of its name; "" = first
 	Audio           string   `toml:"audio"`  // "microphone", "tone" or "wav:PATH"
 	Microphone      string   `toml:"microphone"`
@@ -25,6 +25,10 @@ type Media struct {
 	Record          string   `toml:"record"`      // record the screen to this Y4M file
 	DisplayWidth    int      `toml:"display_width"`
 	DisplayHeight   int      `toml:"display_height"`
+
+	// CameraPassthrough sends a camera's own H.264 as it is when the call
+	// is H.264; default true.
+	CameraPassthrough *bool `toml:"camera_passthrough"`
 }
 
 func (m *Media) defaults(sim bool) {
@@ -53,6 +57,10 @@ func (m *Media) defaults(sim bool) {
 		t := true
 		m.HardwareEncoder = &t
 	}
+	if m.CameraPassthrough == nil {
+		t := true
+		m.CameraPassthrough = &t
+	}
 	if m.Speaker == "" && sim {
 		m.Speaker = "off"
 	}
@@ -74,8 +82,8 @@ func (m *Media) validate() error {
 		}
 		return false
 	}
-	if !kind(m.Video, "camera", "pattern", "y4m:") {
-		errs = append(errs, fmt.Sprintf("media.video %q: use camera, pattern or y4m:/path/file.y4m", m.Video))
+	if !kind(m.Video, "camera", "pattern", "y4m:", "h264:") {
+		errs = append(errs, fmt.Sprintf("media.video %q: use camera, pattern, y4m:/path/file.y4m or h264:/path/file.h264", m.Video))
 	}
 	if !kind(m.Audio, "microphone", "tone", "wav:") {
 		errs = append(errs, fmt.Sprintf("media.audio %q: use microphone, tone or wav:/path/file.wav", m.Audio))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/roomd/roomd/media/capture"
 	"github.com/roomd/roomd/media/codec"
+	"github.com/roomd/roomd/media/passthrough"
 	"github.com/roomd/roomd/media/transport"
 )
 
@@ -81,6 +82,7 @@ func (e *Engine) newSender(ctx context.Context, log *slog.Logger, codecs []strin
 		v.Close()
 		return nil, err
 	}
+	camera := v // passthrough.Use looks at the camera itself, not its wrappers
 	v = capture.GateVideo(e.capVideo(v), e.cfg.Camera)
 	a = capture.GateAudio(a, e.cfg.Mic)
 	vi := v.Info()
@@ -96,6 +98,9 @@ func (e *Engine) newSender(ctx context.Context, log *slog.Logger, codecs []strin
 		a.Close()
 		return nil, err
 	}
+	// A camera that encodes H.264 itself sends its own stream when the
+	// call is H.264; sel's encoder then only draws the privacy slate.
+	sel = passthrough.Use(camera, sel)
 	aenc, err := codec.NewOpus(codec.AudioConfig{})
 	if err != nil {
 		sel.Encoder.Close()

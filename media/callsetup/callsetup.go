@@ -22,6 +22,7 @@ import (
 	"github.com/roomd/roomd/media/capture/device"
 	"github.com/roomd/roomd/media/codec"
 	"github.com/roomd/roomd/media/display"
+	"github.com/roomd/roomd/media/passthrough"
 	"github.com/roomd/roomd/media/playout"
 	"github.com/roomd/roomd/media/transport"
 	"github.com/roomd/roomd/room"
@@ -106,7 +107,8 @@ func New(o Options) (*Parts, error) {
 	return p, nil
 }
 
-// videoSource opens media.video: the test pattern, a Y4M file or a camera.
+// videoSource opens media.video: the test pattern, a Y4M file, an H.264
+// file played as a camera that encodes, or a camera.
 func videoSource(m roomdconfig.Media, camera *media.Gate, log *slog.Logger) func() (capture.VideoSource, error) {
 	return func() (capture.VideoSource, error) {
 		switch {
@@ -114,6 +116,10 @@ func videoSource(m roomdconfig.Media, camera *media.Gate, log *slog.Logger) func
 			return capture.NewPattern(capture.PatternOptions{Width: m.Width, Height: m.Height, FPS: m.FPS})
 		case strings.HasPrefix(m.Video, "y4m:"):
 			return capture.OpenY4M(strings.TrimPrefix(m.Video, "y4m:"), capture.Y4MOptions{})
+		case strings.HasPrefix(m.Video, "h264:"):
+			// A camera that encodes H.264 itself, played from a file.
+			return passthrough.OpenH264File(strings.TrimPrefix(m.Video, "h264:"), passthrough.FileOptions{
+				FPS: m.FPS, Passthrough: m.CameraPassthrough == nil || *m.CameraPassthrough})
 		}
 		// A camera may be unplugged and come back: placeholder frames until then.
 		return capture.NewReconnectingVideo(func() (capture.VideoSource, error) {

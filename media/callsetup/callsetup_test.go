@@ -3,6 +3,7 @@ package callsetup
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/roomd/roomd/internal/roomdconfig"
 	"github.com/roomd/roomd/media"
 	"github.com/roomd/roomd/media/codec"
+	"github.com/roomd/roomd/media/passthrough"
 	"github.com/roomd/roomd/room"
 )
 
@@ -104,5 +106,35 @@ func TestMimeTypes(t *testing.T) {
 	got := mimeTypes([]string{"VP8", "h264"})
 	if len(got) != 2 || got[0] != codec.MimeVP8 || got[1] != codec.MimeH264 {
 		t.Fatalf("mimeTypes = %q", got)
+	}
+}
+
+// media.video = "h264:PATH" is a camera that encodes H.264, played from the
+// file at media.fps; media.camera_passthrough says whether its stream may be
+// sent as it is.
+func TestSimH264Camera(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "camera.h264")
+	if err := passthrough.WriteClip(path, passthrough.ClipOptions{Frames: 10}); err != nil {
+		t.Fatal(err)
+	}
+	for _, allow := range []bool{true, false} {
+		c, err := roomdconfig.Parse(fmt.Appendf(nil, "[board]\nprofile = \"sim\"\n[media]\nvideo = \"h264:%s\"\nfps = 15\ncamera_passthrough = %v\n", path, allow), "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var gate media.Gate
+		src, err := videoSource(c.Media, &gate, nil)()
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := src.Info()
+		if i.Device != path || i.Width != 320 || i.Height != 180 || i.FPS != 15 || i.Format != "H.264" {
+			t.Fatalf("Info = %+v", i)
+		}
+		fake := codec.Selection{Codec: codec.MimeH264, Name: "openh264"}
+		if sel := passthrough.Use(src, fake); (sel.Name == "camera") != allow {
+			t.Fatalf("camera_passthrough = %v, yet the encoder is %q", allow, sel.Name)
+		}
+		src.Close()
 	}
 }

@@ -16,37 +16,13 @@ import (
 	"github.com/roomd/roomd/media/codec"
 )
 
-// encodeClip encodes n frames of the test pattern with roomd's own OpenH264
-// encoder, an IDR every keyEvery frames, and returns the access units.
+// encodeClip encodes n frames of the test pattern at 320x180, an IDR every
+// keyEvery frames, and returns the access units.
 func encodeClip(t *testing.T, n, keyEvery int, cfg codec.VideoConfig) [][]byte {
 	t.Helper()
-	cfg.Width, cfg.Height, cfg.FPS = 320, 180, 30
-	cfg.BitRate = 300_000
-	cfg.KeyFrameInterval = time.Duration(keyEvery) * time.Second / 30
-	enc, err := codec.NewH264(cfg)
+	aus, err := EncodeClip(ClipOptions{Frames: n, KeyEvery: keyEvery, MaxNALSize: cfg.MaxNALSize})
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer enc.Close()
-	pat, err := capture.NewPattern(capture.PatternOptions{Width: 320, Height: 180, Unpaced: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pat.Close()
-	var aus [][]byte
-	for len(aus) < n {
-		img, release, err := pat.Read()
-		if err != nil {
-			t.Fatal(err)
-		}
-		au, _, err := enc.Encode(img)
-		release()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(au) > 0 {
-			aus = append(aus, au)
-		}
 	}
 	return aus
 }
