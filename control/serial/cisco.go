@@ -13,25 +13,6 @@ import (
 	"github.com/roomd/roomd/room"
 )
 
-// Cisco's dialect. `xPreferences Dialect Cisco` makes a session speak close
-// enough to Cisco RoomOS's own console that Cisco's client library (jsxapi's
-// TSH backend) and drivers written for RoomOS run against roomd:
-//
-//   - lines end in LF, as on RoomOS's SSH console, so the reply's "OK" line
-//     is exactly "OK" to a client that splits on LF;
-//   - in JSON mode (`xPreferences OutputMode JSON`) replies and pushes take
-//     Cisco's shapes (ciscoJSON): leaves are {"Value":"…"}, listed items are
-//     arrays of objects with "id", a reply has exactly one key beside
-//     "ResultId", and a reply to an untagged request with nothing to say is
-//     not written at all (Cisco clients read an object without ResultId as
-//     feedback);
-//   - a request may carry a multi-line body, framed as RoomOS frames it:
-//     a line "{N}", then N bytes holding the request line and the body.
-//
-// The vocabulary is roomd's either way (paths, commands, values, reasons);
-// only the framing and the shapes change. Sessions that never ask keep
-// schema 1.x's output byte for byte.
-
 // ServeCisco is [Server.Serve] for a session in Cisco's dialect from its
 // first byte, greeted with a reply ending in the line "OK" as RoomOS's SSH
 // console greets, so a client that waits for it (jsxapi's TSH backend over

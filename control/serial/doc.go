@@ -12,6 +12,7 @@
 //	xConfiguration Audio DefaultVolume: 60
 //	xFeedback Register /Status/Audio/Microphones/Mute
 //	xPreferences OutputMode JSON
+//	xPreferences Dialect Cisco
 //	xDocument Schema
 //	echo off
 //	bye
@@ -29,6 +30,19 @@
 // or closing one never touches the call. Every command reaches the room
 // tagged with the session's room.Source, so the room's policies (who may
 // unmute, no join during a call without Replace) apply as for every surface.
+//
+// # Cisco's dialect
+//
+// "xPreferences Dialect Cisco" makes a session speak close enough to Cisco
+// RoomOS's console that Cisco's client library (jsxapi's TSH backend) and
+// drivers written for RoomOS run against roomd: lines end in LF, so a reply's
+// OK line is exactly "OK" to a client that splits on LF; in JSON mode replies
+// and pushes take Cisco's shapes (leaves {"Value":"…"}, listed items arrays
+// of objects with "id", one key beside "ResultId", errors as CommandResponse
+// with Reason and XPath); RoomOS's {N} multi-line frames are read whole. The
+// vocabulary stays roomd's, and sessions that never ask keep schema 1.x's
+// output byte for byte. [Server.ServeCisco] serves a session in the dialect
+// from its first byte, for servers (SSH) whose clients send nothing first.
 //
 // # Login
 //
