@@ -154,21 +154,21 @@ func (r *reply) ciscoJSON() []byte {
 		key(r.result)
 		b.WriteString(`{"status":"OK"}}`)
 	case r.hasStatus || len(r.status) > 0:
-		t := &ciscoTree{}
+		t := &tree{}
 		for _, c := range r.status {
-			t.set(c.Path, c.Value, c.Gone, control.IndexSlot(c.Path))
+			t.setItem(c.Path, c.Value, c.Gone, control.IndexSlot(c.Path))
 		}
 		key("Status")
-		t.write(&b)
+		t.writeCisco(&b)
 	case r.hasConfig || len(r.config) > 0:
-		t := &ciscoTree{}
+		t := &tree{}
 		for _, l := range r.config {
-			t.set(l.Path, l.Value, false, -1)
+			t.set(l.Path, l.Value, false)
 		}
 		key("Configuration")
-		t.write(&b)
+		t.writeCisco(&b)
 	case len(r.events) > 0:
-		t := &ciscoTree{}
+		t := &tree{}
 		for _, e := range r.events {
 			n := t.child(e.Name) // an event without fields is {}
 			for i := 0; i < len(e.Fields); i += 2 {
@@ -176,11 +176,11 @@ func (r *reply) ciscoJSON() []byte {
 				if i+1 < len(e.Fields) {
 					v = e.Fields[i+1]
 				}
-				n.set(control.Path{e.Fields[i]}, v, false, -1)
+				n.set(control.Path{e.Fields[i]}, v, false)
 			}
 		}
 		key("Event")
-		t.write(&b)
+		t.writeCisco(&b)
 	case r.hasFeeds:
 		key("Feedback")
 		writeJSON(&b, append([]string{}, r.feedback...))
@@ -201,45 +201,23 @@ func (r *reply) ciscoJSON() []byte {
 	return b.Bytes()
 }
 
-// ciscoTree is an object in Cisco's JSON: a leaf is {"Value":"…"} (a leaf
-// that is gone {"ghost":"True"}), and the items of a listed group are an
-// array of objects carrying their number as "id".
-type ciscoTree struct {
-	key   string
-	value string
-	leaf  bool
-	ghost bool
-	list  bool // kids are items, keyed by their number
-	kids  []*ciscoTree
-}
-
-func (t *ciscoTree) child(key string) *ciscoTree {
-	for _, k := range t.kids {
-		if k.key == key {
-			return k
+// setItem is set for Cisco's JSON, where slot is the position of an item's
+// number in p (or -1): the items of that group are written as an array.
+func (t *tree) setItem(p control.Path, v string, gone bool, slot int) {
+	t.set(p, v, gone)
+	if slot > 0 {
+		n := t
+		for _, e := range p[:slot] {
+			n = n.child(e)
 		}
+		n.list = true
 	}
-	k := &ciscoTree{key: key}
-	t.kids = append(t.kids, k)
-	return k
-}
-
-// set puts a leaf at p; slot is the position of an item's number in p, or -1.
-func (t *ciscoTree) set(p control.Path, v string, ghost bool, slot int) {
-	n := t
-	for i, e := range p {
-		if i == slot && i > 0 {
-			n.list = true
-		}
-		n = n.child(e)
-	}
-	n.leaf, n.value, n.ghost = true, v, ghost
 }
 
 // gone reports that every leaf under t is a ghost: the whole item left.
-func (t *ciscoTree) gone() bool {
+func (t *tree) gone() bool {
 	if t.leaf {
-		return t.ghost
+		return t.null
 	}
 	for _, k := range t.kids {
 		if !k.gone() {
@@ -249,9 +227,12 @@ func (t *ciscoTree) gone() bool {
 	return len(t.kids) > 0
 }
 
-func (t *ciscoTree) write(b *bytes.Buffer) {
+// writeCisco writes t in Cisco's JSON: a leaf is {"Value":"…"} (a leaf
+// that is gone {"ghost":"True"}), and the items of a listed group are an
+// array of objects carrying their number as "id".
+func (t *tree) writeCisco(b *bytes.Buffer) {
 	switch {
-	case t.leaf && t.ghost:
+	case t.leaf && t.null:
 		b.WriteString(`{"ghost":"True"}`)
 	case t.leaf:
 		b.WriteString(`{"Value":`)
@@ -273,7 +254,7 @@ func (t *ciscoTree) write(b *bytes.Buffer) {
 				b.WriteByte(',')
 				writeJSONString(b, k.key)
 				b.WriteByte(':')
-				k.write(b)
+				k.writeCisco(b)
 			}
 			b.WriteByte('}')
 		}
@@ -286,7 +267,7 @@ func (t *ciscoTree) write(b *bytes.Buffer) {
 			}
 			writeJSONString(b, k.key)
 			b.WriteByte(':')
-			k.write(b)
+			k.writeCisco(b)
 		}
 		b.WriteByte('}')
 	}

@@ -210,7 +210,8 @@ type tree struct {
 	key   string
 	value string
 	leaf  bool
-	null  bool
+	null  bool // a leaf that is gone
+	list  bool // Cisco's JSON: the kids are numbered items, written as an array
 	kids  []*tree
 }
 
