@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/roomd/roomd/media/capture/v4l2"
+	"github.com/roomd/roomd/media/codec/v4l2m2m"
 )
 
 // Preferences steer Select.
@@ -20,6 +21,9 @@ type Preferences struct {
 	NoHardware bool
 	// DevDir is where V4L2 devices are looked for; "" means /dev.
 	DevDir string
+
+	// open opens a V4L2 node; nil means v4l2.Open. Tests pass fakes.
+	open func(path string) (*v4l2.Device, error)
 }
 
 // Selection is the encoder Select chose and why.
@@ -28,14 +32,19 @@ type Selection struct {
 	Codec    string // MIME type
 	Name     string // e.g. "openh264"
 	Hardware bool
+	// Device names the hardware encoder's node and card, e.g.
+	// "/dev/video11 (bcm2835-codec-encode)"; empty for software. If the
+	// device fails mid-call the encoder goes on in software: see
+	// RuntimeFallback.
+	Device string
 	// Reason is a sentence for status, e.g. "hardware: no V4L2 M2M H.264
 	// encoder found (/dev/video11 missing); using openh264 software".
 	Reason string
 }
 
 // candidate is one way to get an encoder. Hardware encoders come first
-// for their codec; a future V4L2 M2M or camera-passthrough encoder slots in
-// by replacing openHardwareH264.
+// for their codec; a camera-passthrough encoder would slot in beside
+// openHardwareH264.
 type candidate struct {
 	codec    string
 	name     string
@@ -82,10 +91,15 @@ func Select(prefs Preferences, cfg VideoConfig) (Selection, error) {
 				kind = "hardware"
 			}
 			reason := fmt.Sprintf("using %s %s (%s)", c.name, kind, codecName(c.codec))
+			device := ""
+			if hw, ok := enc.(*hardwareH264); ok {
+				reason += " " + hw.describe()
+				device = hw.device
+			}
 			if len(skipped) > 0 {
 				reason = strings.Join(skipped, "; ") + "; " + reason
 			}
-			return Selection{Encoder: enc, Codec: c.codec, Name: c.name, Hardware: c.hardware, Reason: reason}, nil
+			return Selection{Encoder: enc, Codec: c.codec, Name: c.name, Hardware: c.hardware, Device: device, Reason: reason}, nil
 		}
 		if !known {
 			skipped = append(skipped, fmt.Sprintf("%s: roomd has no encoder for it", mime))
@@ -102,15 +116,27 @@ func codecName(mime string) string {
 	return n
 }
 
-// openHardwareH264 is where a V4L2 memory-to-memory encoder will be opened.
-// Until roomd has one, finding the device is reported as a reason too, so
-// status shows that hardware is there for the taking.
-func openHardwareH264(prefs Preferences, _ VideoConfig) (VideoEncoder, error) {
-	p := ProbeHardwareH264(prefs.DevDir)
+// openHardwareH264 opens the V4L2 memory-to-memory H.264 encoder the
+// probe finds, wrapped so that a device failure mid-call switches to
+// OpenH264 with the reason (RuntimeFallback).
+func openHardwareH264(prefs Preferences, cfg VideoConfig) (VideoEncoder, error) {
+	if cfg.MaxNALSize > 0 {
+		return nil, fmt.Errorf("the far end takes H.264 NAL units of at most %d bytes (packetization-mode 0), which V4L2 encoders cannot slice", cfg.MaxNALSize)
+	}
+	open := prefs.open
+	if open == nil {
+		open = v4l2.Open
+	}
+	p := probeHardwareH264(prefs.DevDir, open)
 	if p.Device == "" {
 		return nil, errors.New(p.Reason)
 	}
-	return nil, fmt.Errorf("V4L2 M2M H.264 encoder %s (%s) found, but roomd has no V4L2 M2M encoder driver yet", p.Device, p.Card)
+	hw, err := v4l2m2m.New(v4l2m2m.Config{Device: p.Device, Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS,
+		BitRate: cfg.BitRate, KeyFrameInterval: cfg.KeyFrameInterval, CBR: true, Open: open})
+	if err != nil {
+		return nil, fmt.Errorf("V4L2 M2M H.264 encoder %s (%s) did not start: %s", p.Device, p.Card, strings.TrimPrefix(err.Error(), "v4l2m2m: "))
+	}
+	return newHardwareH264(hw, cfg), nil
 }
 
 // HardwareProbe is what ProbeHardwareH264 found.
@@ -125,10 +151,15 @@ type HardwareProbe struct {
 // appears.
 const piEncoderNode = "video11"
 
-// ProbeHardwareH264 looks under devDir ("" means /dev) for a V4L2
-// memory-to-memory device whose encoded (capture) queue offers H.264,
-// starting with the Pi 4's /dev/video11.
+// ProbeHardwareH264 looks under devDir ("" means /dev) for a multi-planar
+// V4L2 memory-to-memory device whose encoded (capture) queue offers H.264
+// and whose picture (output) queue takes I420, starting with the Pi 4's
+// /dev/video11.
 func ProbeHardwareH264(devDir string) HardwareProbe {
+	return probeHardwareH264(devDir, v4l2.Open)
+}
+
+func probeHardwareH264(devDir string, open func(string) (*v4l2.Device, error)) HardwareProbe {
 	if devDir == "" {
 		devDir = "/dev"
 	}
@@ -141,7 +172,7 @@ func ProbeHardwareH264(devDir string) HardwareProbe {
 	}
 	var notes []string
 	for _, p := range nodes {
-		caps, err := v4l2.QueryCapabilities(p)
+		dev, err := open(p)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			notes = append(notes, p+" missing")
@@ -149,28 +180,48 @@ func ProbeHardwareH264(devDir string) HardwareProbe {
 		case err != nil:
 			notes = append(notes, strings.TrimPrefix(err.Error(), "v4l2: ")) // names the node
 			continue
-		case !caps.IsM2M():
-			notes = append(notes, fmt.Sprintf("%s is %s (%s)", p, caps.Card, caps.Describe()))
-			continue
 		}
-		queue := uint32(v4l2.BufVideoCapture)
-		if caps.NodeCaps()&v4l2.CapVideoM2MMPlane != 0 {
-			queue = v4l2.BufVideoCaptureMPlane
+		note := probeEncoder(dev)
+		dev.Close()
+		if note == "" {
+			return HardwareProbe{Device: p, Card: dev.Capabilities().Card}
 		}
-		formats, err := v4l2.Formats(p, queue)
-		if err != nil {
-			notes = append(notes, fmt.Sprintf("%s (%s): %v", p, caps.Card, err))
-			continue
-		}
-		for _, f := range formats {
-			if f.FourCC == v4l2.FourCCH264 {
-				return HardwareProbe{Device: p, Card: caps.Card}
-			}
-		}
-		notes = append(notes, fmt.Sprintf("%s (%s) is memory-to-memory but does not produce H.264", p, caps.Card))
+		notes = append(notes, note)
 	}
 	if len(nodes) == 1 {
 		notes = append(notes, "no other "+filepath.Join(devDir, "video*")+" devices")
 	}
 	return HardwareProbe{Reason: "no V4L2 M2M H.264 encoder found (" + strings.Join(notes, "; ") + ")"}
+}
+
+// probeEncoder says why an open node is not an encoder roomd can drive,
+// or "" if it is one.
+func probeEncoder(dev *v4l2.Device) string {
+	p, caps := dev.Path(), dev.Capabilities()
+	if !caps.IsM2M() {
+		return fmt.Sprintf("%s is %s (%s)", p, caps.Card, caps.Describe())
+	}
+	if caps.NodeCaps()&v4l2.CapVideoM2MMPlane == 0 {
+		return fmt.Sprintf("%s (%s) is a single-planar memory-to-memory device; roomd drives multi-planar encoders", p, caps.Card)
+	}
+	has := func(queue uint32, fourcc uint32) (bool, error) {
+		formats, err := dev.Formats(queue)
+		for _, f := range formats {
+			if f.FourCC == fourcc {
+				return true, nil
+			}
+		}
+		return false, err
+	}
+	ok, err := has(v4l2.BufVideoCaptureMPlane, v4l2.FourCCH264)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("%s (%s): %v", p, caps.Card, err)
+	case !ok:
+		return fmt.Sprintf("%s (%s) is memory-to-memory but does not produce H.264", p, caps.Card)
+	}
+	if ok, err := has(v4l2.BufVideoOutputMPlane, v4l2.FourCCYU12); !ok {
+		return fmt.Sprintf("%s (%s) produces H.264 but does not take I420 pictures (%v)", p, caps.Card, err)
+	}
+	return ""
 }
