@@ -32,21 +32,26 @@ func (c RateConfig) withDefaults() RateConfig {
 const (
 	lossHigh = 0.10
 	lossLow  = 0.02
+	// lossNear is the loss that, near the knee, says the rate has reached
+	// the bottleneck again (one packet in 200).
+	lossNear = 0.005
 	// growth is the step up per clean report far from the knee (GCC's);
-	// probe is the step near and above it.
-	growth = 1.08
-	probe  = 1.03
+	// probe is the step past the knee once the rate has held under it
+	// for holdReports clean reports.
+	growth      = 1.08
+	probe       = 1.03
+	holdReports = 6
 	// backoff is the share of what got through the rate falls to when
-	// the link overflows: room for the audio and the headers beside the
-	// video, and for the queue to drain.
+	// the link overflows (more than 10 % lost); settle is where it rests
+	// under the knee, and where moderate loss near it sends it.
 	backoff = 0.85
-	// nearKnee is where near the knee starts, as a share of it: growth
-	// stops there and probing begins, and moderate loss above it is the
-	// bottleneck's, not random.
+	settle  = 0.9
+	// nearKnee is where near the knee starts, as a share of it: loss
+	// above it is the bottleneck's, not random.
 	nearKnee = 0.8
 	// forgetKnee is how far above the knee clean reports make it stale:
 	// the link got faster.
-	forgetKnee = 1.1
+	forgetKnee = 1.05
 )
 
 // RateController is the loss-based send-rate controller for a stream with
@@ -54,16 +59,26 @@ const (
 // the rate, within Min and Max and under the far end's caps (TMMBR, REMB,
 // the SDP's bandwidth):
 //
-//   - more than 10 % lost: the link overflowed, and the rate × (1 − loss)
-//     that got through is what it carries (the knee); the rate falls to
-//     85 % of that. GCC's rate × (1 − 0.5·loss) only halves the distance
-//     to the bottleneck each report and settles above it (measured over
-//     a 300 kbit/s tc tbf cap against baresip: docs/sip-media-path.md).
-//   - 2 % to 10 %: random loss, held as GCC does — unless the rate is
-//     near a knee seen before, where it is the bottleneck's queue
-//     overflowing: the rate falls to 90 % of what got through.
-//   - under 2 %: × 1.08 per report up to 80 % of the knee, then × 1.03
-//     (probing); 10 % above the knee without loss the knee is forgotten.
+//   - more than 10 % lost: the link overflowed, and the sent rate ×
+//     (1 − loss) that got through is what it carries (the knee); the rate
+//     falls to 85 % of that. GCC's rate × (1 − 0.5·loss) only halves the
+//     distance to the bottleneck each report and settles above it
+//     (measured over a 300 kbit/s tc tbf cap against baresip:
+//     docs/sip-media-path.md).
+//   - near a knee seen before (at 80 % of it or more), 0.5 % lost or more
+//     is the bottleneck again: the knee becomes what got through and the
+//     rate falls to 90 % of it.
+//   - otherwise 2 % to 10 %: random loss, held as GCC does.
+//   - under 2 %: × 1.08 per report, but with a knee only up to 90 % of
+//     it; after six clean reports there it probes past the knee, × 1.03
+//     per report, and 5 % above the knee with no loss it forgets it.
+//
+// A report counts its loss since the far end's previous report, so its
+// interval began before the last change took effect (and an encoder's
+// own rate control lags it too): the sent rate is taken as the higher of
+// the rates before and after that change, and loss only ever lowers the
+// rate. A report that still covers the time before a cut therefore does
+// not cut a second time.
 //
 // It is safe for concurrent use.
 type RateController struct {
@@ -71,7 +86,9 @@ type RateController struct {
 
 	mu    sync.Mutex
 	rate  float64
+	prev  float64 // the rate before the latest report moved it
 	knee  float64 // bit/s that got through when the link last overflowed; 0: none
+	held  int     // clean reports at the settle point under the knee
 	tmmbr int     // 0: no cap
 	remb  int
 	sdp   int
@@ -80,7 +97,7 @@ type RateController struct {
 // NewRateController starts at cfg.Start.
 func NewRateController(cfg RateConfig) *RateController {
 	cfg = cfg.withDefaults()
-	return &RateController{cfg: cfg, rate: float64(cfg.Start)}
+	return &RateController{cfg: cfg, rate: float64(cfg.Start), prev: float64(cfg.Start)}
 }
 
 // OnLoss applies one receiver report's fraction lost (0..1) and returns
@@ -88,19 +105,25 @@ func NewRateController(cfg RateConfig) *RateController {
 func (c *RateController) OnLoss(loss float64) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	sent := max(c.rate, c.prev)
+	c.prev = c.rate
+	through := sent * (1 - loss)
 	near := c.knee > 0 && c.rate >= nearKnee*c.knee
 	switch {
 	case loss > lossHigh:
-		c.knee = c.rate * (1 - loss)
-		c.rate = backoff * c.knee
-	case loss >= lossLow && near:
-		c.rate *= 0.9 * (1 - loss)
+		c.cut(through, backoff)
+	case near && loss >= lossNear:
+		c.cut(through, settle)
 	case loss >= lossLow:
-		// hold
+		c.held = 0 // random loss: hold
 	case c.knee == 0:
 		c.rate *= growth
-	case !near:
-		c.rate = min(c.rate*growth, nearKnee*c.knee)
+	case c.rate < settle*c.knee:
+		c.rate = min(c.rate*growth, settle*c.knee)
+	case loss > 0:
+		c.held = 0 // at the knee with a little loss: no probing yet
+	case c.held < holdReports:
+		c.held++
 	default:
 		c.rate *= probe
 		if c.rate > forgetKnee*c.knee {
@@ -111,6 +134,16 @@ func (c *RateController) OnLoss(loss float64) int {
 	// loss after a long quiet spell starts from a real figure.
 	c.rate = max(float64(c.cfg.Min), min(c.rate, float64(c.ceiling())))
 	return int(c.rate)
+}
+
+// cut lowers the rate to share of what got through, taking that as the
+// knee, unless the report covered a higher rate than now and the rate is
+// already under it. The caller holds mu.
+func (c *RateController) cut(through, share float64) {
+	c.held = 0
+	if share*through < c.rate {
+		c.knee, c.rate = max(through, float64(c.cfg.Min)), share*through
+	}
 }
 
 // CapTMMBR and CapREMB cap the target at the far end's TMMBR or REMB; 0
