@@ -168,19 +168,8 @@ func (r *reply) ciscoJSON() []byte {
 		key("Configuration")
 		t.writeCisco(&b)
 	case len(r.events) > 0:
-		t := &tree{}
-		for _, e := range r.events {
-			n := t.child(e.Name) // an event without fields is {}
-			for i := 0; i < len(e.Fields); i += 2 {
-				v := ""
-				if i+1 < len(e.Fields) {
-					v = e.Fields[i+1]
-				}
-				n.set(control.Path{e.Fields[i]}, v, false)
-			}
-		}
 		key("Event")
-		t.writeCisco(&b)
+		eventTree(r.events).writeCisco(&b)
 	case r.hasFeeds:
 		key("Feedback")
 		writeJSON(&b, append([]string{}, r.feedback...))
@@ -250,25 +239,13 @@ func (t *tree) writeCisco(b *bytes.Buffer) {
 				b.WriteString(`,"ghost":"True"}`)
 				continue
 			}
-			for _, k := range item.kids {
-				b.WriteByte(',')
-				writeJSONString(b, k.key)
-				b.WriteByte(':')
-				k.writeCisco(b)
-			}
+			writeMembers(b, item.kids, true, (*tree).writeCisco)
 			b.WriteByte('}')
 		}
 		b.WriteByte(']')
 	default:
 		b.WriteByte('{')
-		for i, k := range t.kids {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeJSONString(b, k.key)
-			b.WriteByte(':')
-			k.writeCisco(b)
-		}
+		writeMembers(b, t.kids, false, (*tree).writeCisco)
 		b.WriteByte('}')
 	}
 }

@@ -170,22 +170,8 @@ func (r *reply) jsonLine() []byte {
 		writeJSON(&b, r.schema)
 	}
 	if len(r.events) > 0 {
-		t := &tree{}
-		for _, e := range r.events {
-			n := t.child(e.Name)
-			if n.kids == nil {
-				n.kids = []*tree{} // an event without fields is {}
-			}
-			for i := 0; i < len(e.Fields); i += 2 {
-				v := ""
-				if i+1 < len(e.Fields) {
-					v = e.Fields[i+1]
-				}
-				n.set(control.Path{e.Fields[i]}, v, false)
-			}
-		}
 		field("Event")
-		t.write(&b)
+		eventTree(r.events).write(&b)
 	}
 	if r.resultID != "" {
 		field("ResultId")
@@ -203,6 +189,25 @@ func (r *reply) jsonLine() []byte {
 	}
 	b.WriteByte('}')
 	return b.Bytes()
+}
+
+// eventTree holds events as objects of their fields, keyed by name.
+func eventTree(events []room.Event) *tree {
+	t := &tree{}
+	for _, e := range events {
+		n := t.child(e.Name)
+		if n.kids == nil {
+			n.kids = []*tree{} // an event without fields is {}
+		}
+		for i := 0; i < len(e.Fields); i += 2 {
+			v := ""
+			if i+1 < len(e.Fields) {
+				v = e.Fields[i+1]
+			}
+			n.set(control.Path{e.Fields[i]}, v, false)
+		}
+	}
+	return t
 }
 
 // tree is a JSON object that keeps its keys in insertion order.
@@ -244,15 +249,21 @@ func (t *tree) write(b *bytes.Buffer) {
 		return
 	}
 	b.WriteByte('{')
-	for i, k := range t.kids {
-		if i > 0 {
+	writeMembers(b, t.kids, false, (*tree).write)
+	b.WriteByte('}')
+}
+
+// writeMembers writes kids as "key":value members, each value by write,
+// after a comma when more come before them.
+func writeMembers(b *bytes.Buffer, kids []*tree, more bool, write func(*tree, *bytes.Buffer)) {
+	for i, k := range kids {
+		if more || i > 0 {
 			b.WriteByte(',')
 		}
 		writeJSONString(b, k.key)
 		b.WriteByte(':')
-		k.write(b)
+		write(k, b)
 	}
-	b.WriteByte('}')
 }
 
 func writeJSONString(b *bytes.Buffer, s string) { writeJSON(b, s) }
