@@ -127,17 +127,20 @@ func (ss *session) input(p []byte) (bye bool) {
 			ss.lastCR = false
 			continue
 		}
-		if ss.lastCR && c == '\n' { // CRLF is one line end
+		// CRLF is one line end; inside a multi-line request every byte
+		// counts, but the LF of the header's CRLF is not the body's.
+		if ss.lastCR && c == '\n' && (ss.frame == 0 || len(ss.body) == 0) {
 			ss.lastCR = false
 			continue
 		}
-		ss.lastCR = c == '\r'
 		if ss.frame > 0 {
+			ss.lastCR = false
 			if ss.framed(c) {
 				return true
 			}
 			continue
 		}
+		ss.lastCR = c == '\r'
 		switch {
 		case c == '\r' || c == '\n':
 			if ss.echo {
