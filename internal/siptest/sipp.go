@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -49,6 +50,12 @@ type SippRun struct {
 	Args []string
 	// Binary is the sipp executable; empty means "sipp" from PATH.
 	Binary string
+	// Local is the address sipp sends from (-i); empty means 127.0.0.1.
+	// Any address of 127.0.0.0/8 works on Linux, so each run can be a
+	// source of its own to a per-source rate limit.
+	Local string
+	// Trace keeps what sipp received (-trace_msg) for SippResult.Responses.
+	Trace bool
 }
 
 // SippResult is how a sipp run ended.
@@ -63,6 +70,11 @@ type SippResult struct {
 	Output, ErrorLog string
 	// Duration is how long sipp ran.
 	Duration time.Duration
+	// Responses are the responses sipp received (with Trace), in order,
+	// as their start line and CSeq: "SIP/2.0 400 Bad Request | CSeq: 1
+	// INVITE"; answers sipp could not match to a call (no Call-ID) are
+	// among them.
+	Responses []string
 }
 
 // Count returns a cumulative statistic such as "SuccessfulCall" (the "(C)"
@@ -101,7 +113,11 @@ func runSipp(t testing.TB, run SippRun) SippResult {
 	t.Helper()
 	path := lookTool(t, run.Binary, "sipp", "sip-tester", "Debian's SIPp 3.6")
 	dir := shortTempDir(t, "sipp-")
-	args := []string{run.Target, "-nostdin", "-i", "127.0.0.1", "-bind_local",
+	local := run.Local
+	if local == "" {
+		local = "127.0.0.1"
+	}
+	args := []string{run.Target, "-nostdin", "-i", local, "-bind_local",
 		"-trace_stat", "-stf", filepath.Join(dir, "stats.csv"), "-fd", "1",
 		"-trace_err", "-error_file", filepath.Join(dir, "errors.log")}
 	if run.Scenario != "" {
@@ -148,6 +164,9 @@ func runSipp(t testing.TB, run SippRun) SippResult {
 	for k, v := range run.Vars {
 		args = append(args, "-set", k, v)
 	}
+	if run.Trace {
+		args = append(args, "-trace_msg", "-message_file", filepath.Join(dir, "messages.log"))
+	}
 	args = append(args, run.Args...)
 
 	ctx, cancel := context.WithTimeout(context.Background(), timeout+10*time.Second)
@@ -172,6 +191,10 @@ func runSipp(t testing.TB, run SippRun) SippResult {
 		res.ErrorLog = string(data)
 	}
 	res.Stats = lastStatsRow(filepath.Join(dir, "stats.csv"))
+	if run.Trace {
+		msgs, _ := os.ReadFile(filepath.Join(dir, "messages.log"))
+		res.Responses = append(responses(string(msgs)), responses(res.ErrorLog)...)
+	}
 	return res
 }
 
@@ -197,6 +220,30 @@ func lastStatsRow(path string) map[string]string {
 		}
 	}
 	return stats
+}
+
+// statusLine finds responses in sipp's message trace and error log: a
+// start line at the beginning of a line or quoted in an error message.
+var statusLine = regexp.MustCompile(`(?m)(?:^|')SIP/2\.0 \d{3}[^\r\n]*`)
+
+// responses lists the responses in a sipp log with the CSeq that follows
+// each.
+func responses(log string) []string {
+	found := statusLine.FindAllStringIndex(log, -1)
+	out := make([]string, 0, len(found))
+	for i, f := range found {
+		end := len(log)
+		if i+1 < len(found) {
+			end = found[i+1][0]
+		}
+		line := strings.TrimPrefix(log[f[0]:f[1]], "'")
+		if _, after, ok := strings.Cut(log[f[1]:end], "\nCSeq:"); ok {
+			cseq, _, _ := strings.Cut(after, "\n")
+			line += " | CSeq: " + strings.TrimSpace(cseq)
+		}
+		out = append(out, line)
+	}
+	return out
 }
 
 // LocalAddrMark in SendRaw's data is replaced by the sending socket's
