@@ -131,6 +131,7 @@ func openHardwareH264(prefs Preferences, cfg VideoConfig) (VideoEncoder, error) 
 	if p.Device == "" {
 		return nil, errors.New(p.Reason)
 	}
+	cfg = cfg.withDefaults()
 	hw, err := v4l2m2m.New(v4l2m2m.Config{Device: p.Device, Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS,
 		BitRate: cfg.BitRate, KeyFrameInterval: cfg.KeyFrameInterval, CBR: true, Open: open})
 	if err != nil {

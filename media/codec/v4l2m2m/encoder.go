@@ -65,13 +65,15 @@ type Config struct {
 	Device string
 	// Width and Height of the pictures.
 	Width, Height int
-	// FPS is the frame rate given to the driver (S_PARM); 0 means 30.
+	// FPS is the frame rate given to the driver (S_PARM); it must be
+	// positive.
 	FPS float64
-	// BitRate is the initial target in bits per second; 0 means 1 Mbit/s.
+	// BitRate is the initial target in bits per second; 0 leaves the
+	// driver's default.
 	BitRate int
-	// KeyFrameInterval is the longest time between key frames; 0 means
-	// 3 s, negative means key frames only at the start and on
-	// ForceKeyFrame.
+	// KeyFrameInterval is the longest time between key frames; 0 leaves
+	// the driver's default period, negative means key frames only at the
+	// start and on ForceKeyFrame.
 	KeyFrameInterval time.Duration
 	// Compressed is the coded format on the CAPTURE queue; 0 means H.264.
 	// Tests on vicodec set v4l2.FourCC("FWHT").
@@ -96,15 +98,6 @@ type Config struct {
 }
 
 func (c Config) withDefaults() Config {
-	if c.FPS <= 0 {
-		c.FPS = 30
-	}
-	if c.BitRate <= 0 {
-		c.BitRate = 1_000_000
-	}
-	if c.KeyFrameInterval == 0 {
-		c.KeyFrameInterval = 3 * time.Second
-	}
 	if c.Compressed == 0 {
 		c.Compressed = v4l2.FourCCH264
 	}
@@ -188,6 +181,9 @@ type Encoder struct {
 // New opens the device and starts encoding at cfg's size.
 func New(cfg Config) (*Encoder, error) {
 	cfg = cfg.withDefaults()
+	if cfg.FPS <= 0 {
+		return nil, fmt.Errorf("v4l2m2m: frame rate %g must be positive", cfg.FPS)
+	}
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width%2 != 0 || cfg.Height%2 != 0 {
 		return nil, fmt.Errorf("v4l2m2m: picture size %dx%d must be positive and even", cfg.Width, cfg.Height)
 	}
@@ -318,6 +314,10 @@ func (e *Encoder) configure() error {
 	if cfg.KeyFrameInterval > 0 {
 		every = int32(max(1, cfg.KeyFrameInterval.Seconds()*cfg.FPS+0.5))
 	}
+	period := []int32{every}
+	if cfg.KeyFrameInterval == 0 {
+		period = nil // the driver's default
+	}
 	type setting struct {
 		what   string
 		id     uint32
@@ -333,11 +333,14 @@ func (e *Encoder) configure() error {
 			setting{"H.264 level", v4l2.CIDH264Level, []int32{h264Level(cfg.Width, cfg.Height, cfg.FPS)}},
 			setting{"parameter sets with the first frame", v4l2.CIDHeaderMode, []int32{v4l2.HeaderModeJoinedWith1stFrame}},
 			setting{"SPS/PPS on every IDR", v4l2.CIDRepeatSeqHeader, []int32{1}},
-			setting{"key-frame period", v4l2.CIDH264IPeriod, []int32{every}})
+			setting{"key-frame period", v4l2.CIDH264IPeriod, period})
 	} else {
-		settings = append(settings, setting{"key-frame period", v4l2.CIDGOPSize, []int32{every}})
+		settings = append(settings, setting{"key-frame period", v4l2.CIDGOPSize, period})
 	}
 	for _, s := range settings {
+		if len(s.values) == 0 {
+			continue
+		}
 		info, err := dev.QueryControl(s.id)
 		if err != nil {
 			if !refused(err) {
@@ -366,8 +369,10 @@ func (e *Encoder) configure() error {
 	e.hasRate = err == nil
 	if !e.hasRate {
 		unsupported("bitrate", err)
-	} else if err := e.setBitrate(cfg.BitRate); err != nil {
-		return err
+	} else if cfg.BitRate > 0 {
+		if err := e.setBitrate(cfg.BitRate); err != nil {
+			return err
+		}
 	}
 	_, err = dev.QueryControl(v4l2.CIDForceKeyFrame)
 	e.hasKey = err == nil

@@ -29,6 +29,9 @@ func start(t *testing.T, fake *v4l2test.Codec, cfg Config) *Encoder {
 	if cfg.Width == 0 {
 		cfg.Width, cfg.Height = 640, 360
 	}
+	if cfg.FPS == 0 {
+		cfg.FPS = 30
+	}
 	e, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -114,11 +117,15 @@ func TestEveryIDRCarriesSPSAndPPS(t *testing.T) {
 	}
 }
 
-func TestConstantBitrateWhenAsked(t *testing.T) {
+func TestConstantBitrateAndDriverDefaults(t *testing.T) {
 	fake := v4l2test.NewCodec(0)
 	start(t, fake, Config{CBR: true})
 	if got := fake.Control(v4l2.CIDBitrateMode); got != v4l2.BitrateModeCBR {
 		t.Fatalf("bitrate mode %d, want CBR", got)
+	}
+	// No bitrate and no key-frame interval given: the driver's defaults.
+	if rate, period := fake.Control(v4l2.CIDBitrate), fake.Control(v4l2.CIDH264IPeriod); rate != 10_000_000 || period != 60 {
+		t.Fatalf("bitrate %d, I period %d; want bcm2835-codec's defaults", rate, period)
 	}
 }
 
@@ -361,12 +368,15 @@ func TestNewSizeRestartsWithAKeyFrame(t *testing.T) {
 }
 
 func TestNotAnEncoder(t *testing.T) {
-	_, err := New(Config{Device: "/dev/null", Width: 640, Height: 360})
+	_, err := New(Config{Device: "/dev/null", Width: 640, Height: 360, FPS: 30})
 	if err == nil || !errors.Is(err, v4l2.ErrNotV4L2) {
 		t.Fatalf("New(/dev/null) = %v", err)
 	}
 	fake := v4l2test.NewCodec(0)
-	_, err = New(Config{Device: "/dev/video11", Width: 640, Height: 360, Compressed: v4l2.FourCC("VP80"),
+	if _, err := New(Config{Device: "/dev/video11", Width: 640, Height: 360}); err == nil || !strings.Contains(err.Error(), "frame rate") {
+		t.Fatalf("no frame rate: %v", err)
+	}
+	_, err = New(Config{Device: "/dev/video11", Width: 640, Height: 360, FPS: 30, Compressed: v4l2.FourCC("VP80"),
 		Open: func(p string) (*v4l2.Device, error) { return v4l2.NewDevice(fake, p) }})
 	if err == nil || !strings.Contains(err.Error(), "does not produce VP80") || !fake.Closed() {
 		t.Fatalf("an H.264-only device asked for VP8: %v (closed %v)", err, fake.Closed())
