@@ -16,7 +16,7 @@ APT_PKGS    := gcc g++ libc6-dev pkg-config socat systemd janus chromium ffmpeg 
 APT_CROSS   := gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross libvpx-dev:arm64 libyuv-dev:arm64 file
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all setup setup-apt setup-cross build demo test test-unit race vet lint fuzz cross clean bench-media setup-image image test-image
+.PHONY: all setup setup-apt setup-cross build demo test test-unit race vet lint fuzz cross clean bench-media bench-sip setup-image image test-image
 
 all: build
 
@@ -82,6 +82,14 @@ fuzz:
 # go run ./cmd/bench-media -window 10s -joins 2
 bench-media: setup-apt build
 	BENCH_MEDIA_VIA='make bench-media' ./bin/bench-media -roomd ./bin/roomd -doc docs/benchmarks.md $(BENCH_FLAGS)
+
+# bench-sip measures roomd against baresip as the calling endpoint of the
+# same 720p30 H.264 SIP call to an auto-answering baresip on this machine
+# (5 timed calls and 2 windows of 30 s per caller, alternating; about 3
+# minutes) and records the table in docs/benchmarks.md. Quick check:
+# go run ./cmd/bench-sip -window 10s -calls 2 -rounds 1
+bench-sip: setup-apt build
+	BENCH_SIP_VIA='make bench-sip' ./bin/bench-sip -roomd ./bin/roomd -doc docs/benchmarks.md $(BENCH_FLAGS)
 
 # cross builds roomd for Raspberry Pi 4/5 (linux/arm64) with Debian's cross toolchain.
 cross: setup-cross

@@ -16,9 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/roomd/roomd/internal/benchmedia"
@@ -58,32 +56,8 @@ func main() {
 		o.ExtraEnv = strings.Split(env, ",")
 	}
 	o.Log = os.Stderr
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	rep, err := benchmedia.Run(ctx, o)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench-media:", err)
-		os.Exit(1)
-	}
-	md := rep.Markdown(commandLine())
-	fmt.Println(md)
-	if doc != "" {
-		if err := benchmedia.UpdateDoc(doc, md); err != nil {
-			fmt.Fprintln(os.Stderr, "bench-media:", err)
-			os.Exit(1)
-		}
-		fmt.Fprintln(os.Stderr, "bench-media: wrote", doc)
-	}
-}
-
-// commandLine is how this run was started, for the record. Under make,
-// BENCH_MEDIA_VIA names the make target.
-func commandLine() string {
-	args := append([]string{"bench-media"}, os.Args[1:]...)
-	s := strings.Join(args, " ")
-	if t := os.Getenv("BENCH_MEDIA_VIA"); t != "" {
-		s = t + "` → `" + s
-	}
-	return s
+	// Under make, BENCH_MEDIA_VIA names the make target.
+	os.Exit(benchmedia.Main("bench-media", "BENCH_MEDIA_VIA", doc, func(ctx context.Context) (benchmedia.Table, error) {
+		return benchmedia.Run(ctx, o)
+	}, benchmedia.UpdateDoc))
 }

@@ -20,6 +20,17 @@
 //
 // cmd/bench-media is the command; `make bench-media` runs it and records
 // the table in docs/benchmarks.md.
+//
+// # SIP: roomd against baresip as the calling endpoint
+//
+// RunSIP (cmd/bench-sip, `make bench-sip`) compares the same 720p30 H.264
+// SIP call made by the real roomd binary and by Debian's baresip
+// (internal/siptest) to one auto-answering baresip, alternately: dial →
+// first far-end frame decoded (median of several calls; roomd's
+// FramesDecoded, baresip's snapshot module), CPU per minute of each
+// caller's process tree over windows of measured calls taken in turns
+// (ABAB), and peak PSS from the dial to the end of each window, with the
+// same TreeCPU, TreeMemory and PeakSampler as the browser comparison.
 package benchmedia
 
 import (
@@ -182,31 +193,20 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
-	h, err := newHarness(o.Log)
+	rep := &Report{Started: time.Now(), Options: o}
+	su, err := newSetup(ctx, o.Log, "bench-media", o.Roomd)
 	if err != nil {
 		return nil, err
 	}
-	defer h.close()
-	rep := &Report{Started: time.Now(), Options: o}
-	logf := func(format string, args ...any) { fmt.Fprintf(o.Log, "bench-media: "+format+"\n", args...) }
+	defer su.h.close()
+	h, bin, env, logf := su.h, su.bin, su.unit, su.logf
+	rep.Env = su.env
 
 	var y4m string
 	if err := h.run(func() error {
 		y4m = browsertest.MakeY4M(h, o.Width, o.Height, o.FPS, 5)
 		return nil
 	}); err != nil {
-		return nil, err
-	}
-	bin := o.Roomd
-	if bin == "" {
-		logf("building roomd")
-		if bin, err = BuildRoomd(ctx, h.dir); err != nil {
-			return nil, err
-		}
-	}
-	rep.Env = environment(ctx, bin)
-	env, err := unitEnvironment()
-	if err != nil {
 		return nil, err
 	}
 	if len(o.ExtraEnv) > 0 {
@@ -303,6 +303,42 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 	return rep, nil
+}
+
+// setup is what each benchmark starts from.
+type setup struct {
+	h    *harness
+	bin  string      // the roomd binary
+	env  Environment // the machine and the versions
+	unit []string    // the environment roomd.service gives roomd
+	logf func(format string, args ...any)
+}
+
+// newSetup makes a harness, builds roomd unless bin names one, and reads
+// the machine's description and roomd.service's environment. prog
+// prefixes the progress lines written to log. The caller closes su.h.
+func newSetup(ctx context.Context, log io.Writer, prog, bin string) (su *setup, err error) {
+	h, err := newHarness(log)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			h.close()
+		}
+	}()
+	logf := func(format string, args ...any) { fmt.Fprintf(log, prog+": "+format+"\n", args...) }
+	if bin == "" {
+		logf("building roomd")
+		if bin, err = BuildRoomd(ctx, h.dir); err != nil {
+			return nil, err
+		}
+	}
+	unit, err := unitEnvironment()
+	if err != nil {
+		return nil, err
+	}
+	return &setup{h: h, bin: bin, env: environment(ctx, bin), unit: unit, logf: logf}, nil
 }
 
 // phase runs one subject's measurement in a room where the peer publishes.

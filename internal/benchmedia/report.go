@@ -242,17 +242,7 @@ func joinList(ds []time.Duration) string {
 // environment gathers versions; anything it cannot find reads "unknown".
 func environment(ctx context.Context, roomd string) Environment {
 	e := Environment{Cores: runtime.NumCPU(), Go: runtime.Version(), CPU: "unknown CPU"}
-	out := func(name string, args ...string) string {
-		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		// janus --version exits 1 after printing its version.
-		b, _ := exec.CommandContext(ctx, name, args...).Output()
-		if len(bytes.TrimSpace(b)) == 0 {
-			return "unknown"
-		}
-		line, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
-		return line
-	}
+	out := func(name string, args ...string) string { return firstLine(ctx, name, args...) }
 	e.Roomd = strings.TrimPrefix(out(roomd, "version"), "roomd ")
 	e.Chromium = out("/usr/lib/chromium/chromium", "--version")
 	if e.Chromium == "unknown" {
@@ -282,6 +272,20 @@ func environment(ctx context.Context, roomd string) Environment {
 	return e
 }
 
+// firstLine runs a command and returns the first line it printed,
+// "unknown" when it printed nothing.
+func firstLine(ctx context.Context, name string, args ...string) string {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	// janus --version exits 1 after printing its version.
+	b, _ := exec.CommandContext(ctx, name, args...).Output()
+	if len(bytes.TrimSpace(b)) == 0 {
+		return "unknown"
+	}
+	line, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+	return line
+}
+
 // Doc markers delimit the media benchmark's section in docs/benchmarks.md;
 // UpdateDoc replaces what is between them and leaves the rest alone.
 const (
@@ -307,6 +311,13 @@ internal/benchmedia documents how each figure is taken.
 // UpdateDoc writes body as the media benchmark's section of the file at
 // path, creating the file with an introduction when it does not exist.
 func UpdateDoc(path, body string) error {
+	return updateSection(path, docBegin, docEnd, docHeading, body)
+}
+
+// updateSection writes heading and body between the markers begin and end
+// of the file at path, or appends them with the markers when they are not
+// there yet.
+func updateSection(path, docBegin, docEnd, docHeading, body string) error {
 	old, err := os.ReadFile(path)
 	if err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("benchmedia: %w", err)

@@ -49,18 +49,31 @@ type roomdConfig struct {
 	// output.
 	Record      string
 	Framebuffer string
+	// StartBitrate, when set, is congestion control's starting point.
+	StartBitrate int
+	// UnmutePolicy is [room] unmute_policy; empty leaves the default.
+	UnmutePolicy string
+	// Extra is more TOML (whole sections), appended.
+	Extra string
 }
 
 func (c roomdConfig) toml(dir string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "state_dir = %q\nruntime_dir = %q\n\n", filepath.Join(dir, "state"), filepath.Join(dir, "run"))
-	fmt.Fprintf(&b, "[room]\nname = %q\n\n[board]\nprofile = \"sim\"\n\n", c.Name)
+	fmt.Fprintf(&b, "[room]\nname = %q\n", c.Name)
+	if c.UnmutePolicy != "" {
+		fmt.Fprintf(&b, "unmute_policy = %q\n", c.UnmutePolicy)
+	}
+	b.WriteString("\n[board]\nprofile = \"sim\"\n\n")
 	b.WriteString("[console]\nsocket = \"control.sock\"\n\n[log]\nformat = \"text\"\n\n")
 	b.WriteString("[debug]\nlisten = \"127.0.0.1:0\"\n\n")
 	// The touch panel runs as on the device, on a free port.
 	b.WriteString("[panel]\nlisten = \"127.0.0.1:0\"\n\n")
 	fmt.Fprintf(&b, "[media]\nvideo = %q\naudio = \"tone\"\nwidth = %d\nheight = %d\nfps = %d\ncodecs = [%q]\nmax_bitrate = %d\n",
 		c.Video, c.Width, c.Height, c.FPS, c.Codec, c.MaxBitrate)
+	if c.StartBitrate > 0 {
+		fmt.Fprintf(&b, "start_bitrate = %d\n", c.StartBitrate)
+	}
 	if c.Record != "" {
 		fmt.Fprintf(&b, "record = %q\n", c.Record)
 	}
@@ -69,6 +82,9 @@ func (c roomdConfig) toml(dir string) string {
 	}
 	if c.Record != "" || c.Framebuffer != "" {
 		fmt.Fprintf(&b, "display_width = %d\ndisplay_height = %d\n", c.Width, c.Height)
+	}
+	if c.Extra != "" {
+		b.WriteString("\n" + c.Extra)
 	}
 	return b.String()
 }

@@ -9,9 +9,11 @@ import (
 // testHelperExceptions are programs allowed to link test helpers, with why;
 // each must still need it, so the list only shrinks.
 var testHelperExceptions = map[string]string{
-	// A developer's benchmark, never installed: it runs Janus and Chromium
-	// through internal/janustest and internal/browsertest.
+	// Developers' benchmarks, never installed: they run Janus and Chromium
+	// through internal/janustest and internal/browsertest, and baresip
+	// through internal/siptest.
 	mod + "/cmd/bench-media": "internal/benchmedia drives janustest and browsertest",
+	mod + "/cmd/bench-sip":   "internal/benchmedia drives siptest's baresips",
 }
 
 // mainPackages lists the programs under the given patterns.
