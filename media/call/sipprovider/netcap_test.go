@@ -112,8 +112,8 @@ func TestRateSettlesUnderCapFromRTCP(t *testing.T) {
 	}
 	reports, remb, tmmbr := fb.get()
 	t.Logf("feedback from baresip: %d reception report blocks, %d REMB, %d TMMBR", reports, remb, tmmbr)
-	t.Logf("target under %d kbit/s from %v, no drops from %v; last %v: target at most %d kbit/s, %d kbit/s through the cap, %d of %d packets dropped",
-		capTarget/1000, underSince.Round(100*time.Millisecond), cleanSince.Round(100*time.Millisecond), capWindow, lateTarget/1000, lateWire/max(n, 1)/1000, lateDrops, latePackets+lateDrops)
+	t.Logf("target under %d kbit/s from %s, no drops from %s; last %v: target at most %d kbit/s, %d kbit/s through the cap, %d of %d packets dropped",
+		capTarget/1000, since(underSince), since(cleanSince), capWindow, lateTarget/1000, lateWire/max(n, 1)/1000, lateDrops, latePackets+lateDrops)
 	if reports == 0 {
 		t.Errorf("baresip sent no receiver reports: the rate cannot have come from RTCP")
 	}
@@ -136,6 +136,14 @@ func TestRateSettlesUnderCapFromRTCP(t *testing.T) {
 			t.Fatalf("baresip decoded no picture of roomd's pattern over the capped link: %v", err)
 		}
 	}
+}
+
+// since says when a condition began to hold for good; negative: never.
+func since(d time.Duration) string {
+	if d < 0 {
+		return "never"
+	}
+	return d.Round(100 * time.Millisecond).String()
 }
 
 // capTarget is the highest video target that fits the cap with the audio
