@@ -1,5 +1,5 @@
 // drive.js runs Cisco's jsxapi (TSH backend, as an integrator uses it) against
-// roomd's console for control/serial's TestJSXAPI*. The Go test sends one JSON
+// roomd's console for package jsxapitest. The Go test sends one JSON
 // request per line on stdin and reads one JSON answer per line on stdout:
 //
 //   {"op":"connect","socket":"/path/control.sock"}          Unix socket
