@@ -82,7 +82,8 @@ func TestInviteFlood(t *testing.T) {
 }
 
 // TestRefusesBadInput: an oversized request is dropped unparsed, a
-// malformed one gets 400 from sipgo, an INVITE without Contact 400, a
+// malformed one gets 400 from sipgo, a request without Call-ID or whose
+// CSeq names another method 400, an INVITE without Contact 400, a
 // Request-URI that is not sip: or sips: 416, a session interval under
 // Min-SE 422, a required extension other than timer 420, a non-SDP body
 // 415, a malformed offer 400 and one with no usable audio 488, an
@@ -108,6 +109,8 @@ func TestRefusesBadInput(t *testing.T) {
 		{"short session", rawRequest("INVITE", la, to, 4, "Session-Expires: 30\r\n", sdp), "INVITE", "422"},
 		{"requires 100rel", rawRequest("INVITE", la, to, 9, "Require: 100rel\r\n", sdp), "INVITE", "420"},
 		{"not SDP", strings.Replace(rawRequest("INVITE", la, to, 5, "", sdp), "application/sdp", "text/plain", 1), "INVITE", "415"},
+		{"OPTIONS without Call-ID", strings.Replace(rawRequest("OPTIONS", la, to, 13, "", ""), "Call-ID: raw-13@test\r\n", "", 1), "OPTIONS", "400"},
+		{"CSeq of another method", strings.Replace(rawRequest("INVITE", la, to, 14, "", sdp), "CSeq: 1 INVITE", "CSeq: 1 BYE", 1), "BYE", "400"},
 		{"xmpp Request-URI", strings.Replace(rawRequest("INVITE", la, to, 10, "", sdp), "INVITE sip:", "INVITE xmpp:", 1), "INVITE", "416"},
 		{"malformed offer", rawRequest("INVITE", la, to, 11, "", strings.Replace(sdp, "m=audio ", "m=audio 9", 1)), "INVITE", "400"},
 		{"offer without audio", rawRequest("INVITE", la, to, 12, "", strings.Replace(sdp, "m=audio ", "m=video ", 1)), "INVITE", "488"},
@@ -126,6 +129,9 @@ func TestRefusesBadInput(t *testing.T) {
 			}
 			if len(codes) == 0 || codes[0] != tc.want {
 				t.Errorf("answered %v; want %s", codes, tc.want)
+			}
+			if tc.name == "OPTIONS without Call-ID" && !strings.HasPrefix(got[0], "SIP/2.0 400 Missing Call-ID header field\r\n") {
+				t.Errorf("the 400 does not name the missing header (RFC 3261 21.4.1):\n%s", got[0])
 			}
 			if tc.name == "alive" && !strings.Contains(got[0], "Server: roomd/test") {
 				t.Errorf("OPTIONS answer without our Server header:\n%s", got[0])
