@@ -121,10 +121,27 @@ func videoSource(m roomdconfig.Media, camera *media.Gate, log *slog.Logger) func
 			return passthrough.OpenH264File(strings.TrimPrefix(m.Video, "h264:"), passthrough.FileOptions{
 				FPS: m.FPS, Passthrough: m.CameraPassthrough == nil || *m.CameraPassthrough})
 		}
+		cfg := device.CameraConfig{Device: m.Camera, Width: m.Width, Height: m.Height, FPS: m.FPS}
+		// A camera that encodes H.264 in the mode chosen for it sends its
+		// own stream in H.264 calls (passthrough.Use).
+		probe, perr := device.ProbeCamera(device.CameraConfig{Device: m.Camera, Width: m.Width, Height: m.Height, FPS: m.FPS, Passthrough: true})
+		cfg.Passthrough = (m.CameraPassthrough == nil || *m.CameraPassthrough) && perr == nil && probe.Passthrough()
+		cfg.Controls = &device.EncoderControls{}
 		// A camera may be unplugged and come back: placeholder frames until then.
-		return capture.NewReconnectingVideo(func() (capture.VideoSource, error) {
-			return device.OpenCamera(device.CameraConfig{Device: m.Camera, Width: m.Width, Height: m.Height, FPS: m.FPS})
-		}, capture.ReconnectOptions{Width: m.Width, Height: m.Height, FPS: m.FPS, Privacy: camera, Logger: log}), nil
+		rv := capture.NewReconnectingVideo(func() (capture.VideoSource, error) {
+			return device.OpenCamera(cfg)
+		}, capture.ReconnectOptions{Width: m.Width, Height: m.Height, FPS: m.FPS, Privacy: camera, Logger: log})
+		if !cfg.Passthrough {
+			return rv, nil
+		}
+		var ctl passthrough.Controls
+		if probe.KeyFrameControl {
+			ctl.ForceKeyFrame = cfg.Controls.ForceKeyFrame
+		}
+		if probe.BitRateControl {
+			ctl.SetBitRate = cfg.Controls.SetBitRate
+		}
+		return passthrough.NewCamera(rv, passthrough.CameraOptions{Passthrough: true, Controls: ctl}), nil
 	}
 }
 

@@ -37,6 +37,10 @@ import (
 	"github.com/roomd/roomd/media/codec"
 )
 
+// ErrNoControl is what a control func returns when the camera open now
+// turns out not to have that control: Camera treats it as a nil func.
+var ErrNoControl = errors.New("passthrough: the camera has no such control")
+
 // Controls are the encoding controls a camera offers; a nil func means the
 // camera has no such control.
 type Controls struct {
@@ -180,7 +184,10 @@ func (c *Camera) askKeyFrame() {
 		c.setNote(waitingNote)
 		return
 	}
-	if err := f(); err != nil {
+	switch err := f(); {
+	case errors.Is(err, ErrNoControl):
+		c.setNote(waitingNote)
+	case err != nil:
 		c.setNote("asking the camera for a key frame failed (" + err.Error() + "); waiting for its next one")
 	}
 }

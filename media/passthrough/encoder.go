@@ -1,6 +1,7 @@
 package passthrough
 
 import (
+	"errors"
 	"image"
 	"strings"
 	"sync"
@@ -110,7 +111,7 @@ func (e *Encoder) ForceKeyFrame() {
 func (e *Encoder) SetBitRate(bps int) {
 	e.fallback.SetBitRate(bps)
 	if f := e.cam.opts.Controls.SetBitRate; f != nil {
-		if err := f(bps); err != nil {
+		if err := f(bps); err != nil && !errors.Is(err, ErrNoControl) {
 			e.cam.setNote("setting the camera's bitrate failed: " + err.Error())
 		}
 	}

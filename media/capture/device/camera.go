@@ -50,6 +50,73 @@ type CameraConfig struct {
 	FPS float64
 	// DevDir is where video device nodes are looked for; "" means /dev.
 	DevDir string
+	// Passthrough allows the camera's own H.264: OpenCamera then returns
+	// its access units as *capture.AccessUnit, for passthrough.NewCamera
+	// to wrap (see ProbeCamera).
+	Passthrough bool
+	// Controls, if set, reach the encoding controls of the H.264 camera
+	// while it is open.
+	Controls *EncoderControls
+}
+
+func (cfg *CameraConfig) defaults() {
+	if cfg.Width == 0 || cfg.Height == 0 {
+		cfg.Width, cfg.Height = 1280, 720
+	}
+	if cfg.FPS == 0 {
+		cfg.FPS = 30
+	}
+}
+
+// want is what cammode is asked for: the formats roomd reads (through
+// mediadevices, or itself for H.264 and MJPEG).
+func (cfg CameraConfig) want() cammode.Want {
+	w := cammode.Want{Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, Passthrough: cfg.Passthrough, Formats: []uint32{v4l2.FourCCH264}}
+	for f := range mediadevicesFormats {
+		w.Formats = append(w.Formats, f)
+	}
+	return w
+}
+
+// CameraProbe is what ProbeCamera found.
+type CameraProbe struct {
+	Path, Name string
+	// Choice is the mode OpenCamera will open.
+	Choice cammode.Choice
+	// KeyFrameControl and BitRateControl say whether the camera has
+	// V4L2_CID_MPEG_VIDEO_FORCE_KEY_FRAME and _BITRATE.
+	KeyFrameControl, BitRateControl bool
+}
+
+// Passthrough says whether OpenCamera will deliver the camera's own H.264.
+func (p CameraProbe) Passthrough() bool { return p.Choice.Mode.FourCC == v4l2.FourCCH264 }
+
+// ProbeCamera finds the configured camera and the mode OpenCamera would
+// open, without streaming: whoever opens the camera for a call learns
+// whether to wrap it for passthrough (passthrough.NewCamera) and which
+// controls it has.
+func ProbeCamera(cfg CameraConfig) (CameraProbe, error) {
+	cfg.defaults()
+	path, caps, err := findCamera(cfg)
+	if err != nil {
+		return CameraProbe{}, err
+	}
+	d, err := v4l2.Open(path)
+	if err != nil {
+		return CameraProbe{}, fmt.Errorf("%w: %v", ErrNoCamera, err)
+	}
+	defer d.Close()
+	modes, err := d.Modes()
+	if err != nil {
+		return CameraProbe{}, err
+	}
+	c, ok := cammode.Choose(modes, cfg.want())
+	if !ok {
+		return CameraProbe{}, fmt.Errorf("device: camera %s (%s) offers no format roomd can use", path, caps.Card)
+	}
+	_, kerr := d.QueryControl(v4l2.CIDForceKeyFrame)
+	_, berr := d.QueryControl(v4l2.CIDBitrate)
+	return CameraProbe{Path: path, Name: caps.Card, Choice: c, KeyFrameControl: kerr == nil, BitRateControl: berr == nil}, nil
 }
 
 // Cameras lists the V4L2 cameras (capture nodes that are not codecs or ISPs)
@@ -70,20 +137,30 @@ var cameraMu sync.Mutex
 
 // OpenCamera opens and starts the configured camera in the mode that gives
 // the configured size at the configured rate for the least CPU (package
-// cammode; Info().ModeReason says why). Frames are converted to I420 when
-// the camera delivers another format (MJPEG is decoded on the CPU, which
-// costs a Pi dearly, but a camera that gives 720p30 only as MJPEG is
-// better opened so than in YUYV at 10 fps).
+// cammode; Info().ModeReason says why). H.264 (with Passthrough) and MJPEG
+// modes are captured by roomd itself through V4L2 streaming: H.264 access
+// units come out as *capture.AccessUnit, MJPEG is decoded by
+// libjpeg-turbo. Other formats go through mediadevices' camera driver and
+// are converted to I420. If roomd's own capture fails to start, an MJPEG
+// or H.264 camera is opened through mediadevices instead (MJPEG decoded in
+// Go) and the reason says so.
 func OpenCamera(cfg CameraConfig) (capture.VideoSource, error) {
-	if cfg.Width == 0 || cfg.Height == 0 {
-		cfg.Width, cfg.Height = 1280, 720
-	}
-	if cfg.FPS == 0 {
-		cfg.FPS = 30
-	}
+	cfg.defaults()
 	path, caps, err := findCamera(cfg)
 	if err != nil {
 		return nil, err
+	}
+	modes, merr := v4l2.Modes(path)
+	choice, chosen := cammode.Choose(modes, cfg.want())
+	var fallback string
+	if chosen && (choice.Mode.FourCC == v4l2.FourCCH264 || choice.Mode.FourCC == v4l2.FourCCMJPEG) {
+		src, err := openCompressed(path, caps, choice, cfg.Controls)
+		if err == nil {
+			return src, nil
+		}
+		fallback = "; roomd's own capture failed (" + err.Error() + "), so through mediadevices"
+		cfg.Passthrough = false
+		choice, chosen = cammode.Choose(modes, cfg.want())
 	}
 	real, err := filepath.EvalSymlinks(path)
 	if err != nil {
@@ -108,7 +185,8 @@ func OpenCamera(cfg CameraConfig) (capture.VideoSource, error) {
 	if err := drv.Open(); err != nil {
 		return nil, fmt.Errorf("device: opening camera %s (%s): %w", path, caps.Card, err)
 	}
-	p, why, ok := chooseVideoProp(path, drv.Properties(), cfg)
+	p, why, ok := propFromChoice(choice, chosen, merr, drv.Properties(), cfg)
+	why += fallback
 	if !ok {
 		drv.Close()
 		return nil, fmt.Errorf("device: camera %s (%s) offers no format roomd can use (I420, NV12, NV21, YUYV, UYVY, MJPEG)", path, caps.Card)
@@ -188,32 +266,33 @@ var mediadevicesFormats = map[uint32]frame.Format{
 	v4l2.FourCCMJPEG:    frame.FormatMJPEG,
 }
 
-// chooseVideoProp picks the camera's mode by what it delivers (package
-// cammode) from the sizes and frame intervals the driver lists, and returns
-// it as the constraint mediadevices opens the camera with, with the reason
-// for status. When the driver lists no modes it falls back to
-// mediadevices' own list, ranked by pickVideoProp.
-func chooseVideoProp(path string, props []prop.Media, cfg CameraConfig) (prop.Media, string, bool) {
-	modes, err := v4l2.Modes(path)
-	return propFromModes(modes, err, props, cfg)
+// openCompressed opens path for roomd's own capture of a compressed mode.
+func openCompressed(path string, caps v4l2.Capabilities, c cammode.Choice, ctl *EncoderControls) (capture.VideoSource, error) {
+	d, err := v4l2.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	src, err := startCompressed(d, c.Mode, capture.Info{Kind: "camera", Device: path, Name: caps.Card, ModeReason: c.Why}, ctl)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	return src, nil
 }
 
-// propFromModes is chooseVideoProp once the modes are listed (err is the
-// listing's error).
-func propFromModes(modes []v4l2.Mode, err error, props []prop.Media, cfg CameraConfig) (prop.Media, string, bool) {
-	if len(modes) > 0 {
-		want := cammode.Want{Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS}
-		for f := range mediadevicesFormats {
-			want.Formats = append(want.Formats, f)
+// propFromChoice turns the mode cammode chose (chosen false: none, from
+// the modes listed, or listing them failed with err) into the constraint
+// mediadevices opens the camera with, with the reason for status. Without
+// a choice it falls back to mediadevices' own list, ranked by
+// pickVideoProp.
+func propFromChoice(c cammode.Choice, chosen bool, err error, props []prop.Media, cfg CameraConfig) (prop.Media, string, bool) {
+	if f, ok := mediadevicesFormats[c.Mode.FourCC]; chosen && ok {
+		m := c.Mode
+		p := prop.Media{Video: prop.Video{Width: m.Width, Height: m.Height, FrameFormat: f, FrameRate: float32(m.FPS)}}
+		if p.FrameRate == 0 {
+			p.FrameRate = float32(cfg.FPS)
 		}
-		if c, ok := cammode.Choose(modes, want); ok {
-			m := c.Mode
-			p := prop.Media{Video: prop.Video{Width: m.Width, Height: m.Height, FrameFormat: mediadevicesFormats[m.FourCC], FrameRate: float32(m.FPS)}}
-			if p.FrameRate == 0 {
-				p.FrameRate = float32(cfg.FPS)
-			}
-			return p, c.Why, true
-		}
+		return p, c.Why, true
 	}
 	p, ok := pickVideoProp(props, cfg)
 	why := "the camera lists no sizes or frame rates; chosen by format"

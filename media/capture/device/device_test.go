@@ -12,6 +12,7 @@ import (
 	"github.com/pion/mediadevices/pkg/prop"
 
 	"github.com/roomd/roomd/media/capture"
+	"github.com/roomd/roomd/media/capture/cammode"
 	"github.com/roomd/roomd/media/capture/v4l2"
 )
 
@@ -151,7 +152,7 @@ func TestPickVideoProp(t *testing.T) {
 
 // The driver's list of modes decides, not mediadevices' guesses: a C270-like
 // camera opens in MJPEG at 720p30 rather than YUYV at 7.5 fps.
-func TestPropFromModes(t *testing.T) {
+func TestPropFromChoice(t *testing.T) {
 	modes := []v4l2.Mode{
 		{FourCC: v4l2.FourCCYUYV, Width: 1280, Height: 720, FPS: 7.5},
 		{FourCC: v4l2.FourCCYUYV, Width: 640, Height: 480, FPS: 30},
@@ -160,7 +161,8 @@ func TestPropFromModes(t *testing.T) {
 		{FourCC: v4l2.FourCCH264, Width: 1280, Height: 720, FPS: 30, Compressed: true},
 	}
 	cfg := CameraConfig{Width: 1280, Height: 720, FPS: 30}
-	p, why, ok := propFromModes(modes, nil, nil, cfg)
+	c, chosen := cammode.Choose(modes, cfg.want())
+	p, why, ok := propFromChoice(c, chosen, nil, nil, cfg)
 	want := prop.Video{Width: 1280, Height: 720, FrameFormat: frame.FormatMJPEG, FrameRate: 30}
 	if !ok || p.Video != want {
 		t.Fatalf("prop = %+v (%v), want %+v", p.Video, ok, want)
@@ -170,7 +172,7 @@ func TestPropFromModes(t *testing.T) {
 	}
 	// No modes listed: mediadevices' list, ranked by format, and status says so.
 	props := []prop.Media{{Video: prop.Video{Width: 1280, Height: 720, FrameFormat: frame.FormatYUYV, FrameRate: 10}}}
-	p, why, ok = propFromModes(nil, errors.New("v4l2: /dev/video0: VIDIOC_ENUM_FRAMESIZES: EIO"), props, cfg)
+	p, why, ok = propFromChoice(cammode.Choice{}, false, errors.New("v4l2: /dev/video0: VIDIOC_ENUM_FRAMESIZES: EIO"), props, cfg)
 	if !ok || p.Video != props[0].Video || !strings.Contains(why, "EIO") {
 		t.Fatalf("fallback: %+v %q %v", p.Video, why, ok)
 	}

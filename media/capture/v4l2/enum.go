@@ -3,7 +3,6 @@ package v4l2
 import (
 	"errors"
 	"fmt"
-	"os"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -94,14 +93,15 @@ type enumDevice interface {
 	frameInterval(e *frmivalEnum) error // VIDIOC_ENUM_FRAMEINTERVALS
 }
 
-type fdDevice int
+// fileEnum issues the enumeration ioctls through a Device's File.
+type fileEnum struct{ f File }
 
-func (fd fdDevice) frameSize(e *frmsizeEnum) error {
-	return ioctl(int(fd), vidiocEnumFrameSizes, unsafe.Pointer(e))
+func (e fileEnum) frameSize(x *frmsizeEnum) error {
+	return e.f.Ioctl(vidiocEnumFrameSizes, unsafe.Pointer(x))
 }
 
-func (fd fdDevice) frameInterval(e *frmivalEnum) error {
-	return ioctl(int(fd), vidiocEnumFrameIntervals, unsafe.Pointer(e))
+func (e fileEnum) frameInterval(x *frmivalEnum) error {
+	return e.f.Ioctl(vidiocEnumFrameIntervals, unsafe.Pointer(x))
 }
 
 // Modes lists every (format, size, frame rate) a capture device offers on
@@ -109,18 +109,23 @@ func (fd fdDevice) frameInterval(e *frmivalEnum) error {
 // and intervals as listed, stepwise and continuous ranges sampled at
 // CommonSizes and common frame rates (plus the range's ends).
 func Modes(path string) ([]Mode, error) {
-	formats, err := Formats(path, BufVideoCapture)
+	d, err := Open(path)
 	if err != nil {
 		return nil, err
 	}
-	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	defer d.Close()
+	return d.Modes()
+}
+
+// Modes lists the device's modes (see the function Modes).
+func (d *Device) Modes() ([]Mode, error) {
+	formats, err := d.Formats(BufVideoCapture)
 	if err != nil {
-		return nil, fmt.Errorf("v4l2: %w", &os.PathError{Op: "open", Path: path, Err: err})
+		return nil, err
 	}
-	defer unix.Close(fd)
-	modes, err := modesOf(fdDevice(fd), formats)
+	modes, err := modesOf(fileEnum{d.f}, formats)
 	if err != nil {
-		return modes, fmt.Errorf("v4l2: %s: %w", path, err)
+		return modes, fmt.Errorf("v4l2: %s: %w", d.path, err)
 	}
 	return modes, nil
 }
