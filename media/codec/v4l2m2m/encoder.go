@@ -50,6 +50,9 @@ import (
 	"github.com/roomd/roomd/media/capture/v4l2"
 )
 
+// fieldNone is V4L2_FIELD_NONE: progressive pictures.
+const fieldNone = 1
+
 // Errors callers branch on.
 var (
 	// ErrClosed is returned by Encode after Close.
@@ -175,6 +178,7 @@ type Encoder struct {
 	hasKey  bool
 	info    Info
 	frames  int64
+	failed  bool // the device failed: no drain on Close
 	closed  bool
 }
 
@@ -284,7 +288,7 @@ func (e *Encoder) start() (err error) {
 			return fmt.Errorf("v4l2m2m: %w", trimPrefix(err))
 		}
 	}
-	e.frames, e.pending = 0, nil
+	e.frames, e.pending, e.failed = 0, nil, false
 	return nil
 }
 
@@ -419,6 +423,19 @@ func (e *Encoder) SetBitRate(bps int) {
 func (e *Encoder) Encode(img image.Image) ([]byte, bool, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	return e.noteFailure(e.encode(img))
+}
+
+// noteFailure remembers a device failure, after which Close does not wait
+// for a drain.
+func (e *Encoder) noteFailure(frame []byte, key bool, err error) ([]byte, bool, error) {
+	if errors.Is(err, ErrDevice) {
+		e.failed = true
+	}
+	return frame, key, err
+}
+
+func (e *Encoder) encode(img image.Image) ([]byte, bool, error) {
 	if e.closed {
 		return nil, false, ErrClosed
 	}
@@ -453,6 +470,10 @@ func (e *Encoder) Encode(img image.Image) ([]byte, bool, error) {
 func (e *Encoder) EncodeDMABUF(b DMABuf) ([]byte, bool, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	return e.noteFailure(e.encodeDMABUF(b))
+}
+
+func (e *Encoder) encodeDMABUF(b DMABuf) ([]byte, bool, error) {
 	if e.closed {
 		releaseDMABuf(b)
 		return nil, false, ErrClosed
@@ -569,6 +590,8 @@ func (e *Encoder) reclaimOutputs() error {
 }
 
 func (e *Encoder) queue(i int, b v4l2.Buffer) error {
+	b.Field = fieldNone // drivers reject or guess V4L2_FIELD_ANY on OUTPUT
+	b.Flags = 0
 	b.Timestamp = time.Duration(float64(e.frames) * float64(time.Second) / e.cfg.FPS)
 	if err := e.dev.Queue(b); err != nil {
 		return fmt.Errorf("%w: %w", ErrDevice, trimPrefix(err))
@@ -648,6 +671,7 @@ func (e *Encoder) take(b v4l2.Buffer) (Frame, bool, error) {
 		return Frame{}, false, fmt.Errorf("%w: %s returned CAPTURE buffer %d of %d", ErrDevice, e.cfg.Device, b.Index, len(e.capb))
 	}
 	if b.Flags&v4l2.FlagError != 0 {
+		b.Flags = 0
 		e.dev.Queue(b)
 		return Frame{}, false, fmt.Errorf("%w: %s flagged encoded frame %d as corrupt", ErrDevice, e.cfg.Device, b.Sequence)
 	}
@@ -660,7 +684,11 @@ func (e *Encoder) take(b v4l2.Buffer) (Frame, bool, error) {
 		out = append(append(out, e.pending...), data[start:end]...)
 	}
 	if b.Flags&v4l2.FlagLast == 0 {
-		if err := e.dev.Queue(b); err != nil {
+		flags := b.Flags
+		b.Flags = 0
+		err := e.dev.Queue(b)
+		b.Flags = flags
+		if err != nil {
 			return Frame{}, false, fmt.Errorf("%w: %w", ErrDevice, trimPrefix(err))
 		}
 	}
@@ -767,7 +795,10 @@ func (e *Encoder) Close() error {
 		return nil
 	}
 	e.closed = true
-	_, err := e.drain()
+	var err error
+	if !e.failed {
+		_, err = e.drain()
+	}
 	return errors.Join(err, e.teardown())
 }
 

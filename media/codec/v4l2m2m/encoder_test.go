@@ -291,6 +291,28 @@ func TestHungDeviceIsAnError(t *testing.T) {
 	if !errors.Is(err, ErrDevice) || !strings.Contains(err.Error(), "hung") {
 		t.Fatalf("a hung encoder gave %v", err)
 	}
+	// No drain is waited for on a device that failed.
+	if err := e.Close(); err != nil || fake.Mapped() != 0 || !fake.Closed() {
+		t.Fatalf("Close after the hang: %v (%d mapped, closed %v)", err, fake.Mapped(), fake.Closed())
+	}
+}
+
+// TestParameterSetsInTheirOwnBuffer: drivers that send SPS/PPS in a
+// buffer before the IDR's still give one access unit per frame.
+func TestParameterSetsInTheirOwnBuffer(t *testing.T) {
+	fake := v4l2test.NewCodec(0)
+	fake.SeparateHeaders = true
+	e := start(t, fake, Config{KeyFrameInterval: time.Second / 10})
+	for n := range 7 {
+		f, key := encode(t, e, picture(640, 360, n))
+		want := []int{1}
+		if n%3 == 0 {
+			want = []int{7, 8, 5}
+		}
+		if got := nalTypeList(f); !slices.Equal(got, want) || key != (n%3 == 0) || frameName(f) != fmt.Sprintf("frame=%d", n) {
+			t.Fatalf("frame %d: %v key %v %s, want %v", n, got, key, frameName(f), want)
+		}
+	}
 }
 
 // TestVicodecLikeDriver runs the FWHT debug format on a driver without

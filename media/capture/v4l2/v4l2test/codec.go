@@ -79,6 +79,9 @@ type Codec struct {
 	// Latency is how many OUTPUT buffers the encoder holds before the
 	// first CAPTURE buffer comes out.
 	Latency int
+	// SeparateHeaders puts SPS and PPS in a CAPTURE buffer of their own
+	// before the IDR's, whatever HEADER_MODE says, as some drivers do.
+	SeparateHeaders bool
 	// DMABufs are the dmabuf file descriptors the fake can import, as a
 	// camera would have exported them (EXPBUF on this fake adds to it).
 	DMABufs map[int][]byte
@@ -92,6 +95,7 @@ type Codec struct {
 	forceKey bool
 	sinceIDR int
 	encoded  int // frames of this context (open)
+	pending  []capOut
 	draining bool
 	lastSent bool
 	eosSub   bool
@@ -260,7 +264,7 @@ func (c *Codec) Reopen() {
 	defer c.mu.Unlock()
 	c.queues, c.out, c.cap, c.ctrls, c.tpf = fresh.queues, fresh.out, fresh.cap, fresh.ctrls, fresh.tpf
 	c.crop, c.forceKey, c.draining, c.lastSent, c.eosSub, c.events = uapi.Rect{}, false, false, false, false, nil
-	c.sinceIDR, c.encoded, c.closed = 0, 0, false
+	c.sinceIDR, c.encoded, c.pending, c.closed = 0, 0, nil, false
 }
 
 // Closed reports whether Close was called.
@@ -660,7 +664,7 @@ func (c *Codec) stream(qi int, on bool) error {
 		b.flags = 0
 	}
 	if qi == 1 {
-		c.draining, c.lastSent = false, false
+		c.draining, c.lastSent, c.pending = false, false, nil
 	}
 	return nil
 }
@@ -703,16 +707,19 @@ func (c *Codec) encodeLocked() {
 	if !out.streaming || !capq.streaming || c.hang {
 		return
 	}
-	for len(capq.queued) > 0 && len(out.queued) > 0 && (len(out.queued) > c.Latency || c.draining) {
-		oi, ci := out.queued[0], capq.queued[0]
-		out.queued, capq.queued = out.queued[1:], capq.queued[1:]
-		ob, cb := out.bufs[oi], capq.bufs[ci]
-		c.encodeOne(ob, cb)
+	for {
+		c.flushLocked()
+		if len(c.pending) > 0 || len(capq.queued) == 0 || len(out.queued) == 0 || (len(out.queued) <= c.Latency && !c.draining) {
+			break
+		}
+		oi := out.queued[0]
+		out.queued = out.queued[1:]
+		ob := out.bufs[oi]
+		c.encodeOne(ob)
 		ob.flags = v4l2.FlagDone
 		out.done = append(out.done, oi)
-		capq.done = append(capq.done, ci)
 	}
-	if c.draining && !c.lastSent && len(out.queued) == 0 && len(capq.queued) > 0 {
+	if c.draining && !c.lastSent && len(out.queued) == 0 && len(c.pending) == 0 && len(capq.queued) > 0 {
 		ci := capq.queued[0]
 		capq.queued = capq.queued[1:]
 		cb := capq.bufs[ci]
@@ -725,7 +732,33 @@ func (c *Codec) encodeLocked() {
 	}
 }
 
-func (c *Codec) encodeOne(ob, cb *buf) {
+// capOut is a CAPTURE buffer's worth of output waiting for a buffer.
+type capOut struct {
+	data  []byte
+	flags uint32
+	ts    uapi.Timeval
+	seq   uint32
+}
+
+// flushLocked fills queued CAPTURE buffers with pending output.
+func (c *Codec) flushLocked() {
+	capq := c.queues[1]
+	for len(c.pending) > 0 && len(capq.queued) > 0 {
+		p := c.pending[0]
+		c.pending = c.pending[1:]
+		ci := capq.queued[0]
+		capq.queued = capq.queued[1:]
+		cb := capq.bufs[ci]
+		cb.bytesUsed = uint32(copy(cb.data, p.data))
+		cb.flags, cb.ts, cb.seq = v4l2.FlagDone|p.flags, p.ts, p.seq
+		if int(cb.bytesUsed) < len(p.data) {
+			cb.flags |= v4l2.FlagError
+		}
+		capq.done = append(capq.done, ci)
+	}
+}
+
+func (c *Codec) encodeOne(ob *buf) {
 	seq := len(c.frames)
 	period := int(c.ctrls[v4l2.CIDH264IPeriod].valueOr(0))
 	if c.Compressed == FourCCFWHT {
@@ -741,35 +774,37 @@ func (c *Codec) encodeOne(ob, cb *buf) {
 	c.sinceIDR++
 	f := Frame{Seq: seq, Key: key, Bitrate: c.ctrls[v4l2.CIDBitrate].valueOr(0), Timestamp: time.Duration(ob.ts.Sec)*time.Second + time.Duration(ob.ts.Usec)*time.Microsecond}
 	f.Sum = c.readPicture(ob.data[:ob.bytesUsed])
-	var au []byte
-	text := fmt.Sprintf("frame=%d bitrate=%d sum=%08x", seq, f.Bitrate, f.Sum)
-	switch {
-	case c.Compressed == FourCCFWHT:
-		au = append([]byte("OOOOFWHT "), text...)
-	default:
-		if key && (first || c.ctrls[v4l2.CIDRepeatSeqHeader].valueOr(0) == 1) {
-			f.SeqHeader = true
-			au = append(au, 0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1f) // SPS, constrained baseline 3.1
-			au = append(au, fmt.Sprintf("sps frame=%d", seq)...)
-			au = append(au, 0, 0, 0, 1, 0x68, 0xce, 0x3c, 0x80) // PPS
-		}
-		nal := byte(0x41) // non-IDR slice, nal_ref_idc 2
-		if key {
-			nal = 0x65 // IDR slice, nal_ref_idc 3
-		}
-		au = append(au, 0, 0, 0, 1, nal)
-		au = append(au, text...)
-	}
-	c.frames = append(c.frames, f)
-	cb.bytesUsed = uint32(copy(cb.data, au))
-	cb.flags = v4l2.FlagDone | v4l2.FlagPFrame
+	flags := uint32(v4l2.FlagPFrame)
 	if key {
-		cb.flags = v4l2.FlagDone | v4l2.FlagKeyFrame
+		flags = v4l2.FlagKeyFrame
 	}
-	if int(cb.bytesUsed) < len(au) {
-		cb.flags |= v4l2.FlagError
+	emit := func(au []byte) {
+		c.pending = append(c.pending, capOut{data: au, flags: flags, ts: ob.ts, seq: uint32(seq)})
 	}
-	cb.ts, cb.seq = ob.ts, uint32(seq)
+	text := fmt.Sprintf("frame=%d bitrate=%d sum=%08x", seq, f.Bitrate, f.Sum)
+	if c.Compressed == FourCCFWHT {
+		emit(append([]byte("OOOOFWHT "), text...))
+		c.frames = append(c.frames, f)
+		return
+	}
+	var au []byte
+	if key && (first || c.ctrls[v4l2.CIDRepeatSeqHeader].valueOr(0) == 1) {
+		f.SeqHeader = true
+		au = append(au, 0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1f) // SPS, constrained baseline 3.1
+		au = append(au, fmt.Sprintf("sps frame=%d", seq)...)
+		au = append(au, 0, 0, 0, 1, 0x68, 0xce, 0x3c, 0x80) // PPS
+		if c.SeparateHeaders {
+			emit(au)
+			au = nil
+		}
+	}
+	nal := byte(0x41) // non-IDR slice, nal_ref_idc 2
+	if key {
+		nal = 0x65 // IDR slice, nal_ref_idc 3
+	}
+	au = append(au, 0, 0, 0, 1, nal)
+	emit(append(au, text...))
+	c.frames = append(c.frames, f)
 }
 
 func (k *ctrl) valueOr(def int32) int32 {
