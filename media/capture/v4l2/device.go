@@ -100,6 +100,7 @@ func (f osFile) Mmap(offset int64, length int) ([]byte, error) {
 func (f osFile) Munmap(b []byte) error { return unix.Munmap(b) }
 
 func (f osFile) Poll(events int16, timeout time.Duration) (int16, error) {
+	timeout = max(timeout, 0) // poll(2) takes a negative time as forever
 	ms := int(timeout / time.Millisecond)
 	if timeout > 0 && ms == 0 {
 		ms = 1

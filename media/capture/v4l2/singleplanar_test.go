@@ -5,6 +5,8 @@ import (
 	"time"
 	"unsafe"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/roomd/roomd/media/capture/v4l2/internal/uapi"
 )
 
@@ -70,5 +72,31 @@ func TestSinglePlanarStructs(t *testing.T) {
 	}
 	if b.Index != 3 || len(b.Planes) != 1 || b.Planes[0].BytesUsed != 1000 || b.Planes[0].Offset != 0x3000 || b.Timestamp != 2*time.Second+500*time.Microsecond {
 		t.Fatalf("DQBUF gave %+v", b)
+	}
+}
+
+// TestPollWaitsOnTheDescriptor runs the real File's poll on a pipe: it
+// times out with nothing to read, and reports input once there is some.
+func TestPollWaitsOnTheDescriptor(t *testing.T) {
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+		t.Fatal(err)
+	}
+	r, w := osFile{p[0]}, osFile{p[1]}
+	defer r.Close()
+	defer w.Close()
+	start := time.Now()
+	if rev, err := r.Poll(PollIn, 20*time.Millisecond); err != nil || rev != 0 {
+		t.Fatalf("empty pipe: %#x %v", rev, err)
+	}
+	if waited := time.Since(start); waited < 15*time.Millisecond {
+		t.Fatalf("poll returned after %v, before its timeout", waited)
+	}
+	if rev, err := r.Poll(PollIn, -time.Second); err != nil || rev != 0 {
+		t.Fatalf("negative timeout: %#x %v (must not wait forever)", rev, err)
+	}
+	unix.Write(p[1], []byte{1})
+	if rev, err := r.Poll(PollIn|PollPri, time.Second); err != nil || rev&PollIn == 0 {
+		t.Fatalf("pipe with data: %#x %v", rev, err)
 	}
 }
