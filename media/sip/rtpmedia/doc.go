@@ -39,8 +39,9 @@
 // them, else calls OnNeedKeyFrame so signalling can send a SIP INFO
 // picture_fast_update. TMMBR (answered with TMMBN) and REMB cap the send
 // bitrate, and the loss reported in receiver reports drives a [RateController]
-// (GCC's loss-based rule), whose target reaches the encoder through
-// OnBitrate. [Stream.Stats] gives the figures in media/transport's shape,
+// (GCC's loss-based rule, but cutting under the throughput that got through
+// so that it settles under a bottleneck), whose target reaches the encoder
+// through OnBitrate. [Stream.Stats] gives the figures in media/transport's shape,
 // which media/call reports to the room.
 //
 // # Files
