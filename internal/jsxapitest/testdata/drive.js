@@ -5,6 +5,8 @@
 //   {"op":"connect","socket":"/path/control.sock"}          Unix socket
 //   {"op":"connect","tty":"/dev/pts/7","pin":"4711"}         serial console
 //   {"op":"connect","socket":"…","greeted":true}             Server.ServeCisco
+//   {"op":"connect","ssh":{"host":…,"port":…,"username":…,"password":…}}
+//   {"op":"connect","ssh":{…,"privateKey":"/path/id_ed25519"}}
 //   {"op":"status.get","path":"Audio Volume"}
 //   {"op":"command","path":"Audio Volume Set","params":{"Level":30}}
 //   {"op":"config.get","path":"..."}  {"op":"config.set","path":"...","value":60}
@@ -22,7 +24,8 @@ const net = require('net');
 const readline = require('readline');
 const tty = require('tty');
 const { Duplex } = require('stream');
-const { XAPI } = require('jsxapi');
+const jsxapi = require('jsxapi');
+const { XAPI } = jsxapi;
 const TSHBackend = require('jsxapi/lib/backend/tsh').default;
 
 function out(obj) {
@@ -57,17 +60,34 @@ function socketStream(path) {
 
 let xapi;
 
+// sshXAPI connects as integrators do: jsxapi.connect with a password (which
+// jsxapi answers keyboard-interactive prompts with), or jsxapi's own SSH
+// transport with a private key.
+function sshXAPI({ host, port, username, password, privateKey }) {
+  if (!privateKey) {
+    return jsxapi.connect(`ssh://${host}:${port}`, { username, password, loglevel: 'error' });
+  }
+  const connectSSH = require('jsxapi/lib/transport/ssh').default;
+  const stream = connectSSH({ host, port, username, privateKey: fs.readFileSync(privateKey) });
+  return new XAPI(new TSHBackend(stream));
+}
+
 async function connect(req) {
-  const stream = req.tty ? ttyStream(req.tty) : socketStream(req.socket);
-  const backend = new TSHBackend(stream);
-  xapi = new XAPI(backend);
+  let stream;
+  if (req.ssh) {
+    xapi = sshXAPI(req.ssh);
+  } else {
+    stream = req.tty ? ttyStream(req.tty) : socketStream(req.socket);
+    xapi = new XAPI(new TSHBackend(stream));
+  }
+  const failed = new Promise((resolve, reject) => xapi.on('error', reject));
   xapi.on('error', (e) => out({ op: 'error', message: String(e && e.message ? e.message : e) }));
   const ready = new Promise((resolve) => xapi.on('ready', resolve));
-  // What the integrator's own code writes before jsxapi takes over.
-  // A session served in Cisco's dialect from the start (greeted) needs neither.
-  if (req.pin) stream.write(req.pin + '\n');
-  if (!req.greeted) stream.write('xPreferences Dialect Cisco\n');
-  await ready;
+  // What the integrator's own code writes before jsxapi takes over. SSH and
+  // a session served in Cisco's dialect from the start (greeted) need neither.
+  if (stream && req.pin) stream.write(req.pin + '\n');
+  if (stream && !req.greeted) stream.write('xPreferences Dialect Cisco\n');
+  await Promise.race([ready, failed]);
   return true;
 }
 
