@@ -20,7 +20,7 @@ import (
 )
 
 // linkCap is the bottleneck of TestRateSettlesUnderCapFromRTCP: 300 kbit/s
-// from the room to the far end. The bucket (10 kB, a third of a second at
+// from the room to the far end. The bucket (10 kB, a quarter of a second at
 // the cap) and the queue (400 ms) are those of a small office's DSL or
 // cable uplink; with a shorter queue a key frame at the cap never fits.
 var linkCap = netns.Shape{Rate: 300_000, Burst: 10_000, Latency: 400 * time.Millisecond}
@@ -38,8 +38,8 @@ const (
 // (the transport's default start), three times the cap.
 //
 // Feedback: the test counts on the wire (an AF_PACKET socket on the veth)
-// the RTCP baresip sends. Baresip 1.0.0 sends receiver report blocks every
-// 5 s (12 in a run) and no REMB or TMMBR (0 and 0), and the test fails if
+// the RTCP baresip sends. Baresip 1.0.0 sends a reception report block
+// about each stream every 5 s (12 in a run, audio and video) and no REMB or TMMBR (0 and 0), and the test fails if
 // that changes, so the rate comes down from the reports' fraction lost
 // alone: rtpmedia's loss-based RateController, whose targets the provider
 // hands the encoder.
@@ -157,7 +157,8 @@ func since(d time.Duration) string {
 }
 
 // capTarget is the highest video target that fits the cap with the audio
-// (Opus at about 40 kbit/s on the wire) and headers beside it.
+// beside it (about 48 kbit/s on the wire: 32 kbit/s of Opus and the
+// headers of 50 packets a second) and the video's own headers.
 const capTarget = 250_000
 
 // capSample is one second of the call: the encoder's target, what
