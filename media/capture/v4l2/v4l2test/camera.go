@@ -92,6 +92,36 @@ func (c *Camera) Mapped() int {
 	return c.maps
 }
 
+// answerQueryCap fills struct v4l2_capability; nodeCaps are the node's
+// device_caps.
+func answerQueryCap(arg unsafe.Pointer, driver, card, bus string, nodeCaps uint32) {
+	raw := (*[104]byte)(arg)
+	copy(raw[0:16], driver)
+	copy(raw[16:48], card)
+	copy(raw[48:80], bus)
+	put32(raw[84:], v4l2.CapDeviceCaps|nodeCaps)
+	put32(raw[88:], nodeCaps)
+}
+
+// answerEnumFmt fills struct v4l2_fmtdesc from the list of a buffer type;
+// H.264, MJPEG and FWHT are flagged compressed.
+func answerEnumFmt(arg unsafe.Pointer, list func(bufType uint32) []uint32) error {
+	raw := (*[64]byte)(arg)
+	index, formats := get32(raw[0:]), list(get32(raw[4:]))
+	if int(index) >= len(formats) {
+		return unix.EINVAL
+	}
+	f := formats[index]
+	flags := uint32(0)
+	if f == v4l2.FourCCH264 || f == v4l2.FourCCMJPEG || f == FourCCFWHT {
+		flags = 1
+	}
+	put32(raw[8:], flags)
+	copy(raw[12:44], v4l2.FourCCString(f))
+	put32(raw[44:], f)
+	return nil
+}
+
 func (c *Camera) fourccs() []uint32 {
 	var out []uint32
 	for _, m := range c.Modes {
@@ -129,31 +159,18 @@ func (c *Camera) Ioctl(req uint, arg unsafe.Pointer) error {
 	}
 	switch req {
 	case uapi.VidiocQueryCap:
-		raw := (*[104]byte)(arg)
 		card := c.Card
 		if card == "" {
 			card = "Fake UVC Camera"
 		}
-		copy(raw[0:16], "uvcvideo")
-		copy(raw[16:48], card)
-		copy(raw[48:80], "usb-0000:01:00.0-1")
-		put32(raw[84:], v4l2.CapDeviceCaps|v4l2.CapStreaming|v4l2.CapVideoCapture)
-		put32(raw[88:], v4l2.CapStreaming|v4l2.CapVideoCapture)
+		answerQueryCap(arg, "uvcvideo", card, "usb-0000:01:00.0-1", v4l2.CapStreaming|v4l2.CapVideoCapture)
 	case uapi.VidiocEnumFmt:
-		raw := (*[64]byte)(arg)
-		index, typ := get32(raw[0:]), get32(raw[4:])
-		list := c.fourccs()
-		if typ != v4l2.BufVideoCapture || int(index) >= len(list) {
-			return unix.EINVAL
-		}
-		f := list[index]
-		flags := uint32(0)
-		if f == v4l2.FourCCH264 || f == v4l2.FourCCMJPEG {
-			flags = 1
-		}
-		put32(raw[8:], flags)
-		copy(raw[12:44], v4l2.FourCCString(f))
-		put32(raw[44:], f)
+		return answerEnumFmt(arg, func(typ uint32) []uint32 {
+			if typ != v4l2.BufVideoCapture {
+				return nil
+			}
+			return c.fourccs()
+		})
 	case vidiocEnumFrameSizes:
 		raw := (*[44]byte)(arg)
 		sizes := c.sizes(get32(raw[4:]))
