@@ -26,6 +26,9 @@
 //   - Only "session" channels with "shell" (or "exec tsh", RoomOS's console)
 //     are served; forwarding, subsystems, other commands are refused.
 //
+// The console is line-based and does not echo: a person at a terminal
+// connects with `ssh -T`; a pseudo-terminal is accepted but not emulated.
+//
 // Sessions are "not in the room": commands reach the room as
 // room.Source{Kind: room.FromSocket, ID: "ssh:<user>@<address>"}, the same
 // authority as roomctl on the socket over SSH has today.
