@@ -128,9 +128,11 @@ var finalCodes = []int{300, 301, 302, 380, 400, 401, 403, 404, 405, 406, 407, 40
 // for a final answer: ACKed for an INVITE, and a ringing INVITE
 // cancelled.
 func (h HostileRequest) scenario(wait time.Duration) string {
-	msg := strings.ReplaceAll(h.Message, "[branch]", probeBranch)
+	msg := foldMarks(strings.ReplaceAll(h.Message, "[branch]", probeBranch))
 	var b strings.Builder
 	fmt.Fprintf(&b, "<?xml version=\"1.0\" encoding=\"ISO-8859-1\" ?>\n<scenario name=\"hostile %s\">\n", h.Name)
+	// sipp refuses a variable referenced once; these keep both in use.
+	b.WriteString("<Global variables=\"sp,tab\"/>\n<nop><action><assignstr assign_to=\"sp\" value=\"[$sp]\"/><assignstr assign_to=\"tab\" value=\"[$tab]\"/></action></nop>\n")
 	fmt.Fprintf(&b, "<send><![CDATA[\n%s\n]]></send>\n", msg)
 	// sipp waits at the first receive, so the wait goes there; nothing
 	// answers 999, and anything else is an unexpected message.
@@ -151,6 +153,22 @@ func (h HostileRequest) scenario(wait time.Duration) string {
 	}
 	b.WriteString("<label id=\"end\"/>\n</scenario>\n")
 	return b.String()
+}
+
+// foldVars are the values of foldMarks' variables, for sipp's -set.
+var foldVars = map[string]string{"sp": " ", "tab": "\t"}
+
+// foldMarks writes the leading blanks of msg's lines, which sipp strips,
+// as variables sipp fills in after: header folding (RFC 3261 7.3.1)
+// reaches the far end as written.
+func foldMarks(msg string) string {
+	lines := strings.Split(msg, "\n")
+	for i, l := range lines {
+		rest := strings.TrimLeft(l, " \t")
+		lead := strings.NewReplacer(" ", "[$sp]", "\t", "[$tab]").Replace(l[:len(l)-len(rest)])
+		lines[i] = lead + rest
+	}
+	return strings.Join(lines, "\n")
 }
 
 // inDialog derives the CANCEL or ACK of the INVITE msg: its request line
@@ -191,19 +209,20 @@ type HostileResult struct {
 func SendHostile(t testing.TB, target, transport, local string, h HostileRequest, wait time.Duration) HostileResult {
 	t.Helper()
 	res := RunSipp(t, SippRun{Target: target, Transport: transport, Local: local, Service: "room",
-		Scenario: h.scenario(wait), Timeout: wait + 5*time.Second, Trace: true})
+		Scenario: h.scenario(wait), Timeout: wait + 5*time.Second, Trace: true, Vars: foldVars})
 	return HostileResult{Outcome: outcome(h.Method, res.Responses), Sipp: res}
 }
 
 // outcome reads the answer to a request of method from responses (as
-// SippResult.Responses has them); a response without CSeq counts as one
-// to the request.
+// SippResult.Responses has them); one to the probe's CANCEL or ACK does
+// not count, one without CSeq (or with the request's own wrong CSeq)
+// does.
 func outcome(method string, responses []string) int {
 	rang := false
 	for _, r := range responses {
 		line, cseq, _ := strings.Cut(r, " | CSeq: ")
-		if f := strings.Fields(cseq); len(f) == 2 && !strings.EqualFold(f[1], method) {
-			continue // the probe's CANCEL
+		if f := strings.Fields(cseq); len(f) == 2 && !strings.EqualFold(f[1], method) && (f[1] == "CANCEL" || f[1] == "ACK") {
+			continue // to the probe's own CANCEL or ACK
 		}
 		rest, _ := strings.CutPrefix(line, "SIP/2.0 ")
 		code, err := strconv.Atoi(rest[:min(3, len(rest))])

@@ -68,6 +68,7 @@ func TestHostileOutcome(t *testing.T) {
 		{[]string{"SIP/2.0 180 Ringing | CSeq: 1 INVITE", "SIP/2.0 200 OK | CSeq: 1 CANCEL", "SIP/2.0 487 Request Terminated | CSeq: 1 INVITE"}, Rang},
 		{[]string{"SIP/2.0 180 Ringing | CSeq: 1 INVITE", "SIP/2.0 200 OK | CSeq: 1 INVITE"}, 200},
 		{[]string{"SIP/2.0 180 Ringing | CSeq: 1 INVITE"}, Rang},
+		{[]string{"SIP/2.0 400 CSeq method does not match the request | CSeq: 1 BYE"}, 400},
 	} {
 		if got := outcome("INVITE", tc.got); got != tc.want {
 			t.Errorf("%q: outcome %d, want %d", tc.got, got, tc.want)

@@ -43,8 +43,9 @@ func TestSippHostileRequests(t *testing.T) {
 				t.Run(h.Name+"/"+tr, func(t *testing.T) {
 					t.Parallel()
 					r := siptest.SendHostile(t, u.Addr(Transport(tr)), tr, local, h, 500*time.Millisecond)
+					t.Logf("%s over %s: outcome %d: %q", h.Name, tr, r.Outcome, r.Sipp.Responses)
 					if !h.Allows(r.Outcome) {
-						t.Errorf("outcome %d (got %q); the file allows %v: %s", r.Outcome, r.Sipp.Responses, h.Want, h.About)
+						t.Errorf("outcome %d (got %q); the file allows %v: %s\n%s", r.Outcome, r.Sipp.Responses, h.Want, h.About, r.Sipp.Output)
 					}
 				})
 			}
