@@ -67,6 +67,7 @@ type sender struct {
 	wg       sync.WaitGroup
 	frames   atomic.Uint64
 	loopsCtx context.Context
+	fellBack bool // Call Encoder already says the hardware failed (videoLoop only)
 
 	rawMu sync.Mutex
 	raws  map[*rawSink]struct{} // RawMedia providers' sinks (raw.go)
@@ -197,6 +198,7 @@ func (s *sender) videoLoop(ctx context.Context, log *slog.Logger) {
 			log.Warn("call: encode failed", "err", err)
 			continue
 		}
+		s.noteFallback(log)
 		if len(frame) == 0 {
 			continue
 		}
@@ -208,6 +210,24 @@ func (s *sender) videoLoop(ctx context.Context, log *slog.Logger) {
 			s.e.mu.Unlock()
 		}
 	}
+}
+
+// noteFallback puts the reason into Call Encoder, once, when a hardware
+// encoder has switched the call to software (codec.RuntimeFallback).
+func (s *sender) noteFallback(log *slog.Logger) {
+	fb, ok := s.enc.Encoder.(codec.RuntimeFallback)
+	if !ok || s.fellBack {
+		return
+	}
+	reason := fb.FallbackReason()
+	if reason == "" {
+		return
+	}
+	s.fellBack = true
+	log.Warn("call: the hardware encoder failed; video goes on in software", "reason", reason)
+	s.e.mu.Lock()
+	s.e.stats.Encoder = reason
+	s.e.mu.Unlock()
 }
 
 func (s *sender) audioLoop(ctx context.Context, log *slog.Logger) {
