@@ -13,10 +13,10 @@ import (
 type fallingEncoder struct{ reason string }
 
 func (f *fallingEncoder) Encode(image.Image) ([]byte, bool, error) { return []byte{1}, false, nil }
-func (f *fallingEncoder) ForceKeyFrame()                          {}
-func (f *fallingEncoder) SetBitRate(int)                          {}
-func (f *fallingEncoder) Close() error                            { return nil }
-func (f *fallingEncoder) FallbackReason() string                  { return f.reason }
+func (f *fallingEncoder) ForceKeyFrame()                           {}
+func (f *fallingEncoder) SetBitRate(int)                           {}
+func (f *fallingEncoder) Close() error                             { return nil }
+func (f *fallingEncoder) FallbackReason() string                   { return f.reason }
 
 // Call Encoder keeps the selection's reason while the hardware encodes
 // and says why once the encoder has fallen back to software.
