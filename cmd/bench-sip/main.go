@@ -35,6 +35,7 @@ func main() {
 	flag.IntVar(&o.Bitrate, "bitrate", 2_500_000, "every sender's video bitrate, bit/s")
 	flag.StringVar(&o.Roomd, "roomd", "", "roomd binary (default: go build ./cmd/roomd)")
 	flag.StringVar(&screen, "screen", "none", "how roomd shows the far end: none (decoded, not drawn, like baresip's fakevideo display) or framebuffer (composed into an XRGB8888 file in memory, as on the device)")
+	flag.IntVar(&o.Nice, "nice", 0, "run roomd and both baresips at this nice value (e.g. -10 on a shared machine; needs root or CAP_SYS_NICE)")
 	flag.StringVar(&o.LogDir, "logs", "", "keep roomd's and the baresips' logs in this directory")
 	flag.StringVar(&doc, "doc", "", "also write the table into this Markdown file's SIP section (docs/benchmarks.md)")
 	flag.Parse()

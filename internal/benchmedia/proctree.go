@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -339,4 +340,24 @@ func newChild(before map[int]bool, name string) (int, error) {
 		return 0, fmt.Errorf("benchmedia: expected one new %s process, found %d", name, len(found))
 	}
 	return found[0], nil
+}
+
+// Renice sets the nice value of every thread of pid (Linux keeps one per
+// thread; threads started later inherit their creator's).
+func Renice(pid, nice int) error {
+	dir := filepath.Join("/proc", strconv.Itoa(pid), "task")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("benchmedia: %w", err)
+	}
+	for _, e := range ents {
+		tid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if err := syscall.Setpriority(syscall.PRIO_PROCESS, tid, nice); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return fmt.Errorf("benchmedia: nice %d for thread %d of %d (needs root or CAP_SYS_NICE below 0): %w", nice, tid, pid, err)
+		}
+	}
+	return nil
 }

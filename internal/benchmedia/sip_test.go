@@ -1,6 +1,10 @@
 package benchmedia
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -86,7 +90,7 @@ func TestSIPMarkdown(t *testing.T) {
 	o.defaults()
 	o.Calls = 3
 	win := func(cpu time.Duration) SIPWindow {
-		return SIPWindow{Length: 30 * time.Second, CPU: cpu, Far: 12 * time.Second, Machine: cpu + 20*time.Second,
+		return SIPWindow{Length: 30 * time.Second, CPU: cpu, Codec: 9 * time.Second, Far: 12 * time.Second, Machine: cpu + 20*time.Second,
 			Sent: Flow{Size: Size{1280, 720}, FPS: 29.5, Bitrate: 2_000_000}, Received: Flow{FPS: 30}}
 	}
 	ms := func(v ...int) []time.Duration {
@@ -109,6 +113,7 @@ func TestSIPMarkdown(t *testing.T) {
 		"| CPU per minute of call, process tree | 13.0 CPU-s | 10.0 CPU-s | 1.30× | ≤ 1.2×: **missed** |",
 		"| peak PSS, process tree | 60 MiB | 30 MiB | 2.00× | ≤ 1.5×: **missed** |",
 		"| CPU-s per minute in each window | 12.0, 14.0 | 10.0, 10.0 | | |",
+		"| of which video encode + decode (roomd's codec threads) | 9.0, 9.0 CPU-s | not separable | | |",
 		"| key frames the far end decoded in the measured calls | 2 | 0 | | |",
 		"1280×720, 29.5 fps, 2.00 Mbit/s; 1280×720, 29.5 fps, 2.00 Mbit/s",
 		"packetization-mode 0",
@@ -125,5 +130,30 @@ func TestSIPMarkdown(t *testing.T) {
 		if !strings.Contains(md, want) {
 			t.Errorf("table lacks %q:\n%s", want, md)
 		}
+	}
+}
+
+// Renice reaches every thread of a real process: here a raise, which needs
+// no privilege.
+func TestRenice(t *testing.T) {
+	cmd := exec.Command("sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	if err := Renice(cmd.Process.Pid, 7); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(cmd.Process.Pid), "stat"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// nice is the 19th field; fields after comm start at state (3rd).
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if f[19-3] != "7" {
+		t.Errorf("nice field %q after Renice 7; stat: %s", f[19-3], b)
+	}
+	if err := Renice(1<<22, 1); err == nil {
+		t.Error("Renice of a process that does not exist succeeded")
 	}
 }

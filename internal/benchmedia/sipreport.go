@@ -26,6 +26,9 @@ func (r *SIPReport) Markdown(command string) string {
 		"CPU over a %v window after %v in the call, PSS sampled every 0.5 s from the dial to the end of the window. "+
 		"roomd shows the far end's video: %s; baresip decodes it into fakevideo's display, which draws nothing.\n",
 		o.Width, o.Height, o.FPS, float64(o.Bitrate)/1e6, o.Calls, o.Rounds, o.Window, o.Settle, screenWords(o.Screen))
+	if r.Nice != 0 {
+		fmt.Fprintf(&b, "\nroomd and both baresips run at nice %d, so that other work on the machine does not starve them.\n", r.Nice)
+	}
 	if r.Negotiated != "" {
 		fmt.Fprintf(&b, "\nroomd's calls negotiated: %s.\n", r.Negotiated)
 	}
@@ -48,6 +51,7 @@ func (r *SIPReport) Markdown(command string) string {
 		median(rd.Setup).Seconds(), median(bs.Setup).Seconds(), msf)
 	row("CPU per minute of call, process tree", targetSIPCPU, rd.CPUPerMinute().Seconds(), bs.CPUPerMinute().Seconds(),
 		func(v float64) string { return fmt.Sprintf("%.1f CPU-s", v) })
+	info("of which video encode + decode (roomd's codec threads)", windowList(rd.Windows, func(w SIPWindow) time.Duration { return w.Codec })+" CPU-s", "not separable")
 	row("peak PSS, process tree", targetSIPPSS, float64(rd.Peak.PSS), float64(bs.Peak.PSS), func(v float64) string { return mibs(int64(v)) })
 	info("video encoder", rd.Encoder, bs.Encoder)
 	flows := func(c Caller, f func(SIPWindow) string) string {
