@@ -17,6 +17,9 @@
 //   - [NewTone]: a sine tone.
 //   - [OpenY4M] and [OpenWAV]: looping file sources, with [Y4MWriter] and
 //     [WriteWAV] to make such files.
+//   - [OpenMJPEG]: an MJPEG file (JPEG pictures back to back, ffmpeg's
+//     `-f mjpeg`) decoded by a [JPEGDecoder] such as media/codec/mjpeg's,
+//     standing in for an MJPEG camera.
 //   - The real camera and microphone live in the device sub-package so that
 //     importing capture does not start mediadevices' device discovery.
 //
