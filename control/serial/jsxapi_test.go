@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/roomd/roomd/control/serial"
@@ -61,6 +62,18 @@ func TestJSXAPIServeCisco(t *testing.T) {
 // TestJSXAPIOverConsolePty: the same on the simulated board's console, a
 // pseudo-terminal opened by path, with the console's PIN login.
 func TestJSXAPIOverConsolePty(t *testing.T) {
+	jsxapiOverConsolePty(t, serial.DialectRoomd)
+}
+
+// TestJSXAPIOverConsolePtyCiscoDefault: with the console configured for
+// Cisco's dialect (console.dialect = "cisco"), jsxapi runs as an
+// integrator's unchanged Cisco driver would: the PIN, then nothing of its
+// own; the greeting after the PIN ends in OK.
+func TestJSXAPIOverConsolePtyCiscoDefault(t *testing.T) {
+	jsxapiOverConsolePty(t, serial.DialectCisco)
+}
+
+func jsxapiOverConsolePty(t *testing.T, d serial.Dialect) {
 	desc, err := hal.Profile("sim")
 	if err != nil {
 		t.Fatal(err)
@@ -75,9 +88,25 @@ func TestJSXAPIOverConsolePty(t *testing.T) {
 		t.Fatalf("the simulated board has no console: %+v", b.Hardware().Report)
 	}
 	r := startRoom(t, nil)
-	srv := newServer(t, r, serial.Options{RequireLogin: true, PINHash: pinHash(t, "4711")})
+	srv := newServer(t, r, serial.Options{RequireLogin: true, PINHash: pinHash(t, "4711"), LineDialect: d})
 	serveLine(t, srv, line)
 	c := jsxapitest.Start(t)
-	c.Value(map[string]any{"op": "connect", "tty": b.SerialPath(hal.RoleConsole), "pin": "4711"})
+	c.Value(map[string]any{"op": "connect", "tty": b.SerialPath(hal.RoleConsole), "pin": "4711", "greeted": d == serial.DialectCisco})
 	jsxapitest.Exercise(t, c, r)
+}
+
+func TestParseDialect(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want serial.Dialect
+		ok   bool
+	}{{"roomd", serial.DialectRoomd, true}, {"Cisco", serial.DialectCisco, true}, {"cisco", serial.DialectCisco, true}, {"zoom", serial.DialectRoomd, false}, {"", serial.DialectRoomd, false}} {
+		got, err := serial.ParseDialect(tc.in)
+		if got != tc.want || (err == nil) != tc.ok {
+			t.Errorf("ParseDialect(%q) = %v, %v; want %v, ok %v", tc.in, got, err, tc.want, tc.ok)
+		}
+		if err == nil && !strings.EqualFold(got.String(), tc.in) {
+			t.Errorf("%v.String() = %q, want %q", got, got.String(), tc.in)
+		}
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,6 +57,43 @@ type Options struct {
 	// surfaces; nil makes one for this server from the room and
 	// SoftwareVersion. A given hub reports its own software version.
 	Feedback *feedback.Hub
+	// LineDialect is the dialect ServeLine's sessions start in: an
+	// integrator's Cisco driver never sends xPreferences Dialect Cisco, so
+	// a console cabled to one starts in DialectCisco (greeted with OK
+	// after the PIN). The zero value is roomd's own.
+	LineDialect Dialect
+}
+
+// Dialect is the language a session starts in; a client may switch with
+// xPreferences Dialect.
+type Dialect int
+
+// Dialects.
+const (
+	DialectRoomd Dialect = iota // roomd's own: CR LF, schema 1.x JSON
+	DialectCisco                // Cisco RoomOS's, as jsxapi and Cisco drivers expect (cisco.go)
+)
+
+// ParseDialect reads a dialect's name as configuration files write it:
+// "roomd" or "cisco" (any case).
+func ParseDialect(name string) (Dialect, error) {
+	switch {
+	case strings.EqualFold(name, "roomd"):
+		return DialectRoomd, nil
+	case strings.EqualFold(name, "cisco"):
+		return DialectCisco, nil
+	}
+	return DialectRoomd, fmt.Errorf("serial: dialect %q: use roomd or cisco", name)
+}
+
+func (d Dialect) String() string {
+	switch d {
+	case DialectRoomd:
+		return "roomd"
+	case DialectCisco:
+		return "cisco"
+	}
+	return "Dialect(" + strconv.Itoa(int(d)) + ")"
 }
 
 // Server serves the console protocol to any number of sessions at once.
@@ -136,7 +174,7 @@ func (s *Server) ServeLine(ctx context.Context, line hal.SerialLine) error {
 	defer line.Close()
 	src := room.Source{Kind: room.FromSerial, ID: line.Name()}
 	for {
-		bye, err := s.session(ctx, line, src, false)
+		bye, err := s.session(ctx, line, src, s.opts.LineDialect == DialectCisco)
 		switch {
 		case ctx.Err() != nil:
 			return nil

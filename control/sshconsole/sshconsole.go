@@ -16,7 +16,9 @@
 // # Hardening
 //
 //   - Password (bcrypt, asked as keyboard-interactive as well, which is
-//     what jsxapi answers) or public key; passwords are never logged.
+//     what jsxapi answers) or public key; passwords are never logged. The
+//     users are a control/remoteusers Store, shared with the xAPI
+//     WebSocket.
 //   - Wrong passwords lock every login for 30 s after 5 in a row, doubling
 //     up to 15 min, shared by all connections (keys are not counted: clients
 //     offer several).
@@ -36,7 +38,6 @@ package sshconsole
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -46,10 +47,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
 	"golang.org/x/crypto/ssh"
 
-	"github.com/roomd/roomd/internal/pinlock"
+	"github.com/roomd/roomd/control/remoteusers"
 	"github.com/roomd/roomd/room"
 )
 
@@ -59,23 +59,21 @@ type Console interface {
 }
 
 // User is one account that may log in.
-type User struct {
-	Name string
-	// PasswordHash is a bcrypt hash; nil means no password login.
-	PasswordHash []byte
-	// Keys may log in without a password.
-	Keys []ssh.PublicKey
-}
+type User = remoteusers.User
 
 // Options configure a Server.
 type Options struct {
 	// HostKey is the server's identity; required.
 	HostKey ssh.Signer
-	// Users who may log in; at least one.
+	// Users who may log in, when Store is nil: at least one.
 	Users []User
+	// Store holds the users and the lockout, shared with the other remote
+	// surfaces; it may be empty until the fleet sends users. Nil makes
+	// one from Users.
+	Store *remoteusers.Store
 	// Logger gets logins and refusals; never a password. Nil discards.
 	Logger *slog.Logger
-	// Now is the clock of the lockout; nil means time.Now.
+	// Now is the clock of the lockout when Store is nil; nil means time.Now.
 	Now func() time.Time
 	// MaxConnections bounds the connections open at once (default 8).
 	MaxConnections int
@@ -89,15 +87,9 @@ type Server struct {
 	console Console
 	opts    Options
 	log     *slog.Logger
-	now     func() time.Time
+	users   *remoteusers.Store
 	config  *ssh.ServerConfig
 	slots   chan struct{}
-
-	authMu sync.Mutex
-	lock   pinlock.Lock // wrong passwords, shared by every connection
-	// dummyHash is compared against for a user without a password, so a
-	// wrong user name takes as long as a wrong password.
-	dummyHash []byte
 }
 
 // New checks o and makes a server for console.
@@ -111,32 +103,19 @@ func New(console Console, o Options) (*Server, error) {
 	if len(o.Users) == 0 {
 		return nil, errors.New("sshconsole: no users; give at least one with a password hash or a key")
 	}
-	cost := bcrypt.MinCost
-	for _, u := range o.Users {
-		if u.Name == "" {
-			return nil, errors.New("sshconsole: a user has no name")
+	users := o.Store
+	if users == nil {
+		if len(o.Users) == 0 {
+			return nil, errors.New("sshconsole: no users; give at least one with a password hash or a key")
 		}
-		if len(u.PasswordHash) == 0 && len(u.Keys) == 0 {
-			return nil, fmt.Errorf("sshconsole: user %q has neither a password hash nor a key, so could never log in", u.Name)
-		}
-		if len(u.PasswordHash) > 0 {
-			c, err := bcrypt.Cost(u.PasswordHash)
-			if err != nil {
-				return nil, fmt.Errorf("sshconsole: user %q: the password hash is not a bcrypt hash (%v); hash the password with bcrypt", u.Name, err)
-			}
-			cost = max(cost, c)
+		var err error
+		if users, err = remoteusers.New(o.Users, remoteusers.Options{Logger: o.Logger, Now: o.Now}); err != nil {
+			return nil, fmt.Errorf("sshconsole: %w", err)
 		}
 	}
-	dummy, err := bcrypt.GenerateFromPassword([]byte("roomd-sshconsole-no-such-user"), cost)
-	if err != nil {
-		return nil, fmt.Errorf("sshconsole: %w", err)
-	}
-	s := &Server{console: console, opts: o, log: o.Logger, now: o.Now, dummyHash: dummy}
+	s := &Server{console: console, opts: o, log: o.Logger, users: users}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
-	}
-	if s.now == nil {
-		s.now = time.Now
 	}
 	if s.opts.MaxConnections <= 0 {
 		s.opts.MaxConnections = 8
@@ -165,49 +144,21 @@ func New(console Console, o Options) (*Server, error) {
 	return s, nil
 }
 
-func (s *Server) user(name string) (User, bool) {
-	for _, u := range s.opts.Users {
-		if u.Name == name {
-			return u, true
-		}
-	}
-	return User{}, false
-}
-
-// checkPassword checks a password under the shared lockout.
+// checkPassword checks a password against the users under their shared
+// lockout.
 func (s *Server) checkPassword(c ssh.ConnMetadata, pw []byte) (*ssh.Permissions, error) {
-	s.authMu.Lock()
-	defer s.authMu.Unlock()
-	now := s.now()
-	if wait := s.lock.Remaining(now); wait > 0 {
-		s.log.Warn("sshconsole: login refused while locked", "user", c.User(), "remote", c.RemoteAddr().String(), "wait", wait)
-		return nil, errors.New("sshconsole: locked after too many wrong passwords")
+	if err := s.users.CheckPassword(c.User(), pw, c.RemoteAddr().String()); err != nil {
+		return nil, err
 	}
-	u, known := s.user(c.User())
-	hash := u.PasswordHash
-	if len(hash) == 0 {
-		hash = s.dummyHash
-	}
-	err := bcrypt.CompareHashAndPassword(hash, pw)
-	if err == nil && known && len(u.PasswordHash) > 0 {
-		s.lock.Succeed()
-		return &ssh.Permissions{Extensions: map[string]string{"auth": "password"}}, nil
-	}
-	fails, locked := s.lock.Fail(now)
-	s.log.Warn("sshconsole: wrong user or password", "user", c.User(), "remote", c.RemoteAddr().String(), "fails", fails, "locked_for", locked)
-	return nil, errors.New("sshconsole: wrong user or password")
+	return &ssh.Permissions{Extensions: map[string]string{"auth": "password"}}, nil
 }
 
 // checkKey accepts a key the user has.
 func (s *Server) checkKey(c ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
-	u, _ := s.user(c.User())
-	offered := key.Marshal()
-	for _, k := range u.Keys {
-		if subtle.ConstantTimeCompare(k.Marshal(), offered) == 1 {
-			return &ssh.Permissions{Extensions: map[string]string{"auth": "key " + ssh.FingerprintSHA256(key)}}, nil
-		}
+	if !s.users.CheckKey(c.User(), key) {
+		return nil, errors.New("sshconsole: key not accepted")
 	}
-	return nil, errors.New("sshconsole: key not accepted")
+	return &ssh.Permissions{Extensions: map[string]string{"auth": "key " + ssh.FingerprintSHA256(key)}}, nil
 }
 
 // Serve serves connections from ln until ctx is cancelled, then closes ln
