@@ -270,6 +270,35 @@ func TestSlightDamageIsShownAndCounted(t *testing.T) {
 	}
 }
 
+// withoutHuffmanTables drops the DHT segments before SOS, as many MJPEG
+// cameras do (their frames rely on the standard tables of JPEG Annex K).
+func withoutHuffmanTables(t *testing.T, b []byte) []byte {
+	t.Helper()
+	out := append([]byte{}, b[:2]...)
+	i := 2
+	for b[i+1] != 0xDA {
+		n := 2 + (int(b[i+2])<<8 | int(b[i+3]))
+		if b[i+1] != 0xC4 {
+			out = append(out, b[i:i+n]...)
+		}
+		i += n
+	}
+	if len(out) == i {
+		t.Fatal("the test picture has no DHT segment to drop")
+	}
+	return append(out, b[i:]...)
+}
+
+func TestDecodesFramesWithoutHuffmanTables(t *testing.T) {
+	d := newDecoder(t)
+	full := mustCompress(t, 640, 480, sub422) // TurboJPEG codes with the standard tables
+	img, err := d.Decode(withoutHuffmanTables(t, full))
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareWithGo(t, img, full, 4)
+}
+
 func TestHugeHeaderIsRefusedBeforeAllocating(t *testing.T) {
 	d := newDecoder(t)
 	data := mustCompress(t, 64, 64, sub420)
