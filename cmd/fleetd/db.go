@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
 	_ "modernc.org/sqlite"             // database/sql driver "sqlite"
@@ -25,7 +24,7 @@ func openStore(ctx context.Context, dsn string, log *slog.Logger) (Store, error)
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+	if isPostgres(dsn) {
 		db, err := sql.Open("pgx", dsn)
 		if err != nil {
 			return nil, fmt.Errorf("fleetd: %w", err)
@@ -67,7 +66,7 @@ func openStore(ctx context.Context, dsn string, log *slog.Logger) (Store, error)
 // lost file would otherwise start an empty fleet on the old keys, and every
 // enrolled room would become unknown to it.
 func checkDatabaseOfFleet(dsn, keyDir string) error {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+	if isPostgres(dsn) {
 		return nil
 	}
 	if _, err := os.Stat(filepath.Join(keyDir, "ca.crt")); err != nil {

@@ -3,8 +3,10 @@
 // them over mutual TLS and collects health reports. docs/provisioning.md
 // specifies the protocol.
 //
-// Usage:
+// Usage (fleetd help lists the commands, fleetd help COMMAND a command's
+// flags):
 //
+//	fleetd [-db fleet.db] [-keys keys/] [-org ORG] init
 //	fleetd [-db fleet.db] [-keys keys/] [-org ORG] serve -listen :8443 -name fleet.example.com [-admin-listen 127.0.0.1:8444 -admin-token admin.token] [-conns-per-address 256]
 //	fleetd admin-token FILE
 //	fleetd org create ORG NAME
@@ -17,7 +19,9 @@
 //	fleetd revoke DEVICE
 //
 // -db is a SQLite file or a postgres:// URL; signing keys live in -keys,
-// never in the database.
+// never in the database. Only init makes both; serve makes the database
+// and the keys in an existing key directory (as systemd's StateDirectory=
+// provides); every other command refuses a missing one, naming the flag.
 package main
 
 import (
@@ -30,7 +34,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -45,163 +49,179 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(exitCode(err, os.Stderr))
+}
+
+// exitCode prints err to stderr unless it was printed already and returns
+// the exit status: 0 for success and help, 2 for a command line fleetd
+// cannot read, 1 for any other error.
+func exitCode(err error, stderr io.Writer) int {
+	var ue *usageError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintln(stderr, err)
+		return 2
+	case errors.Is(err, errUsage): // the flag package printed it with the usage
+		return 2
+	}
+	fmt.Fprintln(stderr, err)
+	return 1
+}
+
+// commands are fleetd's commands, in the order help lists them.
+func commands() []command {
+	return []command{
+		{name: "init", about: "make a new fleet: the database and the key directory with its CA and trust root", state: newState, run: runInit},
+		{name: "serve", args: "[-listen :8443] [-name HOST,…] [-admin-listen ADDR -admin-token FILE] [-conns-per-address 256]",
+			about: "serve the device API (mutual TLS) and, with -admin-listen, the admin API", state: serveState, run: runServe},
+		{name: "admin-token", args: "FILE", about: "write a new random admin API token to FILE (mode 0600)", run: runAdminToken},
+		{name: "org create", args: "ORG NAME", about: "create an organisation", state: existingState, run: func(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) error {
+			return withFleet(ctx, c, fs, args, 2, func(f *Fleet, a []string) error { return f.Store.CreateOrg(ctx, a[0], a[1]) })
+		}},
+		{name: "room create", args: "ORG ROOM NAME", about: "create a room in an organisation", state: existingState, run: func(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) error {
+			return withFleet(ctx, c, fs, args, 3, func(f *Fleet, a []string) error { return f.Store.CreateRoom(ctx, a[0], a[1], a[2]) })
+		}},
+		{name: "code issue", args: "[-ttl 72h] [-require-approval] ORG ROOM", about: "issue an activation code for a room and print it", state: existingState, run: runCodeIssue},
+		{name: "preregister", args: "[-serial S] ORG ROOM FINGERPRINT | [-serial S] -key device.pub ORG ROOM",
+			about: "let a device whose key is known enroll into a room without a code; prints its fingerprint", state: existingState, run: runPreregister},
+		{name: "approve", args: "DEVICE|FINGERPRINT", about: "approve a device waiting for approval", state: existingState, run: func(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) error {
+			return withFleet(ctx, c, fs, args, 1, func(f *Fleet, a []string) error { return f.Approve(ctx, a[0]) })
+		}},
+		{name: "config set", args: "ORG ROOM config.json", about: "sign config.json as the room's next configuration version", state: existingState, run: func(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) error {
+			return withFleet(ctx, c, fs, args, 3, func(f *Fleet, a []string) error {
+				b, err := os.ReadFile(a[2])
+				if err != nil {
+					return fmt.Errorf("fleetd: %w", err)
+				}
+				var cfg provisioning.Config
+				if err := json.Unmarshal(b, &cfg); err != nil {
+					return fmt.Errorf("fleetd: %s: %w", a[2], err)
+				}
+				return f.SetConfig(ctx, a[0], a[1], cfg)
+			})
+		}},
+		{name: "health", args: "ORG", about: "print the organisation's rooms, devices and their last health reports", state: existingState, run: runHealth},
+		{name: "revoke", args: "DEVICE", about: "revoke a device's certificate", state: existingState, run: func(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) error {
+			return withFleet(ctx, c, fs, args, 1, func(f *Fleet, a []string) error { return f.Revoke(ctx, a[0]) })
+		}},
 	}
 }
 
-func run(args []string) error {
-	fs := flag.NewFlagSet("fleetd", flag.ContinueOnError)
-	dsn := fs.String("db", "fleet.db", "SQLite file or postgres:// URL")
-	keyDir := fs.String("keys", "keys", "directory of the CA and signing keys (kept apart from the database)")
-	org := fs.String("org", "default", "organisation the trust root is made for on first use")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := checkDatabaseOfFleet(*dsn, *keyDir); err != nil {
-		return err
-	}
-	store, err := openStore(ctx, *dsn, log)
+// withFleet parses a command without flags of its own that takes n
+// arguments, opens the fleet and runs do.
+func withFleet(ctx context.Context, c *cli, fs *flag.FlagSet, args []string, n int, do func(f *Fleet, a []string) error) error {
+	a, err := c.parse(fs, args, n)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	keys, err := loadOrCreateKeys(*keyDir, *org)
+	f, err := c.fleet(ctx)
 	if err != nil {
 		return err
 	}
-	for _, n := range keys.Notes {
-		log.Warn(n)
+	return do(f, a)
+}
+
+func runInit(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) error {
+	if _, err := c.parse(fs, args, 0); err != nil {
+		return err
 	}
-	f := &Fleet{Store: store, Keys: keys, Log: log}
-	a := fs.Args()
-	need := func(n int, usage string) error {
-		if len(a) != n {
-			return fmt.Errorf("fleetd: usage: fleetd %s", usage)
+	f, err := c.fleet(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "fleet of %s: database %s, keys in %s, trust root version %d\n", f.Keys.Root.OrgID, c.dsn, c.keyDir, f.Keys.Root.Version)
+	return nil
+}
+
+func runServe(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) error {
+	listen := fs.String("listen", ":8443", "address of the device API")
+	names := fs.String("name", "localhost", "comma-separated host names and IPs for the server certificate")
+	adminListen := fs.String("admin-listen", "", "address of the admin API (HTTPS, bearer token); empty: no admin API")
+	adminToken := fs.String("admin-token", "", "file holding the admin API's bearer token, mode 0600 (make one with fleetd admin-token FILE)")
+	perAddress := fs.Int("conns-per-address", DefaultPerAddress, "most connections one client address may hold to the device API (raise it when more rooms share one NAT address)")
+	if _, err := c.parse(fs, args, 0); err != nil {
+		return err
+	}
+	var token []byte
+	if *adminListen != "" {
+		if *adminToken == "" {
+			return &usageError{msg: "fleetd serve: -admin-listen needs -admin-token FILE", usage: c.usage(c.cmd, fs)}
 		}
+		var err error
+		if token, err = LoadAdminToken(*adminToken); err != nil {
+			return err
+		}
+	}
+	f, err := c.fleet(ctx)
+	if err != nil {
+		return err
+	}
+	f.reportCodes(ctx)
+	return serve(ctx, f, *listen, *adminListen, token, strings.Split(*names, ","), serveOptions{PerAddress: *perAddress})
+}
+
+func runAdminToken(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) error {
+	a, err := c.parse(fs, args, 1)
+	if err != nil {
+		return err
+	}
+	return CreateAdminToken(a[0])
+}
+
+func runCodeIssue(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) error {
+	ttl := fs.Duration("ttl", 72*time.Hour, "how long the code is valid")
+	approve := fs.Bool("require-approval", false, "devices enrolled with it wait for approval (fleetd approve)")
+	return withFleet(ctx, c, fs, args, 2, func(f *Fleet, a []string) error {
+		code, err := f.IssueCode(ctx, a[0], a[1], *ttl, *approve)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(c.stdout, code)
 		return nil
+	})
+}
+
+func runPreregister(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) error {
+	serial := fs.String("serial", "", "the device's serial number; when set, the device must report it")
+	keyFile := fs.String("key", "", "the device's public key (PEM) instead of its fingerprint")
+	a, err := c.parse(fs, args, -1)
+	if err != nil {
+		return err
 	}
-	if len(a) == 0 {
-		return errors.New("fleetd: no command; see the package documentation")
+	fp := ""
+	switch {
+	case *keyFile != "" && len(a) == 2:
+		if fp, err = keyFingerprint(*keyFile); err != nil {
+			return err
+		}
+	case *keyFile == "" && len(a) == 3:
+		fp = a[2]
+	default:
+		return c.wrongArgs(fs)
 	}
-	switch strings.Join(a[:min(2, len(a))], " ") {
-	case "org create":
-		if err := need(4, "org create ORG NAME"); err != nil {
-			return err
-		}
-		return store.CreateOrg(ctx, a[2], a[3])
-	case "room create":
-		if err := need(5, "room create ORG ROOM NAME"); err != nil {
-			return err
-		}
-		return store.CreateRoom(ctx, a[2], a[3], a[4])
-	case "code issue":
-		cf := flag.NewFlagSet("code issue", flag.ContinueOnError)
-		ttl := cf.Duration("ttl", 72*time.Hour, "how long the code is valid")
-		approve := cf.Bool("require-approval", false, "devices enrolled with it wait for approval")
-		if err := cf.Parse(a[2:]); err != nil {
-			return err
-		}
-		if cf.NArg() != 2 {
-			return errors.New("fleetd: usage: fleetd code issue [-ttl 72h] [-require-approval] ORG ROOM")
-		}
-		code, err := f.IssueCode(ctx, cf.Arg(0), cf.Arg(1), *ttl, *approve)
-		if err != nil {
-			return err
-		}
-		fmt.Println(code)
-		return nil
-	case "config set":
-		if err := need(5, "config set ORG ROOM config.json"); err != nil {
-			return err
-		}
-		b, err := os.ReadFile(a[4])
-		if err != nil {
-			return fmt.Errorf("fleetd: %w", err)
-		}
-		var cfg provisioning.Config
-		if err := json.Unmarshal(b, &cfg); err != nil {
-			return fmt.Errorf("fleetd: %s: %w", a[4], err)
-		}
-		return f.SetConfig(ctx, a[2], a[3], cfg)
+	f, err := c.fleet(ctx)
+	if err != nil {
+		return err
 	}
-	switch a[0] {
-	case "serve":
-		sf := flag.NewFlagSet("serve", flag.ContinueOnError)
-		listen := sf.String("listen", ":8443", "address of the device API")
-		names := sf.String("name", "localhost", "comma-separated host names and IPs for the server certificate")
-		adminListen := sf.String("admin-listen", "", "address of the admin API (HTTPS, bearer token); empty: no admin API")
-		adminToken := sf.String("admin-token", "", "file holding the admin API's bearer token, mode 0600 (make one with fleetd admin-token FILE)")
-		perAddress := sf.Int("conns-per-address", DefaultPerAddress, "most connections one client address may hold to the device API (raise it when more rooms share one NAT address)")
-		if err := sf.Parse(a[1:]); err != nil {
-			return err
-		}
-		var token []byte
-		if *adminListen != "" {
-			if *adminToken == "" {
-				return errors.New("fleetd: -admin-listen needs -admin-token FILE")
-			}
-			var err error
-			if token, err = LoadAdminToken(*adminToken); err != nil {
-				return err
-			}
-		}
-		f.reportCodes(ctx)
-		return serve(ctx, f, *listen, *adminListen, token, strings.Split(*names, ","), serveOptions{PerAddress: *perAddress})
-	case "admin-token":
-		if err := need(2, "admin-token FILE"); err != nil {
-			return err
-		}
-		return CreateAdminToken(a[1])
-	case "preregister":
-		pf := flag.NewFlagSet("preregister", flag.ContinueOnError)
-		serial := pf.String("serial", "", "the device's serial number; when set, the device must report it")
-		keyFile := pf.String("key", "", "the device's public key (PEM) instead of its fingerprint")
-		if err := pf.Parse(a[1:]); err != nil {
-			return err
-		}
-		usage := errors.New("fleetd: usage: fleetd preregister [-serial S] ORG ROOM FINGERPRINT, or -key device.pub ORG ROOM")
-		fp := ""
-		switch {
-		case *keyFile != "" && pf.NArg() == 2:
-			var err error
-			if fp, err = keyFingerprint(*keyFile); err != nil {
-				return err
-			}
-		case *keyFile == "" && pf.NArg() == 3:
-			fp = pf.Arg(2)
-		default:
-			return usage
-		}
-		fp, err := f.Preregister(ctx, pf.Arg(0), pf.Arg(1), fp, *serial)
+	if fp, err = f.Preregister(ctx, a[0], a[1], fp, *serial); err != nil {
+		return err
+	}
+	fmt.Fprintln(c.stdout, fp)
+	return nil
+}
+
+func runHealth(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) error {
+	return withFleet(ctx, c, fs, args, 1, func(f *Fleet, a []string) error {
+		hs, err := f.Store.Fleet(ctx, a[0])
 		if err != nil {
 			return err
 		}
-		fmt.Println(fp)
-		return nil
-	case "approve":
-		if err := need(2, "approve DEVICE|FINGERPRINT"); err != nil {
-			return err
-		}
-		return f.Approve(ctx, a[1])
-	case "revoke":
-		if err := need(2, "revoke DEVICE"); err != nil {
-			return err
-		}
-		return f.Revoke(ctx, a[1])
-	case "health":
-		if err := need(2, "health ORG"); err != nil {
-			return err
-		}
-		hs, err := store.Fleet(ctx, a[1])
-		if err != nil {
-			return err
-		}
-		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ROOM\tDEVICE\tSTATE\tCONFIG\tLAST REPORT\tREPORT")
 		for _, h := range hs {
 			at := "never"
@@ -211,8 +231,7 @@ func run(args []string) error {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", h.RoomID, h.ID, h.State, h.ConfigVersion, at, h.Report)
 		}
 		return tw.Flush()
-	}
-	return fmt.Errorf("fleetd: unknown command %q", strings.Join(a, " "))
+	})
 }
 
 // keyFingerprint reads a PEM public key (or a device's PKCS#8 private key)

@@ -34,6 +34,7 @@ func startTestFleet(t *testing.T, dir, configJSON string) *testFleet {
 	if out, err := exec.Command("go", "build", "-o", f.bin, "../fleetd").CombinedOutput(); err != nil {
 		t.Fatalf("building fleetd: %v\n%s", err, out)
 	}
+	f.admin(t, "init")
 	f.admin(t, "org", "create", "acme", "Acme")
 	f.admin(t, "room", "create", "acme", "r1", "Fjord")
 	cfg := filepath.Join(dir, "config.json")
