@@ -93,6 +93,13 @@ func TestDaemonSurvivesHostileSIP(t *testing.T) {
 		if st := c.status("Call State"); st == "InCall" || st == "Joining" {
 			t.Fatalf("after %s the room is %s", h.Name, st)
 		}
+		// A request that rang was cancelled: the ringing ends.
+		for r.Outcome == siptest.Rang && c.status("Call Incoming Id") != "" {
+			if time.Since(start) > 3*time.Second {
+				t.Fatalf("%s was cancelled, and the room still rings", h.Name)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 		time.Sleep(250*time.Millisecond - time.Since(start))
 	}
 	t.Logf("%d hostile requests in %v", len(requests), time.Since(begin))
