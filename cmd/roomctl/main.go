@@ -6,6 +6,7 @@
 //	roomctl 'xCommand Call Join Uri: "janus+ws://127.0.0.1:8188/?room=1234"'
 //	roomctl -json xStatus Call            the reply as one JSON object
 //	roomctl                               interactive: type requests, bye to leave
+//	roomctl help                          the usage and the console's requests (also -h)
 //
 // The exit status is 0 for OK, 1 for an ERROR reply and 2 when roomd could
 // not be reached or the arguments are wrong.
@@ -39,12 +40,16 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	socket := fs.String("socket", "/run/roomd/control.sock", "roomd's control socket")
 	jsonOut := fs.Bool("json", false, "print replies as one JSON object per line")
 	timeout := fs.Duration("timeout", 20*time.Second, "how long to wait for a reply")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: roomctl [flags] [request …]\n\nWith a request, run it and print the reply; without, read requests from stdin.\n\n")
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() { printUsage(fs, stderr) }
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
+	}
+	if fs.NArg() == 1 && fs.Arg(0) == "help" {
+		printUsage(fs, stdout)
+		return 0
 	}
 	c, err := consoleclient.Dial(*socket)
 	if err != nil {
@@ -80,6 +85,36 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 2
 	}
 	return 0
+}
+
+// usage is roomctl's usage before its flags: what it does and the
+// console's requests (docs/serial-protocol.md has their grammar).
+const usage = `usage: roomctl [-socket PATH] [-json] [-timeout 20s] [request …]
+       roomctl help
+
+With a request, roomctl runs it on roomd's control console and prints the
+reply; without one, it reads requests from stdin (bye or Ctrl-D to leave).
+Exit status: 0 for OK, 1 for an ERROR reply, 2 when roomd could not be
+reached or the arguments are wrong.
+
+requests (docs/serial-protocol.md):
+  xStatus [PATH]                         read status: roomctl xStatus Audio Volume
+  xCommand PATH [NAME: VALUE …]          run a command: roomctl xCommand Call Join Uri: https://meet.example/abc
+  xConfiguration [PATH]                  read settings; xConfiguration PATH: VALUE changes one
+  xFeedback Register|Deregister PATH     follow changes (interactive); xFeedback List|DeregisterAll
+  xPreferences OutputMode Terminal|JSON  reply format (or -json); xPreferences Dialect Cisco|roomd
+  xDocument Schema                       every status, command and configuration path
+  echo on|off, bye                       session (interactive)
+
+A value with spaces is quoted again for you: roomctl xCommand Call Join Uri: … Title: "Weekly sync".
+
+flags:
+`
+
+func printUsage(fs *flag.FlagSet, w io.Writer) {
+	fmt.Fprint(w, usage)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
 }
 
 // requestLine joins arguments into one request, putting back the quotes the

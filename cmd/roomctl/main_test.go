@@ -124,3 +124,32 @@ func TestRequestLine(t *testing.T) {
 		}
 	}
 }
+
+// TestHelp: roomctl help and -h print the usage, the console's requests
+// and the flags without dialling roomd (the socket does not exist), and
+// exit 0; an unknown flag exits 2.
+func TestHelp(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "none.sock")
+	want := []string{"usage: roomctl", "xStatus", "xCommand", "xConfiguration", "xFeedback", "xPreferences", "xDocument Schema", "-socket", "-json", "-timeout"}
+	for _, tc := range []struct {
+		args     []string
+		toStdout bool
+	}{{[]string{"-socket", missing, "help"}, true}, {[]string{"-socket", missing, "-h"}, false}, {[]string{"--help"}, false}} {
+		code, stdout, stderr := roomctl(t, "", tc.args...)
+		if code != 0 {
+			t.Errorf("%v: exit %d, %s", tc.args, code, stderr)
+		}
+		got := stderr
+		if tc.toStdout {
+			got = stdout
+		}
+		for _, w := range want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%v: usage lacks %q:\n%s", tc.args, w, got)
+			}
+		}
+	}
+	if code, _, stderr := roomctl(t, "", "-bogus"); code != 2 || !strings.Contains(stderr, "usage: roomctl") {
+		t.Errorf("-bogus: exit %d, %s", code, stderr)
+	}
+}
