@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/roomd/roomd/meetinglink/invite"
 )
@@ -43,7 +44,28 @@ type Config struct {
 	// Directory is the organisation's rooms this room can call (the
 	// panel's "Call a room" list); nil means none.
 	Directory []DirectoryEntry `json:"directory,omitempty"`
+	// SSH is the users of the room's remote xAPI (the console over SSH and
+	// the panel's /ws); nil means the configuration file's alone.
+	SSH *SSHConfig `json:"ssh,omitempty"`
 }
+
+// SSHConfig is the bundle's ssh section.
+type SSHConfig struct {
+	// Users join the configuration file's [[ssh.users]], replacing one of
+	// the same name; at most MaxSSHUsers.
+	Users []SSHUser `json:"users,omitempty"`
+}
+
+// SSHUser is one account: a bcrypt hash (never a password) and/or OpenSSH
+// public key lines.
+type SSHUser struct {
+	Name           string   `json:"name"`
+	PasswordHash   string   `json:"password_hash,omitempty"`
+	AuthorizedKeys []string `json:"authorized_keys,omitempty"`
+}
+
+// MaxSSHUsers bounds a bundle's ssh.users.
+const MaxSSHUsers = 32
 
 // RoomConfig names the room and its place.
 type RoomConfig struct {
@@ -210,6 +232,39 @@ func (c *Config) Validate() error {
 	}
 	if err := validateDirectory(c.Directory); err != nil {
 		return bad("%v", err)
+	}
+	if c.SSH != nil {
+		if err := c.SSH.validate(); err != nil {
+			return bad("%v", err)
+		}
+	}
+	return nil
+}
+
+// validate checks names, bcrypt hashes and key lines, as a room would.
+func (c *SSHConfig) validate() error {
+	if len(c.Users) > MaxSSHUsers {
+		return fmt.Errorf("ssh: %d users, at most %d", len(c.Users), MaxSSHUsers)
+	}
+	seen := map[string]bool{}
+	for _, u := range c.Users {
+		if u.Name == "" || len(u.Name) > 64 || strings.ContainsAny(u.Name, ": \t\r\n") || seen[u.Name] {
+			return fmt.Errorf("ssh: user name %q: 1 to 64 bytes without spaces or colons, each name once", u.Name)
+		}
+		seen[u.Name] = true
+		if u.PasswordHash == "" && len(u.AuthorizedKeys) == 0 {
+			return fmt.Errorf("ssh: user %q has neither password_hash nor authorized_keys", u.Name)
+		}
+		if h := u.PasswordHash; h != "" {
+			if _, err := bcrypt.Cost([]byte(h)); err != nil {
+				return fmt.Errorf("ssh: user %q: password_hash is not a well-formed bcrypt hash (send hashes, never passwords)", u.Name)
+			}
+		}
+		for _, k := range u.AuthorizedKeys {
+			if _, _, _, _, err := ssh.ParseAuthorizedKey([]byte(k)); err != nil {
+				return fmt.Errorf("ssh: user %q: an authorized key is not an OpenSSH public key line: %v", u.Name, err)
+			}
+		}
 	}
 	return nil
 }

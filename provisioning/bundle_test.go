@@ -279,6 +279,14 @@ func TestConfigValidate(t *testing.T) {
 		"directory bad sip":   {Directory: []DirectoryEntry{{Name: "Fjord", URI: "sip://fjord@rooms.example.com"}}},
 		"directory sips udp":  {Directory: []DirectoryEntry{{Name: "Fjord", URI: "sips:fjord@rooms.example.com;transport=udp"}}},
 		"directory too long":  {Directory: directory(MaxDirectoryEntries + 1)},
+		// The remote xAPI's users (issue 16): hashes only, real key lines.
+		"ssh password":   {SSH: &SSHConfig{Users: []SSHUser{{Name: "integrator", PasswordHash: "s3cret"}}}},
+		"ssh no secret":  {SSH: &SSHConfig{Users: []SSHUser{{Name: "integrator"}}}},
+		"ssh no name":    {SSH: &SSHConfig{Users: []SSHUser{{PasswordHash: testHash}}}},
+		"ssh colon name": {SSH: &SSHConfig{Users: []SSHUser{{Name: "a:b", PasswordHash: testHash}}}},
+		"ssh twice":      {SSH: &SSHConfig{Users: []SSHUser{{Name: "a", PasswordHash: testHash}, {Name: "a", PasswordHash: testHash}}}},
+		"ssh bad key":    {SSH: &SSHConfig{Users: []SSHUser{{Name: "a", AuthorizedKeys: []string{"ssh-ed25519 AAAA"}}}}},
+		"ssh too many":   {SSH: &SSHConfig{Users: sshUsers(MaxSSHUsers + 1)}},
 	} {
 		if err := c.Validate(); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("%s: %v", name, err)
@@ -291,13 +299,25 @@ func TestConfigValidate(t *testing.T) {
 		PINs:  PINConfig{SerialHash: "$2a$04$C6UzMDM.H6dfI/f/IKxGhuS6LSdBzRT1Vv3kwBjGByZq1yZj2VWtu"},
 		Media: MediaCaps{MaxWidth: 640, MaxHeight: 360, MaxFPS: 15, MaxBitrateKbps: 800}, Display: DisplayConfig{SleepAfterMinutes: 10, Brightness: 70},
 		Meeting:   MeetingConfig{DialRules: &invite.DialRules{DefaultDomain: "video.example.com", Teams: invite.Rule{Dial: "{tenant}.{conference}@t.plcm.vc"}}},
-		Directory: append(directory(MaxDirectoryEntries-1), DirectoryEntry{Name: "Oslo — Fjord", URI: "sips:fjord@10.0.0.7"})}
+		Directory: append(directory(MaxDirectoryEntries-1), DirectoryEntry{Name: "Oslo — Fjord", URI: "sips:fjord@10.0.0.7"}),
+		SSH: &SSHConfig{Users: append(sshUsers(MaxSSHUsers-1), SSHUser{Name: "crestron",
+			AuthorizedKeys: []string{"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl crestron"}})}}
 	if err := full.Validate(); err != nil {
 		t.Errorf("valid config: %v", err)
 	}
 }
 
 func ptr[T any](v T) *T { return &v }
+
+const testHash = "$2a$04$C6UzMDM.H6dfI/f/IKxGhuS6LSdBzRT1Vv3kwBjGByZq1yZj2VWtu"
+
+func sshUsers(n int) []SSHUser {
+	out := make([]SSHUser, n)
+	for i := range out {
+		out[i] = SSHUser{Name: fmt.Sprintf("user%d", i), PasswordHash: testHash}
+	}
+	return out
+}
 
 func TestPAE(t *testing.T) {
 	// The example from the DSSE specification.

@@ -20,7 +20,12 @@ func startConsoles(ctx context.Context, wg *sync.WaitGroup, cfg *Config, rm *roo
 	if login && cfg.Console.AdminPINHash == "" {
 		log.Warn("roomd: console.login is on but no admin_pin_hash is set: nobody can log in on the serial port until a PIN is configured (roomd hash-pin)")
 	}
+	dialect, err := serial.ParseDialect(cfg.Console.Dialect)
+	if err != nil {
+		return nil, err
+	}
 	srv, err := serial.NewServer(rm, serial.Options{
+		LineDialect:     dialect,
 		RequireLogin:    login,
 		PINHash:         []byte(cfg.Console.AdminPINHash),
 		SoftwareVersion: version,
@@ -32,7 +37,7 @@ func startConsoles(ctx context.Context, wg *sync.WaitGroup, cfg *Config, rm *roo
 	}
 	if *cfg.Console.Serial {
 		if line, ok := b.Serial[hal.RoleConsole]; ok {
-			log.Info("roomd: serial console", "port", line.Name(), "login", login)
+			log.Info("roomd: serial console", "port", line.Name(), "login", login, "dialect", dialect.String())
 			wg.Go(func() {
 				if err := srv.ServeLine(ctx, line); err != nil {
 					log.Error("roomd: serial console stopped; running without it", "err", err)

@@ -127,7 +127,11 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	// A provisioning problem never keeps the room from starting: the room
 	// runs on its local configuration and says why.
 	damaged := damagedfiles.New(cfg.StateDir, rm, log)
-	applier := apply.New(apply.Targets{PINs: pins, Schedule: runner, Caps: mp.Engine, Policy: rules, Room: rm}, log)
+	users, err := remoteUsers(cfg, log)
+	if err != nil {
+		return err
+	}
+	applier := apply.New(apply.Targets{PINs: pins, Schedule: runner, Caps: mp.Engine, Policy: rules, Room: rm, Users: users}, log)
 	health := roomport.Health{Room: rm, Calls: cq, Software: version, Started: time.Now()}
 	fleet, fleetErr := newFleet(cfg, rm, applier, runner, health, damaged.Kick, b.Name, log)
 	if fleetErr != nil {
@@ -176,6 +180,7 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	if err := pins.AttachConsole(console); err != nil {
 		log.Error("roomd: the serial console keeps the configuration file's PIN", "err", err)
 	}
+	startSSH(ctx, &wg, cfg, console, users, log)
 	if cfg.Debug.Listen != "" && hw.debug != nil {
 		if ln, err := net.Listen("tcp", cfg.Debug.Listen); err != nil {
 			log.Error("roomd: debug endpoint not started", "err", err)

@@ -121,6 +121,24 @@ func ParseAuthorizedKey(line string) (ssh.PublicKey, error) {
 	return key, nil
 }
 
+// NewUser makes a user from its written form: a bcrypt hash ("" for
+// none) and OpenSSH public key lines, as the configuration file and the
+// fleet's bundle give them.
+func NewUser(name, passwordHash string, authorizedKeys []string) (User, error) {
+	u := User{Name: name}
+	if passwordHash != "" {
+		u.PasswordHash = []byte(passwordHash)
+	}
+	for _, line := range authorizedKeys {
+		k, err := ParseAuthorizedKey(line)
+		if err != nil {
+			return u, fmt.Errorf("user %q: %w", name, err)
+		}
+		u.Keys = append(u.Keys, k)
+	}
+	return u, nil
+}
+
 // SetFleet puts the fleet's users in force: they join the configuration
 // file's, and one of the same name replaces the file's. Nil returns to the
 // file's users alone. Invalid users are refused and the ones in force

@@ -48,6 +48,9 @@ type Config struct {
 		Socket       string `toml:"socket"`
 		Login        *bool  `toml:"login"`
 		AdminPINHash string `toml:"admin_pin_hash"`
+		// Dialect is the serial port's sessions' dialect at their start:
+		// "roomd" or "cisco" (for Cisco drivers, which never ask for it).
+		Dialect string `toml:"dialect"`
 	} `toml:"console"`
 
 	Log struct {
@@ -68,6 +71,8 @@ type Config struct {
 	Panel Panel `toml:"panel"`
 
 	SIP SIP `toml:"sip"`
+
+	SSH SSH `toml:"ssh"`
 }
 
 // Parse reads a TOML configuration named name (for errors), fills in the
@@ -147,6 +152,10 @@ func (c *Config) defaults() {
 	c.Media.defaults(c.Board.Profile == "sim")
 	c.Panel.defaults()
 	c.SIP.defaults()
+	c.SSH.defaults()
+	if c.Console.Dialect == "" {
+		c.Console.Dialect = "roomd"
+	}
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
 	}
@@ -172,6 +181,12 @@ func (c *Config) Validate() error {
 	}
 	if h := c.Console.AdminPINHash; h != "" && !strings.HasPrefix(h, "$2") {
 		errs = append(errs, errors.New("console.admin_pin_hash is not a bcrypt hash; make one with `roomd hash-pin`"))
+	}
+	if d := c.Console.Dialect; d != "roomd" && d != "cisco" {
+		errs = append(errs, fmt.Errorf("console.dialect %q: use roomd or cisco", d))
+	}
+	if err := c.SSH.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := c.Provisioning.validate(); err != nil {
 		errs = append(errs, err)

@@ -2,7 +2,8 @@
 // into the running parts of roomd, without a restart: the console and panel
 // PINs, the schedule's time zone, dial rules and calendar, the call engine's
 // media caps, the room policy's display sleep and camera privacy
-// default, and the room directory (the panel's "Call a room" list).
+// default, the room directory (the panel's "Call a room" list) and the
+// remote xAPI's users (SSH and the panel's /ws).
 //
 // A zero field returns its part to the configuration file's value, so the
 // provisioning client's rollback (applying the previous bundle, or an empty
@@ -16,6 +17,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/roomd/roomd/control/remoteusers"
 	"github.com/roomd/roomd/media/call"
 	"github.com/roomd/roomd/provisioning"
 	"github.com/roomd/roomd/room"
@@ -31,7 +33,13 @@ type Targets struct {
 	Caps     CapsSetter       // the call engine
 	Policy   *policy.Policy   // display sleep and camera privacy default
 	Room     Reporter         // the room directory
+	Users    UsersSetter      // the remote xAPI's users
 }
+
+// UsersSetter is the remote xAPI's user store; *remoteusers.Store.
+type UsersSetter interface{ SetFleet([]remoteusers.User) error }
+
+var _ UsersSetter = (*remoteusers.Store)(nil)
 
 // Reporter is the room as the fleet's directory reaches it; *room.Room.
 type Reporter interface{ Report(room.Report) }
@@ -96,6 +104,17 @@ func (a *Applier) Apply(_ context.Context, c provisioning.Config) error {
 	} else if len(c.Directory) > 0 {
 		a.log.Warn("roomd: the fleet's room directory has nothing to apply to: this roomd has no room", "rooms", len(c.Directory))
 	}
+	if a.to.Users != nil {
+		users, err := sshUsers(c.SSH)
+		if err == nil {
+			err = a.to.Users.SetFleet(users)
+		}
+		if err != nil {
+			return fmt.Errorf("roomd: ssh.users: %w", err)
+		}
+	} else if c.SSH != nil && len(c.SSH.Users) > 0 {
+		a.log.Warn("roomd: the fleet's ssh users have nothing to apply to: this roomd serves no remote xAPI", "users", len(c.SSH.Users))
+	}
 	if c.Display.Brightness != 0 {
 		// No board roomd knows has a brightness output (HDMI displays take
 		// it over DDC/CI or CEC, which roomd does not speak yet).
@@ -119,6 +138,22 @@ func Calendar(runner *schedule.Runner, c provisioning.CalendarConfig) error {
 		return runner.SetFleetFeed(c.FeedURL)
 	}
 	return runner.SetFleetCalendar([]byte(c.ICS))
+}
+
+// sshUsers is the bundle's ssh.users as the user store holds them; nil
+// for none.
+func sshUsers(c *provisioning.SSHConfig) ([]remoteusers.User, error) {
+	if c == nil || len(c.Users) == 0 {
+		return nil, nil
+	}
+	out := make([]remoteusers.User, len(c.Users))
+	for i, u := range c.Users {
+		var err error
+		if out[i], err = remoteusers.NewUser(u.Name, u.PasswordHash, u.AuthorizedKeys); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // directory is the bundle's room directory as the room holds it; nil for
