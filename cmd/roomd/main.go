@@ -12,6 +12,7 @@
 //	roomd panel-tokens list|revoke ID|revoke all   list or revoke paired tablets
 //	roomd reseed-root ROOTFILE    install a fleet trust root when no stored one verifies
 //	roomd version                 print the version
+//	roomd help                    the subcommands, the configuration file and the flags
 //
 // This is the only package that exits.
 package main
@@ -45,6 +46,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		case "hash-pin":
 			return hashPIN(stdin, stdout, stderr)
 		case "check-config":
+			if len(args) == 2 && isHelp(args[1]) {
+				fmt.Fprintln(stdout, "usage: roomd check-config FILE\n\nReads and validates FILE as roomd would at start (unknown keys, values, the board description) and prints ok, or what is wrong and exits 1.")
+				return 0
+			}
 			if len(args) != 2 {
 				fmt.Fprintln(stderr, "usage: roomd check-config FILE")
 				return 2
@@ -66,6 +71,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	fs := flag.NewFlagSet("roomd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), usage); fs.PrintDefaults() }
 	var (
 		cfgPath    = fs.String("config", "", "configuration file (default: built-in; see docs/config.md)")
 		sim        = fs.Bool("sim", false, "run on the simulated board instead of real hardware")
@@ -77,10 +83,18 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		panelAddr  = fs.String("panel-listen", "", "override panel.listen (loopback only)")
 	)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
 		return 2
 	}
+	if fs.NArg() == 1 && fs.Arg(0) == "help" {
+		fs.SetOutput(stdout)
+		fs.Usage()
+		return 0
+	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "roomd: unexpected argument %q (subcommands: hash-pin, check-config, version)\n", fs.Arg(0))
+		fmt.Fprintf(stderr, "roomd: unknown subcommand or argument %q\n\n%s", fs.Arg(0), usage)
 		return 2
 	}
 	cfg, err := loadConfig(*cfgPath, *sim)
@@ -117,6 +131,35 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	return 0
 }
+
+// usage is roomd's help, printed before its flags: the subcommands, where
+// the configuration comes from and what checks there are.
+const usage = `usage: roomd [flags]               run the room
+       roomd SUBCOMMAND [arguments]
+
+subcommands:
+  check-config FILE                    validate a configuration file without starting anything; prints ok
+  hash-pin                             read a PIN on stdin, print its hash for console.admin_pin_hash
+  panel-tokens list|revoke ID|revoke all  list or revoke paired tablets (-h: its flags)
+  reseed-root ROOTFILE                 install a fleet trust root when no stored one verifies
+  version                              print the version
+  help                                 print this help
+
+configuration: roomd reads the one file --config names (systemd/roomd.service passes
+/etc/roomd/roomd.toml) and searches nowhere else. Without --config it runs on the
+built-in defaults, or with --sim on the built-in simulated board (admin PIN 1234).
+state_dir and runtime_dir default to $STATE_DIRECTORY and $RUNTIME_DIRECTORY (systemd),
+else /var/lib/roomd and /run/roomd; the flags below override the file. Every key:
+docs/config.md.
+
+checks: check-config FILE validates a file (unknown keys are errors). At start roomd
+probes its board and reports each device loaded, skipped or failed (xStatus Hardware),
+running degraded rather than stopping; a damaged state file is set aside and reported.
+
+flags:
+`
+
+func isHelp(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" }
 
 // hashPIN reads a PIN from stdin and prints its bcrypt hash.
 func hashPIN(stdin io.Reader, stdout, stderr io.Writer) int {

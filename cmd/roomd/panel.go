@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -114,9 +115,13 @@ func stateDirCommand(name, usage string, args []string, stderr io.Writer) (fs *f
 	cfgPath := fs.String("config", "", "configuration file, for its state_dir")
 	stateDir := fs.String("state-dir", "", "override state_dir")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: roomd %s [--config FILE] [--state-dir DIR] %s\n", name, usage)
+		fmt.Fprintf(stderr, "usage: roomd %s [--config FILE] [--state-dir DIR] %s\n\nflags:\n", name, usage)
+		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return fs, nil, 0
+		}
 		return fs, nil, 2
 	}
 	cfg, err := loadConfig(*cfgPath, false)
