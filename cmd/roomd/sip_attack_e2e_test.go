@@ -86,7 +86,7 @@ func TestDaemonSurvivesHostileSIP(t *testing.T) {
 	for i, h := range requests {
 		tr := h.Transports[0]
 		start := time.Now()
-		r := siptest.SendHostile(t, addr[tr], tr, fmt.Sprintf("127.0.0.%d", 20+i), h, 500*time.Millisecond)
+		r := siptest.SendHostile(t, addr[tr], tr, fmt.Sprintf("127.0.2.%d", 1+i), h, 500*time.Millisecond)
 		if !h.Allows(r.Outcome) {
 			t.Errorf("%s over %s: outcome %d (got %q); the file allows %v: %s", h.Name, tr, r.Outcome, r.Sipp.Responses, h.Want, h.About)
 		}
@@ -106,7 +106,7 @@ func TestDaemonSurvivesHostileSIP(t *testing.T) {
 
 	// The flood: sipp's own INVITE scenario at 200 calls/s.
 	for _, tr := range []string{"udp", "tcp"} {
-		res := siptest.RunSipp(t, siptest.SippRun{Target: addr[tr], Transport: tr, Local: "127.0.0.250", Service: "room",
+		res := siptest.RunSipp(t, siptest.SippRun{Target: addr[tr], Transport: tr, Local: "127.0.2.250", Service: "room",
 			Calls: 200, Rate: 200, Timeout: 3 * time.Second, Trace: true})
 		codes := map[string]int{}
 		for _, r := range res.Responses {

@@ -36,10 +36,11 @@ func TestSippHostileRequests(t *testing.T) {
 				mayRing += len(h.Transports)
 			}
 			for _, tr := range h.Transports {
-				// Each sipp from an address of its own: two on one
-				// address would share a port and each other's answers.
+				// Each sipp from an address of its own (127.0.1.0/24 here,
+				// 127.0.2.0/24 in cmd/roomd's test): two started at once on
+				// one address were seen to get each other's answers.
 				n++
-				local := fmt.Sprintf("127.0.0.%d", 10+n)
+				local := fmt.Sprintf("127.0.1.%d", n)
 				t.Run(h.Name+"/"+tr, func(t *testing.T) {
 					t.Parallel()
 					r := siptest.SendHostile(t, u.Addr(Transport(tr)), tr, local, h, 500*time.Millisecond)
