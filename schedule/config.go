@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -159,14 +160,37 @@ func redact(u *url.URL) string {
 // Duration is a time.Duration written as "5m" in configuration files.
 type Duration time.Duration
 
-// UnmarshalText reads "90s", "5m", "1h30m".
+// UnmarshalText reads "90s", "5m", "1h30m", and whole days before the
+// rest: "14d", "1d12h".
 func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
+	v, err := parseConfigDuration(string(b))
 	if err != nil {
-		return fmt.Errorf("schedule: %q is not a duration such as \"5m\"", string(b))
+		return fmt.Errorf("schedule: %q is not a duration such as \"5m\" or \"14d\"", string(b))
 	}
 	*d = Duration(v)
 	return nil
+}
+
+// parseConfigDuration is time.ParseDuration with an optional leading count of
+// days ("14d", "1d12h"), which Go's durations lack.
+func parseConfigDuration(s string) (time.Duration, error) {
+	days, rest, ok := strings.Cut(s, "d")
+	if !ok {
+		return time.ParseDuration(s)
+	}
+	n, err := strconv.ParseUint(days, 10, 16)
+	if err != nil || days == "" || days[0] == '+' {
+		return 0, fmt.Errorf("schedule: %q: days must be a whole number", s)
+	}
+	v := time.Duration(n) * 24 * time.Hour
+	if rest == "" {
+		return v, nil
+	}
+	r, err := time.ParseDuration(rest)
+	if err != nil || r < 0 {
+		return 0, fmt.Errorf("schedule: %q: after the days, a duration such as \"12h\"", s)
+	}
+	return v + r, nil
 }
 
 // MarshalText writes the duration as "5m0s".
