@@ -70,6 +70,7 @@ type Camera struct {
 	passthrough bool
 	dec         codec.VideoDecoder // decoding mode only
 	note        string             // what status should know now (key frames)
+	profile     string             // of the stream passed through, from its last SPS
 	closed      bool
 }
 
@@ -136,6 +137,8 @@ func (c *Camera) Info() capture.Info {
 		parts = append(parts, i.ModeReason)
 	}
 	switch {
+	case c.passthrough && c.profile != "":
+		parts = append(parts, "sent as the camera encodes it, "+c.profile)
 	case c.passthrough:
 		parts = append(parts, "sent as the camera encodes it")
 	case i.Problem == "":
@@ -195,6 +198,23 @@ func (c *Camera) askKeyFrame() {
 // waitingNote is status while a key frame is asked for and the camera
 // cannot make one on request.
 const waitingNote = "a key frame was asked for: the camera has no key-frame control, so the far end waits for its next one"
+
+// sentKeyFrame notes that a key frame went out: a key-frame request is
+// answered, and its SPS says the stream's profile.
+func (c *Camera) sentKeyFrame(au []byte) {
+	profile := ""
+	codec.ForEachH264NAL(au, func(nal []byte) {
+		if profile == "" {
+			profile = profileName(nal)
+		}
+	})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.note = ""
+	if profile != "" {
+		c.profile = profile
+	}
+}
 
 func (c *Camera) setNote(s string) {
 	c.mu.Lock()

@@ -88,7 +88,7 @@ func (e *Encoder) Encode(img image.Image) ([]byte, bool, error) {
 	e.needKey = false
 	out, key := e.ps.KeyFrame(au.Data)
 	if key {
-		e.cam.setNote("")
+		e.cam.sentKeyFrame(out)
 	}
 	return out, key, nil
 }

@@ -1,6 +1,9 @@
 package passthrough
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // errShortSPS means the SPS ended before the field being read.
 var errShortSPS = errors.New("passthrough: SPS cut short")
@@ -191,4 +194,24 @@ func skipScalingList(r *bitReader, size int) {
 			return
 		}
 	}
+}
+
+// profileName names an SPS's profile and level for status, e.g.
+// "Constrained Baseline 3.1": far ends that negotiated another profile may
+// not decode a camera's stream, and status should show what it is.
+func profileName(nal []byte) string {
+	if len(nal) < 4 || nal[0]&0x1f != nalSPS {
+		return ""
+	}
+	profile, constraints, level := nal[1], nal[2], nal[3]
+	name := map[byte]string{66: "Baseline", 77: "Main", 88: "Extended", 100: "High", 110: "High 10", 122: "High 4:2:2", 244: "High 4:4:4"}[profile]
+	switch {
+	case name == "":
+		name = fmt.Sprintf("profile %d", profile)
+	case profile == 66 && constraints&0x40 != 0:
+		name = "Constrained Baseline"
+	case profile == 100 && constraints&0x0c == 0x0c:
+		name = "Constrained High"
+	}
+	return fmt.Sprintf("%s %d.%d", name, level/10, level%10)
 }

@@ -204,3 +204,21 @@ func TestH264FilePlaysAtItsOwnRate(t *testing.T) {
 		t.Fatalf("15 pictures took %v, want 1 s at 15 fps", d)
 	}
 }
+
+func TestProfileName(t *testing.T) {
+	for _, c := range []struct {
+		nal  []byte
+		want string
+	}{
+		{sps(66, true, 1, 60), "Baseline 3.1"},
+		{append([]byte{0x67, 66, 0xc0, 31}, sps(66, true, 1, 60)[4:]...), "Constrained Baseline 3.1"},
+		{sps(100, false, 0, 0), "High 3.1"},
+		{[]byte{0x67, 100, 0x0c, 40, 0}, "Constrained High 4.0"},
+		{[]byte{0x67, 9, 0, 10, 0}, "profile 9 1.0"},
+		{[]byte{0x68, 66, 0, 31}, ""},
+	} {
+		if got := profileName(c.nal); got != c.want {
+			t.Errorf("%x: %q, want %q", c.nal[:4], got, c.want)
+		}
+	}
+}
