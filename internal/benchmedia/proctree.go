@@ -342,6 +342,33 @@ func newChild(before map[int]bool, name string) (int, error) {
 	return found[0], nil
 }
 
+// ReniceSession sets the nice value of this process's session where the
+// kernel groups each session's processes for scheduling (autogroups,
+// /proc/sys/kernel/sched_autogroup_enabled): there a thread's nice value
+// counts only against the other threads of its session, and whole
+// sessions share the CPUs equally. It refuses unless this process leads
+// its session, so that it moves nothing it did not start: run the
+// benchmark under `setsid -w`. Without autogroups it does nothing.
+func ReniceSession(nice int) error {
+	on, err := os.ReadFile("/proc/sys/kernel/sched_autogroup_enabled")
+	if err != nil || strings.TrimSpace(string(on)) != "1" {
+		return nil
+	}
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return fmt.Errorf("benchmedia: %w", err)
+	}
+	// After ")": state ppid pgrp session …
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 4 || f[3] != strconv.Itoa(os.Getpid()) {
+		return fmt.Errorf("benchmedia: the kernel schedules sessions as groups (autogroups) and this process does not lead its own: run it under setsid -w to give it a nice value")
+	}
+	if err := os.WriteFile("/proc/self/autogroup", []byte(strconv.Itoa(nice)), 0); err != nil {
+		return fmt.Errorf("benchmedia: nice %d for this session's autogroup (needs root or CAP_SYS_NICE below 0): %w", nice, err)
+	}
+	return nil
+}
+
 // Renice sets the nice value of every thread of pid (Linux keeps one per
 // thread; threads started later inherit their creator's).
 func Renice(pid, nice int) error {

@@ -91,7 +91,7 @@ func TestSIPMarkdown(t *testing.T) {
 	o.Calls = 3
 	win := func(cpu time.Duration) SIPWindow {
 		return SIPWindow{Length: 30 * time.Second, CPU: cpu, Codec: 9 * time.Second, Far: 12 * time.Second, Machine: cpu + 20*time.Second,
-			Sent: Flow{Size: Size{1280, 720}, FPS: 29.5, Bitrate: 2_000_000}, Received: Flow{FPS: 30}}
+			Sent: Flow{Size: Size{1280, 720}, FPS: 29.5, Bitrate: 2_000_000}, Received: Flow{FPS: 30}, FarKeyFrames: 1}
 	}
 	ms := func(v ...int) []time.Duration {
 		out := make([]time.Duration, len(v))
@@ -102,7 +102,7 @@ func TestSIPMarkdown(t *testing.T) {
 	}
 	r := &SIPReport{Started: time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC), Options: o, Baresip: "baresip 1.0.0",
 		Roomd: Caller{Name: "roomd", Setup: ms(100, 300, 200), Windows: []SIPWindow{win(12 * time.Second), win(14 * time.Second)},
-			Peak: Memory{PSS: 60 << 20, RSS: 70 << 20, Processes: 1}, Encoder: "using openh264 software (H.264)", Target: 2_000_000, FarKeyFrames: 2},
+			Peak: Memory{PSS: 60 << 20, RSS: 70 << 20, Processes: 1}, Encoder: "using openh264 software (H.264)", Target: 2_000_000, Repeats: 1},
 		BaresipCaller: Caller{Name: "baresip", Setup: ms(150, 150, 150), Windows: []SIPWindow{win(10 * time.Second), win(10 * time.Second)},
 			Peak: Memory{PSS: 30 << 20, RSS: 90 << 20, Processes: 1}, Encoder: "'libx264'"},
 		Negotiated: "video H264/90000 pt 97 packetization-mode 0"}
@@ -114,7 +114,8 @@ func TestSIPMarkdown(t *testing.T) {
 		"| peak PSS, process tree | 60 MiB | 30 MiB | 2.00× | ≤ 1.5×: **missed** |",
 		"| CPU-s per minute in each window | 12.0, 14.0 | 10.0, 10.0 | | |",
 		"| of which video encode + decode (roomd's codec threads) | 9.0, 9.0 CPU-s | not separable | | |",
-		"| key frames the far end decoded in the measured calls | 2 | 0 | | |",
+		"| key frames the far end decoded in each measured call | 1; 1 | 1; 1 | | |",
+		"| measured calls made again because a side's video fell under 27 fps | 1 | 0 | | |",
 		"1280×720, 29.5 fps, 2.00 Mbit/s; 1280×720, 29.5 fps, 2.00 Mbit/s",
 		"packetization-mode 0",
 	} {
@@ -155,5 +156,34 @@ func TestRenice(t *testing.T) {
 	}
 	if err := Renice(1<<22, 1); err == nil {
 		t.Error("Renice of a process that does not exist succeeded")
+	}
+}
+
+// ReniceSession moves only a session this process leads: a test binary,
+// started by go test, leads none, so it refuses where autogroups are on.
+func TestReniceSessionRefusesAnotherSession(t *testing.T) {
+	on, err := os.ReadFile("/proc/sys/kernel/sched_autogroup_enabled")
+	if err != nil || strings.TrimSpace(string(on)) != "1" {
+		if err := ReniceSession(5); err != nil {
+			t.Errorf("without autogroups: %v", err)
+		}
+		return
+	}
+	if err := ReniceSession(5); err == nil || !strings.Contains(err.Error(), "setsid") {
+		t.Errorf("ReniceSession in a session it does not lead: %v; want a refusal naming setsid", err)
+	}
+}
+
+// A window is starved when the video either way fell under 90 % of the
+// frame rate.
+func TestSIPWindowStarved(t *testing.T) {
+	for _, c := range []struct {
+		sent, recv float64
+		want       bool
+	}{{29.5, 30, false}, {27, 27, false}, {26.9, 30, true}, {30, 15.4, true}} {
+		w := SIPWindow{Sent: Flow{FPS: c.sent}, Received: Flow{FPS: c.recv}}
+		if got := w.starved(30); got != c.want {
+			t.Errorf("sent %.1f fps, received %.1f fps: starved %v, want %v", c.sent, c.recv, got, c.want)
+		}
 	}
 }

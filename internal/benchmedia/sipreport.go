@@ -66,7 +66,9 @@ func (r *SIPReport) Markdown(command string) string {
 	info("roomd's congestion-control target at the end", fmt.Sprintf("%.2f Mbit/s", float64(rd.Target)/1e6), "none (fixed bitrate)")
 	info("received video (the far end's), decoded", flows(rd, func(w SIPWindow) string { return fmt.Sprintf("%.1f fps", w.Received.FPS) }),
 		flows(bs, func(w SIPWindow) string { return fmt.Sprintf("%.1f fps", w.Received.FPS) }))
-	info("key frames the far end decoded in the measured calls", fmt.Sprint(rd.FarKeyFrames), fmt.Sprint(bs.FarKeyFrames))
+	info("key frames the far end decoded in each measured call", flows(rd, func(w SIPWindow) string { return fmt.Sprint(w.FarKeyFrames) }),
+		flows(bs, func(w SIPWindow) string { return fmt.Sprint(w.FarKeyFrames) }))
+	info(fmt.Sprintf("measured calls made again because a side's video fell under %.0f fps", 0.9*float64(o.FPS)), fmt.Sprint(rd.Repeats), fmt.Sprint(bs.Repeats))
 	info("each setup, in order", joinList(rd.Setup), joinList(bs.Setup))
 	info("CPU-s per minute in each window", windowList(rd.Windows, func(w SIPWindow) time.Duration { return w.CPU }),
 		windowList(bs.Windows, func(w SIPWindow) time.Duration { return w.CPU }))
