@@ -7,6 +7,7 @@
 //   {"op":"connect","socket":"…","greeted":true}             Server.ServeCisco
 //   {"op":"connect","ssh":{"host":…,"port":…,"username":…,"password":…}}
 //   {"op":"connect","ssh":{…,"privateKey":"/path/id_ed25519"}}
+//   {"op":"connect","ws":{"url":"wss://127.0.0.1:8443","username":…,"password":…}}
 //   {"op":"status.get","path":"Audio Volume"}
 //   {"op":"command","path":"Audio Volume Set","params":{"Level":30}}
 //   {"op":"config.get","path":"..."}  {"op":"config.set","path":"...","value":60}
@@ -74,7 +75,10 @@ function sshXAPI({ host, port, username, password, privateKey }) {
 
 async function connect(req) {
   let stream;
-  if (req.ssh) {
+  if (req.ws) {
+    // RoomOS's JSON-RPC over WebSocket at /ws, as integrators connect.
+    xapi = jsxapi.connect(req.ws.url, { username: req.ws.username, password: req.ws.password, loglevel: 'error' });
+  } else if (req.ssh) {
     xapi = sshXAPI(req.ssh);
   } else {
     stream = req.tty ? ttyStream(req.tty) : socketStream(req.socket);
