@@ -32,7 +32,10 @@ const (
 type Config struct {
 	// URL is the iCalendar feed, https:// (webcal:// is read as https://).
 	// Empty: only a calendar from the fleet configuration is used.
-	URL         string   `toml:"url" json:"url,omitempty"`
+	URL string `toml:"url" json:"url,omitempty"`
+	// CAFile is a PEM bundle of CA certificates trusted for the feeds
+	// beside the system's roots: a calendar server behind a private CA.
+	CAFile      string   `toml:"ca_file" json:"ca_file,omitempty"`
 	Mode        Mode     `toml:"mode" json:"mode,omitempty"`                 // default one-touch
 	JoinLead    Duration `toml:"join_lead" json:"join_lead,omitempty"`       // default 1m
 	OfferBefore Duration `toml:"offer_before" json:"offer_before,omitempty"` // default 5m

@@ -92,6 +92,9 @@ func (r *Runner) fetch(ctx context.Context, k feedKind, u *url.URL) error {
 	rules, rulesGen := r.rules, r.rulesGen
 	r.mu.Unlock()
 
+	if r.clientErr != nil {
+		return r.clientErr
+	}
 	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)

@@ -52,7 +52,8 @@ type Options struct {
 	// StateDir keeps the schedule cache and the time floor; "" keeps
 	// nothing across restarts.
 	StateDir string
-	// Client fetches the feed; nil means a client with a one-minute timeout.
+	// Client fetches the feed; nil means a client with a one-minute
+	// timeout that trusts the system's roots and Config.CAFile's.
 	Client *http.Client
 	Clock  clockwork.Clock // nil means the real clock
 	// Trust says when the clock may be believed; nil means a SystemClock
@@ -73,6 +74,7 @@ type Runner struct {
 	clock     clockwork.Clock
 	trust     ClockTrust
 	client    *http.Client
+	clientErr error // why client is nil: ca_file unreadable
 	log       *slog.Logger
 	cachePath string
 
@@ -147,7 +149,11 @@ func New(o Options) (*Runner, error) {
 		r.clock = clockwork.NewRealClock()
 	}
 	if r.client == nil {
-		r.client = &http.Client{Timeout: fetchTimeout}
+		// An unreadable ca_file does not stop the room: the fetches fail
+		// with its error and the schedule shows stale.
+		if r.client, r.clientErr = feedClient(cfg.CAFile); r.clientErr != nil {
+			r.log.Error("schedule: the calendar cannot be fetched", "err", r.clientErr)
+		}
 	}
 	if cfg.URL != "" {
 		r.feedURL, _ = feedURL(cfg.URL)
