@@ -10,8 +10,8 @@
 #
 # Environment (the Makefile sets these): ROOMD_BIN (dir with the arm64 roomd
 # and roomctl), IMAGE_KIOSK=1 (enable the kiosk browser; the rootfs must
-# have it), IMAGE_TEST=1 (root shell on the UART and the WHIP relay, for the
-# boot tests), UPDATE_CERT/UPDATE_KEY (the update signing certificate and
+# have it), IMAGE_TEST=1 (root shell on the UART, the WHIP relay, a V4L2
+# writer and the test-only kernel modules of image/kmod, for the boot tests), UPDATE_CERT/UPDATE_KEY (the update signing certificate and
 # key; a development pair is made under out/image-cache/keys if unset),
 # ROOT_MB (slot size; default: 1.5 times the system, at least 1024), DATA_MB,
 # BOOT_MB (partition sizes, MiB).
@@ -56,6 +56,18 @@ if [ "$IMAGE_TEST" = 1 ]; then
   cp -rT --no-preserve=ownership "$here/rootfs-test" "$root"
   mkdir -p "$root/usr/lib/roomd/test"
   CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $GO build -trimpath -o "$root/usr/lib/roomd/test/whip-relay" "$repo/image/cmd/whip-relay"
+  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $GO build -trimpath -o "$root/usr/lib/roomd/test/v4l2-feed" "$repo/image/cmd/v4l2-feed"
+  # Canned H.264 for v4l2loopback as a camera (v4l2-feed cuts it at the
+  # access unit delimiters).
+  command -v ffmpeg >/dev/null || { echo "mkimage: IMAGE_TEST=1 needs ffmpeg (make setup-apt)" >&2; exit 1; }
+  ffmpeg -nostdin -hide_banner -loglevel error -f lavfi -i testsrc2=size=320x180:rate=10 -frames:v 20 \
+    -c:v libx264 -profile:v baseline -g 10 -bsf:v h264_metadata=aud=insert -f h264 "$root/usr/lib/roomd/test/camera.h264"
+  step "test-only kernel modules (vicodec, vim2m, v4l2loopback)"
+  # Built against this root's own kernel (image/kmod), cached by version.
+  tkver=$(basename "$(ls -d "$root"/lib/modules/*)")
+  tkdeb=$(dpkg-query --admindir="$root/var/lib/dpkg" -W -f='${Version}' "linux-image-$tkver")
+  IMAGE_CACHE=$cache "$here/kmod/build.sh" "$tkver" "$tkdeb" "$root/lib/modules/$tkver/extra"
+  depmod -b "$root" "$tkver"
 fi
 
 step "users, enabled units, read-only root"

@@ -12,6 +12,8 @@
 //	roomd panel-tokens list|revoke ID|revoke all   list or revoke paired tablets
 //	roomd reseed-root ROOTFILE    install a fleet trust root when no stored one verifies
 //	roomd version                 print the version
+//	roomd --probe [-json]         list the V4L2 devices and what each is to roomd
+//	roomd --check-encoder [flags] encode camera frames through a V4L2 M2M encoder, report as JSON
 //	roomd help                    the subcommands, the configuration file and the flags
 //
 // This is the only package that exits.
@@ -67,6 +69,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		case "version":
 			fmt.Fprintln(stdout, "roomd", version)
 			return 0
+		case "--probe", "-probe":
+			return probeHardware(args[1:], stdout, stderr)
+		case "--check-encoder", "-check-encoder":
+			return checkEncoder(args[1:], stdout, stderr)
 		}
 	}
 	fs := flag.NewFlagSet("roomd", flag.ContinueOnError)

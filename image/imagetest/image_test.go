@@ -342,6 +342,11 @@ level = "debug"
 		v.sh("systemctl stop whip-relay")
 	})
 
+	t.Run("KernelDrivers", func(t *testing.T) {
+		v.t = t
+		realDrivers(t, v)
+	})
+
 	t.Run("WatchdogRestartsHungRoomd", func(t *testing.T) {
 		v.t = t
 		pid := strings.TrimSpace(v.must("systemctl show -p MainPID --value roomd.service"))
