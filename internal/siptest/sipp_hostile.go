@@ -121,8 +121,8 @@ const probeBranch = "z9hG4bK-[pid]-[call_number]-hostile"
 
 // finalCodes are the final responses a probe scenario waits for; a 2xx is
 // not among them, so sipp counts one as an unexpected message, a failure.
-var finalCodes = []int{300, 301, 302, 380, 400, 401, 403, 404, 405, 406, 407, 408, 410, 413, 414, 415, 416, 420,
-	421, 480, 481, 482, 483, 484, 485, 486, 487, 488, 491, 493, 500, 501, 502, 503, 504, 505, 513, 600, 603, 604, 606}
+const finalCodes = "300 301 302 380 400 401 403 404 405 406 407 408 410 413 414 415 416 420 " +
+	"421 480 481 482 483 484 485 486 487 488 491 493 500 501 502 503 504 505 513 600 603 604 606"
 
 // scenario is the sipp scenario that sends h once and waits up to wait
 // for a final answer: ACKed for an INVITE, and a ringing INVITE
@@ -140,8 +140,8 @@ func (h HostileRequest) scenario(wait time.Duration) string {
 	if h.Method == "INVITE" {
 		b.WriteString("<recv response=\"180\" optional=\"true\" next=\"rang\"/>\n<recv response=\"183\" optional=\"true\" next=\"rang\"/>\n")
 	}
-	for _, c := range finalCodes {
-		fmt.Fprintf(&b, "<recv response=\"%d\" optional=\"true\" next=\"final\"/>\n", c)
+	for _, c := range strings.Fields(finalCodes) {
+		fmt.Fprintf(&b, "<recv response=\"%s\" optional=\"true\" next=\"final\"/>\n", c)
 	}
 	b.WriteString("<recv response=\"999\"/>\n")
 	if h.Method == "INVITE" {
@@ -155,12 +155,9 @@ func (h HostileRequest) scenario(wait time.Duration) string {
 	return b.String()
 }
 
-// foldVars are the values of foldMarks' variables, for sipp's -set.
-var foldVars = map[string]string{"sp": " ", "tab": "\t"}
-
 // foldMarks writes the leading blanks of msg's lines, which sipp strips,
-// as variables sipp fills in after: header folding (RFC 3261 7.3.1)
-// reaches the far end as written.
+// as variables sipp fills in after (SendHostile sets them): header
+// folding (RFC 3261 7.3.1) reaches the far end as written.
 func foldMarks(msg string) string {
 	lines := strings.Split(msg, "\n")
 	for i, l := range lines {
@@ -209,7 +206,7 @@ type HostileResult struct {
 func SendHostile(t testing.TB, target, transport, local string, h HostileRequest, wait time.Duration) HostileResult {
 	t.Helper()
 	res := RunSipp(t, SippRun{Target: target, Transport: transport, Local: local, Service: "room",
-		Scenario: h.scenario(wait), Timeout: wait + 5*time.Second, Trace: true, Vars: foldVars})
+		Scenario: h.scenario(wait), Timeout: wait + 5*time.Second, Trace: true, Vars: map[string]string{"sp": " ", "tab": "\t"}})
 	return HostileResult{Outcome: outcome(h.Method, res.Responses), Sipp: res}
 }
 

@@ -1,10 +1,5 @@
 package sdp
 
-import "slices"
-
-// profiles are the transport protocols of the m-lines roomd can answer.
-var profiles = []string{"RTP/AVP", "RTP/AVPF", "RTP/SAVP", "RTP/SAVPF", "UDP/TLS/RTP/SAVP", "UDP/TLS/RTP/SAVPF"}
-
 // CheckOffer tells, before the room rings, whether a far end's offer could
 // start a call at all: it must parse and be within the bounds (else an
 // error matching ErrMalformed, SIP 400) and hold an audio stream on an RTP
@@ -17,9 +12,18 @@ func CheckOffer(offer []byte) error {
 		return err
 	}
 	for _, m := range rs.media {
-		if kind, ok := kindOf(m.media); ok && kind == Audio && m.port != 0 && len(m.pts) > 0 && slices.Contains(profiles, m.proto) {
+		if kind, ok := kindOf(m.media); ok && kind == Audio && m.port != 0 && len(m.pts) > 0 && rtpProfile(m.proto) {
 			return nil
 		}
 	}
 	return ErrNoAudio
+}
+
+// rtpProfile says whether roomd can answer an m-line on transport proto.
+func rtpProfile(proto string) bool {
+	switch proto {
+	case "RTP/AVP", "RTP/AVPF", "RTP/SAVP", "RTP/SAVPF", "UDP/TLS/RTP/SAVP", "UDP/TLS/RTP/SAVPF":
+		return true
+	}
+	return false
 }
