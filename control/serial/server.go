@@ -34,8 +34,9 @@ const defaultLine = 4096 // Options.MaxLineLength when unset
 // Options configure a Server. The zero value serves without login.
 type Options struct {
 	// RequireLogin makes serial sessions (and any other session that is
-	// not FromSocket) ask for the PIN before anything else. The Unix
-	// socket is guarded by its file mode instead.
+	// not FromSocket or FromRemote) ask for the PIN before anything else.
+	// The Unix socket is guarded by its file mode instead, and remote
+	// surfaces log their users in themselves.
 	RequireLogin bool
 	// PINHash is the bcrypt hash of the console PIN. With RequireLogin and
 	// no hash, no PIN is accepted: the serial console stays locked while
@@ -295,9 +296,11 @@ func (s *Server) SetPINHash(hash []byte) error {
 	return nil
 }
 
-// needsLogin says whether a session from src must give the PIN first.
+// needsLogin says whether a session from src must give the PIN first. The
+// socket is guarded by its file mode; remote surfaces (the xAPI WebSocket)
+// log their users in before they start a session.
 func (s *Server) needsLogin(src room.Source) bool {
-	return s.opts.RequireLogin && src.Kind != room.FromSocket
+	return s.opts.RequireLogin && src.Kind != room.FromSocket && src.Kind != room.FromRemote
 }
 
 // checkPIN compares pin with the hash under the shared lockout. msg says

@@ -242,8 +242,10 @@ func (s *Server) session(ctx context.Context, conn *websocket.Conn, src room.Sou
 	})
 	wg.Go(func() { ss.ping(ctx) })
 	err := ss.readClient(ctx)
+	if websocket.CloseStatus(err) == -1 {
+		conn.CloseNow()
+	}
 	cancel()
-	conn.CloseNow()
 	return err
 }
 
