@@ -55,4 +55,16 @@ func TestPassthroughCameraWithBrowser(t *testing.T) {
 		t.Errorf("Call Camera = %q", cam)
 	}
 	t.Logf("camera back after privacy: %d frames decoded in all", back.FramesDecoded)
+
+	// A frame-rate cap under the camera's 15 fps: its stream cannot be
+	// thinned, so it is decoded and re-encoded, and the browser keeps
+	// decoding pictures.
+	if err := g.engine.SetCaps(Caps{MaxFPS: 8}); err != nil {
+		t.Fatal(err)
+	}
+	capped := browserFeed(t, b, "decode the capped stream", func(f browsertest.Feed) bool {
+		return f.FramesDecoded > back.FramesDecoded+20 && f.LitFraction > 0.3 && f.Colours > 20 &&
+			strings.Contains(g.room.Snapshot().Media.Camera, "decoded and re-encoded instead")
+	})
+	t.Logf("capped at 8 fps: %d frames decoded in all; Call Camera %q", capped.FramesDecoded, g.room.Snapshot().Media.Camera)
 }

@@ -71,6 +71,7 @@ type Camera struct {
 	dec         codec.VideoDecoder // decoding mode only
 	note        string             // what status should know now (key frames)
 	profile     string             // of the stream passed through, from its last SPS
+	handed      uint64             // access units Read returned as they are
 	closed      bool
 }
 
@@ -94,6 +95,7 @@ func (c *Camera) Read() (image.Image, func(), error) {
 		}
 		c.mu.Lock()
 		if c.passthrough {
+			c.handed++
 			c.mu.Unlock()
 			return au, release, nil
 		}
@@ -141,7 +143,7 @@ func (c *Camera) Info() capture.Info {
 		parts = append(parts, "sent as the camera encodes it, "+c.profile)
 	case c.passthrough:
 		parts = append(parts, "sent as the camera encodes it")
-	case i.Problem == "":
+	case i.Problem == "" && c.note == "":
 		parts = append(parts, "decoded: the call does not take the camera's H.264 as it is")
 	}
 	if c.note != "" {
@@ -162,6 +164,28 @@ func (c *Camera) Close() error {
 		c.dec = nil
 	}
 	return err
+}
+
+// passing says whether Read returns access units as they are.
+func (c *Camera) passing() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.passthrough
+}
+
+// handedOut is how many access units Read has returned as they are.
+func (c *Camera) handedOut() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.handed
+}
+
+// decodeFromNowOn stops passing the stream through, for good: Read decodes
+// again (from the stream's next IDR) and why goes into status.
+func (c *Camera) decodeFromNowOn(why string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.passthrough, c.note = false, why
 }
 
 // switchOn starts passing the stream through, when allowed.

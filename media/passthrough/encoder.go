@@ -40,6 +40,10 @@ func Use(src capture.VideoSource, sel codec.Selection) codec.Selection {
 	}
 }
 
+// droppedNote is status once a frame-rate cap made the camera's stream be
+// decoded and re-encoded.
+const droppedNote = "access units were dropped on the way to the encoder (a frame-rate cap below the camera's rate?): decoded and re-encoded instead"
+
 // Encoder passes a Camera's access units through as they came, and
 // encodes any other picture with its fallback encoder. It satisfies
 // codec.VideoEncoder.
@@ -50,6 +54,7 @@ type Encoder struct {
 	mu         sync.Mutex
 	ps         codec.H264ParamSets
 	lastSeq    uint64
+	handed     uint64 // the camera's handedOut at the last access unit
 	started    bool
 	needKey    bool // the far end cannot use the camera's pictures until an IDR
 	onFallback bool
@@ -66,6 +71,9 @@ func (e *Encoder) Encode(img image.Image) ([]byte, bool, error) {
 	au, ok := img.(*capture.AccessUnit)
 	e.mu.Lock()
 	if !ok {
+		// A slate may stand for an access unit the camera handed out (the
+		// privacy gate): not one dropped on the way.
+		e.handed = e.cam.handedOut()
 		if !e.onFallback {
 			// The far end switches to the fallback's stream at its key
 			// frame, and back to the camera's at the camera's next one.
@@ -76,6 +84,20 @@ func (e *Encoder) Encode(img image.Image) ([]byte, bool, error) {
 		return e.fallback.Encode(img)
 	}
 	defer e.mu.Unlock()
+	handed := e.cam.handedOut()
+	if e.started && handed > e.handed+1 {
+		// Something between the camera and here drops access units (a
+		// frame-rate cap below the camera's rate): what is left cannot be
+		// decoded. Decode and re-encode instead; the caps then thin and
+		// scale pictures, which they can.
+		e.cam.decodeFromNowOn(droppedNote)
+		if f := e.cam.opts.Controls.ForceKeyFrame; f != nil {
+			f() // the decoder starts at the next IDR
+		}
+		e.needKey = true
+		return nil, false, nil
+	}
+	e.handed = handed
 	gap := e.started && au.Seq != e.lastSeq+1
 	if (e.onFallback || gap) && !au.Key {
 		e.needKey = true
@@ -97,7 +119,7 @@ func (e *Encoder) Encode(img image.Image) ([]byte, bool, error) {
 // waits for its next one), and the fallback too while it is in use.
 func (e *Encoder) ForceKeyFrame() {
 	e.mu.Lock()
-	fallback := e.onFallback
+	fallback := e.onFallback || !e.cam.passing()
 	e.mu.Unlock()
 	if fallback {
 		e.fallback.ForceKeyFrame()

@@ -334,3 +334,61 @@ func TestOpenH264FileRefuses(t *testing.T) {
 		}
 	}
 }
+
+// A frame-rate cap between the camera and the encoder (the fleet's caps,
+// which drop pictures) leaves access units that refer to dropped ones: the
+// camera is decoded and re-encoded from then on, and status says why. The
+// privacy slate, which also stands in for access units, does not count.
+func TestDroppedAccessUnitsSwitchToTranscoding(t *testing.T) {
+	aus := encodeClip(t, 40, 10, codec.VideoConfig{})
+	cam, _ := openClip(t, aus, true)
+	fb := &fakeEncoder{}
+	enc := Use(cam, h264Selection(fb)).Encoder
+	next := func() image.Image {
+		t.Helper()
+		img, release, err := cam.Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		release()
+		return img
+	}
+	for i := range 4 {
+		if out, _, err := enc.Encode(next()); err != nil || len(out) == 0 {
+			t.Fatalf("frame %d not sent: %v", i, err)
+		}
+	}
+	// Privacy: the gate reads an access unit and hands on the slate.
+	next()
+	if _, _, err := enc.Encode(image.NewYCbCr(image.Rect(0, 0, 320, 180), image.YCbCrSubsampleRatio420)); err != nil {
+		t.Fatal(err)
+	}
+	for i := 5; i < 10; i++ { // back on the camera: nothing until its next IDR
+		img := next()
+		if _, ok := img.(*capture.AccessUnit); !ok {
+			t.Fatal("the slate switched the camera to decoding")
+		}
+		if out, _, _ := enc.Encode(img); len(out) != 0 {
+			t.Fatalf("frame %d sent before the camera's key frame", i)
+		}
+	}
+	if out, key, _ := enc.Encode(next()); len(out) == 0 || !key {
+		t.Fatal("the camera's key frame after privacy was not sent")
+	}
+	// A cap that passes every other access unit.
+	next()
+	if out, _, _ := enc.Encode(next()); len(out) != 0 {
+		t.Fatal("an access unit after a dropped one was sent")
+	}
+	if r := cam.Info().ModeReason; !strings.Contains(r, "decoded and re-encoded instead") {
+		t.Fatalf("ModeReason = %q", r)
+	}
+	before := fb.pictures
+	img := next()
+	if _, ok := img.(*image.YCbCr); !ok {
+		t.Fatalf("after the switch the camera gives %T, want pictures", img)
+	}
+	if _, _, err := enc.Encode(img); err != nil || fb.pictures != before+1 {
+		t.Fatalf("the software encoder got %d pictures (%v)", fb.pictures-before, err)
+	}
+}
