@@ -161,14 +161,16 @@ func (e *Encryptor) Encrypt(dst []byte, f Frame) ([]byte, error) {
 	if nalu {
 		header = normaliseStartCodes(header)
 	}
-	body := aead.Seal(make([]byte, 0, len(f.Data)-clear+aead.Overhead()+ivLen+trailerLen), iv[:], f.Data[clear:], header)
-	body = append(body, iv[:]...)
-	body = append(body, ivLen, byte(index))
 	dst = append(dst, header...)
-	if nalu {
-		return escape(dst, body), nil
+	seal := func(b []byte) []byte {
+		b = aead.Seal(b, iv[:], f.Data[clear:], header)
+		b = append(b, iv[:]...)
+		return append(b, ivLen, byte(index))
 	}
-	return append(dst, body...), nil
+	if nalu {
+		return escape(dst, seal(make([]byte, 0, len(f.Data)-clear+aead.Overhead()+ivLen+trailerLen))), nil
+	}
+	return seal(dst), nil
 }
 
 // DecryptorOptions tune a [Decryptor]; nil means none.
