@@ -2,8 +2,8 @@ package benchmedia
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,6 +16,7 @@ import (
 	"github.com/roomd/roomd/internal/testtool"
 
 	"github.com/roomd/roomd/control/consoleclient"
+	"github.com/roomd/roomd/internal/debugserver"
 	"github.com/roomd/roomd/room"
 )
 
@@ -223,7 +224,11 @@ func (p *roomdProcess) get(ctx context.Context, path string, v any) error {
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("benchmedia: roomd GET %s: %s", path, resp.Status)
 	}
-	return json.NewDecoder(resp.Body).Decode(v)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("benchmedia: roomd GET %s: %w", path, err)
+	}
+	return debugserver.Decode(b, v) // the endpoint's snake_case keys into Go field names
 }
 
 // roomdSubject is roomd as the participant under measurement.

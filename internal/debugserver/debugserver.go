@@ -4,6 +4,10 @@
 // media figures, and the process's goroutines and live heap (for leak
 // checks from outside the process).
 //
+// Its JSON has snake_case keys, and fields holding nothing are left out
+// (no null, "" or zero times); [Decode] reads /room and /media back into
+// room.State and call.Stats.
+//
 // It answers only requests naming a loopback host, so a web page cannot
 // reach it by pointing its own name at 127.0.0.1 (DNS rebinding).
 package debugserver
@@ -46,7 +50,7 @@ type Options struct {
 func Handler(o Options) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", o.Board)
-	mux.HandleFunc("GET /room", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, o.Room.Snapshot(), true) })
+	mux.HandleFunc("GET /room", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, jsonView(o.Room.Snapshot()), true) })
 	mux.Handle("GET /display.png", display.SnapshotHandler(o.Display))
 	// For leak checks from outside the process (TestSoakSurfaces).
 	mux.HandleFunc("GET /runtime", func(w http.ResponseWriter, r *http.Request) {
@@ -54,7 +58,7 @@ func Handler(o Options) http.Handler {
 		metrics.Read(live)
 		writeJSON(w, map[string]uint64{"goroutines": uint64(runtime.NumGoroutine()), "heap_live_bytes": live[0].Value.Uint64()}, false)
 	})
-	mux.HandleFunc("GET /media", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, o.Calls.Stats(), true) })
+	mux.HandleFunc("GET /media", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, jsonView(o.Calls.Stats()), true) })
 	return netguard.SecurityHeaders(netguard.LoopbackOnly(mux, o.logger()), csp)
 }
 

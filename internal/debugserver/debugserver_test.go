@@ -62,11 +62,11 @@ func TestEndpoints(t *testing.T) {
 	}
 
 	var st room.State
-	if resp, b := get("/room", ""); resp.StatusCode != 200 || json.Unmarshal(b, &st) != nil || st.Settings.Name != "Fjord" || !st.MicMute {
+	if resp, b := get("/room", ""); resp.StatusCode != 200 || Decode(b, &st) != nil || st.Settings.Name != "Fjord" || !st.MicMute {
 		t.Errorf("/room: %d %s", resp.StatusCode, b)
 	}
 	var stats call.Stats
-	if resp, b := get("/media", ""); resp.StatusCode != 200 || json.Unmarshal(b, &stats) != nil || stats.FramesSent != 42 {
+	if resp, b := get("/media", ""); resp.StatusCode != 200 || Decode(b, &stats) != nil || stats.FramesSent != 42 {
 		t.Errorf("/media: %d %s", resp.StatusCode, b)
 	}
 	// The live heap is 0 before the first collection: only its key is sure.
