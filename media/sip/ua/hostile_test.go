@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/roomd/roomd/internal/siptest"
+	"github.com/roomd/roomd/internal/testtool"
 )
 
 // TestSippHostileRequests: sipp sends siptest's hostile requests (broken
@@ -18,6 +19,7 @@ import (
 // ring only for an offer the room could take; the agent still answers
 // OPTIONS afterwards.
 func TestSippHostileRequests(t *testing.T) {
+	testtool.SkipInShortMode(t, "sipp")
 	requests, err := siptest.HostileRequests()
 	if err != nil {
 		t.Fatal(err)
