@@ -141,8 +141,8 @@ func (e *Encryptor) iv(ssrc, ts uint32) ([ivLen]byte, error) {
 	return iv, nil
 }
 
-// Encrypt appends the encrypted form of f to dst. An empty frame (Opus
-// DTX) stays empty, as in the SDK.
+// Encrypt appends the encrypted form of f to dst, which must not overlap
+// f.Data. An empty frame (Opus DTX) stays empty, as in the SDK.
 func (e *Encryptor) Encrypt(dst []byte, f Frame) ([]byte, error) {
 	if len(f.Data) == 0 {
 		return dst, nil
@@ -156,7 +156,10 @@ func (e *Encryptor) Encrypt(dst []byte, f Frame) ([]byte, error) {
 		return nil, fmt.Errorf("lkframe: random frame count: %w", err)
 	}
 	clear, nalu := layout(f)
-	clear = min(clear, len(f.Data))
+	if clear > len(f.Data) {
+		// The receiver would count clear bytes that are not there.
+		return nil, fmt.Errorf("lkframe: a %d-byte %v frame is shorter than its %d clear bytes; pass whole encoded frames", len(f.Data), f.Codec, clear)
+	}
 	header := f.Data[:clear]
 	if nalu {
 		header = normaliseStartCodes(header)
@@ -207,7 +210,8 @@ type Decrypted struct {
 	ServerInjected bool
 }
 
-// Decrypt appends the plain form of f to dst. Errors wrap [ErrMissingKey],
+// Decrypt appends the plain form of f to dst, which must not overlap
+// f.Data. Errors wrap [ErrMissingKey],
 // [ErrDecrypt] or [ErrMalformed]; nothing of a failed frame is returned.
 func (d *Decryptor) Decrypt(dst []byte, f Frame) (Decrypted, error) {
 	data := f.Data

@@ -42,6 +42,9 @@ func TestRoundTrip(t *testing.T) {
 			t.Errorf("%v: round trip changed the frame", f.Codec)
 		}
 	}
+	if _, err := enc.Encrypt(nil, Frame{Codec: VP8, KeyFrame: true, Data: []byte{0x50, 0x42, 0, 0x9d, 1}}); err == nil {
+		t.Error("a VP8 key frame shorter than its 10 clear bytes was encrypted")
+	}
 	if out, err := enc.Encrypt(nil, Frame{Codec: Opus}); err != nil || len(out) != 0 {
 		t.Errorf("empty (DTX) frame: %x, %v; want it passed on empty", out, err)
 	}
