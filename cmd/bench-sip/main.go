@@ -35,7 +35,7 @@ func main() {
 	flag.IntVar(&o.Bitrate, "bitrate", 2_500_000, "every sender's video bitrate, bit/s")
 	flag.StringVar(&o.Roomd, "roomd", "", "roomd binary (default: go build ./cmd/roomd)")
 	flag.StringVar(&screen, "screen", "none", "how roomd shows the far end: none (decoded, not drawn, like baresip's fakevideo display) or framebuffer (composed into an XRGB8888 file in memory, as on the device)")
-	flag.IntVar(&o.Retries, "retries", 2, "how many times a measured call whose video fell under 90 % of 30 fps either way is made again (-1: never)")
+	flag.IntVar(&o.Retries, "retries", 2, "how many times a measured call whose video fell under 90 % of 30 fps either way is made again, keeping the best (-1: never)")
 	flag.IntVar(&o.Nice, "nice", 0, "run roomd and both baresips at this nice value (e.g. -10 on a shared machine; needs root or CAP_SYS_NICE, and setsid -w where the kernel groups sessions)")
 	flag.StringVar(&o.LogDir, "logs", "", "keep roomd's and the baresips' logs in this directory")
 	flag.StringVar(&doc, "doc", "", "also write the table into this Markdown file's SIP section (docs/benchmarks.md)")
