@@ -199,3 +199,21 @@ func TestKeyRingOptions(t *testing.T) {
 		t.Errorf("HKDF key, 256 bits: %v", err)
 	}
 }
+
+// TestIV checks the IV the SDK's makeIV would write: SSRC, timestamp, and
+// timestamp minus the SSRC's frame count, the count going up per frame.
+func TestIV(t *testing.T) {
+	enc := NewEncryptor(ring(t, 0, "p"))
+	enc.counts[0xa1b2c3d4] = 5
+	for i, ts := range []uint32{3, 90000} {
+		ct, err := enc.Encrypt(nil, Frame{Codec: Opus, SSRC: 0xa1b2c3d4, Timestamp: ts, Data: []byte{0x78, 9}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		iv := ct[len(ct)-trailerLen-ivLen : len(ct)-trailerLen]
+		want := fmt.Sprintf("a1b2c3d4%08x%08x", ts, ts-uint32(5+i))
+		if hex.EncodeToString(iv) != want {
+			t.Errorf("frame %d: IV %x, want %s", i, iv, want)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"sync"
 )
 
 // CipherSuite is an entry of the SFrame Cipher Suites registry (RFC 9605 §8.1).
@@ -88,16 +89,18 @@ func (p params) newAEAD(key []byte) (cipher.AEAD, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &ctrHMAC{block: block, authKey: append([]byte(nil), key[p.ctrHMACNka:]...), hash: p.hash, tagLen: p.nt}, nil
+	authKey := append([]byte(nil), key[p.ctrHMACNka:]...)
+	c := &ctrHMAC{block: block, tagLen: p.nt}
+	c.macs.New = func() any { return hmac.New(p.hash, authKey) }
+	return c, nil
 }
 
 // ctrHMAC is the AES-CTR plus truncated HMAC AEAD of RFC 9605 §4.5.1,
 // encrypt-then-MAC as in SRTP.
 type ctrHMAC struct {
-	block   cipher.Block
-	authKey []byte
-	hash    func() hash.Hash
-	tagLen  int
+	block  cipher.Block
+	tagLen int
+	macs   sync.Pool // keyed HMAC states, reset after use: one per frame in flight
 }
 
 func (c *ctrHMAC) NonceSize() int { return nonceLen }
@@ -113,7 +116,11 @@ func counterBlock(nonce []byte) []byte {
 // tag is HMAC over len(aad) || len(ct) || Nt || nonce || aad || ct, each
 // length eight bytes big-endian, truncated to Nt.
 func (c *ctrHMAC) tag(dst, nonce, aad, ct []byte) []byte {
-	m := hmac.New(c.hash, c.authKey)
+	m := c.macs.Get().(hash.Hash)
+	defer func() {
+		m.Reset()
+		c.macs.Put(m)
+	}()
 	var lens [24]byte
 	binary.BigEndian.PutUint64(lens[0:], uint64(len(aad)))
 	binary.BigEndian.PutUint64(lens[8:], uint64(len(ct)))
