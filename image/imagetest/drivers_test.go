@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/roomd/roomd/media/hwcheck"
 )
 
 // The test image's own kernel modules, built out of tree by image/kmod:
@@ -15,25 +17,14 @@ import (
 const loadTestDrivers = "modprobe vicodec multiplanar=1 && modprobe vim2m && " +
 	"modprobe v4l2loopback video_nr=20 exclusive_caps=1 card_label=h264cam"
 
-// probeNode and probeReport are the parts of `roomd --probe -json` the
-// tests read (media/hwcheck.Report).
-type probeNode struct {
-	Path, Driver, Card, Name, Role string
-	Capture, Output                []string
-	Error                          string
-}
-
-type probeReport struct {
-	Nodes []probeNode
-}
-
-func (r probeReport) find(ok func(probeNode) bool) (probeNode, bool) {
+// find returns the first node ok accepts.
+func find(r hwcheck.Report, ok func(hwcheck.Node) bool) (hwcheck.Node, bool) {
 	for _, n := range r.Nodes {
 		if ok(n) {
 			return n, true
 		}
 	}
-	return probeNode{}, false
+	return hwcheck.Node{}, false
 }
 
 func has(list []string, s string) bool {
@@ -45,29 +36,10 @@ func has(list []string, s string) bool {
 	return false
 }
 
-// encoderReport is `roomd --check-encoder`'s JSON (media/hwcheck.EncoderReport).
-type encoderReport struct {
-	Camera      string   `json:"camera"`
-	Encoder     string   `json:"encoder"`
-	Compressed  string   `json:"compressed"`
-	Memory      string   `json:"memory"`
-	MemoryNote  string   `json:"memory_note"`
-	FramesIn    int      `json:"frames_in"`
-	FramesOut   int      `json:"frames_out"`
-	Bytes       int      `json:"bytes"`
-	KeyFrames   int      `json:"key_frames"`
-	FirstBytes  string   `json:"first_bytes"`
-	Unsupported []string `json:"unsupported"`
-	Drained     int      `json:"drained"`
-	Drain       string   `json:"drain"`
-	Elapsed     string   `json:"elapsed"`
-	Error       string   `json:"error"`
-}
-
-func (v *vm) probe() probeReport {
+func (v *vm) probe() hwcheck.Report {
 	v.t.Helper()
 	out := v.must("roomd --probe -json")
-	var r probeReport
+	var r hwcheck.Report
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		v.t.Fatalf("roomd --probe -json: %v\n%s", err, out)
 	}
@@ -94,18 +66,18 @@ func realDrivers(t *testing.T, v *vm) {
 		v.t = t
 		t.Logf("roomd --probe:\n%s", v.must("roomd --probe"))
 		r := v.probe()
-		cam, ok := r.find(func(n probeNode) bool { return n.Driver == "vivid" })
+		cam, ok := find(r, func(n hwcheck.Node) bool { return n.Driver == "vivid" })
 		if !ok || cam.Role != "camera" || !has(cam.Capture, "YU12") {
 			t.Errorf("vivid is not listed as a camera giving YU12: %+v", cam)
 		}
-		enc, ok := r.find(func(n probeNode) bool { return n.Driver == "vicodec" && n.Name == "stateful-encoder" })
+		enc, ok := find(r, func(n hwcheck.Node) bool { return n.Driver == "vicodec" && n.Name == "stateful-encoder" })
 		if !ok || enc.Role != "memory-to-memory encoder" || !has(enc.Capture, "FWHT (compressed)") || !has(enc.Output, "YU12") {
 			t.Errorf("vicodec's stateful encoder is not listed as a memory-to-memory encoder from YU12 to FWHT: %+v", enc)
 		}
-		if dec, ok := r.find(func(n probeNode) bool { return n.Name == "stateful-decoder" }); !ok || dec.Role != "memory-to-memory decoder" {
+		if dec, ok := find(r, func(n hwcheck.Node) bool { return n.Name == "stateful-decoder" }); !ok || dec.Role != "memory-to-memory decoder" {
 			t.Errorf("vicodec's stateful decoder: %+v", dec)
 		}
-		if m2m, ok := r.find(func(n probeNode) bool { return n.Driver == "vim2m" }); !ok || m2m.Role != "memory-to-memory converter" {
+		if m2m, ok := find(r, func(n hwcheck.Node) bool { return n.Driver == "vim2m" }); !ok || m2m.Role != "memory-to-memory converter" {
 			t.Errorf("vim2m: %+v", m2m)
 		}
 	})
@@ -115,7 +87,7 @@ func realDrivers(t *testing.T, v *vm) {
 			v.t = t
 			out, code := v.sh("roomd --check-encoder -camera /dev/video0 -codec FWHT -width 640 -height 360 -fps 10 -frames 20 -memory " + memory)
 			t.Logf("roomd --check-encoder (exit %d):\n%s", code, out)
-			var r encoderReport
+			var r hwcheck.EncoderReport
 			if err := json.Unmarshal([]byte(out), &r); err != nil {
 				t.Fatalf("not a JSON report: %v", err)
 			}
@@ -150,19 +122,19 @@ func realDrivers(t *testing.T, v *vm) {
 
 	t.Run("LoopbackH264Camera", func(t *testing.T) {
 		v.t = t
-		loop, ok := v.probe().find(func(n probeNode) bool { return n.Path == "/dev/video20" })
+		loop, ok := find(v.probe(), func(n hwcheck.Node) bool { return n.Path == "/dev/video20" })
 		if !ok || loop.Role == "camera" {
 			t.Fatalf("before a writer, v4l2loopback (exclusive_caps) must not be a camera: %+v", loop)
 		}
 		v.must("systemctl reset-failed h264cam 2>/dev/null; systemd-run --unit=h264cam /usr/lib/roomd/test/v4l2-feed -device /dev/video20 -width 320 -height 180 -fps 10 /usr/lib/roomd/test/camera.h264")
 		defer v.sh("systemctl stop h264cam")
-		var cam probeNode
+		var cam hwcheck.Node
 		v.poll("roomd --probe -json", 30*time.Second, func(out string, code int) bool {
-			var r probeReport
+			var r hwcheck.Report
 			if code != 0 || json.Unmarshal([]byte(out), &r) != nil {
 				return false
 			}
-			cam, _ = r.find(func(n probeNode) bool { return n.Path == "/dev/video20" })
+			cam, _ = find(r, func(n hwcheck.Node) bool { return n.Path == "/dev/video20" })
 			return cam.Role == "camera"
 		})
 		if cam.Card != "h264cam" || !has(cam.Capture, "H264 (compressed)") {
