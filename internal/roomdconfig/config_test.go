@@ -70,7 +70,7 @@ func TestBadConfigsSayWhatIsWrong(t *testing.T) {
 		{"[debug]\nlisten = \"0.0.0.0:8089\"\n", "only on a loopback address"},
 		{"[room\n", "config t:"},
 		{"[media]\ncodecs = [\"av1\"]\n", `media.codecs: "av1" is not h264 or vp8`},
-		{"[media]\nvideo = \"hdmi\"\n", "use camera, pattern, y4m:/path/file.y4m or h264:/path/file.h264"},
+		{"[media]\nvideo = \"hdmi\"\n", "use camera, pattern, y4m:/path/file.y4m, h264:/path/file.h264 or mjpeg:/path/file.mjpeg"},
 		{"[media]\nwidth = 641\nheight = 360\n", "not a usable even size"},
 		{"[provisioning]\nactivation_code = \"ABCD\"\n", "needs provisioning.server"},
 		// Several problems are all reported.

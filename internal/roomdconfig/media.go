@@ -8,7 +8,7 @@ import (
 // Media is the [media] table: what the call sends and where it shows and
 // plays what it receives.
 type Media struct {
-	Video           string   `toml:"video"`  // "camera", "pattern", "y4m:PATH" or "h264:PATH" (sim H.264 camera)
+	Video           string   `toml:"video"`  // "camera", "pattern", "y4m:PATH", "h264:PATH" or "mjpeg:PATH" (sim H.264/MJPEG cameras)
 	Camera          string   `toml:"camera"` // device path or part of its name; "" = first
 	Audio           string   `toml:"audio"`  // "microphone", "tone" or "wav:PATH"
 	Microphone      string   `toml:"microphone"`
@@ -82,8 +82,8 @@ func (m *Media) validate() error {
 		}
 		return false
 	}
-	if !kind(m.Video, "camera", "pattern", "y4m:", "h264:") {
-		errs = append(errs, fmt.Sprintf("media.video %q: use camera, pattern, y4m:/path/file.y4m or h264:/path/file.h264", m.Video))
+	if !kind(m.Video, "camera", "pattern", "y4m:", "h264:", "mjpeg:") {
+		errs = append(errs, fmt.Sprintf("media.video %q: use camera, pattern, y4m:/path/file.y4m, h264:/path/file.h264 or mjpeg:/path/file.mjpeg", m.Video))
 	}
 	if !kind(m.Audio, "microphone", "tone", "wav:") {
 		errs = append(errs, fmt.Sprintf("media.audio %q: use microphone, tone or wav:/path/file.wav", m.Audio))

@@ -21,6 +21,7 @@ import (
 	"github.com/roomd/roomd/media/capture"
 	"github.com/roomd/roomd/media/capture/device"
 	"github.com/roomd/roomd/media/codec"
+	"github.com/roomd/roomd/media/codec/mjpeg"
 	"github.com/roomd/roomd/media/display"
 	"github.com/roomd/roomd/media/passthrough"
 	"github.com/roomd/roomd/media/playout"
@@ -108,7 +109,7 @@ func New(o Options) (*Parts, error) {
 }
 
 // videoSource opens media.video: the test pattern, a Y4M file, an H.264
-// file played as a camera that encodes, or a camera.
+// or MJPEG file played as a camera that encodes, or a camera.
 func videoSource(m roomdconfig.Media, camera *media.Gate, log *slog.Logger) func() (capture.VideoSource, error) {
 	return func() (capture.VideoSource, error) {
 		switch {
@@ -120,6 +121,14 @@ func videoSource(m roomdconfig.Media, camera *media.Gate, log *slog.Logger) func
 			// A camera that encodes H.264 itself, played from a file.
 			return passthrough.OpenH264File(strings.TrimPrefix(m.Video, "h264:"), passthrough.FileOptions{
 				FPS: m.FPS, Passthrough: m.CameraPassthrough == nil || *m.CameraPassthrough})
+		case strings.HasPrefix(m.Video, "mjpeg:"):
+			// An MJPEG camera, played from a file and decoded as a real
+			// one is (libjpeg-turbo).
+			dec, err := mjpeg.New()
+			if err != nil {
+				return nil, err
+			}
+			return capture.OpenMJPEG(strings.TrimPrefix(m.Video, "mjpeg:"), capture.MJPEGOptions{FPS: m.FPS, Decoder: dec})
 		}
 		cfg := device.CameraConfig{Device: m.Camera, Width: m.Width, Height: m.Height, FPS: m.FPS}
 		// A camera that encodes H.264 in the mode chosen for it sends its

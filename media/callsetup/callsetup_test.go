@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"image"
+	"image/jpeg"
 	"os"
 	"path/filepath"
 	"slices"
@@ -136,5 +138,37 @@ func TestSimH264Camera(t *testing.T) {
 			t.Fatalf("camera_passthrough = %v, yet the encoder is %q", allow, sel.Name)
 		}
 		src.Close()
+	}
+}
+
+// media.video = "mjpeg:PATH" is an MJPEG camera played from the file,
+// decoded to I420 pictures.
+func TestSimMJPEGCamera(t *testing.T) {
+	pic := image.NewYCbCr(image.Rect(0, 0, 320, 180), image.YCbCrSubsampleRatio420)
+	var file bytes.Buffer
+	for range 3 {
+		if err := jpeg.Encode(&file, pic, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "camera.mjpeg")
+	os.WriteFile(path, file.Bytes(), 0o644)
+	c, err := roomdconfig.Parse(fmt.Appendf(nil, "[board]\nprofile = \"sim\"\n[media]\nvideo = \"mjpeg:%s\"\nfps = 15\n", path), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gate media.Gate
+	src, err := videoSource(c.Media, &gate, nil)()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	img, release, err := src.Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	if yc, ok := img.(*image.YCbCr); !ok || yc.Rect != pic.Rect {
+		t.Fatalf("frame %T %v", img, img.Bounds())
 	}
 }
