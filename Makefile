@@ -100,10 +100,11 @@ cross: setup-cross
 
 # The flashable arm64 image (image/README.md). IMAGE_KIOSK=1 puts Chromium
 # in cage on the touch screen (a larger, slower build); IMAGE_TEST=1 adds the
-# boot tests' root shell on the UART and WHIP relay. Debian .debs and the
+# boot tests' root shell on the UART, WHIP relay and test-only kernel
+# modules (image/kmod: vicodec, v4l2loopback). Debian .debs and the
 # Debian root file system are cached under IMAGE_CACHE, keyed by the recipe.
 APT_IMAGE   := mmdebstrap qemu-user-static binfmt-support qemu-system-arm dosfstools mtools fdisk \
-               u-boot-tools u-boot-qemu rauc openssl e2fsprogs squashfs-tools binutils
+               u-boot-tools u-boot-qemu rauc openssl e2fsprogs squashfs-tools binutils kmod
 IMAGE_KIOSK ?= 1
 IMAGE_TEST  ?= 0
 IMAGE_OUT   ?= out/image
