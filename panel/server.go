@@ -89,6 +89,10 @@ type Options struct {
 	// keep-alive idle 90 s), so a client trickling a body is cut off.
 	// WebSockets lift them for their own connection and ping instead.
 	Timeouts netguard.ServerOptions
+	// XAPI, when set, is served at /ws on Remote listeners: RoomOS's xAPI
+	// over WebSocket (control/xapiws), which logs its own users in with
+	// their password. Kiosk listeners never serve it.
+	XAPI http.Handler
 	// KioskUIDs are the users whose programs a Kiosk listener serves: the
 	// kiosk browser's user. The kernel tells who owns each connecting
 	// socket; everyone else's requests get 403. Empty means this process's
@@ -305,6 +309,9 @@ func (s *Server) handler(ctx context.Context, a Access) http.Handler {
 		}
 		s.serveWS(ctx, w, r, c)
 	})
+	if a == Remote && s.opts.XAPI != nil {
+		mux.Handle("GET /ws", s.opts.XAPI)
+	}
 	mux.HandleFunc("GET /api/status", authed(s.serveStatus))
 	mux.HandleFunc("GET /api/schema", authed(func(w http.ResponseWriter, r *http.Request, _ client) {
 		writeJSON(w, http.StatusOK, control.Export())

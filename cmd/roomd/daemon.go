@@ -190,7 +190,7 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 			})
 		}
 	}
-	startPanel(ctx, &wg, cfg, rm, hub, pins.PanelHash, logRing, mp.Compositor, log)
+	startPanel(ctx, &wg, cfg, rm, hub, pins.PanelHash, logRing, mp.Compositor, xapiWebSocket(cfg, console, users, log), log)
 
 	// Every component has read its files by now: the damaged ones it set
 	// aside are in the status before roomd says it is ready.

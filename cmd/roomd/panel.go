@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -31,7 +32,8 @@ func panelLogRing(log *slog.Logger) (*slog.Logger, *logging.Ring) {
 // startPanel serves the touch panel on the kiosk address and, if set, the
 // remote one. pinHash is the admin PIN's hash in force (the fleet may change
 // it). A panel that cannot listen is logged; the room runs without it.
-func startPanel(ctx context.Context, wg *sync.WaitGroup, cfg *Config, rm *room.Room, hub *feedback.Hub, pinHash func() []byte, logs *logging.Ring, comp *display.Compositor, log *slog.Logger) {
+// xapi, when not nil, is served at /ws on the remote listener.
+func startPanel(ctx context.Context, wg *sync.WaitGroup, cfg *Config, rm *room.Room, hub *feedback.Hub, pinHash func() []byte, logs *logging.Ring, comp *display.Compositor, xapi http.Handler, log *slog.Logger) {
 	pc := cfg.Panel
 	if !*pc.Enabled {
 		return
@@ -47,6 +49,7 @@ func startPanel(ctx context.Context, wg *sync.WaitGroup, cfg *Config, rm *room.R
 		Feedback:        hub,
 		RemoteEnabled:   pc.RemoteListen != "",
 		KioskUIDs:       pc.KioskUIDs(log),
+		XAPI:            xapi,
 		Logger:          log,
 		// The code goes on the room's HDMI display too, over whatever it
 		// shows, so that only someone who can see the room can pair.

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 
 	"github.com/roomd/roomd/control/remoteusers"
 	"github.com/roomd/roomd/control/sshconsole"
+	"github.com/roomd/roomd/control/xapiws"
 )
 
 // remoteUsers is the user store of the remote xAPI (SSH and the panel's
@@ -60,4 +62,22 @@ func startSSH(ctx context.Context, wg *sync.WaitGroup, cfg *Config, console sshc
 			log.Error("roomd: SSH console stopped", "err", err)
 		}
 	})
+}
+
+// xapiWebSocket is RoomOS's xAPI over WebSocket for the panel's remote
+// listener when panel.xapi_websocket is set; nil otherwise.
+func xapiWebSocket(cfg *Config, console xapiws.Console, users *remoteusers.Store, log *slog.Logger) http.Handler {
+	if !cfg.Panel.XAPIWebSocket || !*cfg.Panel.Enabled {
+		return nil
+	}
+	ws, err := xapiws.New(console, xapiws.Options{Users: users, Logger: log})
+	if err != nil {
+		log.Error("roomd: the xAPI WebSocket not served", "err", err)
+		return nil
+	}
+	if users.Len() == 0 {
+		log.Warn("roomd: the xAPI WebSocket has no users: nobody can log in until [[ssh.users]] or the fleet's ssh.users gives one")
+	}
+	log.Info("roomd: xAPI WebSocket at /ws on the remote panel")
+	return ws
 }

@@ -100,9 +100,6 @@ func New(console Console, o Options) (*Server, error) {
 	if o.HostKey == nil {
 		return nil, errors.New("sshconsole: no host key; generate one and give it as Options.HostKey")
 	}
-	if len(o.Users) == 0 {
-		return nil, errors.New("sshconsole: no users; give at least one with a password hash or a key")
-	}
 	users := o.Store
 	if users == nil {
 		if len(o.Users) == 0 {

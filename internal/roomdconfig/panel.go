@@ -24,6 +24,9 @@ type Panel struct {
 	// KioskUser is the user the kiosk browser runs as (roomd-kiosk.service's
 	// User=); the kiosk panel serves only its connections and roomd's own.
 	KioskUser string `toml:"kiosk_user"`
+	// XAPIWebSocket serves RoomOS's xAPI (JSON-RPC) at /ws on the remote
+	// listener, for [[ssh.users]] and the fleet's ssh users.
+	XAPIWebSocket bool `toml:"xapi_websocket"`
 }
 
 func (p *Panel) defaults() {
@@ -70,6 +73,9 @@ func (p *Panel) validate() error {
 		if _, _, err := net.SplitHostPort(p.RemoteListen); err != nil {
 			errs = append(errs, fmt.Errorf("panel.remote_listen %q: use host:port, such as 0.0.0.0:8443", p.RemoteListen))
 		}
+	}
+	if p.XAPIWebSocket && p.RemoteListen == "" {
+		errs = append(errs, errors.New("panel.xapi_websocket is served on the remote listener: set panel.remote_listen too"))
 	}
 	if (p.RemoteCertFile == "") != (p.RemoteKeyFile == "") {
 		errs = append(errs, errors.New("panel: set both remote_cert_file and remote_key_file, or neither"))
