@@ -110,16 +110,20 @@ type (
 	// does not leave it on time.
 	ExtendMeeting struct{ Minutes int }
 	// Enroll enrolls the room in its fleet with an activation code.
-	Enroll struct{ Code string }
+	Enroll struct {
+		Code string `log:"secret"`
+	}
 	// PollNow asks the fleet server for new configuration at once.
 	PollNow struct{}
 	// ChangeSettings replaces the room's settings after validation.
 	ChangeSettings struct{ Settings Settings }
 	// EditSettings changes some settings atomically: Edit runs on the room's
 	// goroutine with the current settings, so concurrent edits from several
-	// surfaces never lose each other. Edit must be pure.
+	// surfaces never lose each other. Edit must be pure. What says what it
+	// changes, for logs ("xConfiguration Audio DefaultVolume: 40").
 	EditSettings struct {
 		Edit func(Settings) (Settings, error)
+		What string
 	}
 )
 

@@ -249,14 +249,14 @@ func (r *Room) apply(in Input) error {
 			return nil
 		}
 		if c, ok := in.(Command); ok {
-			r.log.Info("room: command refused", "from", c.From.String(), "action", fmt.Sprintf("%T", c.Do), "err", err)
+			r.log.Info("room: command refused", "from", c.From.String(), "action", ActionString(c.Do), "err", err)
 			r.publish(cur, []Event{{Name: "CommandRefused", Fields: []string{"By", c.From.String(), "Reason", err.Error()}}})
 		}
 		return err
 	}
 	r.setState(next, out.Events, false)
 	if c, ok := in.(Command); ok {
-		r.log.Info("room: command", "from", c.From.String(), "action", fmt.Sprintf("%T%+v", c.Do, c.Do))
+		r.log.Info("room: command", "from", c.From.String(), "action", ActionString(c.Do))
 	}
 	return r.runEffects(out.Effects)
 }

@@ -343,7 +343,7 @@ func (ss *session) exec(req Request) (r *reply, bye bool) {
 		}
 		// The edit runs on the room's goroutine, so writes from other
 		// surfaces in between are never lost.
-		return &reply{err: ss.do(room.EditSettings{Edit: func(s room.Settings) (room.Settings, error) {
+		return &reply{err: ss.do(room.EditSettings{What: "xConfiguration " + words.String(), Edit: func(s room.Settings) (room.Settings, error) {
 			next, _, err := control.SetConfig(s, words, req.Value)
 			return next, err
 		}})}, false

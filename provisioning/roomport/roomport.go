@@ -41,7 +41,7 @@ func New(rm Room) Port { return Port{room: rm} }
 // named after bundle version v.
 func (p Port) ApplySettings(ctx context.Context, v int64, c *provisioning.Config) error {
 	return p.room.Do(ctx, room.Command{From: room.Source{Kind: room.FromFleet, ID: "v" + strconv.FormatInt(v, 10)},
-		Do: room.EditSettings{Edit: func(s room.Settings) (room.Settings, error) { return Settings(c, s), nil }}})
+		Do: room.EditSettings{What: "fleet configuration", Edit: func(s room.Settings) (room.Settings, error) { return Settings(c, s), nil }}})
 }
 
 // ReportStatus reports the client's fleet state to the room.
