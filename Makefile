@@ -12,7 +12,7 @@ VERSION     ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -X main.version=$(VERSION)
 FUZZTIME    ?= 15s
 # Debian packages the build and tests need.
-APT_PKGS    := gcc g++ libc6-dev pkg-config socat systemd janus chromium ffmpeg libvpx-dev libyuv-dev libturbojpeg0-dev postgresql baresip-core baresip-ffmpeg kamailio kamailio-tls-modules linphone-cli sip-tester iproute2
+APT_PKGS    := gcc g++ libc6-dev pkg-config socat systemd janus chromium ffmpeg libvpx-dev libyuv-dev libturbojpeg0-dev postgresql baresip-core baresip-ffmpeg kamailio kamailio-tls-modules linphone-cli sip-tester iproute2 openssh-client nodejs
 APT_CROSS   := gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross libvpx-dev:arm64 libyuv-dev:arm64 libturbojpeg0-dev:arm64 file
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
