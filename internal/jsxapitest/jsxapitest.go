@@ -16,7 +16,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -31,11 +30,8 @@ import (
 // wait bounds each answer from jsxapi.
 const wait = 10 * time.Second
 
-var (
-	npmOnce sync.Once
-	npmErr  error
-	npmOut  []byte
-)
+// project is the npm project next to this file, installed on first use.
+var project = &testtool.NodeProject{Dir: dir(), Package: "jsxapi", Why: "runs Cisco's jsxapi against the console"}
 
 // dir is the npm project next to this file.
 func dir() string {
@@ -47,35 +43,7 @@ func dir() string {
 // from the registry otherwise.
 func node(t testing.TB) string {
 	t.Helper()
-	testtool.SkipInShortMode(t, "Node.js and Cisco's jsxapi from npm")
-	path, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("jsxapitest: node not found (%v); %s", err, testtool.InstallHint("nodejs npm", "runs Cisco's jsxapi against the console"))
-	}
-	npmOnce.Do(func() {
-		if _, err := os.Stat(filepath.Join(dir(), "node_modules", "jsxapi", "package.json")); err == nil {
-			return
-		}
-		npm, err := exec.LookPath("npm")
-		if err != nil {
-			npmErr = err
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		for _, extra := range []string{"--offline", "--prefer-online"} {
-			cmd := exec.CommandContext(ctx, npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", extra)
-			cmd.Dir = dir()
-			if npmOut, npmErr = cmd.CombinedOutput(); npmErr == nil {
-				return
-			}
-		}
-	})
-	if npmErr != nil {
-		t.Fatalf("jsxapitest: installing jsxapi with npm ci in %s: %v\n%s\n%s", dir(), npmErr, npmOut,
-			testtool.InstallHint("nodejs npm", "and reach the npm registry once"))
-	}
-	return path
+	return project.Node(t)
 }
 
 // Answer is one line drive.js prints: an answer to a request, a feedback
@@ -218,6 +186,28 @@ func (c *Client) NextFeedback(id string) string {
 		c.t.Fatalf("no feedback for %q within %v", id, wait)
 	}
 	return ""
+}
+
+// holdCalls is a call engine that never reports back: Exercise's join
+// stays "joining".
+type holdCalls struct{}
+
+func (holdCalls) Start(context.Context, uint64, room.Meeting) {}
+func (holdCalls) End(uint64)                                  {}
+func (holdCalls) SendDTMF(uint64, string) error               { return nil }
+func (holdCalls) Decline(string)                              {}
+
+// StartRoom runs a room at its defaults, as Exercise expects it, until the
+// test ends.
+func StartRoom(t testing.TB) *room.Room {
+	t.Helper()
+	r := room.New(room.Options{Devices: room.Devices{Calls: holdCalls{}}, PollInterval: time.Hour})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	<-r.Ready()
+	return r
 }
 
 // invalidPath is jsxapi's code for InvalidPathError.

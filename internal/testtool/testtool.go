@@ -1,8 +1,9 @@
 // Package testtool holds what the project's test harnesses for real outside
 // tools (Janus, PostgreSQL, Chromium) share: the message when a tool is
 // missing (such tests fail, never skip, and under CI=true say CI must install
-// it), a buffer for a child process's output, and a way to test that a
-// harness fails as it should.
+// it), a buffer for a child process's output, an npm project installed on
+// first use ([NodeProject]), and a way to test that a harness fails as it
+// should.
 package testtool
 
 import (

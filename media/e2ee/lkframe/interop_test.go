@@ -3,16 +3,12 @@ package lkframe
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,49 +16,17 @@ import (
 	"github.com/roomd/roomd/media/e2ee"
 )
 
-// sdkDir is the npm project pinning livekit-client; node_modules is
-// installed by the first test that needs it and never committed.
-const sdkDir = "testdata/sdk"
-
-var (
-	npmOnce sync.Once
-	npmErr  error
-	npmOut  []byte
-)
+// sdkProject pins livekit-client (testdata/sdk/package.json and its lock
+// file); node_modules is installed by the first test that needs it.
+var sdkProject = &testtool.NodeProject{Dir: "testdata/sdk", Package: "livekit-client", Why: "runs livekit-client's E2EE code"}
 
 // sdk starts drive.mjs: livekit-client's own E2EE worker and key provider
 // under Node.
 func sdk(t *testing.T) *sdkDriver {
 	t.Helper()
-	testtool.SkipInShortMode(t, "Node.js and livekit-client from npm")
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("lkframe: node not found (%v); %s", err, testtool.InstallHint("nodejs npm", "runs livekit-client's E2EE code"))
-	}
-	npmOnce.Do(func() {
-		if _, err := os.Stat(filepath.Join(sdkDir, "node_modules", "livekit-client", "package.json")); err == nil {
-			return
-		}
-		npm, err := exec.LookPath("npm")
-		if err != nil {
-			npmErr = err
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		for _, extra := range []string{"--offline", "--prefer-online"} {
-			cmd := exec.CommandContext(ctx, npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--engine-strict=false", extra)
-			cmd.Dir = sdkDir
-			if npmOut, npmErr = cmd.CombinedOutput(); npmErr == nil {
-				return
-			}
-		}
-	})
-	if npmErr != nil {
-		t.Fatalf("lkframe: npm ci in %s: %v\n%s\n%s", sdkDir, npmErr, npmOut, testtool.InstallHint("nodejs npm", "and reach the npm registry once"))
-	}
+	node := sdkProject.Node(t)
 	cmd := exec.Command(node, "drive.mjs")
-	cmd.Dir = sdkDir
+	cmd.Dir = sdkProject.Dir
 	stderr := &testtool.LockedBuffer{}
 	cmd.Stderr = stderr
 	in, err := cmd.StdinPipe()
