@@ -42,7 +42,7 @@ type AudioSource interface {
 // Info describes a source for status: which camera or microphone is in use
 // and in what format.
 type Info struct {
-	// Kind is "camera", "microphone", "pattern", "tone", "y4m" or "wav".
+	// Kind is "camera", "microphone", "pattern", "tone", "y4m", "mjpeg" or "wav".
 	Kind string
 	// Device is the device path, device ID or file path; empty for
 	// synthetic sources.
