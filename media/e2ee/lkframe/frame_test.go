@@ -19,6 +19,7 @@ import (
 // TestRoundTrip encrypts and decrypts every sample frame and checks what
 // stays clear: the bytes the SDK leaves for the SFU and the decoder.
 func TestRoundTrip(t *testing.T) {
+	t.Parallel() // each PBKDF2 derivation is a second under -race
 	r := ring(t, 0, "pass")
 	enc, dec := NewEncryptor(r), NewDecryptor(r, nil)
 	wantClear := []int{10, 3, 25, 6, 1} // VP8 key, VP8 delta, H.264 IDR (after normalising), H.264 P slice, Opus
@@ -53,6 +54,7 @@ func TestRoundTrip(t *testing.T) {
 // TestRotationAndWrongKey rotates key indexes and refuses frames for
 // missing keys, other passphrases and any flipped bit.
 func TestRotationAndWrongKey(t *testing.T) {
+	t.Parallel() // each PBKDF2 derivation is a second under -race
 	sender := ring(t, 0, "first")
 	receiver := ring(t, 0, "first")
 	enc, dec := NewEncryptor(sender), NewDecryptor(receiver, nil)
@@ -92,6 +94,7 @@ func TestRotationAndWrongKey(t *testing.T) {
 // TestPassphraseKDF checks the ring's key is PBKDF2-SHA-256 with the SDK's
 // salt and iterations, computed here independently.
 func TestPassphraseKDF(t *testing.T) {
+	t.Parallel() // each PBKDF2 derivation is a second under -race
 	key, err := pbkdf2.Key(sha256.New, "pass", []byte("LKFrameEncryptionKey"), 100000, 16)
 	if err != nil {
 		t.Fatal(err)
@@ -116,6 +119,7 @@ func TestPassphraseKDF(t *testing.T) {
 // TestServerInjectedFrames lets the LiveKit server's filler frames through
 // when they carry the session's trailer, and nothing else.
 func TestServerInjectedFrames(t *testing.T) {
+	t.Parallel() // each PBKDF2 derivation is a second under -race
 	sums := []string{ // sifPayload.ts CryptoHashes: proves the fillers were copied right
 		"ef0161653d8b2b23aad46624b420af1d03ce48950e9fc85718028f91b50f9219",
 		"f0a0e09647d891d6d50aa898bce7108090375d0d55e50a2bb21147afee558e44",
@@ -203,6 +207,7 @@ func TestKeyRingOptions(t *testing.T) {
 // TestIV checks the IV the SDK's makeIV would write: SSRC, timestamp, and
 // timestamp minus the SSRC's frame count, the count going up per frame.
 func TestIV(t *testing.T) {
+	t.Parallel() // each PBKDF2 derivation is a second under -race
 	enc := NewEncryptor(ring(t, 0, "p"))
 	enc.counts[0xa1b2c3d4] = 5
 	for i, ts := range []uint32{3, 90000} {
