@@ -25,25 +25,6 @@ import (
 	"github.com/roomd/roomd/room"
 )
 
-// holdCalls is a call engine that never reports back.
-type holdCalls struct{}
-
-func (holdCalls) Start(context.Context, uint64, room.Meeting) {}
-func (holdCalls) End(uint64)                                  {}
-func (holdCalls) SendDTMF(uint64, string) error               { return nil }
-func (holdCalls) Decline(string)                              {}
-
-func startRoom(t *testing.T) *room.Room {
-	t.Helper()
-	r := room.New(room.Options{Devices: room.Devices{Calls: holdCalls{}}, PollInterval: time.Hour})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { r.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	<-r.Ready()
-	return r
-}
-
 // clock is the lockout's clock.
 type clock struct {
 	mu sync.Mutex
@@ -71,7 +52,7 @@ const password = "s3cret-room"
 
 func newRig(t *testing.T, edit func(*sshconsole.Options)) *rig {
 	t.Helper()
-	rg := &rig{room: startRoom(t), clock: &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}
+	rg := &rig{room: jsxapitest.StartRoom(t), clock: &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}}
 	console, err := serial.NewServer(rg.room, serial.Options{SoftwareVersion: "test"})
 	if err != nil {
 		t.Fatal(err)

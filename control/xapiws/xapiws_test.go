@@ -21,14 +21,6 @@ import (
 	"github.com/roomd/roomd/room"
 )
 
-// holdCalls is a call engine that never reports back.
-type holdCalls struct{}
-
-func (holdCalls) Start(context.Context, uint64, room.Meeting) {}
-func (holdCalls) End(uint64)                                  {}
-func (holdCalls) SendDTMF(uint64, string) error               { return nil }
-func (holdCalls) Decline(string)                              {}
-
 const password = "s3cret-room"
 
 // rig is a room, its console and /ws on an HTTPS test server.
@@ -40,12 +32,7 @@ type rig struct {
 
 func newRig(t *testing.T, edit func(*xapiws.Options)) *rig {
 	t.Helper()
-	r := room.New(room.Options{Devices: room.Devices{Calls: holdCalls{}}, PollInterval: time.Hour})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { r.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	<-r.Ready()
+	r := jsxapitest.StartRoom(t)
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)

@@ -37,7 +37,9 @@ type Targets struct {
 }
 
 // UsersSetter is the remote xAPI's user store; *remoteusers.Store.
-type UsersSetter interface{ SetFleet([]remoteusers.User) error }
+type UsersSetter interface {
+	SetFleet([]remoteusers.User) error
+}
 
 var _ UsersSetter = (*remoteusers.Store)(nil)
 
