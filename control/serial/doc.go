@@ -42,12 +42,15 @@
 // with Reason and XPath); RoomOS's {N} multi-line frames are read whole. The
 // vocabulary stays roomd's, and sessions that never ask keep schema 1.x's
 // output byte for byte. [Server.ServeCisco] serves a session in the dialect
-// from its first byte, for servers (SSH) whose clients send nothing first.
+// from its first byte, for servers (SSH) whose clients send nothing first;
+// Options.LineDialect does the same for the serial port, for a Cisco driver
+// cabled to it that never asks.
 //
 // # Login
 //
-// With Options.RequireLogin, sessions other than the socket's start at a
-// "PIN: " prompt. The PIN is never echoed or logged and is checked against a
+// With Options.RequireLogin, sessions other than the socket's and remote
+// surfaces' (which log their users in themselves) start at a "PIN: "
+// prompt. The PIN is never echoed or logged and is checked against a
 // bcrypt hash. Five wrong PINs in a row, across all sessions, lock the
 // console for 30 s, doubling with each further wrong PIN up to 15 min; the
 // right PIN resets it. An empty line (Enter pressed to wake the console)
