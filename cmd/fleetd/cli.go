@@ -126,6 +126,11 @@ func commandList(cmds []command) string {
 	return b.String()
 }
 
+// groupUsage is the usage of the commands whose first word is name.
+func groupUsage(name string, group []command) string {
+	return fmt.Sprintf("usage: fleetd [global flags] %s …\n\n%s", name, commandList(group))
+}
+
 // mainUsage is fleetd's usage: the global flags and every command.
 func mainUsage(gfs *flag.FlagSet, cmds []command) string {
 	var b strings.Builder
@@ -181,7 +186,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cmd, rest, group := find(c.cmds, a)
 	switch {
 	case cmd == nil && len(group) > 0 && len(a) > 1 && isHelpFlag(a[1]):
-		fmt.Fprintf(stderr, "usage: fleetd [global flags] %s …\n\n%s", a[0], commandList(group))
+		fmt.Fprint(stderr, groupUsage(a[0], group))
 		return flag.ErrHelp
 	case cmd == nil && len(group) > 0:
 		return &usageError{msg: fmt.Sprintf("fleetd: %q needs one of its commands", strings.Join(a, " ")), usage: "commands:\n" + commandList(group)}
@@ -218,7 +223,7 @@ func (c *cli) help(gfs *flag.FlagSet, args []string) error {
 		}
 		return nil
 	case len(group) > 0:
-		fmt.Fprintf(c.stdout, "usage: fleetd [global flags] %s …\n\n%s", args[0], commandList(group))
+		fmt.Fprint(c.stdout, groupUsage(args[0], group))
 		return nil
 	}
 	return &usageError{msg: fmt.Sprintf("fleetd: help: unknown command %q", strings.Join(args, " ")), usage: mainUsage(gfs, c.cmds)}
