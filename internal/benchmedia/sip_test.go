@@ -187,3 +187,23 @@ func TestSIPWindowStarved(t *testing.T) {
 		}
 	}
 }
+
+// The SIP section goes after the media section the first time and replaces
+// only itself after that.
+func TestUpdateSIPDocKeepsTheMediaSection(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "benchmarks.md")
+	if err := UpdateDoc(p, "media run\n"); err != nil {
+		t.Fatal(err)
+	}
+	for _, run := range []string{"sip run 1", "sip run 2"} {
+		if err := UpdateSIPDoc(p, run); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, _ := os.ReadFile(p)
+	s := string(b)
+	if !strings.Contains(s, "media run\n"+docEnd) || strings.Contains(s, "sip run 1") || strings.Count(s, sipDocBegin) != 1 ||
+		!strings.Contains(s, "sip run 2\n"+sipDocEnd) || strings.Index(s, docEnd) > strings.Index(s, sipDocBegin) {
+		t.Fatalf("file:\n%s", s)
+	}
+}
