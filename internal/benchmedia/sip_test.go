@@ -105,7 +105,7 @@ func TestSIPMarkdown(t *testing.T) {
 			Peak: Memory{PSS: 60 << 20, RSS: 70 << 20, Processes: 1}, Encoder: "using openh264 software (H.264)", Target: 2_000_000, Repeats: 1},
 		BaresipCaller: Caller{Name: "baresip", Setup: ms(150, 150, 150), Windows: []SIPWindow{win(10 * time.Second), win(10 * time.Second)},
 			Peak: Memory{PSS: 30 << 20, RSS: 90 << 20, Processes: 1}, Encoder: "'libx264'"},
-		Negotiated: "video H264/90000 pt 97 packetization-mode 0"}
+		Negotiated: "video H264/90000 pt 97 packetization-mode 0", Nice: -10}
 	md := r.Markdown("bench-sip -calls 3")
 	for _, want := range []string{
 		"Measured 2026-01-02 03:04 UTC with `bench-sip -calls 3`.",
@@ -118,6 +118,7 @@ func TestSIPMarkdown(t *testing.T) {
 		"| measured calls made again because a side's video fell under 27 fps | 1 | 0 | | |",
 		"1280×720, 29.5 fps, 2.00 Mbit/s; 1280×720, 29.5 fps, 2.00 Mbit/s",
 		"packetization-mode 0",
+		"run at nice -10",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("table lacks %q:\n%s", want, md)
@@ -126,8 +127,10 @@ func TestSIPMarkdown(t *testing.T) {
 	r.Roomd.Windows = []SIPWindow{win(11 * time.Second)}
 	r.Roomd.Setup = ms(100, 100, 100)
 	r.Roomd.Peak.PSS = 40 << 20
+	r.Nice, r.NiceFailed = 0, "permission denied"
 	md = r.Markdown("x")
-	for _, want := range []string{"0.67× | ≤ 1.0×: met", "1.10× | ≤ 1.2×: met", "1.33× | ≤ 1.5×: met"} {
+	for _, want := range []string{"0.67× | ≤ 1.0×: met", "1.10× | ≤ 1.2×: met", "1.33× | ≤ 1.5×: met",
+		"**Not at the nice value asked for** (-nice 0): permission denied."} {
 		if !strings.Contains(md, want) {
 			t.Errorf("table lacks %q:\n%s", want, md)
 		}

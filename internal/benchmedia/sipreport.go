@@ -29,6 +29,9 @@ func (r *SIPReport) Markdown(command string) string {
 	if r.Nice != 0 {
 		fmt.Fprintf(&b, "\nroomd and both baresips run at nice %d, so that other work on the machine does not starve them.\n", r.Nice)
 	}
+	if r.NiceFailed != "" {
+		fmt.Fprintf(&b, "\n**Not at the nice value asked for** (-nice %d): %s.\n", o.Nice, r.NiceFailed)
+	}
 	if r.Negotiated != "" {
 		fmt.Fprintf(&b, "\nroomd's calls negotiated: %s.\n", r.Negotiated)
 	}
