@@ -86,9 +86,12 @@ type Link struct {
 	Transport   string `json:"transport,omitempty"`
 	DTMF        string `json:"dtmf,omitempty"`
 	PasscodeVia string `json:"passcode_via,omitempty"`
-	// Secret is the link's pin= or token=, moved out of URI, or a SIP
-	// meeting's passcode (never part of a SIP link). It is never printed,
-	// logged or marshalled.
+	// E2EE names the end-to-end media encryption the link asks for
+	// ([E2EESFrame] on Janus links), "" for none.
+	E2EE string `json:"e2ee,omitempty"`
+	// Secret is the link's pin= or token= (with a Janus link's key=),
+	// moved out of URI, or a SIP meeting's passcode (never part of a SIP
+	// link). It is never printed, logged or marshalled.
 	Secret string `json:"-"`
 }
 

@@ -42,6 +42,19 @@ var parseTests = []struct {
 		want: Link{Provider: Janus, URI: "janus+wss://h/"}},
 	{in: "janus+wss://h/?room=1&pin=a%01b", err: ErrBadParameter, why: "janus link has an unreadable pin",
 		want: Link{Provider: Janus, URI: "janus+wss://h/"}},
+	// e2ee=sframe stays in the URI; key= joins the pin in the Secret.
+	{in: "janus+wss://h/?room=1&pin=4711&e2ee=sframe&key=AAECAwQFBgcICQoLDA0ODw",
+		want: Link{Provider: Janus, URI: "janus+wss://h/?e2ee=sframe&room=1", Server: "wss://h/", Room: "1", E2EE: "sframe", Secret: "AAECAwQFBgcICQoLDA0ODw.4711"}},
+	{in: "janus+wss://h/?room=1&e2ee=sframe",
+		want: Link{Provider: Janus, URI: "janus+wss://h/?e2ee=sframe&room=1", Server: "wss://h/", Room: "1", E2EE: "sframe"}},
+	{in: "janus+wss://h/?room=1&e2ee=sframe&key=AAECAwQFBgcICQoLDA0O", err: ErrBadParameter, why: "janus link's key= must be base64url of 16 bytes or more",
+		want: Link{Provider: Janus, URI: "janus+wss://h/"}},
+	{in: "janus+wss://h/?room=1&e2ee=sframe&key=AAEC+wQFBgcICQoLDA0ODw", err: ErrBadParameter, why: "janus link's key= must be base64url of 16 bytes or more",
+		want: Link{Provider: Janus, URI: "janus+wss://h/"}},
+	{in: "janus+wss://h/?room=1&e2ee=srtp", err: ErrBadParameter, why: "janus link's e2ee= must be sframe",
+		want: Link{Provider: Janus, URI: "janus+wss://h/"}},
+	{in: "janus+wss://h/?room=1&key=AAECAwQFBgcICQoLDA0ODw", err: ErrBadParameter, why: "janus link has key= without e2ee=sframe",
+		want: Link{Provider: Janus, URI: "janus+wss://h/"}},
 
 	// whip+https:// with and without token=.
 	{in: "whip+https://m.example.com/whip/1?whep=" + whep + "&token=tok",
@@ -332,4 +345,27 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse(%q) = %#v, but its URI parses as %#v, %v", in, l, again, err)
 		}
 	})
+}
+
+// The passcode of an end-to-end encrypted Janus meeting comes apart into
+// its key and PIN; anything without a readable key of 16+ bytes is refused.
+func TestSplitJanusE2EESecret(t *testing.T) {
+	for _, tc := range []struct {
+		secret, pin string
+		keyLen      int
+		ok          bool
+	}{
+		{"AAECAwQFBgcICQoLDA0ODw.4711", "4711", 16, true},
+		{"AAECAwQFBgcICQoLDA0ODw", "", 16, true},
+		{"AAECAwQFBgcICQoLDA0ODw==.a.b", "a.b", 16, true},
+		{JanusE2EESecret("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8", "1"), "1", 32, true},
+		{"AAECAwQFBgcICQoLDA0O.4711", "", 0, false},
+		{"4711", "", 0, false},
+		{"", "", 0, false},
+	} {
+		key, pin, ok := SplitJanusE2EESecret(tc.secret)
+		if ok != tc.ok || pin != tc.pin || len(key) != tc.keyLen {
+			t.Errorf("%q: key of %d bytes, pin %q, ok %v; want %d, %q, %v", tc.secret, len(key), pin, ok, tc.keyLen, tc.pin, tc.ok)
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package meetinglink
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -8,8 +9,11 @@ import (
 )
 
 // JanusScheme reads janus+wss:// and janus+ws:// links:
-// host[:port][/path]?room=<number>[&pin=<pin>]. The room is Janus' default
-// numeric room ID; the pin becomes the Secret.
+// host[:port][/path]?room=<number>[&pin=<pin>][&e2ee=sframe[&key=<key>]].
+// The room is Janus' default numeric room ID; the pin becomes the Secret.
+// e2ee=sframe stays in the URI (it says the media is end-to-end encrypted);
+// key= (base64url, 16 bytes or more) joins the pin in the Secret (see
+// [JanusE2EESecret]).
 func JanusScheme() Scheme {
 	return Scheme{Provider: Janus, Names: []string{"janus+wss", "janus+ws"}, Parse: parseJanus}
 }
@@ -32,7 +36,66 @@ func parseJanus(u *url.URL, q url.Values) (Link, error) {
 	if !printable(pin, 256) {
 		return bad, refuse(ErrBadParameter, "janus link has an unreadable pin")
 	}
-	return Link{Provider: Janus, URI: canonical(u, url.Values{"room": {room}}), Server: server(u), Room: room, Secret: pin}, nil
+	keep := url.Values{"room": {room}}
+	l := Link{Provider: Janus, Server: server(u), Room: room, Secret: pin}
+	switch e2ee := first(q, "e2ee"); e2ee {
+	case "":
+		if first(q, "key") != "" {
+			return bad, refuse(ErrBadParameter, "janus link has key= without e2ee=sframe")
+		}
+	case E2EESFrame:
+		key := first(q, "key")
+		if key != "" && !e2eeKeyOK(key) {
+			return bad, refuse(ErrBadParameter, "janus link's key= must be base64url of 16 bytes or more")
+		}
+		keep.Set("e2ee", e2ee)
+		l.E2EE = e2ee
+		if key != "" {
+			l.Secret = JanusE2EESecret(key, pin)
+		}
+	default:
+		return bad, refuse(ErrBadParameter, "janus link's e2ee= must be sframe")
+	}
+	l.URI = canonical(u, keep)
+	return l, nil
+}
+
+// E2EESFrame is the e2ee= value of a Janus link whose media is end-to-end
+// encrypted with SFrame (RFC 9605) between roomd rooms.
+const E2EESFrame = "sframe"
+
+// JanusE2EESecret is the meeting passcode of an end-to-end encrypted Janus
+// meeting: the frame key (base64url, from key=) and the room's PIN, joined
+// by a dot ("key" alone without a PIN). A base64url key has no dot, so
+// [SplitJanusE2EESecret] takes it apart again; the passcode store and Call
+// Join's Passcode hold it in this form.
+func JanusE2EESecret(key, pin string) string {
+	if pin == "" {
+		return key
+	}
+	return key + "." + pin
+}
+
+// SplitJanusE2EESecret takes the passcode of an end-to-end encrypted Janus
+// meeting apart (see [JanusE2EESecret]) and decodes its key. ok is false
+// when the key is missing or not base64url of 16 bytes or more.
+func SplitJanusE2EESecret(secret string) (key []byte, pin string, ok bool) {
+	k, pin, _ := strings.Cut(secret, ".")
+	key, err := decodeKey(k)
+	if err != nil || len(key) < 16 {
+		return nil, "", false
+	}
+	return key, pin, true
+}
+
+// e2eeKeyOK says whether key is base64url (padded or not) of 16 bytes or more.
+func e2eeKeyOK(key string) bool {
+	b, err := decodeKey(key)
+	return err == nil && len(b) >= 16
+}
+
+func decodeKey(k string) ([]byte, error) {
+	return base64.RawURLEncoding.DecodeString(strings.TrimRight(k, "="))
 }
 
 // WHIPScheme reads whip+https:// links: host/path?whep=<url-encoded WHEP
