@@ -144,6 +144,7 @@ type Client struct {
 	refusedAt   time.Time
 	revokedAt   time.Time // the fleet revoked this device; zero when not
 	enrollErr   string    // why the last enrollment attempt failed
+	lastPoll    time.Time // when the fleet last answered a poll; zero before
 }
 
 // Files in the client's directory.
@@ -352,6 +353,7 @@ func (c *Client) markRevoked(err error) {
 // again.
 func (c *Client) accepted() {
 	c.mu.Lock()
+	c.lastPoll = c.o.Now()
 	was := !c.revokedAt.IsZero() || c.refusal != ""
 	c.revokedAt, c.refusal, c.refusedAt = time.Time{}, "", time.Time{}
 	c.mu.Unlock()
@@ -359,6 +361,14 @@ func (c *Client) accepted() {
 		os.Remove(c.file(revokedFile))
 		c.o.Log.Info("provisioning: the fleet accepts this device again")
 	}
+}
+
+// LastPoll is when the fleet server last answered a poll; zero before
+// the first answer. roomd's metrics show its age.
+func (c *Client) LastPoll() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastPoll
 }
 
 // Fingerprint is the device key's fingerprint, for the panel; "" while the

@@ -465,6 +465,18 @@ func (r *Runner) Zone() *time.Location {
 	return r.zone
 }
 
+// LastFetched is when a calendar (the configuration's feed or the
+// fleet's) was last fetched or received successfully; zero for never.
+// roomd's metrics show its age.
+func (r *Runner) LastFetched() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fleet.at.After(r.feed.at) {
+		return r.fleet.at
+	}
+	return r.feed.at
+}
+
 // Problems lists what was wrong with the calendars in force.
 func (r *Runner) Problems() []string {
 	r.mu.Lock()

@@ -20,12 +20,15 @@ import (
 	"github.com/roomd/roomd/hal"
 	"github.com/roomd/roomd/internal/damagedfiles"
 	"github.com/roomd/roomd/internal/debugserver"
+	"github.com/roomd/roomd/internal/metrics"
+	"github.com/roomd/roomd/internal/roomdmetrics"
 	"github.com/roomd/roomd/internal/roomstate"
 	"github.com/roomd/roomd/media"
 	"github.com/roomd/roomd/media/call"
 	"github.com/roomd/roomd/media/call/janusprovider"
 	"github.com/roomd/roomd/media/call/whipprovider"
 	"github.com/roomd/roomd/media/callsetup"
+	"github.com/roomd/roomd/provisioning"
 	"github.com/roomd/roomd/provisioning/apply"
 	"github.com/roomd/roomd/provisioning/roomport"
 	"github.com/roomd/roomd/room"
@@ -186,7 +189,8 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 			log.Error("roomd: debug endpoint not started", "err", err)
 		} else {
 			wg.Go(func() {
-				debugserver.Serve(ctx, ln, debugserver.Options{Board: hw.debug, Room: rm, Display: mp.Compositor, Calls: mp.Engine, Logger: log})
+				debugserver.Serve(ctx, ln, debugserver.Options{Board: hw.debug, Room: rm, Display: mp.Compositor, Calls: mp.Engine,
+					Metrics: metrics.Handler(roomdmetrics.NewRegistry(metricSources(rm, mp.Engine, runner, fleet))), Logger: log})
 			})
 		}
 	}
@@ -213,6 +217,19 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		log.Warn("roomd: some parts did not stop in time; exiting anyway")
 	}
 	return nil
+}
+
+// metricSources are what /metrics reads; a part roomd runs without is left
+// out (a nil pointer in an interface would not be).
+func metricSources(rm *room.Room, calls *call.Engine, runner *schedule.Runner, fleet *provisioning.Client) roomdmetrics.Sources {
+	s := roomdmetrics.Sources{Room: rm, Calls: calls}
+	if runner != nil {
+		s.Schedule = runner
+	}
+	if fleet != nil {
+		s.Provisioning = fleet
+	}
+	return s
 }
 
 // output returns a board output as a room toggle, nil when the board has none.

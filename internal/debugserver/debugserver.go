@@ -1,8 +1,8 @@
 // Package debugserver is roomd's debug endpoint, served on a loopback
 // address when debug.listen is set on the simulated board: the board's
 // poke page and buttons, the room's state, the screen as a PNG, the call's
-// media figures, and the process's goroutines and live heap (for leak
-// checks from outside the process).
+// media figures, the process's goroutines and live heap (for leak
+// checks from outside the process), and Prometheus metrics at /metrics.
 //
 // Its JSON has snake_case keys, and fields holding nothing are left out
 // (no null, "" or zero times); [Decode] reads /room and /media back into
@@ -41,8 +41,12 @@ type Options struct {
 	// Display is shown at /display.png.
 	Display *display.Compositor
 	// Calls' figures are shown at /media; *call.Engine has Stats.
-	Calls  interface{ Stats() call.Stats }
-	Logger *slog.Logger
+	Calls interface{ Stats() call.Stats }
+	// Metrics serves /metrics (Prometheus text format) when not nil;
+	// roomdmetrics builds it. It is here only, never on the panel's
+	// listeners: the debug endpoint answers the device itself.
+	Metrics http.Handler
+	Logger  *slog.Logger
 }
 
 // Handler is the endpoint's handler, with its loopback-host check and
@@ -59,6 +63,9 @@ func Handler(o Options) http.Handler {
 		writeJSON(w, map[string]uint64{"goroutines": uint64(runtime.NumGoroutine()), "heap_live_bytes": live[0].Value.Uint64()}, false)
 	})
 	mux.HandleFunc("GET /media", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, jsonView(o.Calls.Stats()), true) })
+	if o.Metrics != nil {
+		mux.Handle("GET /metrics", o.Metrics)
+	}
 	return netguard.SecurityHeaders(netguard.LoopbackOnly(mux, o.logger()), csp)
 }
 
