@@ -76,6 +76,10 @@ type feed struct {
 	fresh  bool            // a frame came since the feed was last drawn
 	drawn  image.Rectangle // where it was last drawn
 	scaled *image.YCbCr    // scaling scratch, reused
+	// label, when set, is drawn in the tile instead of the picture
+	// (SetLabel).
+	label     *image.RGBA
+	labelText string
 }
 
 func (f *feed) image() image.Image {
@@ -275,6 +279,14 @@ func (c *Compositor) drawLocked() {
 	ids := c.orderLocked()
 	for i, r := range c.tilesLocked(ids) {
 		f := c.feeds[ids[i]]
+		if f.label != nil {
+			if full {
+				b := f.label.Bounds()
+				c.drawCardLocked(f.label, image.Pt(r.Min.X+(r.Dx()-b.Dx())/2, r.Min.Y+(r.Dy()-b.Dy())/2), r)
+			}
+			f.fresh = false
+			continue
+		}
 		img := f.image()
 		if img == nil || (!full && !f.fresh) {
 			continue

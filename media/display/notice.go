@@ -110,12 +110,20 @@ func (c *Compositor) drawNoticeLocked() {
 		return
 	}
 	b := c.notice.Bounds()
-	at := image.Pt((c.w-b.Dx())/2, c.h/12)
-	r := b.Add(at).Intersect(c.target.Bounds())
+	c.drawCardLocked(c.notice, image.Pt((c.w-b.Dx())/2, c.h/12), c.target.Bounds())
+}
+
+// drawCardLocked draws card (a notice or a tile's label) with its top
+// left corner at at, clipped to clip.
+func (c *Compositor) drawCardLocked(card *image.RGBA, at image.Point, clip image.Rectangle) {
+	r := card.Bounds().Add(at).Intersect(clip).Intersect(c.target.Bounds())
+	if r.Empty() {
+		return
+	}
 	if c.bgrx {
 		// The target's bytes are B,G,R,X: swap the card's as it is copied.
 		for y := r.Min.Y; y < r.Max.Y; y++ {
-			src := c.notice.Pix[c.notice.PixOffset(0, y-at.Y):]
+			src := card.Pix[card.PixOffset(r.Min.X-at.X, y-at.Y):]
 			dst := c.target.Pix[c.target.PixOffset(r.Min.X, y):]
 			for x := 0; x < r.Dx(); x++ {
 				s := src[x*4 : x*4+4]
@@ -124,5 +132,38 @@ func (c *Compositor) drawNoticeLocked() {
 		}
 		return
 	}
-	draw.Draw(c.target, r, c.notice, image.Point{}, draw.Src)
+	draw.Draw(c.target, r, card, r.Min.Sub(at), draw.Src)
+}
+
+// SetLabel shows text in participant id's tile instead of their picture
+// (for example "cannot decrypt" when their end-to-end encrypted video does
+// not decrypt), so the tile says why it is empty; "" takes the label away.
+// A participant not on screen yet gets a tile.
+func (c *Compositor) SetLabel(id, text string) {
+	var card *image.RGBA
+	if text != "" {
+		card = renderNotice([]string{text}, c.w/2)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f, ok := c.feeds[id]
+	if !ok {
+		if card == nil {
+			return
+		}
+		f = &feed{name: id, order: c.nextOrderLocked()}
+		c.feeds[id] = f
+	}
+	f.label, f.labelText = card, text
+	c.changeLocked(true)
+}
+
+// Label returns the label participant id's tile shows, "" for none.
+func (c *Compositor) Label(id string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f := c.feeds[id]; f != nil {
+		return f.labelText
+	}
+	return ""
 }

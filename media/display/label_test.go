@@ -1,0 +1,61 @@
+package display
+
+import (
+	"image"
+	"image/color"
+	"path/filepath"
+	"testing"
+)
+
+// A participant whose video cannot be shown (it does not decrypt) gets a
+// tile that says so instead of a picture or a blank; clearing the label
+// brings their picture back. Both drawing targets: canvas and framebuffer.
+func TestLabelInsteadOfPicture(t *testing.T) {
+	fb, err := CreateFramebufferFile(filepath.Join(t.TempDir(), "fb"), 640, 360)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fb.Close()
+	for _, direct := range []bool{false, true} {
+		c := NewCompositor(640, 360)
+		if direct && !c.DrawOn(fb) {
+			t.Fatal("DrawOn refused the framebuffer")
+		}
+		c.SetLayout(Grid)
+		c.Update("a", solid(color.RGBA{0, 0, 200, 0xff}))
+		c.SetLabel("b", "cannot decrypt") // b has sent no picture at all
+		if got := c.Participants(); len(got) != 2 {
+			t.Fatalf("direct=%v: participants %v, want a and b", direct, got)
+		}
+		img, _ := c.Compose()
+		left, right := image.Rect(0, 0, 320, 360), image.Rect(320, 0, 640, 360)
+		if n := brightIn(img, right); n < 100 {
+			t.Fatalf("direct=%v: b's tile shows %d white pixels of its label", direct, n)
+		}
+		if n := brightIn(img, left); n != 0 {
+			t.Fatalf("direct=%v: the label spilled into a's tile (%d white pixels)", direct, n)
+		}
+		if got := img.RGBAAt(160, 180); got.B < 150 {
+			t.Fatalf("direct=%v: a's picture is not shown: %v", direct, got)
+		}
+		// A picture arriving for b does not replace the label.
+		c.Update("b", solid(color.RGBA{0, 200, 0, 0xff}))
+		img, _ = c.Compose()
+		if n := brightIn(img, right); n < 100 || c.Label("b") != "cannot decrypt" {
+			t.Fatalf("direct=%v: a frame hid the label (%d white pixels, label %q)", direct, n, c.Label("b"))
+		}
+		c.SetLabel("b", "")
+		img, _ = c.Compose()
+		if n := brightIn(img, right); n != 0 {
+			t.Fatalf("direct=%v: the cleared label is still drawn (%d white pixels)", direct, n)
+		}
+		if got := img.RGBAAt(480, 180); got.G < 150 {
+			t.Fatalf("direct=%v: b's picture is not back: %v", direct, got)
+		}
+		// Clearing the label of someone not on screen adds no tile.
+		c.SetLabel("c", "")
+		if got := c.Participants(); len(got) != 2 || c.Label("c") != "" {
+			t.Fatalf("direct=%v: participants %v after clearing an unknown label", direct, got)
+		}
+	}
+}
