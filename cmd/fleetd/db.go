@@ -19,7 +19,9 @@ import (
 // A SQLite file is created readable by its owner only (mode 0600), and so
 // are its -wal and -shm files, which SQLite creates with the database's
 // mode; one found readable by others is tightened to 0600 and the change
-// logged to log (nil discards).
+// logged to log (nil discards). A SQLite store holds the shared lock of
+// FILE.lock until it is closed, so that fleetd restore refuses to replace
+// the file under it.
 func openStore(ctx context.Context, dsn string, log *slog.Logger) (Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -39,8 +41,14 @@ func openStore(ctx context.Context, dsn string, log *slog.Logger) (Store, error)
 	if err := privateSQLiteFiles(dsn, log); err != nil {
 		return nil, err
 	}
+	// Held until Close: fleetd restore refuses while it is (backup.go).
+	unlock, err := lockShared(dsn)
+	if err != nil {
+		return nil, err
+	}
 	db, err := sql.Open("sqlite", "file:"+dsn+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate")
 	if err != nil {
+		unlock()
 		return nil, fmt.Errorf("fleetd: %w", err)
 	}
 	// SQLite has one writer at a time. With a connection per request, a
@@ -52,13 +60,15 @@ func openStore(ctx context.Context, dsn string, log *slog.Logger) (Store, error)
 	s, err := newSQLStore(ctx, db, false)
 	if err != nil {
 		db.Close()
+		unlock()
 		return nil, fmt.Errorf("%w; %s is damaged or not a fleetd database: restore it from a backup (fleetd does not start on it: an empty database would make every enrolled device unknown)", err, dsn)
 	}
 	if err := privateSQLiteFiles(dsn, log); err != nil { // the -wal and -shm just made
 		db.Close()
+		unlock()
 		return nil, err
 	}
-	return s, nil
+	return lockedStore{Store: s, unlock: unlock}, nil
 }
 
 // checkDatabaseOfFleet refuses a missing or empty SQLite database when

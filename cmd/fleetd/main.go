@@ -17,6 +17,8 @@
 //	fleetd config set ORG ROOM config.json
 //	fleetd health ORG
 //	fleetd revoke DEVICE
+//	fleetd [-db fleet.db] backup FILE
+//	fleetd [-db fleet.db] restore FILE
 //
 // -db is a SQLite file or a postgres:// URL; signing keys live in -keys,
 // never in the database. Only init makes both; serve makes the database
@@ -109,6 +111,8 @@ func commands() []command {
 		{name: "revoke", args: "DEVICE", about: "revoke a device's certificate", state: existingState, run: func(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) error {
 			return withFleet(ctx, c, fs, args, 1, func(f *Fleet, a []string) error { return f.Revoke(ctx, a[0]) })
 		}},
+		{name: "backup", args: "FILE", about: "copy the SQLite database (-db) to FILE while fleetd serves, checked and mode 0600 (PostgreSQL: pg_dump)", run: runBackup},
+		{name: "restore", args: "FILE", about: "replace the SQLite database (-db) with the backup FILE, fleetd stopped; keeps the old one aside (PostgreSQL: pg_restore)", run: runRestore},
 	}
 }
 
