@@ -21,6 +21,7 @@ const (
 	RoleEnvSensor    = "environment" // temperature + humidity over I2C
 	RolePresence     = "presence"    // occupancy (PIR on a GPIO line)
 	RoleConsole      = "console"     // the serial control port
+	RoleBacklight    = "backlight"   // the display's brightness (sysfs or DDC/CI)
 )
 
 // OutputDesc describes an LED or relay on a GPIO line.
@@ -75,6 +76,11 @@ type Description struct {
 	Switches []InputDesc  `toml:"switch" json:"switches"`
 	Sensors  []SensorDesc `toml:"sensor" json:"sensors"`
 	Serial   []SerialDesc `toml:"serial" json:"serial"`
+	// Backlight is where the display's brightness is set: "" or "auto"
+	// (a backlight in /sys/class/backlight, else DDC/CI on a display
+	// connector's I2C bus), "none", a sysfs backlight's name, or
+	// "ddc:/dev/i2c-N".
+	Backlight string `toml:"backlight" json:"backlight,omitempty"`
 }
 
 // Duration is a time.Duration written as "30ms" in config files.

@@ -81,6 +81,23 @@ type Sensor interface {
 	Read() ([]Reading, error)
 }
 
+// Backlight is the display's brightness: a backlight in sysfs, or a
+// monitor's DDC/CI brightness (VCP 0x10).
+type Backlight interface {
+	// Brightness reads the level back, in percent of the display's range.
+	Brightness() (int, error)
+	// SetBrightness sets the level, 0..100 percent.
+	SetBrightness(percent int) error
+}
+
+// CameraPresets moves a PTZ camera to stored positions, numbered from 1.
+type CameraPresets interface {
+	// RecallPreset moves the camera to preset n.
+	RecallPreset(n int) error
+	// StorePreset stores the camera's current position as preset n.
+	StorePreset(n int) error
+}
+
 // SerialLine is a byte stream to a control system: a real RS-232/USB serial
 // port or, on the simulated board, a pseudo-terminal.
 type SerialLine interface {
@@ -114,7 +131,7 @@ func (s LoadState) String() string {
 // DeviceStatus is how one described device came up.
 type DeviceStatus struct {
 	Name   string    // role name from the board description, e.g. "mute_led"
-	Kind   string    // "led", "relay", "button", "switch", "sensor", "serial"
+	Kind   string    // "led", "relay", "button", "switch", "sensor", "serial", "backlight"
 	State  LoadState //
 	Reason string    // why it was skipped or failed; empty when loaded
 }
@@ -146,7 +163,10 @@ type Board struct {
 	Switches map[string]Switch
 	Sensors  map[string]Sensor
 	Serial   map[string]SerialLine
-	Report   Report
+	// Backlight is the display's brightness control; nil when the board
+	// has none (the report says why, under RoleBacklight).
+	Backlight Backlight
+	Report    Report
 	// Close releases every device that loaded.
 	Close func() error
 }

@@ -44,6 +44,7 @@ func roles(d hal.Description) map[string]string {
 	for _, s := range d.Serial {
 		r[s.Role] = "serial"
 	}
+	r[hal.RoleBacklight] = "backlight" // every board says whether it has one
 	return r
 }
 
@@ -99,6 +100,8 @@ func TestLoadOnThisMachine(t *testing.T) {
 		for role, kind := range roles(desc) {
 			absent := false
 			switch {
+			case kind == "backlight":
+				continue // optional: skipped when absent, see TestBoardBacklight
 			case kind == "serial":
 				absent = !hasSerial
 			case role == hal.RoleEnvSensor:
@@ -150,7 +153,7 @@ func TestLoadDisabledRolesAreSkipped(t *testing.T) {
 
 	// On fake hardware: a disabled role is never even looked up.
 	hw := &fakeHardware{chips: []gpioChip{piChip()}}
-	b = load(desc, hw, discardLogger())
+	b = load(desc, hw, t.TempDir(), discardLogger())
 	defer b.Close()
 	for _, line := range []string{"GPIO17", "GPIO27", "GPIO22", "GPIO5", "GPIO26"} {
 		if slices.Contains(hw.requests, "gpio:"+line) {
@@ -176,7 +179,7 @@ func TestLoadEveryRoleOnFakeHardware(t *testing.T) {
 		buses: map[string]*i2ctest.Playback{"1": bus},
 		ports: map[string]*pipeLine{"auto": console},
 	}
-	b := load(desc, hw, discardLogger())
+	b := load(desc, hw, fakeBacklight(t, "0"), discardLogger())
 	got := checkReport(t, desc, b.Report)
 	for role, s := range got {
 		if s.State != hal.Loaded {
@@ -266,7 +269,7 @@ func TestLoadFailuresAreReported(t *testing.T) {
 		buses:   map[string]*i2ctest.Playback{"1": {DontPanic: true}}, // nothing answers
 		panicOn: "GPIO16",
 	}
-	b := load(desc, hw, discardLogger())
+	b := load(desc, hw, t.TempDir(), discardLogger())
 	defer b.Close()
 	got := checkReport(t, desc, b.Report)
 	for _, tc := range []struct {
@@ -300,8 +303,9 @@ func TestLoadFailuresAreReported(t *testing.T) {
 }
 
 func TestLoadNamesAnUnnamedBoard(t *testing.T) {
-	b := load(hal.Description{}, &fakeHardware{}, discardLogger())
-	if b.Name == "" || len(b.Report) != 0 || b.Close() != nil {
+	b := load(hal.Description{}, &fakeHardware{}, t.TempDir(), discardLogger())
+	// Only the backlight, which every board reports (here: none found).
+	if b.Name == "" || len(b.Report) != 1 || b.Report[0].Name != hal.RoleBacklight || b.Close() != nil {
 		t.Fatalf("empty description: name %q, report %v", b.Name, b.Report)
 	}
 }

@@ -37,6 +37,7 @@ import (
 	"periph.io/x/conn/v3/i2c"
 
 	"github.com/roomd/roomd/hal"
+	"github.com/roomd/roomd/hal/backlight"
 )
 
 // ErrClosed is returned by a device used after its board was closed.
@@ -46,6 +47,9 @@ var ErrClosed = errors.New("periphhal: device is closed")
 type Options struct {
 	// Logger receives load progress and driver warnings; nil means slog.Default().
 	Logger *slog.Logger
+	// Root is where /sys and /dev are looked up for the display's
+	// backlight; "" means "/".
+	Root string
 }
 
 func (o *Options) logger() *slog.Logger {
@@ -60,7 +64,24 @@ func (o *Options) logger() *slog.Logger {
 // loaded, and call its Close to release what did.
 func Load(desc hal.Description, opts *Options) *hal.Board {
 	log := opts.logger().With("board", desc.Name)
-	return load(desc, newPeriphHardware(log), log)
+	root := "/"
+	if opts != nil && opts.Root != "" {
+		root = opts.Root
+	}
+	return load(desc, newPeriphHardware(log), root, log)
+}
+
+// withBacklight adds the display's backlight to a loaded board, and
+// releases its bus with the board.
+func withBacklight(b *hal.Board, root, spec string, log *slog.Logger) {
+	bl, st := backlight.Load(root, spec)
+	log.Debug("periphhal: role", "role", st.Name, "kind", st.Kind, "state", st.State, "reason", st.Reason)
+	b.Report = append(b.Report, st)
+	b.Backlight = bl
+	if c, ok := bl.(io.Closer); ok {
+		closeBoard := b.Close
+		b.Close = sync.OnceValue(func() error { return errors.Join(c.Close(), closeBoard()) })
+	}
 }
 
 // hardware is what loading needs from the machine; tests replace it with
@@ -91,7 +112,7 @@ type loader struct {
 	used    map[gpio.PinIO]string // GPIO line -> role that has it
 }
 
-func load(desc hal.Description, hw hardware, log *slog.Logger) *hal.Board {
+func load(desc hal.Description, hw hardware, root string, log *slog.Logger) *hal.Board {
 	name := desc.Name
 	if name == "" {
 		name = "custom"
@@ -172,6 +193,7 @@ func load(desc hal.Description, hw hardware, log *slog.Logger) *hal.Board {
 	}
 
 	b.Close = closeOnce(l.closers)
+	withBacklight(b, root, desc.Backlight, log)
 	loaded, skipped, failed := b.Report.Counts()
 	log.Info("periphhal: board loaded", "loaded", loaded, "skipped", skipped, "failed", failed)
 	return b

@@ -38,6 +38,7 @@ type Board struct {
 	leds, relays      map[string]*Toggle
 	buttons, switches map[string]*input
 	sensors           map[string]*sensor
+	backlight         *backlight // nil when described as "none"
 	cables            map[string]*cable
 	kinds             map[string]string // loaded role -> kind
 	skipped           map[string]string // skipped or failed role -> kind
@@ -150,6 +151,11 @@ func New(desc hal.Description, opts *Options) (*Board, error) {
 			b.cables[d.Role], hw.Serial[d.Role] = c, c.device
 			b.log.Info("sim: serial line ready", "role", d.Role, "person_side", c.personPath, "link", c.link)
 		}
+	}
+	// Every simulated display has a backlight, unless described as "none".
+	if report(hal.RoleBacklight, "backlight", nil, desc.Backlight == "none") {
+		b.backlight = &backlight{faults: b.faults, percent: 100}
+		hw.Backlight = b.backlight
 	}
 	loaded, skipped, failed := hw.Report.Counts()
 	b.log.Info("sim: board loaded", "board", desc.Name, "loaded", loaded, "skipped", skipped, "failed", failed)

@@ -15,9 +15,12 @@ type State struct {
 	Switches map[string]bool                     `json:"switches"` // true while on
 	Sensors  map[string]map[hal.Quantity]float64 `json:"sensors"`
 	Serial   map[string]SerialState              `json:"serial"`
-	Toggles  map[string]bool                     `json:"toggles"` // devices given to Wrap
-	Faults   map[string]string                   `json:"faults"`  // role -> injected error
-	Devices  []DeviceState                       `json:"devices"` // the load report
+	// Brightness is the display's backlight in percent; absent when the
+	// board has none.
+	Brightness *int              `json:"brightness,omitempty"`
+	Toggles    map[string]bool   `json:"toggles"` // devices given to Wrap
+	Faults     map[string]string `json:"faults"`  // role -> injected error
+	Devices    []DeviceState     `json:"devices"` // the load report
 	// Errors holds wrapped devices that could not be read back.
 	Errors map[string]string `json:"errors,omitempty"`
 }
@@ -67,6 +70,9 @@ func (b *Board) State() State {
 	}
 	for role, sn := range b.sensors {
 		s.Sensors[role] = sn.snapshot()
+	}
+	if p, ok := b.Brightness(); ok {
+		s.Brightness = &p
 	}
 	for role, c := range b.cables {
 		s.Serial[role] = SerialState{
