@@ -81,6 +81,9 @@ type Description struct {
 	// connector's I2C bus), "none", a sysfs backlight's name, or
 	// "ddc:/dev/i2c-N".
 	Backlight string `toml:"backlight" json:"backlight,omitempty"`
+	// CameraControl is how the camera moves to presets: "" (it does not),
+	// "visca:/dev/ttyUSB1" or "uvc:/dev/video0" (see hal/ptz).
+	CameraControl string `toml:"camera_control" json:"camera_control,omitempty"`
 }
 
 // Duration is a time.Duration written as "30ms" in config files.
