@@ -24,6 +24,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -82,14 +83,15 @@ type Engine struct {
 	mu    sync.Mutex
 	calls map[uint64]*activeCall
 	stats Stats
-	caps  caps     // the fleet's media caps (caps.go)
-	prov  Provider // the provider of the session in progress (protocol.go)
+	caps  caps        // the fleet's media caps (caps.go)
+	prov  Provider    // the provider of the session in progress (protocol.go)
+	crypt *frameCrypt // the call's end-to-end encryption, nil for none (e2ee.go)
 }
 
 // Stats is what the engine knows about the current call, for status.
 type Stats struct {
 	Protocol      string // which provider carries the call: "Janus", "WHIP", "SIP"
-	Encryption    string // the call's media encryption, e.g. "DTLS-SRTP" (protocol.go)
+	Encryption    string // the call's media encryption, e.g. "DTLS-SRTP" (protocol.go, e2ee.go)
 	Encoder       string // which encoder and why
 	VideoSource   string
 	AudioSource   string
@@ -103,6 +105,9 @@ type Stats struct {
 	// RecvBitrate is what the meeting sends roomd, bit/s of RTP payload
 	// (audio and video of every participant), over the last report.
 	RecvBitrate int
+	// Decrypt is how each participant's end-to-end encrypted frames fare
+	// (empty without end-to-end encryption).
+	Decrypt map[string]Decryption
 }
 
 // ReceivedVideo is one remote participant's video as decoded.
@@ -177,6 +182,7 @@ func (e *Engine) Stats() Stats {
 	s := e.stats
 	s.Participants = append([]string(nil), s.Participants...)
 	s.FramesDecoded, s.AudioPackets, s.Received = map[string]uint64{}, map[string]uint64{}, map[string]ReceivedVideo{}
+	s.Decrypt = maps.Clone(e.stats.Decrypt)
 	for k, v := range e.stats.Received {
 		s.Received[k] = v
 	}
@@ -195,7 +201,8 @@ func (e *Engine) Start(ctx context.Context, seq uint64, m room.Meeting) {
 	c := &activeCall{ctx: ctx, m: m, cancel: cancel, done: make(chan struct{})}
 	e.mu.Lock()
 	e.calls[seq] = c
-	e.stats = Stats{FramesDecoded: map[string]uint64{}, AudioPackets: map[string]uint64{}, Received: map[string]ReceivedVideo{}}
+	e.stats = Stats{FramesDecoded: map[string]uint64{}, AudioPackets: map[string]uint64{}, Received: map[string]ReceivedVideo{}, Decrypt: map[string]Decryption{}}
+	e.crypt = nil
 	e.mu.Unlock()
 	go func() {
 		defer close(c.done)

@@ -31,7 +31,7 @@ func parseTarget(links *meetinglink.Registry, link string) (Target, error) {
 		if err != nil {
 			return Target{}, fmt.Errorf("%w: a Janus link needs ?room=<number>", ErrUnsupportedLink)
 		}
-		return Target{Provider: l.Provider, Endpoint: l.Server, Room: room}, nil
+		return Target{Provider: l.Provider, Endpoint: l.Server, Room: room, E2EE: l.E2EE}, nil
 	case meetinglink.WHIP:
 		if l.Secret != "" {
 			return Target{}, fmt.Errorf("%w: the token belongs in the meeting's passcode, not in the link", ErrUnsupportedLink)

@@ -37,5 +37,5 @@ func (e *Engine) setProvider(name string, p provider.Provider) {
 	defer e.mu.Unlock()
 	e.prov = p
 	e.stats.Protocol = protocolName(name)
-	e.stats.Encryption = encryption(p)
+	e.stats.Encryption = e.encryptionLocked()
 }

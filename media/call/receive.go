@@ -43,7 +43,7 @@ func (e *Engine) participant(id string) (left func()) {
 
 // receiveVideo decodes a participant's video track onto the screen until
 // the track ends.
-func (e *Engine) receiveVideo(pc *webrtc.PeerConnection, tr *webrtc.TrackRemote, id string, log *slog.Logger) {
+func (e *Engine) receiveVideo(pc *webrtc.PeerConnection, tr *webrtc.TrackRemote, id string, log *slog.Logger, crypt *frameCrypt) {
 	mime := tr.Codec().MimeType
 	var dp rtp.Depacketizer
 	switch {
@@ -53,6 +53,11 @@ func (e *Engine) receiveVideo(pc *webrtc.PeerConnection, tr *webrtc.TrackRemote,
 		dp = &codecs.H264Packet{}
 	default:
 		log.Warn("call: cannot decode remote video", "codec", mime)
+		return
+	}
+	op, err := crypt.newOpener(e, id)
+	if err != nil {
+		log.Warn("call: cannot decrypt remote video", "err", err)
 		return
 	}
 	dec, err := codec.NewVideoDecoder(mime)
@@ -80,7 +85,11 @@ func (e *Engine) receiveVideo(pc *webrtc.PeerConnection, tr *webrtc.TrackRemote,
 		e.countReceived(id, len(pkt.Payload))
 		sb.Push(pkt)
 		for smp := sb.Pop(); smp != nil; smp = sb.Pop() {
-			img, err := dec.Decode(smp.Data)
+			frame, ok := op.open(smp.Data)
+			if !ok {
+				continue
+			}
+			img, err := dec.Decode(frame)
 			if err != nil {
 				if errors.Is(err, codec.ErrNeedKeyFrame) && time.Since(lastPLI) > 500*time.Millisecond {
 					lastPLI = time.Now()
@@ -98,7 +107,12 @@ func (e *Engine) receiveVideo(pc *webrtc.PeerConnection, tr *webrtc.TrackRemote,
 
 // receiveAudio decodes a participant's audio for the speaker until the
 // track ends.
-func (e *Engine) receiveAudio(tr *webrtc.TrackRemote, id string, log *slog.Logger) {
+func (e *Engine) receiveAudio(tr *webrtc.TrackRemote, id string, log *slog.Logger, crypt *frameCrypt) {
+	op, err := crypt.newOpener(e, id)
+	if err != nil {
+		log.Warn("call: cannot decrypt remote audio", "err", err)
+		return
+	}
 	dec, err := codec.NewOpusDecoder(1)
 	if err != nil {
 		log.Warn("call: no opus decoder", "err", err)
@@ -114,7 +128,11 @@ func (e *Engine) receiveAudio(tr *webrtc.TrackRemote, id string, log *slog.Logge
 			return
 		}
 		e.countReceived(id, len(pkt.Payload))
-		pcm, err := dec.Decode(pkt.Payload)
+		frame, ok := op.open(pkt.Payload)
+		if !ok {
+			continue
+		}
+		pcm, err := dec.Decode(frame)
 		if err != nil {
 			continue
 		}

@@ -28,11 +28,11 @@ type senderJob struct {
 	err  error
 }
 
-func (e *Engine) startSender(ctx context.Context, log *slog.Logger, codecs []string) *senderJob {
+func (e *Engine) startSender(ctx context.Context, log *slog.Logger, codecs []string, crypt *frameCrypt) *senderJob {
 	j := &senderJob{done: make(chan struct{})}
 	go func() {
 		defer close(j.done)
-		j.s, j.err = e.newSender(ctx, log, codecs)
+		j.s, j.err = e.newSender(ctx, log, codecs, crypt)
 	}()
 	return j
 }
@@ -68,12 +68,22 @@ type sender struct {
 	frames   atomic.Uint64
 	loopsCtx context.Context
 	fellBack bool // Call Encoder already says the hardware failed (videoLoop only)
+	// vseal and aseal encrypt the frames end to end (e2ee.go); nil for none.
+	vseal, aseal *sealer
 
 	rawMu sync.Mutex
 	raws  map[*rawSink]struct{} // RawMedia providers' sinks (raw.go)
 }
 
-func (e *Engine) newSender(ctx context.Context, log *slog.Logger, codecs []string) (*sender, error) {
+func (e *Engine) newSender(ctx context.Context, log *slog.Logger, codecs []string, crypt *frameCrypt) (*sender, error) {
+	vseal, err := crypt.newSealer()
+	if err != nil {
+		return nil, err
+	}
+	aseal, err := crypt.newSealer()
+	if err != nil {
+		return nil, err
+	}
 	v, err := e.cfg.Sources.Video()
 	if err != nil {
 		return nil, err
@@ -122,7 +132,7 @@ func (e *Engine) newSender(ctx context.Context, log *slog.Logger, codecs []strin
 	e.stats.Encoder, e.stats.VideoSource, e.stats.AudioSource = sel.Reason, vi.String(), a.Info().String()
 	e.mu.Unlock()
 	lctx, cancel := context.WithCancel(ctx)
-	s := &sender{e: e, video: v, audio: a, enc: sel, aenc: aenc, vtrack: vt, atrack: at, cancel: cancel, loopsCtx: lctx}
+	s := &sender{e: e, video: v, audio: a, enc: sel, aenc: aenc, vtrack: vt, atrack: at, cancel: cancel, loopsCtx: lctx, vseal: vseal, aseal: aseal}
 	s.wg.Go(func() { s.videoLoop(lctx, log) })
 	s.wg.Go(func() { s.audioLoop(lctx, log) })
 	return s, nil
@@ -203,6 +213,10 @@ func (s *sender) videoLoop(ctx context.Context, log *slog.Logger) {
 			continue
 		}
 		s.eachRaw(func(r *rawSink) { r.video(frame, d, key) })
+		if frame, err = s.vseal.seal(frame); err != nil {
+			log.Warn("call: end-to-end encryption failed; frame dropped", "err", err)
+			continue
+		}
 		if err := s.vtrack.WriteSample(media.Sample{Data: frame, Duration: d}); err == nil {
 			n := s.frames.Add(1)
 			s.e.mu.Lock()
@@ -250,6 +264,10 @@ func (s *sender) audioLoop(ctx context.Context, log *slog.Logger) {
 			buf = append(buf[:0], buf[need:]...)
 			if err != nil {
 				log.Warn("call: opus encode failed", "err", err)
+				continue
+			}
+			if pkt, err = s.aseal.seal(pkt); err != nil {
+				log.Warn("call: end-to-end encryption failed; audio dropped", "err", err)
 				continue
 			}
 			s.atrack.WriteSample(media.Sample{Data: pkt, Duration: 20 * time.Millisecond})

@@ -93,6 +93,11 @@ func (e *Engine) run(ctx context.Context, seq uint64, m room.Meeting, c *activeC
 		say(room.Failed, reason(err))
 		return
 	}
+	crypt, pin, err := e2eeOf(target.E2EE, m)
+	if err != nil {
+		say(room.Failed, reason(err))
+		return
+	}
 	log := e.log.With("call", seq, "meeting", m.ID)
 
 	// Local media runs for the whole call, across rejoins.
@@ -100,8 +105,19 @@ func (e *Engine) run(ctx context.Context, seq uint64, m room.Meeting, c *activeC
 	if len(codecs) == 0 {
 		codecs = []string{codec.MimeH264, codec.MimeVP8}
 	}
+	if crypt != nil {
+		codecs = e2eeCodecs(codecs)
+		if len(codecs) == 0 {
+			say(room.Failed, "end-to-end encryption (SFrame) needs VP8, which this room is not set to send")
+			return
+		}
+		log.Info("call: media end-to-end encrypted", "scheme", crypt.describe())
+	}
+	e.mu.Lock()
+	e.crypt = crypt
+	e.mu.Unlock()
 	// The sender is made while the call starts joining (see senderJob).
-	job := e.startSender(ctx, log, codecs)
+	job := e.startSender(ctx, log, codecs, crypt)
 	defer func() {
 		if s, err := job.result(); err == nil {
 			s.close()
@@ -111,7 +127,7 @@ func (e *Engine) run(ctx context.Context, seq uint64, m room.Meeting, c *activeC
 	joined := false
 	delay := e.cfg.RetryMin
 	for {
-		lost, err := e.session(ctx, &session{e: e, seq: seq, t: target, m: m, job: job, log: log}, func() {
+		lost, err := e.session(ctx, &session{e: e, seq: seq, t: target, m: m, pin: pin, crypt: crypt, job: job, log: log}, func() {
 			if !joined {
 				log.Info("call: in the meeting")
 			} else {
@@ -151,7 +167,7 @@ func (e *Engine) run(ctx context.Context, seq uint64, m room.Meeting, c *activeC
 			}
 			log.Info("call: the meeting refused the video codec; trying the next", "refused", sender.enc.Codec, "next", codecs[0])
 			sender.close()
-			job = e.startSender(ctx, log, codecs)
+			job = e.startSender(ctx, log, codecs, crypt)
 			if _, err := job.result(); err != nil {
 				say(room.Failed, "camera or microphone: "+err.Error())
 				return
@@ -210,6 +226,8 @@ type session struct {
 	seq       uint64
 	t         Target
 	m         room.Meeting
+	pin       string      // the passcode the meeting server gets
+	crypt     *frameCrypt // end-to-end encryption, nil for none
 	job       *senderJob
 	log       *slog.Logger
 	connected func()
@@ -218,7 +236,7 @@ type session struct {
 var _ Session = (*session)(nil)
 
 func (s *session) Target() Target                    { return s.t }
-func (s *session) Passcode() string                  { return s.m.Passcode }
+func (s *session) Passcode() string                  { return s.pin }
 func (s *session) Display() string                   { return s.e.cfg.Display }
 func (s *session) Logger() *slog.Logger              { return s.log }
 func (s *session) Backoff() (min, max time.Duration) { return s.e.cfg.RetryMin, s.e.cfg.RetryMax }
@@ -261,8 +279,8 @@ func (s *session) Participant(id string) (left func()) { return s.e.participant(
 
 func (s *session) Receive(pc *webrtc.PeerConnection, tr *webrtc.TrackRemote, id string) {
 	if strings.EqualFold(tr.Codec().MimeType, webrtc.MimeTypeOpus) {
-		s.e.receiveAudio(tr, id, s.log)
+		s.e.receiveAudio(tr, id, s.log, s.crypt)
 	} else {
-		s.e.receiveVideo(pc, tr, id, s.log)
+		s.e.receiveVideo(pc, tr, id, s.log, s.crypt)
 	}
 }

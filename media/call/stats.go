@@ -27,7 +27,7 @@ func (e *Engine) reportEvery(ctx context.Context, seq uint64, s *sender, read fu
 	// microphone); the figures follow at the first tick.
 	e.mu.Lock()
 	e.stats.VideoSource, e.stats.AudioSource = s.video.Info().String(), s.audio.Info().String()
-	e.stats.Encryption = encryption(e.prov)
+	e.stats.Encryption = e.encryptionLocked()
 	last := callMedia(transport.Stats{}, e.stats, 0)
 	e.mu.Unlock()
 	e.report(room.MediaReported{Seq: seq, Media: last})
@@ -44,7 +44,7 @@ func (e *Engine) reportEvery(ctx context.Context, seq uint64, s *sender, read fu
 		cam, mic := s.video.Info().String(), s.audio.Info().String()
 		e.mu.Lock()
 		e.stats.VideoSource, e.stats.AudioSource = cam, mic
-		e.stats.Encryption = encryption(e.prov)
+		e.stats.Encryption = e.encryptionLocked()
 		// The publisher's PeerConnection receives nothing: what the meeting
 		// sends comes on the subscriptions, counted as it is decoded.
 		recv := st.Received.Bitrate + e.receivedRates(lastRecv, now.Sub(lastAt))

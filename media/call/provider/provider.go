@@ -92,6 +92,11 @@ type Target struct {
 	// Incoming is the ringing inbound call (sip) the join answers instead
 	// of dialling; "" dials.
 	Incoming string
+
+	// E2EE is the end-to-end frame encryption the engine applies
+	// (meetinglink.E2EESFrame), "" for none. The provider carries the
+	// frames as they are; Session.Passcode is then the PIN alone.
+	E2EE string
 }
 
 // Provider joins one kind of meeting server. Join runs one session: it
