@@ -305,3 +305,41 @@ func TestBackupRestoreRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenRefusedDuringRestore: while restore holds the database's lock, a
+// fleetd opening it (serve or an admin command) refuses, saying why; once
+// the lock is let go it opens.
+func TestOpenRefusedDuringRestore(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "fleet.db")
+	unlock, err := lockDatabase(db, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := openStore(context.Background(), db, nil); err == nil || !strings.Contains(err.Error(), "being restored") || !strings.Contains(err.Error(), db+".lock") {
+		if st != nil {
+			st.Close()
+		}
+		t.Fatalf("open during a restore: %v", err)
+	}
+	unlock()
+	st, err := openStore(context.Background(), db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A second fleetd on the same file is not refused (shared lock), a
+	// restore is.
+	st2, err := openStore(context.Background(), db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lockDatabase(db, true); err != errDatabaseInUse {
+		t.Errorf("exclusive lock under two open stores: %v", err)
+	}
+	st.Close()
+	st2.Close()
+	unlock, err = lockDatabase(db, true)
+	if err != nil {
+		t.Fatalf("lock after both stores closed: %v", err)
+	}
+	unlock()
+}
