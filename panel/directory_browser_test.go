@@ -40,14 +40,24 @@ func TestPanelBrowserCallARoom(t *testing.T) {
 		t.Errorf("call screen names %q", got)
 	}
 
+	// The lock shows only for end-to-end encryption where everyone's
+	// frames decrypt (issue 17).
 	for _, tc := range []struct{ protocol, encryption, label, level string }{
 		{"SIP", "SDES-SRTP (AES_CM_128_HMAC_SHA1_80)", "Encrypted", "yes"},
 		{"SIP", "none", "Not encrypted", "no"},
+		{"Janus", "end-to-end (SFrame AES_128_GCM_SHA256_128)", "End-to-end encrypted", "e2e"},
+		{"Janus", "end-to-end (SFrame AES_128_GCM_SHA256_128); cannot decrypt: C#12", "Cannot decrypt", "no"},
+		{"Janus", "DTLS-SRTP", "Encrypted", "yes"},
 	} {
 		r.Report(room.MediaReported{Seq: r.Snapshot().CallSeq, Media: room.CallMedia{Protocol: tc.protocol, Encryption: tc.encryption, Participants: 1}})
-		b.wait(`document.querySelector('#encryption').dataset.encrypted === ` + jsString(tc.level))
+		b.wait(`document.querySelector('#encryption').dataset.encrypted === ` + jsString(tc.level) +
+			` && document.querySelector('#encryption').title === ` + jsString(tc.encryption))
 		if got, proto := b.textOf("#encryption"), b.textOf("#call-protocol"); got != tc.label || proto != tc.protocol {
 			t.Errorf("%s: the call shows %q %q, want %q %q", tc.encryption, proto, got, tc.protocol, tc.label)
+		}
+		lock := eval[string](b, `getComputedStyle(document.querySelector("#encryption-lock")).visibility`)
+		if want := map[bool]string{true: "visible", false: "hidden"}[tc.level == "e2e"]; lock != want {
+			t.Errorf("%s: the lock is %s, want %s", tc.encryption, lock, want)
 		}
 	}
 }

@@ -330,6 +330,9 @@ function renderCall() {
   $('encryption').textContent = enc.label;
   $('encryption').dataset.encrypted = enc.level;
   $('encryption').title = st('Call Encryption');
+  // The lock only for media nobody between the rooms can read: every sent
+  // track encrypted end to end and every received one decrypting.
+  $('encryption-lock').style.visibility = enc.level === 'e2e' ? 'visible' : 'hidden';
   kv($('received'), c === 'InCall' ? received().map((r) => [r.name, r.detail]) : []);
   const n = parseInt(cfg('Video Camera Presets') || '0', 10);
   const active = st('Video Camera Preset');
@@ -380,12 +383,20 @@ function received() {
   return out;
 }
 
-// encryption is the lock mark of the call: "Encrypted" with the
-// encryption's name, "Not encrypted" for plain media, "–" outside a call.
+// encryption is the lock mark of the call: "End-to-end encrypted" (and
+// the lock) when every frame sent and received is end-to-end encrypted,
+// "Cannot decrypt" when someone's frames do not decrypt (status names
+// them after "; cannot decrypt: "), "Encrypted" for media encrypted to the
+// server (DTLS-SRTP, SDES-SRTP), "Not encrypted" for plain media, "–"
+// outside a call.
 function encryption() {
   const e = st('Call Encryption');
   if (!e || st('Call State') !== 'InCall') return { label: '–', level: '' };
   if (e === 'none') return { label: 'Not encrypted', level: 'no' };
+  if (e.startsWith('end-to-end')) {
+    if (e.includes('; cannot decrypt: ')) return { label: 'Cannot decrypt', level: 'no' };
+    return { label: 'End-to-end encrypted', level: 'e2e' };
+  }
   return { label: 'Encrypted', level: 'yes' };
 }
 
