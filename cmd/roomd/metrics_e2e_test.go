@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/roomd/roomd/control/consoleclient"
+	"github.com/roomd/roomd/internal/janustest"
+)
+
+// scrapeMetrics reads url (a /metrics endpoint) with Prometheus's text parser.
+func scrapeMetrics(t *testing.T, url string, header http.Header) map[string]*dto.MetricFamily {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = header
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	return fams
+}
+
+// sample is the value of name's first series whose labels include all of
+// labels ("k=v"); ok is false when there is none.
+func sample(fams map[string]*dto.MetricFamily, name string, labels ...string) (v float64, ok bool) {
+	for _, m := range fams[name].GetMetric() {
+		have := map[string]string{}
+		for _, l := range m.GetLabel() {
+			have[l.GetName()] = l.GetValue()
+		}
+		match := true
+		for _, kv := range labels {
+			k, v, _ := strings.Cut(kv, "=")
+			match = match && have[k] == v
+		}
+		if match {
+			return m.GetGauge().GetValue() + m.GetCounter().GetValue() + float64(m.GetHistogram().GetSampleCount()), true
+		}
+	}
+	return 0, false
+}
+
+// The debug listener's /metrics follows a real call to Janus: in call with
+// frames and bits going out, carried by Janus over DTLS-SRTP with a named
+// encoder, then idle again; and no label carries the meeting.
+func TestDaemonMetricsDuringCall(t *testing.T) {
+	start := time.Now()
+	j := janustest.Start(t, nil)
+	t.Logf("janus up after %v", time.Since(start))
+	vr := janustest.DefaultRooms()[0]
+	d := startCallRoomd(t, "")
+	url := d.debug + "/metrics"
+	t.Logf("roomd up after %v", time.Since(start))
+
+	fams := scrapeMetrics(t, url, nil)
+	for _, want := range []struct {
+		name   string
+		labels []string
+		v      float64
+	}{
+		{"roomd_call_state", []string{"state=idle"}, 1},
+		{"roomd_call_state", []string{"state=in_call"}, 0},
+		{"roomd_provisioning_state", []string{"state=unenrolled"}, 1},
+		{"roomd_sip_registration_state", []string{"state=off"}, 1},
+		{"roomd_device_state", []string{"device=mute_led", "state=loaded"}, 1},
+	} {
+		if v, ok := sample(fams, want.name, want.labels...); !ok || v != want.v {
+			t.Errorf("before the call: %s%v = %v (present %v); want %v", want.name, want.labels, v, ok, want.v)
+		}
+	}
+	if _, ok := fams["go_goroutines"]; !ok {
+		t.Error("go_goroutines missing: the runtime collectors are not registered")
+	}
+
+	c, err := consoleclient.Dial(filepath.Join(d.run, "control.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	link := fmt.Sprintf("janus+%s?room=%d", strings.TrimSuffix(j.URL, "/"), vr.ID)
+	if _, err := c.Exec(ctx, fmt.Sprintf(`xCommand Call Join Uri: "%s" Passcode: "%s"`, link, vr.PIN)); err != nil {
+		t.Fatal(err)
+	}
+	// The engine reports its figures every two seconds: wait for frames
+	// and a send bitrate.
+	for {
+		fams = scrapeMetrics(t, url, nil)
+		inCall, _ := sample(fams, "roomd_call_state", "state=in_call")
+		frames, _ := sample(fams, "roomd_call_video_frames_sent_total")
+		bitrate, _ := sample(fams, "roomd_call_send_bitrate_bits_per_second")
+		if inCall == 1 && frames > 0 && bitrate > 0 {
+			t.Logf("in call after %v: %v frames sent, %v bit/s", time.Since(start), frames, bitrate)
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("in_call %v, frames sent %v, send bitrate %v: the call's metrics never moved\n%s", inCall, frames, bitrate, d.logs())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	info := fams["roomd_call_info"].GetMetric()
+	if len(info) != 1 {
+		t.Fatalf("roomd_call_info has %d series; want 1", len(info))
+	}
+	labels := map[string]string{}
+	for _, l := range info[0].GetLabel() {
+		labels[l.GetName()] = l.GetValue()
+	}
+	if labels["protocol"] != "Janus" || labels["encryption"] != "DTLS-SRTP" || labels["encoder"] == "" || labels["encoder"] == "other" {
+		t.Errorf("roomd_call_info labels %v; want protocol Janus, DTLS-SRTP and a known encoder", labels)
+	}
+	if v, ok := sample(fams, "roomd_call_send_frames_per_second"); !ok || v <= 0 {
+		t.Errorf("roomd_call_send_frames_per_second = %v (present %v)", v, ok)
+	}
+	for name, f := range fams {
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if strings.Contains(l.GetValue(), vr.PIN) || strings.Contains(l.GetValue(), fmt.Sprint(vr.ID)) || strings.Contains(l.GetValue(), "janus+") {
+					t.Errorf("%s label %s=%q names the meeting", name, l.GetName(), l.GetValue())
+				}
+			}
+		}
+	}
+
+	if _, err := c.Exec(ctx, "xCommand Call Leave"); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		fams = scrapeMetrics(t, url, nil)
+		if v, _ := sample(fams, "roomd_call_state", "state=idle"); v == 1 {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("roomd_call_state never went back to idle")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if _, ok := fams["roomd_call_info"]; ok {
+		t.Error("roomd_call_info still present after the call")
+	}
+}
