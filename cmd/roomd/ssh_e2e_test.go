@@ -59,12 +59,12 @@ func remoteCert(t *testing.T, dir string) (certFile, keyFile string) {
 	return certFile, keyFile
 }
 
-// remoteExercise is an integrator's jsxapi script against the running
-// daemon, on a surface that is not in the room: gets, commands with and
-// without parameters reported as success, configuration, an unknown
-// command refused with roomd's reason, an unmute refused, and feedback on
-// a press of the simulated board's mute button.
-func remoteExercise(t *testing.T, c *jsxapitest.Client, d *daemonUnderTest) {
+// exercise is an integrator's jsxapi script against the running daemon:
+// gets, commands with and without parameters reported as success,
+// configuration, an unknown command refused with roomd's reason, an unmute
+// (carried out in the room, refused elsewhere), and feedback on a press of
+// the simulated board's mute button.
+func exercise(t *testing.T, c *jsxapitest.Client, d *daemonUnderTest, inRoom bool) {
 	t.Helper()
 	eq := func(what, got, want string) {
 		t.Helper()
@@ -80,14 +80,31 @@ func remoteExercise(t *testing.T, c *jsxapitest.Client, d *daemonUnderTest) {
 	if code, msg, data := c.Refused(map[string]any{"op": "command", "path": "Audio Volume Turn"}); code != 3 || msg != `unknown path: no command "Audio Volume Turn"` || data != `{"xpath":"/Audio/Volume/Turn"}` {
 		t.Errorf("unknown command: jsxapi raised code %d %q %s", code, msg, data)
 	}
-	if _, msg, _ := c.Refused(map[string]any{"op": "command", "path": "Audio Microphones Unmute"}); !strings.Contains(msg, "in the room") {
+	unmute := map[string]any{"op": "command", "path": "Audio Microphones Unmute"}
+	muted, pressed := `"On"`, `"Off"`
+	if inRoom {
+		eq("command Audio Microphones Unmute in the room", c.Value(unmute), `{"status":"OK"}`)
+		muted, pressed = `"Off"`, `"On"`
+	} else if _, msg, _ := c.Refused(unmute); !strings.Contains(msg, "in the room") {
 		t.Errorf("a remote unmute: jsxapi raised %q, want refused as not in the room", msg)
 	}
-	eq("status.get Audio Microphones Mute after the refused unmute", c.Value(map[string]any{"op": "status.get", "path": "Audio Microphones Mute"}), `"On"`)
+	eq("status.get Audio Microphones Mute after the unmute", c.Value(map[string]any{"op": "status.get", "path": "Audio Microphones Mute"}), muted)
 	c.Value(map[string]any{"op": "status.on", "path": "Audio Microphones Mute", "id": "mute"})
 	post(t, d.debug+"/sim/button/mute/click")
-	eq("status.on Audio Microphones Mute after the button", c.NextFeedback("mute"), `"Off"`)
+	eq("status.on Audio Microphones Mute after the button", c.NextFeedback("mute"), pressed)
 	c.Value(map[string]any{"op": "close"})
+}
+
+// TestDaemonConsoleDialectCisco: with console.dialect = "cisco", jsxapi
+// on the simulated board's serial console writes the PIN and nothing else
+// of its own, as an unchanged Cisco driver would, and runs the script.
+func TestDaemonConsoleDialectCisco(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "roomd.toml")
+	must(t, os.WriteFile(cfg, []byte(strings.Replace(simCallConfig, "[console]\n", "[console]\ndialect = \"cisco\"\n", 1)), 0o644))
+	d := startRoomdWith(t, []string{"--config", cfg})
+	c := jsxapitest.Start(t)
+	c.Value(map[string]any{"op": "connect", "tty": filepath.Join(d.run, "sim", "console"), "pin": "1234", "greeted": true})
+	exercise(t, c, d, true)
 }
 
 // TestDaemonServesXAPIOverSSHAndWebSocket: roomd with [ssh] on and
@@ -148,12 +165,12 @@ authorized_keys = [%q]
 		c := jsxapitest.Start(t)
 		host, port := splitAddr(t, sshAddr)
 		c.Value(map[string]any{"op": "connect", "ssh": map[string]any{"host": host, "port": port, "username": "integrator", "password": password}})
-		remoteExercise(t, c, d)
+		exercise(t, c, d, false)
 	})
 	t.Run("jsxapi over /ws", func(t *testing.T) {
 		c := jsxapitest.Start(t)
 		c.Value(map[string]any{"op": "connect", "ws": map[string]any{"url": "wss://" + wsAddr, "username": "integrator", "password": password}})
-		remoteExercise(t, c, d)
+		exercise(t, c, d, false)
 	})
 	t.Run("OpenSSH client", func(t *testing.T) {
 		bin, err := exec.LookPath("ssh")

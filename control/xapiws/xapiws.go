@@ -176,7 +176,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.log.Debug("xapiws: WebSocket keeps the request's deadlines", "err", err)
 	}
 	// Accept checks that a browser's Origin names this host.
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{proto}})
+	conn, err := websocket.Accept(normalClosure{w}, r, &websocket.AcceptOptions{Subprotocols: []string{proto}})
 	if err != nil {
 		s.log.Info("xapiws: WebSocket refused", "err", err, "origin", r.Header.Get("Origin"))
 		return

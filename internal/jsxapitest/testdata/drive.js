@@ -119,10 +119,18 @@ async function run(req) {
       const off = feed.on(req.path, (value) => out({ id: req.id, feedback: value }));
       return off.registration;
     }
-    case 'close':
+    case 'close': {
+      // Wait for the close to finish (briefly: a pty stream never says),
+      // so an unclean one (jsxapi's "WebSocket closed unexpectedly") is seen.
+      const closed = new Promise((resolve) => {
+        xapi.on('close', resolve);
+        xapi.on('error', resolve);
+      });
       xapi.close();
+      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 300))]);
       setTimeout(() => process.exit(0), 50);
       return true;
+    }
     default:
       throw new Error('unknown op ' + req.op);
   }
