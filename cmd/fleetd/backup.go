@@ -167,28 +167,30 @@ func checkFleetFile(ctx context.Context, path string) (backupSummary, error) {
 	return sum, nil
 }
 
-// refusePostgres refuses backup and restore of a PostgreSQL fleet.
-func refusePostgres(c *cli) error {
-	if !isPostgres(c.dsn) {
-		return nil
+// sqliteFile parses the arguments of backup and restore (one FILE) and
+// refuses a PostgreSQL fleet, pointing to PostgreSQL's own tools.
+func sqliteFile(c *cli, fs *flag.FlagSet, args []string) (string, error) {
+	a, err := c.parse(fs, args, 1)
+	if err != nil {
+		return "", err
 	}
-	return fmt.Errorf("fleetd %s: -db is a PostgreSQL database; fleetd backs up SQLite files only: use PostgreSQL's own tools, pg_dump -Fc -f fleet.dump URL to back it up and pg_restore --clean -d URL fleet.dump to restore it (docs/fleetd-service.md)", c.cmd.name)
+	if isPostgres(c.dsn) {
+		return "", fmt.Errorf("fleetd %s: -db is a PostgreSQL database; fleetd backs up SQLite files only: use PostgreSQL's own tools, pg_dump -Fc -f fleet.dump URL to back it up and pg_restore --clean -d URL fleet.dump to restore it (docs/fleetd-service.md)", c.cmd.name)
+	}
+	return a[0], nil
 }
 
 // runBackup is fleetd backup FILE.
 func runBackup(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) error {
-	a, err := c.parse(fs, args, 1)
+	file, err := sqliteFile(c, fs, args)
 	if err != nil {
 		return err
 	}
-	if err := refusePostgres(c); err != nil {
-		return err
-	}
-	sum, err := backupSQLite(ctx, c.dsn, a[0])
+	sum, err := backupSQLite(ctx, c.dsn, file)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "backed up %s to %s: %v, integrity ok\n", c.dsn, a[0], sum)
+	fmt.Fprintf(c.stdout, "backed up %s to %s: %v, integrity ok\n", c.dsn, file, sum)
 	return nil
 }
 
@@ -261,18 +263,15 @@ func backupSQLite(ctx context.Context, db, target string) (backupSummary, error)
 
 // runRestore is fleetd restore FILE.
 func runRestore(ctx context.Context, c *cli, fs *flag.FlagSet, args []string) error {
-	a, err := c.parse(fs, args, 1)
+	file, err := sqliteFile(c, fs, args)
 	if err != nil {
 		return err
 	}
-	if err := refusePostgres(c); err != nil {
-		return err
-	}
-	sum, aside, err := restoreSQLite(ctx, c.dsn, a[0], time.Now())
+	sum, aside, err := restoreSQLite(ctx, c.dsn, file, time.Now())
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.stdout, "restored %s from %s: %v\n", c.dsn, a[0], sum)
+	fmt.Fprintf(c.stdout, "restored %s from %s: %v\n", c.dsn, file, sum)
 	if aside != "" {
 		fmt.Fprintf(c.stdout, "the previous database is kept as %s\n", aside)
 	}
