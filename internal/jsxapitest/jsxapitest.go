@@ -1,6 +1,7 @@
 // Package jsxapitest runs Cisco's own xAPI client, jsxapi (pinned at 6.0.0 from
 // npm), against roomd's console in tests: over the serial console, the
-// control socket and SSH, as an integrator's script would.
+// control socket, SSH and the xAPI WebSocket, as an integrator's script
+// would.
 //
 // testdata/ is an npm project (package.json, package-lock.json, drive.js);
 // its node_modules is installed on first use with `npm ci` (from npm's cache
