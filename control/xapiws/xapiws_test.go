@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -202,5 +203,42 @@ func TestLoginAndLimits(t *testing.T) {
 	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		t.Fatal("test ran out of time")
+	}
+}
+
+// TestSessionEndsWithClient: a client that leaves, cleanly or not, ends
+// its console session and frees its connection slot; nothing is left
+// running.
+func TestSessionEndsWithClient(t *testing.T) {
+	rg := newRig(t, func(o *xapiws.Options) { o.MaxConnections = 1 })
+	time.Sleep(50 * time.Millisecond)
+	before := runtime.NumGoroutine()
+	for i := range 4 {
+		var c *websocket.Conn
+		for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			var resp *http.Response
+			var err error
+			if c, resp, err = rg.dial(t, "integrator", password); err == nil {
+				break
+			}
+			if resp == nil || resp.StatusCode != http.StatusServiceUnavailable || time.Now().After(deadline) {
+				t.Fatalf("connection %d: %v, %v (the last one's slot was not freed)", i, resp, err)
+			}
+		}
+		if m := rpc(t, c, `{"jsonrpc":"2.0","id":1,"method":"xFeedback/Subscribe","params":{"Query":["Status","Audio","Volume"]}}`); m["result"] == nil {
+			t.Fatalf("subscribe: %v", m)
+		}
+		if i%2 == 0 {
+			c.Close(websocket.StatusNormalClosure, "")
+		} else {
+			c.CloseNow() // gone without a goodbye
+		}
+	}
+	rg.srv.CloseClientConnections()
+	for deadline := time.Now().Add(3 * time.Second); runtime.NumGoroutine() > before; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<16)
+			t.Fatalf("%d goroutines, %d before:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
+		}
 	}
 }
