@@ -2,8 +2,9 @@
 // meeting on this machine and prints a Markdown table (internal/benchmedia
 // says how each figure is taken).
 //
-//	bench-media                                   full run: 5 joins, 60 s windows, VP8 and H.264
+//	bench-media                                   full run: 5 joins, 60 s windows, VP8 and H.264, raw, MJPEG and H.264 cameras
 //	bench-media -window 10s -joins 2              quick smoke run
+//	bench-media -codecs h264 -cameras h264        one column: roomd's H.264 camera
 //	bench-media -roomd bin/roomd -doc docs/benchmarks.md   what `make bench-media` runs
 //
 // It needs Debian's janus, chromium and ffmpeg, and builds roomd with `go
@@ -26,6 +27,7 @@ func main() {
 	var (
 		o       benchmedia.Options
 		codecs  string
+		cameras string
 		screens string
 		doc     string
 		env     string
@@ -34,6 +36,8 @@ func main() {
 	flag.DurationVar(&o.Settle, "settle", 10*time.Second, "time in the call before the window opens")
 	flag.IntVar(&o.Joins, "joins", 5, "timed joins per participant (the median is reported)")
 	flag.StringVar(&codecs, "codecs", "vp8,h264", "video codecs to run, in order")
+	flag.StringVar(&cameras, "cameras", "y4m,mjpeg,h264", "cameras to run, in order: y4m (raw pictures), mjpeg (JPEG pictures, decoded), h264 (an H.264 stream roomd sends as it is; H.264 calls only, roomd only)")
+	flag.IntVar(&o.DenoiserFrames, "denoiser-frames", 1800, "pictures per encode when measuring the VP8 denoiser's cost with ffmpeg (-1: not measured)")
 	flag.IntVar(&o.Bitrate, "bitrate", 2_500_000, "every sender's video cap, bit/s")
 	flag.IntVar(&o.RoomBitrate, "room-bitrate", 3_000_000, "the Janus room's cap, bit/s")
 	flag.StringVar(&o.Roomd, "roomd", "", "roomd binary (default: go build ./cmd/roomd)")
@@ -49,6 +53,9 @@ func main() {
 		os.Exit(2)
 	}
 	o.Codecs = strings.Split(codecs, ",")
+	for _, c := range strings.Split(cameras, ",") {
+		o.Cameras = append(o.Cameras, benchmedia.Camera(c))
+	}
 	for _, sc := range strings.Split(screens, ",") {
 		o.Screens = append(o.Screens, benchmedia.Screen(sc))
 	}

@@ -53,14 +53,23 @@ type Options struct {
 	Window time.Duration // CPU window per subject [60 s]
 	// Settle is the time in the measured call before the window opens, for
 	// congestion control to reach the bitrate cap [10 s].
-	Settle      time.Duration
-	Joins       int      // timed joins per subject, the last one stays for the window [5]
-	Codecs      []string // "vp8", "h264" [vp8, h264]
-	Width       int      // [1280]
-	Height      int      // [720]
-	FPS         int      // [30]
-	Bitrate     int      // every sender's video cap, bit/s [2.5 Mbit/s]
-	RoomBitrate int      // the Janus room's cap, bit/s [3 Mbit/s]
+	Settle time.Duration
+	Joins  int      // timed joins per subject, the last one stays for the window [5]
+	Codecs []string // "vp8", "h264" [vp8, h264]
+	// Cameras are the cameras each subject runs with [y4m, mjpeg, h264]:
+	// roomd with every one (the H.264 camera in H.264 calls only), and
+	// Chromium with every one but the H.264 camera, which it cannot read.
+	// Only the raw camera's roomd runs with every one of Screens; the
+	// others show the first.
+	Cameras []Camera
+	// DenoiserFrames is how many pictures each of the VP8 denoiser's
+	// encodes takes [1800; negative: not measured].
+	DenoiserFrames int
+	Width          int // [1280]
+	Height         int // [720]
+	FPS            int // [30]
+	Bitrate        int // every sender's video cap, bit/s [2.5 Mbit/s]
+	RoomBitrate    int // the Janus room's cap, bit/s [3 Mbit/s]
 	// Roomd is a roomd binary; empty builds cmd/roomd with `go build`.
 	Roomd string
 	// ExtraEnv is added to the environment roomd.service gives roomd, for
@@ -95,6 +104,12 @@ func (o *Options) defaults() {
 	}
 	if len(o.Codecs) == 0 {
 		o.Codecs = []string{"vp8", "h264"}
+	}
+	if len(o.Cameras) == 0 {
+		o.Cameras = []Camera{CameraRaw, CameraMJPEG, CameraH264}
+	}
+	if o.DenoiserFrames == 0 {
+		o.DenoiserFrames = 1800
 	}
 	if o.Width == 0 || o.Height == 0 {
 		o.Width, o.Height = 1280, 720
@@ -137,6 +152,11 @@ func (o *Options) validate() error {
 	for _, c := range o.Codecs {
 		if c != "vp8" && c != "h264" {
 			errs = append(errs, fmt.Errorf("benchmedia: codec %q: use vp8 or h264", c))
+		}
+	}
+	for _, c := range o.Cameras {
+		if c != CameraRaw && c != CameraMJPEG && c != CameraH264 {
+			errs = append(errs, fmt.Errorf("benchmedia: camera %q: use y4m, mjpeg or h264", c))
 		}
 	}
 	if o.Joins < 1 {
@@ -199,7 +219,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	defer su.h.close()
-	h, bin, env, logf := su.h, su.bin, su.unit, su.logf
+	h, env, logf := su.h, su.unit, su.logf
 	rep.Env = su.env
 
 	var y4m string
@@ -213,8 +233,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		env = append(env, o.ExtraEnv...)
 	}
 	rep.Env.RoomdEnv = env
+	su.unit = env
 	if l, err := os.ReadFile("/proc/loadavg"); err == nil {
-		logf("load average before the run: %s (other work on the machine skews the figures)", strings.Join(strings.Fields(string(l))[:3], " "))
+		rep.LoadBefore = strings.Join(strings.Fields(string(l))[:3], " ")
+		logf("load average before the run: %s (other work on the machine skews the figures)", rep.LoadBefore)
 	}
 
 	var rooms []janustest.Room
@@ -237,6 +259,10 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	cams, err := cameraFiles(ctx, h.TempDir(), y4m, o)
+	if err != nil {
+		return nil, err
+	}
 	peer, peerPID, err := startChromium(h, y4m)
 	if err != nil {
 		return nil, err
@@ -250,59 +276,106 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			return nil, err
 		}
 		res := CodecResult{Codec: c}
-
-		for _, sc := range o.Screens {
-			cfg := roomdConfig{Name: roomdName, Video: "y4m:" + y4m, Width: o.Width, Height: o.Height,
-				FPS: o.FPS, Codec: c, MaxBitrate: o.Bitrate}
-			switch sc {
-			case ScreenRecord:
-				cfg.Record = os.DevNull
-			case ScreenFramebuffer:
-				cfg.Framebuffer = memoryFile(h, "fb")
+		for _, cam := range o.Cameras {
+			if cam == CameraH264 && c != "h264" {
+				continue // passthrough needs an H.264 call
 			}
-			rp, err := startRoomd(ctx, bin, h.TempDir(), cfg, env)
-			if err != nil {
-				return nil, err
+			screens := o.Screens
+			if cam != CameraRaw {
+				screens = screens[:1]
 			}
-			m, err := ph.measure(ctx, &roomdSubject{p: rp, peer: peerName, screen: sc,
-				link: fmt.Sprintf("janus+%s?room=%d", janus.URL, ph.room), pin: roomPIN})
-			if err != nil {
-				err = fmt.Errorf("%w\n%s", err, rp.explain())
-			}
-			rp.stop()
-			if o.LogDir != "" {
-				name := filepath.Join(o.LogDir, fmt.Sprintf("roomd-%s-%s.log", c, sc))
-				if werr := os.WriteFile(name, []byte(rp.log.String()), 0o644); werr != nil {
-					logf("keeping roomd's log: %v", werr)
+			for _, sc := range screens {
+				m, err := ph.measureRoomd(ctx, su, c, cam, cams[cam], sc)
+				if err != nil {
+					return nil, err
 				}
+				res.Roomd = append(res.Roomd, m)
 			}
+			if cam == CameraH264 {
+				continue
+			}
+			m, err := ph.measureBrowser(ctx, c, cams[cam])
 			if err != nil {
 				return nil, err
 			}
-			m.Screen = sc
-			res.Roomd = append(res.Roomd, m)
-		}
-
-		bh, err := newHarness(o.Log)
-		if err != nil {
-			return nil, err
-		}
-		b, pid, err := startChromium(bh, y4m)
-		if err == nil {
-			res.Browser, err = ph.measure(ctx, &browserSubject{b: b, proc: pid, peer: peerName, room: browsertest.Join{
-				WebSocket: janus.URL, Room: ph.room, PIN: roomPIN, Display: browserName,
-				Width: o.Width, Height: o.Height, FPS: o.FPS, Codec: c, Bitrate: o.Bitrate}})
-		}
-		bh.close()
-		if err != nil {
-			return nil, err
+			m.Camera = cam
+			res.Browsers = append(res.Browsers, m)
 		}
 		rep.Results = append(rep.Results, res)
 		if err := peer.Leave(); err != nil {
 			return nil, fmt.Errorf("benchmedia: peer leave: %w", err)
 		}
 	}
+	if o.DenoiserFrames > 0 && slices.Contains(o.Codecs, "vp8") {
+		logf("VP8 denoiser: %d pictures with ffmpeg's libvpx, off and on, 3 times each", o.DenoiserFrames)
+		rep.Denoiser = measureDenoiser(ctx, y4m, o, o.DenoiserFrames, 3)
+	}
+	if l, err := os.ReadFile("/proc/loadavg"); err == nil {
+		rep.LoadAfter = strings.Join(strings.Fields(string(l))[:3], " ")
+	}
 	return rep, nil
+}
+
+// measureRoomd runs a fresh roomd with camera cam (its file at path) and
+// screen sc in the phase's room.
+func (ph *phase) measureRoomd(ctx context.Context, su *setup, codec string, cam Camera, path string, sc Screen) (Measured, error) {
+	o, h := ph.o, su.h
+	cfg := roomdConfig{Name: roomdName, Video: roomdVideo(cam, path), Width: o.Width, Height: o.Height,
+		FPS: o.FPS, Codec: codec, MaxBitrate: o.Bitrate, UnmutePolicy: "anyone"}
+	switch sc {
+	case ScreenRecord:
+		cfg.Record = os.DevNull
+	case ScreenFramebuffer:
+		cfg.Framebuffer = memoryFile(h, "fb")
+	}
+	rp, err := startRoomd(ctx, su.bin, h.TempDir(), cfg, su.unit)
+	if err != nil {
+		return Measured{}, err
+	}
+	s := &roomdSubject{p: rp, peer: peerName, screen: sc, camera: cam,
+		link: fmt.Sprintf("janus+%s?room=%d", ph.janus.URL, ph.room), pin: roomPIN}
+	m, err := Measured{}, s.prepare(ctx)
+	if err == nil {
+		m, err = ph.measure(ctx, s)
+	}
+	if err != nil {
+		err = fmt.Errorf("%w\n%s", err, rp.explain())
+	}
+	rp.stop()
+	if o.LogDir != "" {
+		name := filepath.Join(o.LogDir, fmt.Sprintf("roomd-%s-%s-%s.log", codec, cam, sc))
+		if werr := os.WriteFile(name, []byte(rp.log.String()), 0o644); werr != nil {
+			ph.logf("keeping roomd's log: %v", werr)
+		}
+	}
+	m.Screen, m.Camera = sc, cam
+	return m, err
+}
+
+// measureBrowser runs a fresh Chromium whose camera plays the file at
+// camera in the phase's room. The page is loaded before each join, which
+// then starts from a call, as roomd's does; it subscribes as roomd does
+// (alongside publishing), and its microphone has no echo cancellation,
+// noise suppression or gain control, which roomd does not do either.
+func (ph *phase) measureBrowser(ctx context.Context, codec, camera string) (Measured, error) {
+	o := ph.o
+	bh, err := newHarness(o.Log)
+	if err != nil {
+		return Measured{}, err
+	}
+	defer bh.close()
+	b, pid, err := startChromium(bh, camera)
+	if err != nil {
+		return Measured{}, err
+	}
+	s := &browserSubject{b: b, proc: pid, peer: peerName, room: browsertest.Join{
+		WebSocket: ph.janus.URL, Room: ph.room, PIN: roomPIN, Display: browserName,
+		Width: o.Width, Height: o.Height, FPS: o.FPS, Codec: codec, Bitrate: o.Bitrate,
+		RawAudio: true, SubscribeEarly: true}}
+	if err := s.open(ctx); err != nil {
+		return Measured{}, err
+	}
+	return ph.measure(ctx, s)
 }
 
 // setup is what each benchmark starts from.

@@ -54,12 +54,23 @@ func (s *browserSubject) name() string    { return "Chromium" }
 func (s *browserSubject) display() string { return s.room.Display }
 func (s *browserSubject) pid() int        { return s.proc }
 
-// join navigates to the participant page and returns once it has joined
-// and published; the first remote frame comes after.
+// open loads the participant page without joining, outside the timed
+// join.
+func (s *browserSubject) open(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := s.b.Open(ctx, s.room); err != nil {
+		return fmt.Errorf("benchmedia: browser: %w", err)
+	}
+	return nil
+}
+
+// join calls the loaded page's join and returns once it has joined and
+// published; the first remote frame comes after.
 func (s *browserSubject) join(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	return s.b.Join(ctx, s.room)
+	return s.b.JoinOpened(ctx)
 }
 
 func (s *browserSubject) framesDecoded(context.Context) (uint64, error) {
@@ -71,11 +82,12 @@ func (s *browserSubject) framesDecoded(context.Context) (uint64, error) {
 	return uint64(f.FramesDecoded), nil
 }
 
-func (s *browserSubject) leave(context.Context) error {
+func (s *browserSubject) leave(ctx context.Context) error {
 	if err := s.b.Leave(); err != nil {
 		return fmt.Errorf("benchmedia: browser leave: %w", err)
 	}
-	return nil
+	// A page joins once: load it again for the next join.
+	return s.open(ctx)
 }
 
 func (s *browserSubject) counters(context.Context) (counters, error) {

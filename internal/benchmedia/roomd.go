@@ -238,6 +238,7 @@ type roomdSubject struct {
 	pin    string
 	peer   string // the peer's display name
 	screen Screen
+	camera Camera
 	// logMark is the length of roomd's log when the last join was issued.
 	logMark int
 }
@@ -246,13 +247,27 @@ type roomdSubject struct {
 // join.
 func (s *roomdSubject) joinLog() string { return s.p.log.String()[s.logMark:] }
 
-func (s *roomdSubject) name() string    { return "roomd (screen: " + string(s.screen) + ")" }
+func (s *roomdSubject) name() string {
+	return "roomd (camera: " + string(s.camera) + ", screen: " + string(s.screen) + ")"
+}
 func (s *roomdSubject) display() string { return s.p.name }
 func (s *roomdSubject) pid() int        { return s.p.pid() }
 
+// prepare turns camera privacy off before the joins: under unmute_policy
+// "anyone" calls from the console keep it off, and the camera is sent,
+// not the privacy slate.
+func (s *roomdSubject) prepare(ctx context.Context) error {
+	return s.p.exec(ctx, "xCommand Video Camera Privacy Set Mode: Off")
+}
+
+// join joins and opens the microphone, which a join from the console
+// closes: Chromium sends its microphone from the start too.
 func (s *roomdSubject) join(ctx context.Context) error {
 	s.logMark = s.p.log.Len()
-	return s.p.exec(ctx, fmt.Sprintf("xCommand Call Join Uri: %q Passcode: %q", s.link, s.pin))
+	if err := s.p.exec(ctx, fmt.Sprintf("xCommand Call Join Uri: %q Passcode: %q", s.link, s.pin)); err != nil {
+		return err
+	}
+	return s.p.exec(ctx, "xCommand Audio Microphones Unmute")
 }
 
 // peerSize is the size of the last picture of the peer roomd decoded.
@@ -325,8 +340,11 @@ func (s *roomdSubject) counters(ctx context.Context) (counters, error) {
 	}
 	// The encoder status says why as well as what ("hardware: none found;
 	// using libvpx software (VP8)"); the table wants what.
+	// In passthrough the status goes on about the privacy slate's encoder.
 	enc := st.Encoder
-	if i := strings.LastIndex(enc, "; "); i >= 0 {
+	if i := strings.Index(enc, " passed through"); i >= 0 {
+		enc = enc[:i+len(" passed through")]
+	} else if i := strings.LastIndex(enc, "; "); i >= 0 {
 		enc = enc[i+2:]
 	}
 	return counters{

@@ -134,10 +134,54 @@ type Join struct {
 	FPS       int
 	Codec     string // "vp8" or "h264"; empty lets Janus choose
 	Bitrate   int    // max video bitrate in bit/s; 0 leaves it to the browser
+	// RawAudio turns off the microphone's echo cancellation, noise
+	// suppression and automatic gain control.
+	RawAudio bool
+	// SubscribeEarly subscribes to those already publishing as soon as
+	// the page has joined, alongside publishing (as roomd does), instead
+	// of once it publishes.
+	SubscribeEarly bool
 }
 
 // Join opens the participant page and waits until it has joined the room.
 func (b *Browser) Join(ctx context.Context, j Join) error {
+	if err := b.open(j, false); err != nil {
+		return err
+	}
+	return b.waitJoined(ctx)
+}
+
+// Open loads the participant page for j without joining; JoinOpened joins.
+func (b *Browser) Open(ctx context.Context, j Join) error {
+	if err := b.open(j, true); err != nil {
+		return err
+	}
+	for {
+		loaded, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`!!(window.participant && window.participant.loaded)`))
+		if err != nil {
+			return fmt.Errorf("browsertest: %w", err)
+		}
+		if loaded {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("browsertest: loading the page: %w", ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// JoinOpened joins the room of the page Open loaded and waits until it
+// has joined; a page joins once, Open loads it again.
+func (b *Browser) JoinOpened(ctx context.Context) error {
+	if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[chromedp.Void](`window.startJoin()`)); err != nil {
+		return fmt.Errorf("browsertest: join: %w", err)
+	}
+	return b.waitJoined(ctx)
+}
+
+func (b *Browser) open(j Join, deferJoin bool) error {
 	q := url.Values{"ws": {j.WebSocket}, "room": {fmt.Sprint(j.Room)}, "pin": {j.PIN}, "display": {j.Display}}
 	for k, v := range map[string]int{"w": j.Width, "h": j.Height, "fps": j.FPS, "bitrate": j.Bitrate} {
 		if v > 0 {
@@ -147,9 +191,22 @@ func (b *Browser) Join(ctx context.Context, j Join) error {
 	if j.Codec != "" {
 		q.Set("codec", j.Codec)
 	}
+	for k, on := range map[string]bool{"rawaudio": j.RawAudio, "defer": deferJoin} {
+		if on {
+			q.Set(k, "1")
+		}
+	}
+	if j.SubscribeEarly {
+		q.Set("subscribe", "early")
+	}
 	if err := chromedp.Do(b.ctx, chromedp.Navigate(b.srv.URL+"/?"+q.Encode())); err != nil {
 		return fmt.Errorf("browsertest: navigate: %w", err)
 	}
+	return nil
+}
+
+// waitJoined waits until the page has joined its room.
+func (b *Browser) waitJoined(ctx context.Context) error {
 	for {
 		st, err := chromedp.Run(b.ctx, chromedp.Evaluate[struct {
 			Joined bool     `json:"joined"`
