@@ -1,10 +1,13 @@
 package display
 
 import (
+	"fmt"
 	"image"
 	"image/color"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 )
 
 // A participant whose video cannot be shown (it does not decrypt) gets a
@@ -57,5 +60,26 @@ func TestLabelInsteadOfPicture(t *testing.T) {
 		if got := c.Participants(); len(got) != 2 || c.Label("c") != "" {
 			t.Fatalf("direct=%v: participants %v after clearing an unknown label", direct, got)
 		}
+	}
+}
+
+// Labels are set from every participant's receiving goroutine at once;
+// the font faces they are drawn with are shared (run with -race).
+func TestLabelsFromManyGoroutines(t *testing.T) {
+	cs := []*Compositor{NewCompositor(320, 180), NewCompositor(320, 180)}
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			c := cs[i%2]
+			c.SetLabel(fmt.Sprint(i), "cannot decrypt")
+			c.SetNotice([]string{"482913"}, time.Now().Add(time.Minute))
+		})
+	}
+	wg.Wait()
+	for _, c := range cs {
+		if n := len(c.Participants()); n != 4 {
+			t.Fatalf("%d participants labelled, want 4", n)
+		}
+		c.SetNotice(nil, time.Time{})
 	}
 }

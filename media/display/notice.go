@@ -22,10 +22,9 @@ var (
 	noticeFacesMu sync.Mutex
 )
 
-// noticeFace returns Go Bold at size px, parsed once per size.
-func noticeFace(px int) font.Face {
-	noticeFacesMu.Lock()
-	defer noticeFacesMu.Unlock()
+// noticeFaceLocked returns Go Bold at size px, parsed once per size. A
+// face is not safe for concurrent use: noticeFacesMu guards using it too.
+func noticeFaceLocked(px int) font.Face {
 	if f, ok := noticeFaces[px]; ok {
 		return f
 	}
@@ -49,13 +48,15 @@ var (
 // renderNotice draws lines of text, the first large, into a card sized for
 // a w-pixel-wide screen.
 func renderNotice(lines []string, w int) *image.RGBA {
+	noticeFacesMu.Lock() // the faces are shared by every compositor
+	defer noticeFacesMu.Unlock()
 	big, small := max(w/16, 16), max(w/48, 10)
 	faces := make([]font.Face, len(lines))
 	width, height := 0, 0
 	for i, l := range lines {
-		faces[i] = noticeFace(small)
+		faces[i] = noticeFaceLocked(small)
 		if i == 0 {
-			faces[i] = noticeFace(big)
+			faces[i] = noticeFaceLocked(big)
 		}
 		adv := font.MeasureString(faces[i], l).Ceil()
 		width = max(width, adv)
