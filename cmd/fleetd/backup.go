@@ -48,7 +48,9 @@ func lockFile(db string) string { return db + ".lock" }
 // fails with errDatabaseInUse when a conflicting lock is held. unlock is
 // idempotent.
 func lockDatabase(db string, exclusive bool) (unlock func() error, err error) {
-	f, err := os.OpenFile(lockFile(db), os.O_RDONLY|os.O_CREATE, 0o600)
+	// The lock file is empty and locked through a read-only descriptor:
+	// one made by root (umask 022) still lets the service user lock it.
+	f, err := os.OpenFile(lockFile(db), os.O_RDONLY|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("fleetd: database lock: %w", err)
 	}
@@ -320,7 +322,14 @@ func restoreSQLite(ctx context.Context, db, from string, now time.Time) (sum bac
 		return fail(fmt.Errorf("fleetd restore: the copy of %s failed its check, nothing changed: %w", from, err))
 	}
 
-	if _, err := os.Lstat(db); err == nil {
+	if fi, err := os.Lstat(db); err == nil {
+		// The restored file belongs to whoever owned the old one, so that
+		// a restore run as root leaves a database the service user opens.
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 {
+			if err := os.Chown(tmp, int(st.Uid), int(st.Gid)); err != nil {
+				return fail(fmt.Errorf("fleetd restore: %w; nothing changed", err))
+			}
+		}
 		// Fold the old database's write-ahead log into it (best effort: it
 		// may be the damage being repaired), then keep it aside under a
 		// second name: db itself is only ever replaced by one rename.

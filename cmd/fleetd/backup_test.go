@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -255,9 +256,22 @@ func TestRestoreRefusesDamagedBackup(t *testing.T) {
 			}
 		})
 	}
-	// The good backup still restores, so the refusals were for the damage.
+	// The good backup still restores, so the refusals were for the damage;
+	// run as root, the restored file keeps the old one's owner (the
+	// service user's).
+	asRoot := os.Geteuid() == 0
+	if asRoot {
+		if err := os.Chown(db, 4242, 4243); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if code, stdout, stderr := admin("restore", good); code != 0 {
 		t.Errorf("restore of the good backup: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if fi, err := os.Stat(db); err != nil {
+		t.Fatal(err)
+	} else if st := fi.Sys().(*syscall.Stat_t); asRoot && (st.Uid != 4242 || st.Gid != 4243) {
+		t.Errorf("restored database owned by %d:%d, want the old one's 4242:4243", st.Uid, st.Gid)
 	}
 }
 
