@@ -30,6 +30,9 @@ type Payload struct {
 // Config is the room's configuration as the fleet sets it. Zero fields keep
 // the room's local value.
 type Config struct {
+	// Schema is the bundle schema the configuration needs (see
+	// [SchemaVersion]); absent means 1.
+	Schema   int            `json:"schema,omitempty"`
 	Room     RoomConfig     `json:"room"`
 	Calendar CalendarConfig `json:"calendar"`
 	Meeting  MeetingConfig  `json:"meeting"`
@@ -82,9 +85,11 @@ type CalendarConfig struct {
 	ICS     string `json:"ics,omitempty"`
 }
 
-// MeetingConfig lists the meeting services the room may join.
+// MeetingConfig is how the room turns invitations into calls.
 type MeetingConfig struct {
-	Services []string `json:"services,omitempty"` // e.g. "jitsi", "whip"
+	// Services and Region are read from schema-1 bundles only, and not
+	// applied: schema 2 removed them (see [SchemaVersion]).
+	Services []string `json:"services,omitempty"`
 	Region   string   `json:"region,omitempty"`
 	// DialRules turn meeting IDs in invitations into SIP addresses (a
 	// Zoom connector, a Teams CVI pattern, a default SIP domain: see
@@ -164,6 +169,9 @@ func (c *Config) PollInterval() time.Duration {
 // Validate checks the configuration before it is signed or applied.
 func (c *Config) Validate() error {
 	bad := func(f string, a ...any) error { return fmt.Errorf("%w: "+f, append([]any{ErrInvalidConfig}, a...)...) }
+	if err := c.validateSchema(); err != nil {
+		return bad("%w", err)
+	}
 	if c.Room.TimeZone != "" {
 		if _, err := time.LoadLocation(c.Room.TimeZone); err != nil {
 			return bad("time zone %q: %v", c.Room.TimeZone, err)

@@ -64,17 +64,31 @@ type RootsResponse struct {
 
 // HealthReport is the body of POST /v1/report.
 type HealthReport struct {
-	At            time.Time         `json:"at"`
-	Software      string            `json:"software"`
+	At       time.Time `json:"at"`
+	Software string    `json:"software"`
+	// Schemas are the bundle schemas this software applies; absent from
+	// rooms older than schema numbers, which apply schema 1 only.
+	Schemas       []int             `json:"schemas,omitempty"`
 	ConfigVersion int64             `json:"config_version"`
 	ConfigStale   bool              `json:"config_stale"`
 	UptimeSeconds int64             `json:"uptime_seconds"`
 	Hardware      map[string]string `json:"hardware,omitempty"` // device -> loaded|skipped|failed[: reason]
 	CallQuality   *CallQuality      `json:"call_quality,omitempty"`
-	LastErrors    []string          `json:"last_errors,omitempty"`
+	// Environment is the room's latest sensor readings; absent when it
+	// has no sensor.
+	Environment *Environment `json:"environment,omitempty"`
+	LastErrors  []string     `json:"last_errors,omitempty"`
 	// Provisioning is set when provisioning is not simply enrolled: a
 	// damaged store or a trust root that no longer verifies.
 	Provisioning *ProvisioningHealth `json:"provisioning,omitempty"`
+}
+
+// Environment is what the room's sensors last read; a quantity no sensor
+// measures is absent.
+type Environment struct {
+	TemperatureC *float64 `json:"temperature_c,omitempty"`
+	HumidityPct  *float64 `json:"humidity_pct,omitempty"`
+	Occupied     *bool    `json:"occupied,omitempty"`
 }
 
 // ProvisioningHealth is the device's provisioning state in a health report.

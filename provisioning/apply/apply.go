@@ -2,8 +2,10 @@
 // into the running parts of roomd, without a restart: the console and panel
 // PINs, the schedule's time zone, dial rules and calendar, the call engine's
 // media caps, the room policy's display sleep and camera privacy
-// default, the room directory (the panel's "Call a room" list) and the
-// remote xAPI's users (SSH and the panel's /ws).
+// default, the display's brightness (hal.Backlight), the room directory
+// (the panel's "Call a room" list) and the remote xAPI's users (SSH and
+// the panel's /ws). What this room's hardware cannot apply is listed by
+// [Applier.Unapplied] for the health report.
 //
 // A zero field returns its part to the configuration file's value, so the
 // provisioning client's rollback (applying the previous bundle, or an empty
@@ -18,6 +20,7 @@ import (
 	"time"
 
 	"github.com/roomd/roomd/control/remoteusers"
+	"github.com/roomd/roomd/hal"
 	"github.com/roomd/roomd/media/call"
 	"github.com/roomd/roomd/provisioning"
 	"github.com/roomd/roomd/room"
@@ -34,6 +37,10 @@ type Targets struct {
 	Policy   *policy.Policy   // display sleep and camera privacy default
 	Room     Reporter         // the room directory
 	Users    UsersSetter      // the remote xAPI's users
+	// Backlight is the display's brightness; nil on a board without one.
+	Backlight hal.Backlight
+	// Camera moves to presets; nil when the camera cannot.
+	Camera hal.CameraPresets
 }
 
 // UsersSetter is the remote xAPI's user store; *remoteusers.Store.
@@ -57,6 +64,7 @@ var _ CapsSetter = (*call.Engine)(nil)
 type Applier struct {
 	to  Targets
 	log *slog.Logger
+	hw  hardwareNotes
 }
 
 // New returns an applier for to; log says what a bundle sets that this
@@ -117,11 +125,7 @@ func (a *Applier) Apply(_ context.Context, c provisioning.Config) error {
 	} else if c.SSH != nil && len(c.SSH.Users) > 0 {
 		a.log.Warn("roomd: the fleet's ssh users have nothing to apply to: this roomd serves no remote xAPI", "users", len(c.SSH.Users))
 	}
-	if c.Display.Brightness != 0 {
-		// No board roomd knows has a brightness output (HDMI displays take
-		// it over DDC/CI or CEC, which roomd does not speak yet).
-		a.log.Warn("roomd: the fleet's display brightness is not applied: this board has no brightness control", "brightness", c.Display.Brightness)
-	}
+	a.applyHardware(c)
 	return nil
 }
 

@@ -76,8 +76,8 @@ func TestApplier(t *testing.T) {
 	if set, known := rules.Settings(); set != (policy.Settings{DisplaySleep: 10 * time.Minute, PrivacyDefault: true}) || !known {
 		t.Errorf("policy %+v %v", set, known)
 	}
-	if !strings.Contains(logs.String(), "no brightness control") {
-		t.Error("brightness not applied, and the log does not say so")
+	if n := a.Unapplied(); !strings.Contains(logs.String(), "no backlight") || len(n) != 1 || !strings.Contains(n[0], "display.brightness 70% is not applied") {
+		t.Errorf("brightness not applied, and the log or the health notes do not say so: %q", n)
 	}
 
 	// The caps refused: an error, so the client rolls the bundle back.

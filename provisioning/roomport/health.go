@@ -19,6 +19,9 @@ type Health struct {
 	Software string
 	// Started is when roomd started, for the uptime.
 	Started time.Time
+	// Unapplied lists what the bundle in force sets that this room does
+	// not apply (*apply.Applier has it); nil reports nothing.
+	Unapplied interface{ Unapplied() []string }
 }
 
 // Report is the health report at now: the software and its uptime, the
@@ -27,7 +30,8 @@ type Health struct {
 // aside. It takes the call summary: the next report starts a new one.
 func (h Health) Report(now time.Time) provisioning.HealthReport {
 	s := h.Room.Snapshot()
-	r := provisioning.HealthReport{Software: h.Software, UptimeSeconds: int64(now.Sub(h.Started).Seconds()), Hardware: map[string]string{}}
+	r := provisioning.HealthReport{Software: h.Software, Schemas: provisioning.Schemas(),
+		UptimeSeconds: int64(now.Sub(h.Started).Seconds()), Hardware: map[string]string{}, Environment: environment(s.Env)}
 	if h.Calls != nil {
 		r.CallQuality = CallQuality(h.Calls.Take(now))
 	}
@@ -42,6 +46,9 @@ func (h Health) Report(now time.Time) provisioning.HealthReport {
 	case room.RestoreNone, room.RestoreSaved:
 	default:
 		r.LastErrors = append(r.LastErrors, "room: saved state "+s.Restored.From.String()+": "+s.Restored.Detail)
+	}
+	if h.Unapplied != nil {
+		r.LastErrors = append(r.LastErrors, h.Unapplied.Unapplied()...)
 	}
 	for _, f := range s.DamagedFiles {
 		r.LastErrors = append(r.LastErrors, "roomd: damaged file kept aside since "+f.Since.UTC().Format(time.RFC3339)+": "+f.Name+" (look at it, then delete it)")
