@@ -14,16 +14,7 @@ import (
 // tile that says so instead of a picture or a blank; clearing the label
 // brings their picture back. Both drawing targets: canvas and framebuffer.
 func TestLabelInsteadOfPicture(t *testing.T) {
-	fb, err := CreateFramebufferFile(filepath.Join(t.TempDir(), "fb"), 640, 360)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fb.Close()
-	for _, direct := range []bool{false, true} {
-		c := NewCompositor(640, 360)
-		if direct && !c.DrawOn(fb) {
-			t.Fatal("DrawOn refused the framebuffer")
-		}
+	onBothTargets(t, func(c *Compositor, direct bool) {
 		c.SetLayout(Grid)
 		c.Update("a", solid(color.RGBA{0, 0, 200, 0xff}))
 		c.SetLabel("b", "cannot decrypt") // b has sent no picture at all
@@ -60,6 +51,24 @@ func TestLabelInsteadOfPicture(t *testing.T) {
 		if got := c.Participants(); len(got) != 2 || c.Label("c") != "" {
 			t.Fatalf("direct=%v: participants %v after clearing an unknown label", direct, got)
 		}
+	})
+}
+
+// onBothTargets runs test on a 640×360 compositor drawing into its canvas,
+// then on one drawing straight into a framebuffer (B,G,R,X).
+func onBothTargets(t *testing.T, test func(c *Compositor, direct bool)) {
+	t.Helper()
+	fb, err := CreateFramebufferFile(filepath.Join(t.TempDir(), "fb"), 640, 360)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fb.Close()
+	for _, direct := range []bool{false, true} {
+		c := NewCompositor(640, 360)
+		if direct && !c.DrawOn(fb) {
+			t.Fatal("DrawOn refused the framebuffer")
+		}
+		test(c, direct)
 	}
 }
 

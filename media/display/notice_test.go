@@ -3,7 +3,6 @@ package display
 import (
 	"image"
 	"image/color"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -23,16 +22,7 @@ func brightIn(img *image.RGBA, r image.Rectangle) int {
 }
 
 func TestNoticeOverTheScreenUntilItExpires(t *testing.T) {
-	fb, err := CreateFramebufferFile(filepath.Join(t.TempDir(), "fb"), 640, 360)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fb.Close()
-	for _, direct := range []bool{false, true} {
-		c := NewCompositor(640, 360)
-		if direct && !c.DrawOn(fb) {
-			t.Fatal("DrawOn refused the framebuffer")
-		}
+	onBothTargets(t, func(c *Compositor, direct bool) {
 		c.Update("a", solid(color.RGBA{0, 0, 200, 0xff}))
 		top := image.Rect(0, 0, 640, 180)
 		img, _ := c.Compose()
@@ -69,5 +59,5 @@ func TestNoticeOverTheScreenUntilItExpires(t *testing.T) {
 		if img, _ = c.Compose(); brightIn(img, top) != 0 {
 			t.Fatalf("direct=%v: SetNotice(nil) left the notice on screen", direct)
 		}
-	}
+	})
 }
