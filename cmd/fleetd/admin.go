@@ -113,11 +113,11 @@ func adminStatus(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, errNotFound):
 		adminError(w, http.StatusNotFound, err)
-	case errors.Is(err, errExists):
+	case errors.Is(err, errExists), errors.Is(err, errCannotApply):
 		adminError(w, http.StatusConflict, err)
 	case errors.Is(err, errTooLarge):
 		adminError(w, http.StatusRequestEntityTooLarge, err)
-	case errors.Is(err, provisioning.ErrInvalidConfig), errors.Is(err, errBadRequest):
+	case errors.Is(err, provisioning.ErrInvalidConfig), errors.Is(err, provisioning.ErrRemovedKey), errors.Is(err, errBadRequest):
 		adminError(w, http.StatusBadRequest, err)
 	default:
 		adminError(w, http.StatusInternalServerError, err)

@@ -414,9 +414,14 @@ func (f *Fleet) IssueCode(ctx context.Context, org, room string, ttl time.Durati
 }
 
 // SetConfig validates and stores a room's configuration and signs a new
-// bundle version for each of the room's devices.
+// bundle version for each of the room's devices. It refuses keys the
+// bundle schema removed, and a configuration whose schema a device of the
+// room reported it cannot apply.
 func (f *Fleet) SetConfig(ctx context.Context, org, room string, cfg provisioning.Config) error {
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.PrepareToPublish(); err != nil {
+		return err
+	}
+	if err := f.checkTargets(ctx, org, room, cfg.RequiredSchema()); err != nil {
 		return err
 	}
 	b, _ := json.Marshal(cfg)
