@@ -3,6 +3,7 @@ package benchmedia
 import (
 	"os"
 	"os/exec"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -47,7 +48,9 @@ func start(t *testing.T, script string) *exec.Cmd {
 // A real process tree: memory is summed over every descendant, and the CPU
 // time of a child that has exited and been reaped still counts.
 func TestTreeOfRealProcesses(t *testing.T) {
-	cmd := start(t, `sleep 30 & (sleep 30 & sleep 30) & timeout 0.4 sh -c 'while :; do :; done'; sleep 30`)
+	// The busy child does a fixed amount of work (CPU time, not wall
+	// time), so a loaded machine only makes it take longer.
+	cmd := start(t, `sleep 60 & (sleep 60 & sleep 60) & sh -c 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done'; sleep 60`)
 	pid := cmd.Process.Pid
 	var m Memory
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
@@ -64,7 +67,7 @@ func TestTreeOfRealProcesses(t *testing.T) {
 	}
 	// The busy loop has run and been reaped by the time the last sleep starts.
 	var cpu time.Duration
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	for deadline := time.Now().Add(40 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		var err error
 		if cpu, err = TreeCPU(pid); err != nil {
 			t.Fatal(err)
@@ -74,7 +77,7 @@ func TestTreeOfRealProcesses(t *testing.T) {
 		}
 	}
 	if cpu < 100*time.Millisecond {
-		t.Fatalf("tree CPU %v after a 0.4 s busy loop in a reaped child", cpu)
+		t.Fatalf("tree CPU %v after a busy loop in a reaped child", cpu)
 	}
 	if _, err := TreeCPU(1 << 30); err == nil {
 		t.Fatal("a missing process has a CPU time")
@@ -102,8 +105,16 @@ func TestMachineBusyGrows(t *testing.T) {
 
 // ThreadsCPU counts only the threads whose name has the prefix.
 func TestThreadsCPU(t *testing.T) {
-	end := time.Now().Add(150 * time.Millisecond)
-	for time.Now().Before(end) { // some CPU time on this process' threads
+	// Some CPU time on this process' threads: 150 ms of it by the
+	// process's own account, however long a loaded machine takes to give it.
+	var ru syscall.Rusage
+	cpuNow := func() time.Duration {
+		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+			t.Fatal(err)
+		}
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	for start := cpuNow(); cpuNow()-start < 150*time.Millisecond; {
 	}
 	all, err := ThreadsCPU(os.Getpid(), "")
 	if err != nil {
