@@ -77,9 +77,11 @@ fuzz:
 	  done; done
 
 # bench-media measures roomd against headless Chromium in a Janus meeting on
-# this machine (5 joins, 60 s windows, VP8 and H.264; several minutes) and
-# records the table in docs/benchmarks.md. Quick check that it works:
-# go run ./cmd/bench-media -window 10s -joins 2
+# this machine (5 joins, 60 s windows, VP8 and H.264, raw, MJPEG and H.264
+# cameras; about 20 minutes with BENCH_FLAGS='-retries -1', longer on a busy
+# machine without it) and records the table in docs/benchmarks.md. Quick
+# check that it works:
+# go run ./cmd/bench-media -window 10s -settle 3s -joins 2 -retries -1 -denoiser-frames 150
 bench-media: setup-apt build
 	BENCH_MEDIA_VIA='make bench-media' ./bin/bench-media -roomd ./bin/roomd -doc docs/benchmarks.md $(BENCH_FLAGS)
 

@@ -3,6 +3,28 @@
 // Chromium each join a Janus VideoRoom on this machine, send 720p30 and
 // receive one 720p30 participant, one after the other in one run.
 //
+// # Cameras
+//
+// Each subject runs with each camera of Options.Cameras, all playing the
+// same content: raw pictures (a Y4M), JPEG pictures (the Y4M turned into
+// MJPEG by ffmpeg; roomd decodes it with libjpeg-turbo, Chromium reads the
+// same file as its fake camera and decodes it itself) and, for roomd in
+// H.264 calls, an H.264 stream (ffmpeg's libx264, constrained baseline)
+// that roomd sends as it is. Chromium cannot take H.264 from a camera, so
+// that column is compared with Chromium on the MJPEG camera.
+//
+// # Like with like
+//
+// Chromium's page is loaded before each join and joins on a call, as roomd
+// joins on a console command; it subscribes to the peer as soon as it is
+// in the room, alongside publishing, as roomd does; its microphone has no
+// echo cancellation, noise suppression or gain control, which roomd does
+// not do either (PipeWire does it on the device). roomd runs with camera
+// privacy off and its microphone unmuted, so that it sends its camera and
+// not the privacy slate. libvpx's VP8 denoiser, which libwebrtc turns on
+// for cameras and roomd leaves off, cannot be switched in either, so its
+// cost is measured apart with ffmpeg's libvpx (Denoiser).
+//
 // # What is measured
 //
 // For each participant under test ("subject"): join command → first remote
@@ -14,7 +36,7 @@
 // participant decodes it.
 //
 // The other participant ("peer") is a second headless Chromium publishing
-// the same Y4M (ffmpeg's testsrc2) in the same codec and bitrate; its cost
+// the raw camera's Y4M (ffmpeg's testsrc2) in the same codec and bitrate; its cost
 // is reported for context only. Janus runs from internal/janustest in a
 // room per codec capped at Options.RoomBitrate, not the demo's 128 kbit/s.
 //

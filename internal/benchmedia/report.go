@@ -274,6 +274,8 @@ func (r *Report) Markdown(command string) string {
 const docNotes = `Notes:
 - Both sides encode with the same libraries at libwebrtc's real-time settings for the platform (libvpx VP8: cpu-used -6 on x86, one thread below 1080p on two cores, no look-ahead; OpenH264: one slice per picture, libwebrtc's thread count); roomd leaves out libvpx's denoiser, which Chromium turns on for cameras (its cost is measured apart, above); like Chromium it sends key frames only when asked (PLI). Every encode and decode runs on a C thread of its own, off the Go scheduler. roomd decodes with libvpx and OpenH264 (Chromium: libvpx and FFmpeg). This codec work is most of roomd's CPU and sets a floor under the CPU ratio; what roomd saves is the rest (rendering, capture, the page, inter-process traffic).
 - Chromium's microphone runs without echo cancellation, noise suppression and gain control (` + "`echoCancellation/noiseSuppression/autoGainControl: false`" + `): roomd does none of it either (on the device, PipeWire's echo-cancel module does it, outside both trees).
+- roomd runs with ` + "`unmute_policy = \"anyone\"`" + `, camera privacy turned off before the first join and the microphone unmuted right after each join command, so that it sends its camera and microphone as Chromium does (a join from the console otherwise starts with privacy on: roomd would send the privacy slate).
+- Asymmetries left: (1) the VP8 denoiser, on in Chromium and off in roomd, cannot be switched in either; its cost is measured apart (above), add it to roomd's VP8 figures to compare like with like. (2) Chromium cannot take H.264 from a camera, so roomd's H.264 camera is compared with Chromium on the MJPEG camera. (3) roomd keeps its camera open between calls once privacy is off; Chromium opens its fake camera in each join's getUserMedia, inside the timed join. (4) Chromium draws what it receives into its headless compositor, roomd into a memory file (or nowhere); neither reaches a real display. (5) Each decodes the MJPEG camera with its own code: roomd with libjpeg-turbo straight to 4:2:0, Chromium in its capture path. (6) The "roomd's whole tree ÷ its codec threads" figure counts the MJPEG decode as not codec work: it is capture.
 - *size n/a*: the subject did not report the size of that video.
 - Peak PSS is sampled during the last of the joins, so it includes whatever earlier calls left behind; the "out of a call" row shows how much that is.
 - "Everything else on the machine" is CPU used by other processes during the window (the benchmark itself included). A window in which it passed the limit (-max-other) was measured again; "(busy)" marks one that still passed it, whose figures are less trustworthy.
@@ -383,10 +385,11 @@ benchmark has its own section; its command rewrites only that section.
 
 const docHeading = `## Media: roomd against a browser participant (` + "`make bench-media`" + `)
 
-The real roomd binary (` + "`roomd --sim`" + `, sending a Y4M as its camera) and
-headless Chromium (the browser-kiosk way of joining, forced to keep its
-resolution) each join the same kind of Janus VideoRoom, one after the other
-in one run, with a second headless Chromium as the other participant.
+The real roomd binary (` + "`roomd --sim`" + `, its camera played from a file:
+raw pictures, MJPEG or H.264) and headless Chromium (the browser-kiosk way of
+joining, forced to keep its resolution, its fake camera playing the same
+raw or MJPEG file) each join the same kind of Janus VideoRoom, one after the
+other in one run, with a second headless Chromium as the other participant.
 internal/benchmedia documents how each figure is taken.
 `
 
