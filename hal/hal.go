@@ -98,6 +98,28 @@ type CameraPresets interface {
 	StorePreset(n int) error
 }
 
+// Polled is a sensor that says how often to read it: the interval its
+// board description gives. Sensors without it are read at the poller's
+// default.
+type Polled interface {
+	PollInterval() time.Duration
+}
+
+// WithInterval returns s, read every d (d > 0) by the sensor poller.
+func WithInterval(s Sensor, d time.Duration) Sensor {
+	if d <= 0 {
+		return s
+	}
+	return polledSensor{s, d}
+}
+
+type polledSensor struct {
+	Sensor
+	every time.Duration
+}
+
+func (p polledSensor) PollInterval() time.Duration { return p.every }
+
 // SerialLine is a byte stream to a control system: a real RS-232/USB serial
 // port or, on the simulated board, a pseudo-terminal.
 type SerialLine interface {

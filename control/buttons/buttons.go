@@ -26,7 +26,7 @@ type Options struct {
 	Logger         *slog.Logger
 	RepeatDelay    time.Duration // hold this long before volume repeats (default 500ms)
 	RepeatInterval time.Duration // then repeat this often (default 150ms)
-	SensorInterval time.Duration // how often sensors are read (default 10s)
+	SensorInterval time.Duration // how often sensors without an interval of their own are read (default 10s)
 }
 
 // Run forwards the board's inputs to the room until ctx ends.
@@ -55,8 +55,10 @@ func Run(ctx context.Context, r Room, b *hal.Board, o Options) error {
 	if sw, ok := b.Switches[hal.RoleMicSwitch]; ok {
 		wg.Go(func() { watchSwitch(ctx, r, sw, o.Logger) })
 	}
-	if len(b.Sensors) > 0 {
-		wg.Go(func() { pollSensors(ctx, r, b.Sensors, o) })
+	// Each sensor is read at the interval its board description gives
+	// (hal.Polled), the others at o.SensorInterval.
+	for every, sensors := range byInterval(b.Sensors, o.SensorInterval) {
+		wg.Go(func() { pollSensors(ctx, r, sensors, every, o) })
 	}
 	wg.Wait()
 	return nil
@@ -129,7 +131,23 @@ func watchSwitch(ctx context.Context, r Room, sw hal.Switch, log *slog.Logger) {
 	}
 }
 
-func pollSensors(ctx context.Context, r Room, sensors map[string]hal.Sensor, o Options) {
+// byInterval groups sensors by how often they are read.
+func byInterval(sensors map[string]hal.Sensor, def time.Duration) map[time.Duration]map[string]hal.Sensor {
+	out := map[time.Duration]map[string]hal.Sensor{}
+	for name, s := range sensors {
+		every := def
+		if p, ok := s.(hal.Polled); ok && p.PollInterval() > 0 {
+			every = p.PollInterval()
+		}
+		if out[every] == nil {
+			out[every] = map[string]hal.Sensor{}
+		}
+		out[every][name] = s
+	}
+	return out
+}
+
+func pollSensors(ctx context.Context, r Room, sensors map[string]hal.Sensor, every time.Duration, o Options) {
 	failing := map[string]bool{}
 	read := func() {
 		var env room.Environment
@@ -163,7 +181,7 @@ func pollSensors(ctx context.Context, r Room, sensors map[string]hal.Sensor, o O
 		}
 	}
 	read()
-	t := time.NewTicker(o.SensorInterval)
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {

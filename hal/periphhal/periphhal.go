@@ -174,7 +174,7 @@ func load(desc hal.Description, hw hardware, root string, log *slog.Logger) *hal
 			if err != nil {
 				return nil, err
 			}
-			b.Sensors[d.Role] = s
+			b.Sensors[d.Role] = hal.WithInterval(s, time.Duration(d.Interval))
 			return s, nil
 		})
 	}

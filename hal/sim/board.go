@@ -138,7 +138,7 @@ func New(desc hal.Description, opts *Options) (*Board, error) {
 	for _, d := range desc.Sensors {
 		if report(d.Role, "sensor", nil, d.Disabled) {
 			s := newSensor(d, b.faults, b.now)
-			b.sensors[d.Role], hw.Sensors[d.Role] = s, s
+			b.sensors[d.Role], hw.Sensors[d.Role] = s, hal.WithInterval(s, time.Duration(d.Interval))
 		}
 	}
 	for _, d := range desc.Serial {
