@@ -124,6 +124,9 @@ func (o *opener) open(frame []byte) ([]byte, bool) {
 	if o == nil {
 		return frame, true
 	}
+	if len(frame) == 0 {
+		return nil, false // padding, not a frame: nothing to count
+	}
 	out, err := o.decrypt(frame)
 	o.e.countDecrypt(o.id, err == nil)
 	return out, err == nil

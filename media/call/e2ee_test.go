@@ -55,6 +55,9 @@ func TestFrameCrypt(t *testing.T) {
 			t.Fatalf("frame %d opened twice", i)
 		}
 	}
+	if _, ok := op.open(nil); ok {
+		t.Fatal("an empty payload opened")
+	}
 	if d := e.stats.Decrypt["a#1"]; d.OK != 3 || d.Failed != 3 || d.Failing {
 		t.Fatalf("a#1: %+v", d)
 	}
