@@ -82,7 +82,7 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	// is one of the room's devices.
 	port := room.NewPort()
 	mediaHeap()
-	provs, stopSIP, err := callsetup.WithSIP(ctx, cfg.SIP, cfg.Room.Name, version, port.Report, log,
+	provs, stopSIP, err := callsetup.WithSIP(ctx, cfg.SIP, cfg.Media, cfg.Room.Name, version, port.Report, log,
 		call.Providers{janusprovider.Name: janusprovider.Provider{}, whipprovider.Name: whipprovider.Provider{}})
 	if err != nil {
 		return err

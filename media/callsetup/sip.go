@@ -21,7 +21,7 @@ import (
 // inbound calls ring the room through report. Without SIP, or when its
 // addresses cannot be bound (another roomd has them), it returns providers
 // as they are.
-func WithSIP(ctx context.Context, s roomdconfig.SIP, display, version string, report func(room.Report), log *slog.Logger, providers call.Providers) (call.Providers, func(), error) {
+func WithSIP(ctx context.Context, s roomdconfig.SIP, m roomdconfig.Media, display, version string, report func(room.Report), log *slog.Logger, providers call.Providers) (call.Providers, func(), error) {
 	if !s.Enabled() {
 		return providers, func() {}, nil
 	}
@@ -74,7 +74,8 @@ func WithSIP(ctx context.Context, s roomdconfig.SIP, display, version string, re
 	}
 	// Parse validated rtp_ports; a range is bound only when it is set.
 	first, last, _ := s.RTPPortRange()
-	p, err := sipprovider.New(sipprovider.Config{UA: u, Encryption: enc, Keying: keying, Inbound: in, RTPTimeout: time.Duration(s.RTPTimeoutSeconds) * time.Second, RTPPorts: rtpmedia.PortRange{First: first, Last: last}})
+	p, err := sipprovider.New(sipprovider.Config{UA: u, Encryption: enc, Keying: keying, Inbound: in, RTPTimeout: time.Duration(s.RTPTimeoutSeconds) * time.Second, RTPPorts: rtpmedia.PortRange{First: first, Last: last},
+		VideoRate: rtpmedia.RateConfig{Min: m.MinBitrate, Start: m.StartBitrate, Max: m.MaxBitrate}})
 	if err != nil {
 		u.Close()
 		return nil, nil, err

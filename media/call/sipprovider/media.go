@@ -41,6 +41,7 @@ func newMedia(addr netip.Addr, mime string, cfg Config, log *slog.Logger) (*call
 	if m.audio, err = rtpmedia.Listen(ip, rtpmedia.Audio, opts); err != nil {
 		return nil, err
 	}
+	opts.Rate = cfg.VideoRate
 	if m.video, err = rtpmedia.Listen(ip, rtpmedia.Video, opts); err != nil {
 		m.close()
 		return nil, err

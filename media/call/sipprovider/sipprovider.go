@@ -51,6 +51,10 @@ type Config struct {
 	// RTPPorts bounds the ports calls' media binds (sip.rtp_ports); the
 	// zero value lets the system choose.
 	RTPPorts rtpmedia.PortRange
+	// VideoRate bounds the video bitrate the loss-based controller sets
+	// (the room's media.min/start/max_bitrate); zero fields take
+	// rtpmedia's defaults.
+	VideoRate rtpmedia.RateConfig
 	// Inbound holds the ringing inbound calls a join with
 	// room.Meeting.Incoming answers; nil means the room answers none.
 	Inbound *Inbound
