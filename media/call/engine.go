@@ -17,7 +17,8 @@
 // sender (capture, encode, tracks); receive.go decoding what the meeting
 // sends; raw.go the same media for providers that carry it without a
 // PeerConnection (provider.RawMedia: SIP); stats.go the figures reported
-// to the room.
+// to the room; e2ee.go SFrame end-to-end encryption of the frames for
+// Janus links with e2ee=sframe (docs/e2ee.md).
 package call
 
 import (
