@@ -68,8 +68,9 @@ func CreateAdminToken(path string) error {
 }
 
 // AdminHandler serves the admin API: the CLI's operations over HTTPS for
-// consoles and scripts. Every request carries "Authorization: Bearer
-// TOKEN"; tokens are compared in constant time.
+// consoles and scripts, and f.Metrics at MetricsPath. Every request
+// carries "Authorization: Bearer TOKEN"; tokens are compared in constant
+// time.
 func (f *Fleet) AdminHandler(token []byte) http.Handler {
 	want := sha256.Sum256(token)
 	mux := http.NewServeMux()
@@ -82,7 +83,10 @@ func (f *Fleet) AdminHandler(token []byte) http.Handler {
 	mux.HandleFunc("GET "+p+"orgs/{org}/health", f.adminHealth)
 	mux.HandleFunc("POST "+p+"devices/{device}/approve", f.adminApprove)
 	mux.HandleFunc("POST "+p+"devices/{device}/revoke", f.adminRevoke)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	if f.Metrics != nil {
+		mux.Handle("GET "+MetricsPath, f.Metrics.Handler())
+	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		sum := sha256.Sum256([]byte(got))
 		if !ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
@@ -97,9 +101,15 @@ func (f *Fleet) AdminHandler(token []byte) http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxAdminBody)
-		f.Log.Info("admin request", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
+		if r.URL.Path != MetricsPath { // a scrape every few seconds would drown the log
+			f.Log.Info("admin request", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr)
+		}
 		mux.ServeHTTP(w, r)
 	})
+	if f.Metrics != nil {
+		return f.Metrics.Instrument("admin", h)
+	}
+	return h
 }
 
 // adminError answers with {"error": "..."} and a status that says what

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roomd/roomd/internal/fleetmetrics"
 	"github.com/roomd/roomd/provisioning"
 )
 
@@ -31,6 +32,9 @@ type Fleet struct {
 	// EnrollLimits throttle enrollment attempts; zero fields take their
 	// defaults.
 	EnrollLimits EnrollLimits
+	// Metrics, when not nil, counts and times both APIs' requests and is
+	// served at MetricsPath on the admin API; serveOn makes it.
+	Metrics *fleetmetrics.Metrics
 }
 
 func (f *Fleet) now() time.Time {
@@ -52,13 +56,17 @@ func (f *Fleet) validity() time.Duration {
 // can accept a recently expired one. Enrollment is throttled by
 // f.EnrollLimits.
 func (f *Fleet) Handler() http.Handler {
-	return f.handler(newEnrollGuard(f.EnrollLimits, f.now, f.Log))
+	h := f.handler(newEnrollGuard(f.EnrollLimits, f.now, f.Log))
+	if f.Metrics != nil {
+		return f.Metrics.Instrument("device", h)
+	}
+	return h
 }
 
 func (f *Fleet) handler(g *enrollGuard) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST "+provisioning.PathEnroll, f.enroll(g)) // limits its body after the throttle
-	mux.HandleFunc("GET "+provisioning.PathConfig, limitBody(maxGetBody, f.device(f.config, false)))
+	mux.HandleFunc(routeEnroll, f.enroll(g)) // limits its body after the throttle
+	mux.HandleFunc(routeConfig, limitBody(maxGetBody, f.device(f.config, false)))
 	mux.HandleFunc("POST "+provisioning.PathReport, limitBody(maxReportBody, f.device(f.report, false)))
 	mux.HandleFunc("POST "+provisioning.PathRenew, limitBody(maxRenewBody, f.device(f.renew, true)))
 	mux.HandleFunc("GET "+provisioning.PathRoots, limitBody(maxGetBody, f.roots))

@@ -309,6 +309,9 @@ func serveOn(ctx context.Context, f *Fleet, ln, aln net.Listener, adminToken []b
 	if o.PerAddress == 0 {
 		o.PerAddress = DefaultPerAddress
 	}
+	if f.Metrics == nil && aln != nil {
+		f.Metrics = f.newMetrics() // served on the admin API only
+	}
 	httpOpts := o.HTTP
 	httpOpts.Logger = f.Log
 	stopOnDone := func(srv *http.Server) {

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/roomd/roomd/internal/fleetmetrics"
 )
 
 // Errors the store returns; handlers branch on them.
@@ -89,6 +91,9 @@ type Store interface {
 	Bundle(ctx context.Context, device string) (version int64, raw []byte, err error)
 	AddReport(ctx context.Context, device string, at time.Time, report string) error
 	Fleet(ctx context.Context, org string) ([]Health, error)
+	// DeviceCounts counts every organisation's devices by state and by
+	// whether their last report is at or after since, for /metrics.
+	DeviceCounts(ctx context.Context, since time.Time) ([]fleetmetrics.DeviceCount, error)
 	Close() error
 }
 
@@ -390,6 +395,25 @@ func (s *sqlStore) Fleet(ctx context.Context, org string) ([]Health, error) {
 		hs = append(hs, h)
 	}
 	return hs, wrap(rows.Err())
+}
+
+func (s *sqlStore) DeviceCounts(ctx context.Context, since time.Time) ([]fleetmetrics.DeviceCount, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT d.state,
+		CASE WHEN r.at IS NULL THEN 'never' WHEN r.at >= ? THEN 'recent' ELSE 'silent' END AS reports, COUNT(*)
+		FROM devices d LEFT JOIN reports r ON r.device = d.id GROUP BY d.state, reports ORDER BY d.state, reports`), since.UnixMilli())
+	if err != nil {
+		return nil, wrap(err)
+	}
+	defer rows.Close()
+	var cs []fleetmetrics.DeviceCount
+	for rows.Next() {
+		var c fleetmetrics.DeviceCount
+		if err := rows.Scan(&c.State, &c.Reports, &c.Count); err != nil {
+			return nil, wrap(err)
+		}
+		cs = append(cs, c)
+	}
+	return cs, wrap(rows.Err())
 }
 
 func (s *sqlStore) Close() error { return s.db.Close() }

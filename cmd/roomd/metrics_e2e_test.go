@@ -3,63 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-
 	"github.com/roomd/roomd/control/consoleclient"
 	"github.com/roomd/roomd/internal/janustest"
+	"github.com/roomd/roomd/internal/metrics/metricstest"
 )
-
-// scrapeMetrics reads url (a /metrics endpoint) with Prometheus's text parser.
-func scrapeMetrics(t *testing.T, url string, header http.Header) map[string]*dto.MetricFamily {
-	t.Helper()
-	req, err := http.NewRequest("GET", url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header = header
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s", url, resp.Status)
-	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	return fams
-}
-
-// sample is the value of name's first series whose labels include all of
-// labels ("k=v"); ok is false when there is none.
-func sample(fams map[string]*dto.MetricFamily, name string, labels ...string) (v float64, ok bool) {
-	for _, m := range fams[name].GetMetric() {
-		have := map[string]string{}
-		for _, l := range m.GetLabel() {
-			have[l.GetName()] = l.GetValue()
-		}
-		match := true
-		for _, kv := range labels {
-			k, v, _ := strings.Cut(kv, "=")
-			match = match && have[k] == v
-		}
-		if match {
-			return m.GetGauge().GetValue() + m.GetCounter().GetValue() + float64(m.GetHistogram().GetSampleCount()), true
-		}
-	}
-	return 0, false
-}
 
 // The debug listener's /metrics follows a real call to Janus: in call with
 // frames and bits going out, carried by Janus over DTLS-SRTP with a named
@@ -73,7 +25,7 @@ func TestDaemonMetricsDuringCall(t *testing.T) {
 	url := d.debug + "/metrics"
 	t.Logf("roomd up after %v", time.Since(start))
 
-	fams := scrapeMetrics(t, url, nil)
+	fams := metricstest.Scrape(t, nil, url, nil)
 	for _, want := range []struct {
 		name   string
 		labels []string
@@ -85,7 +37,7 @@ func TestDaemonMetricsDuringCall(t *testing.T) {
 		{"roomd_sip_registration_state", []string{"state=off"}, 1},
 		{"roomd_device_state", []string{"device=mute_led", "state=loaded"}, 1},
 	} {
-		if v, ok := sample(fams, want.name, want.labels...); !ok || v != want.v {
+		if v, ok := fams.Value(want.name, want.labels...); !ok || v != want.v {
 			t.Errorf("before the call: %s%v = %v (present %v); want %v", want.name, want.labels, v, ok, want.v)
 		}
 	}
@@ -107,10 +59,10 @@ func TestDaemonMetricsDuringCall(t *testing.T) {
 	// The engine reports its figures every two seconds: wait for frames
 	// and a send bitrate.
 	for {
-		fams = scrapeMetrics(t, url, nil)
-		inCall, _ := sample(fams, "roomd_call_state", "state=in_call")
-		frames, _ := sample(fams, "roomd_call_video_frames_sent_total")
-		bitrate, _ := sample(fams, "roomd_call_send_bitrate_bits_per_second")
+		fams = metricstest.Scrape(t, nil, url, nil)
+		inCall, _ := fams.Value("roomd_call_state", "state=in_call")
+		frames, _ := fams.Value("roomd_call_video_frames_sent_total")
+		bitrate, _ := fams.Value("roomd_call_send_bitrate_bits_per_second")
 		if inCall == 1 && frames > 0 && bitrate > 0 {
 			t.Logf("in call after %v: %v frames sent, %v bit/s", time.Since(start), frames, bitrate)
 			break
@@ -124,22 +76,17 @@ func TestDaemonMetricsDuringCall(t *testing.T) {
 	if len(info) != 1 {
 		t.Fatalf("roomd_call_info has %d series; want 1", len(info))
 	}
-	labels := map[string]string{}
-	for _, l := range info[0].GetLabel() {
-		labels[l.GetName()] = l.GetValue()
-	}
+	labels := metricstest.Labels(info[0])
 	if labels["protocol"] != "Janus" || labels["encryption"] != "DTLS-SRTP" || labels["encoder"] == "" || labels["encoder"] == "other" {
 		t.Errorf("roomd_call_info labels %v; want protocol Janus, DTLS-SRTP and a known encoder", labels)
 	}
-	if v, ok := sample(fams, "roomd_call_send_frames_per_second"); !ok || v <= 0 {
+	if v, ok := fams.Value("roomd_call_send_frames_per_second"); !ok || v <= 0 {
 		t.Errorf("roomd_call_send_frames_per_second = %v (present %v)", v, ok)
 	}
-	for name, f := range fams {
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if strings.Contains(l.GetValue(), vr.PIN) || strings.Contains(l.GetValue(), fmt.Sprint(vr.ID)) || strings.Contains(l.GetValue(), "janus+") {
-					t.Errorf("%s label %s=%q names the meeting", name, l.GetName(), l.GetValue())
-				}
+	for name, values := range fams.LabelValues() {
+		for _, v := range values {
+			if strings.Contains(v, vr.PIN) || strings.Contains(v, fmt.Sprint(vr.ID)) || strings.Contains(v, "janus+") {
+				t.Errorf("%s label %q names the meeting", name, v)
 			}
 		}
 	}
@@ -148,8 +95,8 @@ func TestDaemonMetricsDuringCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	for {
-		fams = scrapeMetrics(t, url, nil)
-		if v, _ := sample(fams, "roomd_call_state", "state=idle"); v == 1 {
+		fams = metricstest.Scrape(t, nil, url, nil)
+		if v, _ := fams.Value("roomd_call_state", "state=idle"); v == 1 {
 			break
 		}
 		if ctx.Err() != nil {

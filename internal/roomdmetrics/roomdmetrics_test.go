@@ -1,18 +1,14 @@
 package roomdmetrics
 
 import (
-	"net/http"
 	"net/http/httptest"
 	"sort"
 	"strings"
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
-
 	"github.com/roomd/roomd/internal/metrics"
+	"github.com/roomd/roomd/internal/metrics/metricstest"
 	"github.com/roomd/roomd/media/call"
 	"github.com/roomd/roomd/room"
 )
@@ -32,50 +28,11 @@ func (l lastAt) LastPoll() time.Time    { return time.Time(l) }
 
 // scrape serves s's registry over HTTP and parses the answer with
 // Prometheus's own text parser.
-func scrape(t *testing.T, s Sources) map[string]*dto.MetricFamily {
+func scrape(t *testing.T, s Sources) metricstest.Families {
 	t.Helper()
 	srv := httptest.NewServer(metrics.Handler(NewRegistry(s)))
 	defer srv.Close()
-	resp, err := http.Get(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("scrape: %s", resp.Status)
-	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		t.Fatalf("parse: %v", err)
-	}
-	return fams
-}
-
-// value returns the value of name's series whose labels include want
-// ("k=v" pairs); ok is false when there is no such series.
-func value(fams map[string]*dto.MetricFamily, name string, want ...string) (v float64, ok bool) {
-	for _, m := range fams[name].GetMetric() {
-		labels := map[string]string{}
-		for _, l := range m.GetLabel() {
-			labels[l.GetName()] = l.GetValue()
-		}
-		match := true
-		for _, kv := range want {
-			k, v, _ := strings.Cut(kv, "=")
-			match = match && labels[k] == v
-		}
-		if !match {
-			continue
-		}
-		switch {
-		case m.Gauge != nil:
-			return m.Gauge.GetValue(), true
-		case m.Counter != nil:
-			return m.Counter.GetValue(), true
-		}
-	}
-	return 0, false
+	return metricstest.Scrape(t, nil, srv.URL, nil)
 }
 
 func TestCollectInCall(t *testing.T) {
@@ -85,7 +42,7 @@ func TestCollectInCall(t *testing.T) {
 		Meeting: room.Meeting{ID: "secret-meeting-id", URI: "janus+https://x.example/?room=1234", Title: "Board meeting"},
 		Media: room.CallMedia{Protocol: "Janus", Encryption: "DTLS-SRTP", Participants: 2, TargetBitrate: 1_500_000,
 			SendBitrate: 1_200_000, RecvBitrate: 800_000, LossPercent: 1.5, RTTMillis: 42, SendFPS: 15, Width: 320, Height: 180,
-			Encoder: "hardware: no V4L2 M2M H.264 encoder found (/dev/video11 missing); using openh264 software (H.264)",
+			Encoder:  "hardware: no V4L2 M2M H.264 encoder found (/dev/video11 missing); using openh264 software (H.264)",
 			Received: []room.ReceivedVideo{{Participant: "Alice Example", FPS: 15}}},
 		MicMute:            true,
 		Hardware:           []room.Device{{Name: "mute_led", Kind: "led", State: "loaded"}, {Name: "sensor", Kind: "sensor", State: "failed", Reason: "i2c: no device"}},
@@ -130,7 +87,7 @@ func TestCollectInCall(t *testing.T) {
 		{"roomd_sip_registration_state", []string{"state=registered"}, 1},
 		{"roomd_sip_registration_state", []string{"state=failed"}, 0},
 	} {
-		got, ok := value(fams, tc.name, tc.labels...)
+		got, ok := fams.Value(tc.name, tc.labels...)
 		if !ok || got != tc.want {
 			t.Errorf("%s%v = %v (present %v); want %v", tc.name, tc.labels, got, ok, tc.want)
 		}
@@ -140,13 +97,11 @@ func TestCollectInCall(t *testing.T) {
 	}
 	// Privacy: nothing about the meeting, its link, people or the SIP
 	// account reaches a label.
-	for name, f := range fams {
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				for _, secret := range []string{"secret-meeting-id", "x.example", "Board meeting", "Alice", "Bob", "pbx.example", "/dev/video11"} {
-					if strings.Contains(l.GetValue(), secret) {
-						t.Errorf("%s label %s=%q carries %q", name, l.GetName(), l.GetValue(), secret)
-					}
+	for name, values := range fams.LabelValues() {
+		for _, v := range values {
+			for _, secret := range []string{"secret-meeting-id", "x.example", "Board meeting", "Alice", "Bob", "pbx.example", "/dev/video11"} {
+				if strings.Contains(v, secret) {
+					t.Errorf("%s label %q carries %q", name, v, secret)
 				}
 			}
 		}
@@ -157,10 +112,10 @@ func TestCollectInCall(t *testing.T) {
 // leave their metrics out.
 func TestCollectIdle(t *testing.T) {
 	fams := scrape(t, Sources{Room: &fakeRoom{s: room.State{Call: room.Idle}}})
-	if v, ok := value(fams, "roomd_call_state", "state=idle"); !ok || v != 1 {
+	if v, ok := fams.Value("roomd_call_state", "state=idle"); !ok || v != 1 {
 		t.Errorf("roomd_call_state{state=idle} = %v, %v", v, ok)
 	}
-	if v, ok := value(fams, "roomd_sip_registration_state", "state=off"); !ok || v != 1 {
+	if v, ok := fams.Value("roomd_sip_registration_state", "state=off"); !ok || v != 1 {
 		t.Errorf("roomd_sip_registration_state{state=off} = %v, %v (an empty status is Off)", v, ok)
 	}
 	var absent []string
