@@ -22,6 +22,7 @@ const (
 	RolePresence     = "presence"    // occupancy (PIR on a GPIO line)
 	RoleConsole      = "console"     // the serial control port
 	RoleBacklight    = "backlight"   // the display's brightness (sysfs or DDC/CI)
+	RoleCamera       = "camera_ptz"  // moves the camera to presets (VISCA or UVC controls)
 )
 
 // OutputDesc describes an LED or relay on a GPIO line.

@@ -188,7 +188,10 @@ type Board struct {
 	// Backlight is the display's brightness control; nil when the board
 	// has none (the report says why, under RoleBacklight).
 	Backlight Backlight
-	Report    Report
+	// Camera moves the camera to presets; nil when it cannot (the report
+	// says why, under the "camera_ptz" role).
+	Camera CameraPresets
+	Report Report
 	// Close releases every device that loaded.
 	Close func() error
 }

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/creack/pty"
+
 	"github.com/roomd/roomd/hal"
 )
 
@@ -51,4 +53,16 @@ func fakeBacklight(t *testing.T, brightness string) string {
 		}
 	}
 	return root
+}
+
+// ptyPath is the slave side of a pseudo-terminal, a serial port nobody
+// answers on.
+func ptyPath(t *testing.T) string {
+	t.Helper()
+	m, s, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close(); s.Close() })
+	return s.Name()
 }

@@ -12,6 +12,7 @@ import (
 	"periph.io/x/conn/v3/i2c/i2ctest"
 
 	"github.com/roomd/roomd/hal"
+	"github.com/roomd/roomd/hal/ptz"
 )
 
 func rpi4(t *testing.T) hal.Description {
@@ -45,6 +46,7 @@ func roles(d hal.Description) map[string]string {
 		r[s.Role] = "serial"
 	}
 	r[hal.RoleBacklight] = "backlight" // every board says whether it has one
+	r[ptz.RoleCamera] = "camera"       // and whether its camera moves
 	return r
 }
 
@@ -100,7 +102,7 @@ func TestLoadOnThisMachine(t *testing.T) {
 		for role, kind := range roles(desc) {
 			absent := false
 			switch {
-			case kind == "backlight":
+			case kind == "backlight", kind == "camera":
 				continue // optional: skipped when absent, see TestBoardBacklight
 			case kind == "serial":
 				absent = !hasSerial
@@ -153,7 +155,7 @@ func TestLoadDisabledRolesAreSkipped(t *testing.T) {
 
 	// On fake hardware: a disabled role is never even looked up.
 	hw := &fakeHardware{chips: []gpioChip{piChip()}}
-	b = load(desc, hw, t.TempDir(), discardLogger())
+	b = load(desc, hw, t.TempDir(), "", discardLogger())
 	defer b.Close()
 	for _, line := range []string{"GPIO17", "GPIO27", "GPIO22", "GPIO5", "GPIO26"} {
 		if slices.Contains(hw.requests, "gpio:"+line) {
@@ -179,7 +181,8 @@ func TestLoadEveryRoleOnFakeHardware(t *testing.T) {
 		buses: map[string]*i2ctest.Playback{"1": bus},
 		ports: map[string]*pipeLine{"auto": console},
 	}
-	b := load(desc, hw, fakeBacklight(t, "0"), discardLogger())
+	desc.CameraControl = "visca:" + ptyPath(t) // a PTZ camera's serial port
+	b := load(desc, hw, fakeBacklight(t, "0"), "", discardLogger())
 	got := checkReport(t, desc, b.Report)
 	for role, s := range got {
 		if s.State != hal.Loaded {
@@ -269,7 +272,7 @@ func TestLoadFailuresAreReported(t *testing.T) {
 		buses:   map[string]*i2ctest.Playback{"1": {DontPanic: true}}, // nothing answers
 		panicOn: "GPIO16",
 	}
-	b := load(desc, hw, t.TempDir(), discardLogger())
+	b := load(desc, hw, t.TempDir(), "", discardLogger())
 	defer b.Close()
 	got := checkReport(t, desc, b.Report)
 	for _, tc := range []struct {
@@ -303,9 +306,10 @@ func TestLoadFailuresAreReported(t *testing.T) {
 }
 
 func TestLoadNamesAnUnnamedBoard(t *testing.T) {
-	b := load(hal.Description{}, &fakeHardware{}, t.TempDir(), discardLogger())
-	// Only the backlight, which every board reports (here: none found).
-	if b.Name == "" || len(b.Report) != 1 || b.Report[0].Name != hal.RoleBacklight || b.Close() != nil {
+	b := load(hal.Description{}, &fakeHardware{}, t.TempDir(), "", discardLogger())
+	// Only the backlight and the camera control, which every board
+	// reports (here: none).
+	if b.Name == "" || len(b.Report) != 2 || b.Report[0].Name != hal.RoleBacklight || b.Close() != nil {
 		t.Fatalf("empty description: name %q, report %v", b.Name, b.Report)
 	}
 }

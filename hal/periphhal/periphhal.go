@@ -38,6 +38,7 @@ import (
 
 	"github.com/roomd/roomd/hal"
 	"github.com/roomd/roomd/hal/backlight"
+	"github.com/roomd/roomd/hal/ptz"
 )
 
 // ErrClosed is returned by a device used after its board was closed.
@@ -50,6 +51,9 @@ type Options struct {
 	// Root is where /sys and /dev are looked up for the display's
 	// backlight; "" means "/".
 	Root string
+	// CameraPresets is the file a UVC camera's presets are kept in
+	// (camera_control = "uvc:…"); "" keeps them in memory only.
+	CameraPresets string
 }
 
 func (o *Options) logger() *slog.Logger {
@@ -68,7 +72,24 @@ func Load(desc hal.Description, opts *Options) *hal.Board {
 	if opts != nil && opts.Root != "" {
 		root = opts.Root
 	}
-	return load(desc, newPeriphHardware(log), root, log)
+	var presets string
+	if opts != nil {
+		presets = opts.CameraPresets
+	}
+	return load(desc, newPeriphHardware(log), root, presets, log)
+}
+
+// withCamera adds the camera's preset control to a loaded board, and
+// releases it with the board.
+func withCamera(b *hal.Board, spec, presetsFile string, log *slog.Logger) {
+	cam, c, st := ptz.Load(spec, presetsFile)
+	log.Debug("periphhal: role", "role", st.Name, "kind", st.Kind, "state", st.State, "reason", st.Reason)
+	b.Report = append(b.Report, st)
+	b.Camera = cam
+	if c != nil {
+		closeBoard := b.Close
+		b.Close = sync.OnceValue(func() error { return errors.Join(c.Close(), closeBoard()) })
+	}
 }
 
 // withBacklight adds the display's backlight to a loaded board, and
@@ -112,7 +133,7 @@ type loader struct {
 	used    map[gpio.PinIO]string // GPIO line -> role that has it
 }
 
-func load(desc hal.Description, hw hardware, root string, log *slog.Logger) *hal.Board {
+func load(desc hal.Description, hw hardware, root, cameraPresets string, log *slog.Logger) *hal.Board {
 	name := desc.Name
 	if name == "" {
 		name = "custom"
@@ -194,6 +215,7 @@ func load(desc hal.Description, hw hardware, root string, log *slog.Logger) *hal
 
 	b.Close = closeOnce(l.closers)
 	withBacklight(b, root, desc.Backlight, log)
+	withCamera(b, desc.CameraControl, cameraPresets, log)
 	loaded, skipped, failed := b.Report.Counts()
 	log.Info("periphhal: board loaded", "loaded", loaded, "skipped", skipped, "failed", failed)
 	return b

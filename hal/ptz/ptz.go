@@ -21,7 +21,7 @@ import (
 )
 
 // RoleCamera is the camera control's role in a board's report.
-const RoleCamera = "camera_ptz"
+const RoleCamera = hal.RoleCamera
 
 // ErrNoCamera means the room has no camera that can move to presets.
 var ErrNoCamera = errors.New("ptz: this room's camera cannot move to presets (no PTZ controls, no VISCA camera described)")

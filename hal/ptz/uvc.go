@@ -46,7 +46,7 @@ type UVC struct {
 var _ hal.CameraPresets = (*UVC)(nil)
 
 // NewUVC drives dev's pan, tilt and zoom controls, with the presets kept in
-// path. A presets file that cannot be read is set aside (NAME.corrupt-TIME)
+// path ("" keeps them in memory only). A presets file that cannot be read is set aside (NAME.corrupt-TIME)
 // and the camera starts without presets; set aside says where it went.
 func NewUVC(dev Controls, path string) (u *UVC, setAside string, err error) {
 	u = &UVC{dev: dev, path: path, presets: map[string]map[string]int32{}}
@@ -64,6 +64,9 @@ func NewUVC(dev Controls, path string) (u *UVC, setAside string, err error) {
 	}
 	if len(u.ctrls) == 0 {
 		return nil, "", ErrNoPTZ
+	}
+	if path == "" {
+		return u, "", nil
 	}
 	if _, err := statefile.LoadJSON(path, &u.presets); err != nil {
 		u.presets = map[string]map[string]int32{}
@@ -90,6 +93,9 @@ func (u *UVC) StorePreset(n int) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.presets[strconv.Itoa(n)] = pos
+	if u.path == "" {
+		return nil
+	}
 	if err := statefile.SaveJSON(u.path, u.presets, 0o600); err != nil {
 		delete(u.presets, strconv.Itoa(n))
 		return fmt.Errorf("ptz: saving camera presets: %w", err)

@@ -55,3 +55,43 @@ func TestBacklight(t *testing.T) {
 		t.Error("Brightness ok without a backlight")
 	}
 }
+
+// The simulated camera moves to presets through hal.Board, fails on
+// demand, and is absent when camera_control is "none".
+func TestCamera(t *testing.T) {
+	desc, _ := hal.Profile("sim")
+	b, err := sim.New(desc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	cam := b.Hardware().Camera
+	if cam == nil {
+		t.Fatal("no camera control on the simulated board")
+	}
+	if err := cam.RecallPreset(3); err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := b.CameraPreset(); !ok || p != 3 {
+		t.Errorf("camera at preset %d (%v), want 3", p, ok)
+	}
+	if cam.RecallPreset(16) == nil || cam.StorePreset(0) == nil {
+		t.Error("a preset out of 1..15 accepted")
+	}
+	b.Fail(hal.RoleCamera, nil)
+	if err := cam.RecallPreset(2); !errors.Is(err, sim.ErrInjected) {
+		t.Errorf("failing camera: %v", err)
+	}
+	if p, _ := b.CameraPreset(); p != 3 {
+		t.Errorf("a failing camera moved to %d", p)
+	}
+	desc.CameraControl = "none"
+	nb, err := sim.New(desc, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nb.Close()
+	if nb.Hardware().Camera != nil {
+		t.Error("camera loaded though described as none")
+	}
+}

@@ -39,6 +39,7 @@ type Board struct {
 	buttons, switches map[string]*input
 	sensors           map[string]*sensor
 	backlight         *backlight // nil when described as "none"
+	camera            *camera    // nil when camera_control is "none"
 	cables            map[string]*cable
 	kinds             map[string]string // loaded role -> kind
 	skipped           map[string]string // skipped or failed role -> kind
@@ -156,6 +157,11 @@ func New(desc hal.Description, opts *Options) (*Board, error) {
 	if report(hal.RoleBacklight, "backlight", nil, desc.Backlight == "none") {
 		b.backlight = &backlight{faults: b.faults, percent: 100}
 		hw.Backlight = b.backlight
+	}
+	// And a camera that moves to presets, unless described as "none".
+	if report(hal.RoleCamera, "camera", nil, desc.CameraControl == "none") {
+		b.camera = &camera{faults: b.faults, presets: map[int]int{}}
+		hw.Camera = b.camera
 	}
 	loaded, skipped, failed := hw.Report.Counts()
 	b.log.Info("sim: board loaded", "board", desc.Name, "loaded", loaded, "skipped", skipped, "failed", failed)

@@ -73,8 +73,8 @@ func TestHardwareLoadsEveryRole(t *testing.T) {
 	defer b.Close()
 	hw := b.Hardware()
 	loaded, skipped, failed := hw.Report.Counts()
-	if loaded != 11 || skipped != 1 || failed != 0 {
-		t.Errorf("report counts = %d loaded, %d skipped, %d failed; want 11 (the backlight too), 1, 0\n%+v", loaded, skipped, failed, hw.Report)
+	if loaded != 12 || skipped != 1 || failed != 0 {
+		t.Errorf("report counts = %d loaded, %d skipped, %d failed; want 12 (the backlight and camera too), 1, 0\n%+v", loaded, skipped, failed, hw.Report)
 	}
 	if len(hw.LEDs) != 2 || len(hw.Relays) != 1 || len(hw.Buttons) != 3 || len(hw.Switches) != 1 || len(hw.Sensors) != 2 || len(hw.Serial) != 1 {
 		t.Errorf("hardware = %+v", hw)

@@ -69,7 +69,7 @@ func TestHandler(t *testing.T) {
 		if got := st.Serial[hal.RoleConsole].Path; got == "" || got != b.SerialPath(hal.RoleConsole) {
 			t.Errorf("serial path %q, want %q", got, b.SerialPath(hal.RoleConsole))
 		}
-		if !st.LEDs[hal.RoleMuteLED] || len(st.Buttons) != 4 || len(st.Devices) != 12 || st.Brightness == nil || *st.Brightness != 100 || st.Sensors[hal.RoleEnvSensor][hal.Temperature] == 0 {
+		if !st.LEDs[hal.RoleMuteLED] || len(st.Buttons) != 4 || len(st.Devices) != 13 || st.CameraPreset == nil || st.Brightness == nil || *st.Brightness != 100 || st.Sensors[hal.RoleEnvSensor][hal.Temperature] == 0 {
 			t.Errorf("state = %+v", st)
 		}
 	})

@@ -17,10 +17,13 @@ type State struct {
 	Serial   map[string]SerialState              `json:"serial"`
 	// Brightness is the display's backlight in percent; absent when the
 	// board has none.
-	Brightness *int              `json:"brightness,omitempty"`
-	Toggles    map[string]bool   `json:"toggles"` // devices given to Wrap
-	Faults     map[string]string `json:"faults"`  // role -> injected error
-	Devices    []DeviceState     `json:"devices"` // the load report
+	Brightness *int `json:"brightness,omitempty"`
+	// CameraPreset is the preset the camera last moved to (0: none);
+	// absent when the board's camera does not move.
+	CameraPreset *int              `json:"camera_preset,omitempty"`
+	Toggles      map[string]bool   `json:"toggles"` // devices given to Wrap
+	Faults       map[string]string `json:"faults"`  // role -> injected error
+	Devices      []DeviceState     `json:"devices"` // the load report
 	// Errors holds wrapped devices that could not be read back.
 	Errors map[string]string `json:"errors,omitempty"`
 }
@@ -73,6 +76,9 @@ func (b *Board) State() State {
 	}
 	if p, ok := b.Brightness(); ok {
 		s.Brightness = &p
+	}
+	if p, ok := b.CameraPreset(); ok {
+		s.CameraPreset = &p
 	}
 	for role, c := range b.cables {
 		s.Serial[role] = SerialState{
