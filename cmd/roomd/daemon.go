@@ -18,6 +18,7 @@ import (
 	"github.com/roomd/roomd/control/buttons"
 	"github.com/roomd/roomd/control/feedback"
 	"github.com/roomd/roomd/hal"
+	"github.com/roomd/roomd/hal/ptz"
 	"github.com/roomd/roomd/internal/damagedfiles"
 	"github.com/roomd/roomd/internal/debugserver"
 	"github.com/roomd/roomd/internal/metrics"
@@ -100,6 +101,8 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 		CallLED: output(b.LEDs, hal.RoleCallLED),
 		Calls:   mp.Engine,
 		Speaker: mp.Mixer,
+		// A recall on a camera that cannot move is refused, saying why.
+		Presets: ptz.NewPresets(b.Camera),
 	}
 	// The provisioning client needs the room; the room reaches it through
 	// this queue, which the client drains once it is made.
@@ -134,8 +137,9 @@ func runDaemon(ctx context.Context, cfg *Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	applier := apply.New(apply.Targets{PINs: pins, Schedule: runner, Caps: mp.Engine, Policy: rules, Room: rm, Users: users}, log)
-	health := roomport.Health{Room: rm, Calls: cq, Software: version, Started: time.Now()}
+	applier := apply.New(apply.Targets{PINs: pins, Schedule: runner, Caps: mp.Engine, Policy: rules, Room: rm, Users: users,
+		Backlight: b.Backlight, Camera: b.Camera}, log)
+	health := roomport.Health{Room: rm, Calls: cq, Software: version, Started: time.Now(), Unapplied: applier}
 	fleet, fleetErr := newFleet(cfg, rm, applier, runner, health, damaged.Kick, b.Name, log)
 	if fleetErr != nil {
 		log.Error("roomd: provisioning not started; the room runs on its local configuration", "err", fleetErr)

@@ -23,7 +23,7 @@ func TestDaemonEnrollsWithFleetd(t *testing.T) {
 	// nobody can log in on the serial port.
 	f := startTestFleet(t, dir, fmt.Sprintf(`{"room":{"name":"Fjord (fleet)","time_zone":"Europe/Oslo"},"poll_seconds":10,
 		"pins":{"serial_hash":%q},"camera":{"privacy_default":true},"media":{"max_width":640,"max_bitrate_kbps":800},
-		"display":{"sleep_after_minutes":30}}`, testtool.PINHash(t, "4711")))
+		"display":{"sleep_after_minutes":30,"brightness":40}}`, testtool.PINHash(t, "4711")))
 	code, port, keys := f.code, f.port, f.keys
 
 	cfg := filepath.Join(dir, "roomd.toml")
@@ -80,6 +80,13 @@ start_delay = "10ms"
 	for status("Video Camera Privacy") != "On" {
 		if ctx.Err() != nil {
 			t.Fatalf("camera privacy default not applied: %s", status("Video Camera Privacy"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The bundle's brightness reaches the simulated display's backlight.
+	for simBoard(t, d).Brightness != 40 {
+		if ctx.Err() != nil {
+			t.Fatalf("display brightness not applied: %d%%", simBoard(t, d).Brightness)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

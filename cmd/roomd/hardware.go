@@ -32,7 +32,7 @@ func loadHardware(desc hal.Description, cfg *Config, log *slog.Logger) (*hardwar
 	if err := desc.Validate(); err != nil {
 		return nil, err
 	}
-	b := periphhal.Load(desc, &periphhal.Options{Logger: log})
+	b := periphhal.Load(desc, &periphhal.Options{Logger: log, CameraPresets: filepath.Join(cfg.StateDir, "camera-presets.json")})
 	return &hardware{
 		board: b,
 		wrap:  func(_ string, t room.Toggle) room.Toggle { return t },
