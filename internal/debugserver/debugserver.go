@@ -1,8 +1,9 @@
 // Package debugserver is roomd's debug endpoint, served on a loopback
-// address when debug.listen is set on the simulated board: the board's
-// poke page and buttons, the room's state, the screen as a PNG, the call's
-// media figures, the process's goroutines and live heap (for leak
-// checks from outside the process), and Prometheus metrics at /metrics.
+// address when debug.listen is set: the simulated board's poke page and
+// buttons (on the sim only), and on every board the room's state, the
+// screen as a PNG, the call's media figures, the process's goroutines and
+// live heap (for leak checks from outside the process), and Prometheus
+// metrics at /metrics.
 //
 // Its JSON has snake_case keys, and fields holding nothing are left out
 // (no null, "" or zero times); [Decode] reads /room and /media back into
@@ -34,7 +35,8 @@ const csp = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 's
 
 // Options are what the endpoint shows.
 type Options struct {
-	// Board serves every path not below: the simulated board's page.
+	// Board serves every path not below: the simulated board's page;
+	// nil on real boards, which have no poke page.
 	Board http.Handler
 	// Room is shown at /room; *room.Room has Snapshot.
 	Room interface{ Snapshot() room.State }
@@ -53,7 +55,9 @@ type Options struct {
 // security headers.
 func Handler(o Options) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/", o.Board)
+	if o.Board != nil {
+		mux.Handle("/", o.Board)
+	}
 	mux.HandleFunc("GET /room", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, jsonView(o.Room.Snapshot()), true) })
 	mux.Handle("GET /display.png", display.SnapshotHandler(o.Display))
 	// For leak checks from outside the process (TestSoakSurfaces).
@@ -91,7 +95,11 @@ func Serve(ctx context.Context, ln net.Listener, o Options) {
 	ln = netguard.Listen(ln, netguard.Options{Name: "debug", Logger: log})
 	// The default 60 s write timeout outlasts the longest sim button hold (30 s).
 	srv := netguard.NewHTTPServer(Handler(o), netguard.ServerOptions{MaxBodyBytes: 1 << 20, Logger: log})
-	log.Info("roomd: simulated board endpoint", "url", "http://"+ln.Addr().String()+"/")
+	if o.Board != nil {
+		log.Info("roomd: simulated board endpoint", "url", "http://"+ln.Addr().String()+"/")
+	} else {
+		log.Info("roomd: debug endpoint", "url", "http://"+ln.Addr().String()+"/metrics")
+	}
 	served := make(chan struct{})
 	go func() {
 		defer close(served)

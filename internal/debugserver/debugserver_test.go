@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -96,5 +97,32 @@ func TestEndpoints(t *testing.T) {
 	}
 	if _, err := http.Get(base + "/room"); err == nil {
 		t.Error("still served after Serve returned")
+	}
+}
+
+// On a real board (no poke page) the endpoint serves the room's parts and
+// /metrics, answers 404 elsewhere, and keeps its loopback-host check.
+func TestRealBoardServesMetrics(t *testing.T) {
+	o := options()
+	o.Board = nil
+	o.Metrics = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "roomd_call_state 1\n") })
+	h := Handler(o)
+	for _, tc := range []struct {
+		path, host string
+		want       int
+		body       string
+	}{
+		{"/metrics", "127.0.0.1:8089", http.StatusOK, "roomd_call_state 1\n"},
+		{"/room", "localhost:8089", http.StatusOK, ""},
+		{"/sim", "127.0.0.1:8089", http.StatusNotFound, ""},
+		{"/metrics", "evil.example:8089", http.StatusMisdirectedRequest, ""},
+	} {
+		req := httptest.NewRequest("GET", "http://"+tc.host+tc.path, nil)
+		req.RemoteAddr = "127.0.0.1:40000"
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != tc.want || (tc.body != "" && rec.Body.String() != tc.body) {
+			t.Errorf("GET %s (Host %s): %d %q; want %d %q", tc.path, tc.host, rec.Code, rec.Body.String(), tc.want, tc.body)
+		}
 	}
 }
