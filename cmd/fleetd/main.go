@@ -327,7 +327,7 @@ func serveOn(ctx context.Context, f *Fleet, ln, aln net.Listener, adminToken []b
 		// network) and no client certificates: the token authenticates.
 		atc := tc.Clone()
 		atc.ClientAuth = tls.NoClientCert
-		asrv := netguard.NewHTTPServer(f.AdminHandler(adminToken), httpOpts)
+		asrv := netguard.NewHTTPServer(f.AdminSite(adminToken), httpOpts) // the admin API and the console
 		asrv.TLSConfig = atc
 		stopOnDone(asrv)
 		gl := netguard.Listen(aln, netguard.Options{Name: "fleetd admin API", Logger: f.Log})
