@@ -1,6 +1,7 @@
 // Package hal describes the room appliance's hardware as small interfaces:
-// buttons, indicator LEDs, relays, the mic-mute switch, environment sensors and
-// serial lines, plus the board description that says which GPIO line or I2C
+// buttons, indicator LEDs, relays, the mic-mute switch, environment sensors,
+// serial lines, the display's backlight and the camera's presets, plus the
+// board description that says which GPIO line or I2C
 // address does what.
 //
 // Code that uses hardware depends only on this package. Drivers live apart:

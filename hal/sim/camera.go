@@ -24,19 +24,16 @@ var _ hal.CameraPresets = (*camera)(nil)
 const simMaxPreset = 15
 
 func (c *camera) RecallPreset(n int) error {
-	if err := c.faults.check(hal.RoleCamera); err != nil {
-		return err
-	}
-	if n < 1 || n > simMaxPreset {
-		return fmt.Errorf("sim: preset %d is not in 1..%d", n, simMaxPreset)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.position, c.preset = c.presets[n], n
-	return nil
+	return c.do(n, func() { c.position, c.preset = c.presets[n], n })
 }
 
 func (c *camera) StorePreset(n int) error {
+	return c.do(n, func() { c.presets[n] = c.position })
+}
+
+// do runs op on the camera's state for preset n, unless a fault is
+// injected or n is out of range.
+func (c *camera) do(n int, op func()) error {
 	if err := c.faults.check(hal.RoleCamera); err != nil {
 		return err
 	}
@@ -45,7 +42,7 @@ func (c *camera) StorePreset(n int) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.presets[n] = c.position
+	op()
 	return nil
 }
 

@@ -5,7 +5,9 @@
 // real: buttons deliver edges through hal.Input.Watch, LEDs and relays keep
 // the level they are driven to, sensors report what they are told, and serial
 // lines are real pseudo-terminals opened through go.bug.st/serial exactly like
-// a USB adapter.
+// a USB adapter. The display has a backlight ([Board.Brightness]) and the
+// camera moves to presets ([Board.CameraPreset]), unless the description
+// says "none" for backlight or camera_control.
 //
 // # Using it from tests
 //
