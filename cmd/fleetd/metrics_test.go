@@ -90,7 +90,7 @@ func TestMetricsOnAdminListener(t *testing.T) {
 		t.Errorf("%v requests on %s, %v polls counted", configRequests, routeConfig, polls)
 	}
 	if n, _ := fams.Value("fleetd_http_requests_total", "api=admin", "route=unmatched", "code=401"); n != 2 {
-		t.Errorf("refused admin requests counted %v; want 2", n)
+		t.Errorf("refused admin requests counted %v; want 2: %v", n, fams["fleetd_http_requests_total"])
 	}
 	if n, _ := fams.Value("fleetd_devices", "state=active", "reports=recent"); n != 1 {
 		t.Errorf("fleetd_devices{state=active,reports=recent} = %v; want 1", n)

@@ -112,11 +112,15 @@ func (m *Metrics) Handler() http.Handler { return metrics.Handler(m.registry) }
 
 // Instrument counts and times h's requests under api ("device" or
 // "admin"). h must route with an http.ServeMux so the request carries
-// its Pattern once served.
+// its Pattern once served; a pattern an outer mux set is not h's route.
 func (m *Metrics) Instrument(api string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		// A shallow copy without the pattern of a mux h may sit under:
+		// only h's own routing names the route.
+		r = r.WithContext(r.Context())
+		r.Pattern = ""
 		h.ServeHTTP(sw, r)
 		route := r.Pattern
 		if route == "" {

@@ -82,7 +82,10 @@ func TestInstrument(t *testing.T) {
 		w.Write([]byte("bundle"))
 	})
 	mux.HandleFunc("POST /enroll", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusAccepted) })
-	dev := httptest.NewServer(m.Instrument("device", mux))
+	// Under an outer mux whose catch-all pattern is not a route of ours.
+	outer := http.NewServeMux()
+	outer.Handle("/", m.Instrument("device", mux))
+	dev := httptest.NewServer(outer)
 	defer dev.Close()
 	for _, p := range []string{"/config", "/config?new=1", "/config", "/devices/d1/secret", "/devices/d2/secret"} {
 		resp, err := http.Get(dev.URL + p)
