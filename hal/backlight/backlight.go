@@ -147,7 +147,7 @@ func (s *Sysfs) SetBrightness(percent int) error {
 	p := filepath.Join(s.dir, "brightness")
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC, 0)
 	if err != nil {
-		return fmt.Errorf("backlight: %w (roomd needs write access: the image's udev rule gives it to the video group)", err)
+		return fmt.Errorf("backlight: %w (roomd needs write access to it: see docs/hardware.md for the udev rule)", err)
 	}
 	_, err = f.WriteString(strconv.Itoa(fromPercent(percent, s.max)) + "\n")
 	if cerr := f.Close(); err == nil {
