@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -10,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roomd/roomd/control/consoleclient"
 	"github.com/roomd/roomd/internal/janustest"
 )
 
@@ -45,17 +43,9 @@ func TestDaemonJoinsJanus(t *testing.T) {
 	j := janustest.Start(t, nil)
 	vr := janustest.DefaultRooms()[0]
 	d := startCallRoomd(t, "")
-	c, err := consoleclient.Dial(filepath.Join(d.run, "control.sock"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	link := fmt.Sprintf("janus+%s?room=%d", strings.TrimSuffix(j.URL, "/"), vr.ID)
-	if _, err := c.Exec(ctx, fmt.Sprintf(`xCommand Call Join Uri: "%s" Passcode: "%s"`, link, vr.PIN)); err != nil {
-		t.Fatal(err)
-	}
+	c, link := joinJanus(ctx, t, d, j, vr)
 	status := func(path string) string {
 		lines, err := c.Exec(ctx, "xStatus "+path)
 		if err != nil {

@@ -13,6 +13,22 @@ import (
 	"github.com/roomd/roomd/internal/metrics/metricstest"
 )
 
+// joinJanus has d join vr on j through its control socket, and returns
+// the console client (closed when t ends) and the meeting link.
+func joinJanus(ctx context.Context, t *testing.T, d *daemonUnderTest, j *janustest.Server, vr janustest.Room) (*consoleclient.Client, string) {
+	t.Helper()
+	c, err := consoleclient.Dial(filepath.Join(d.run, "control.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	link := fmt.Sprintf("janus+%s?room=%d", strings.TrimSuffix(j.URL, "/"), vr.ID)
+	if _, err := c.Exec(ctx, fmt.Sprintf(`xCommand Call Join Uri: "%s" Passcode: "%s"`, link, vr.PIN)); err != nil {
+		t.Fatal(err)
+	}
+	return c, link
+}
+
 // The debug listener's /metrics follows a real call to Janus: in call with
 // frames and bits going out, carried by Janus over DTLS-SRTP with a named
 // encoder, then idle again; and no label carries the meeting.
@@ -45,17 +61,9 @@ func TestDaemonMetricsDuringCall(t *testing.T) {
 		t.Error("go_goroutines missing: the runtime collectors are not registered")
 	}
 
-	c, err := consoleclient.Dial(filepath.Join(d.run, "control.sock"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	link := fmt.Sprintf("janus+%s?room=%d", strings.TrimSuffix(j.URL, "/"), vr.ID)
-	if _, err := c.Exec(ctx, fmt.Sprintf(`xCommand Call Join Uri: "%s" Passcode: "%s"`, link, vr.PIN)); err != nil {
-		t.Fatal(err)
-	}
+	c, _ := joinJanus(ctx, t, d, j, vr)
 	// The engine reports its figures every two seconds: wait for frames
 	// and a send bitrate.
 	for {
