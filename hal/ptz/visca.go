@@ -45,6 +45,7 @@ type VISCA struct {
 	readErr chan error // closed when the line's reader ends
 
 	mu        sync.Mutex // one command in flight
+	orphan    int        // socket of a command ACKed that timed out before completing; -1 for none
 	closeOnce sync.Once
 }
 
@@ -69,7 +70,7 @@ func NewVISCA(line io.ReadWriteCloser, o *VISCAOptions) *VISCA {
 		o = &VISCAOptions{}
 	}
 	v := &VISCA{line: line, addr: 1, ack: o.AckTimeout, done: o.DoneTimeout,
-		replies: make(chan []byte, 16), readErr: make(chan error, 1)}
+		replies: make(chan []byte, 16), readErr: make(chan error, 1), orphan: -1}
 	if o.Address >= 1 && o.Address <= 7 {
 		v.addr = byte(o.Address)
 	}
@@ -156,12 +157,17 @@ func (v *VISCA) command(payload ...byte) error {
 			if socket < 0 {
 				return fmt.Errorf("%w within %v (no ACK to % X; check the cable, baud rate and camera address)", ErrVISCATimeout, v.ack, msg)
 			}
+			v.orphan = socket // its completion may still come: not ours
 			return fmt.Errorf("%w within %v (ACKed, never completed)", ErrVISCATimeout, v.done)
 		case r := <-v.replies:
 			if len(r) < 3 || r[0] != byte(from) {
 				continue // another camera on the chain, or noise
 			}
 			kind, z := r[1]&0xF0, int(r[1]&0x0F)
+			if socket < 0 && z == v.orphan && kind != 0x40 {
+				v.orphan = -1 // the late end of the command that timed out
+				continue
+			}
 			switch {
 			case kind == 0x40 && len(r) == 3 && socket < 0:
 				socket = z

@@ -217,3 +217,48 @@ func TestPresetsWithoutCamera(t *testing.T) {
 		t.Errorf("unknown kind: %+v", st)
 	}
 }
+
+// The completion of a command that timed out, arriving late, is not taken
+// for the next command's.
+func TestVISCALateCompletionIsNotTheNextCommands(t *testing.T) {
+	a, b := io.Pipe()
+	c, d := io.Pipe()
+	v := NewVISCA(struct {
+		io.Reader
+		io.WriteCloser
+	}{a, d}, &VISCAOptions{AckTimeout: time.Second, DoneTimeout: 50 * time.Millisecond})
+	defer v.Close()
+	defer b.Close()
+	defer c.Close()
+	cmds := make(chan []byte)
+	go func() {
+		buf := make([]byte, 16)
+		for {
+			n, err := c.Read(buf)
+			if err != nil {
+				close(cmds)
+				return
+			}
+			cmds <- append([]byte(nil), buf[:n]...)
+		}
+	}()
+	errs := make(chan error)
+	go func() { errs <- v.RecallPreset(1) }()
+	<-cmds
+	b.Write([]byte{0x90, 0x41, 0xFF}) // ACK on socket 1, then nothing in time
+	if err := <-errs; !errors.Is(err, ErrVISCATimeout) {
+		t.Fatalf("first recall: %v", err)
+	}
+	go func() { errs <- v.RecallPreset(2) }()
+	<-cmds
+	b.Write([]byte{0x90, 0x51, 0xFF}) // the first command's late completion
+	select {
+	case err := <-errs:
+		t.Fatalf("the late completion ended the second recall: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	b.Write([]byte{0x90, 0x42, 0xFF, 0x90, 0x52, 0xFF}) // the second's ACK and completion
+	if err := <-errs; err != nil {
+		t.Fatalf("second recall: %v", err)
+	}
+}
