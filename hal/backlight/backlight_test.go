@@ -3,6 +3,7 @@ package backlight
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -174,7 +175,10 @@ func TestDDCBrightness(t *testing.T) {
 		t.Errorf("garbled reply: %v", err)
 	}
 	// A display that stays silent (no DDC/CI) is refused too.
-	if _, err := NewDDC("i2c-7", &bytes.Buffer{}, func(time.Duration) {}); err == nil {
+	if _, err := NewDDC("i2c-7", struct {
+		io.Reader
+		io.Writer
+	}{bytes.NewReader(nil), io.Discard}, func(time.Duration) {}); err == nil {
 		t.Error("silent display accepted")
 	}
 }
