@@ -3,18 +3,16 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/roomd/roomd/internal/browsertest"
+	"github.com/roomd/roomd/internal/testtool"
 )
 
 // consoleBrowser is headless Debian Chromium showing the fleet console at
@@ -28,33 +26,7 @@ func startConsoleBrowser(t *testing.T) *consoleBrowser {
 	t.Helper()
 	// The admin listener's certificate is from the fleet's own CA.
 	ctx := browsertest.Launch(t, chromedp.Flag("ignore-certificate-errors", true), chromedp.Flag("hide-scrollbars", true), chromedp.Flag("lang", "en-GB"))
-	var mu sync.Mutex
-	var errs []string
-	chromedp.Listen(ctx, func(ev any) {
-		var d *cdpruntime.ExceptionDetails
-		switch e := ev.(type) {
-		case *cdpruntime.EventExceptionThrown:
-			d = e.ExceptionDetails
-		case cdpruntime.EventExceptionThrown:
-			d = e.ExceptionDetails
-		}
-		if d != nil {
-			msg := d.Text
-			if d.Exception != nil {
-				msg += " " + d.Exception.Description
-			}
-			mu.Lock()
-			errs = append(errs, fmt.Sprintf("%s:%d: %s", d.URL, d.LineNumber+1, msg))
-			mu.Unlock()
-		}
-	})
-	t.Cleanup(func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, e := range errs {
-			t.Errorf("script error in the console: %s", e)
-		}
-	})
+	browsertest.FailOnScriptErrors(t, ctx, "the fleet console")
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1440, 900)); err != nil {
 		t.Fatal(err)
 	}
@@ -123,6 +95,7 @@ func (b *consoleBrowser) shoot(name string) {
 // validation refuses, with its error on the page, then a good one), on
 // fleetd's serve path.
 func TestConsoleBrowser(t *testing.T) {
+	testtool.SkipInShortMode(t, "Chromium")
 	ctx := context.Background()
 	sf := startServe(t, serveOptions{}, nil)
 	seedConsoleRooms(t, sf.f)
