@@ -176,72 +176,48 @@ func TestVISCAErrorsAndTimeouts(t *testing.T) {
 	}
 }
 
-// ACK then nothing: the completion timeout, not the ACK one.
-func TestVISCACompletionTimeout(t *testing.T) {
+// pipedVISCA is a VISCA camera over in-memory pipes: the test reads each
+// command from cmds and answers by writing to camera.
+func pipedVISCA(t *testing.T) (v *VISCA, cmds <-chan []byte, camera io.Writer) {
+	t.Helper()
 	a, b := io.Pipe()
 	c, d := io.Pipe()
-	v := NewVISCA(struct {
+	v = NewVISCA(struct {
 		io.Reader
 		io.WriteCloser
 	}{a, d}, &VISCAOptions{AckTimeout: time.Second, DoneTimeout: 50 * time.Millisecond})
-	defer v.Close()
+	t.Cleanup(func() { v.Close(); b.Close(); c.Close() })
+	ch := make(chan []byte)
 	go func() {
+		defer close(ch)
 		buf := make([]byte, 16)
 		for {
-			if _, err := c.Read(buf); err != nil {
+			n, err := c.Read(buf)
+			if err != nil {
 				return
 			}
-			b.Write([]byte{0x90, 0x42, 0xFF})
+			ch <- append([]byte(nil), buf[:n]...)
 		}
 	}()
-	if err := v.RecallPreset(1); !errors.Is(err, ErrVISCATimeout) || !strings.Contains(err.Error(), "never completed") {
-		t.Errorf("err %v", err)
-	}
-	b.Close()
-	c.Close()
+	return v, ch, b
 }
 
-// A room without a camera that moves refuses, naming why.
-func TestPresetsWithoutCamera(t *testing.T) {
-	p := NewPresets(nil)
-	if err := p.SetLevel(1); !errors.Is(err, ErrNoCamera) {
+// ACK then nothing: the completion timeout, not the ACK one.
+func TestVISCACompletionTimeout(t *testing.T) {
+	v, cmds, camera := pipedVISCA(t)
+	errs := make(chan error)
+	go func() { errs <- v.RecallPreset(1) }()
+	<-cmds
+	camera.Write([]byte{0x90, 0x42, 0xFF})
+	if err := <-errs; !errors.Is(err, ErrVISCATimeout) || !strings.Contains(err.Error(), "never completed") {
 		t.Errorf("err %v", err)
-	}
-	if _, _, st := Load("", ""); st.State != hal.Skipped {
-		t.Errorf("no camera described: %+v", st)
-	}
-	if _, _, st := Load("visca:/dev/ttyNOPE", ""); st.State != hal.Failed {
-		t.Errorf("missing port: %+v", st)
-	}
-	if _, _, st := Load("onvif:cam", ""); st.State != hal.Failed {
-		t.Errorf("unknown kind: %+v", st)
 	}
 }
 
 // The completion of a command that timed out, arriving late, is not taken
 // for the next command's.
 func TestVISCALateCompletionIsNotTheNextCommands(t *testing.T) {
-	a, b := io.Pipe()
-	c, d := io.Pipe()
-	v := NewVISCA(struct {
-		io.Reader
-		io.WriteCloser
-	}{a, d}, &VISCAOptions{AckTimeout: time.Second, DoneTimeout: 50 * time.Millisecond})
-	defer v.Close()
-	defer b.Close()
-	defer c.Close()
-	cmds := make(chan []byte)
-	go func() {
-		buf := make([]byte, 16)
-		for {
-			n, err := c.Read(buf)
-			if err != nil {
-				close(cmds)
-				return
-			}
-			cmds <- append([]byte(nil), buf[:n]...)
-		}
-	}()
+	v, cmds, b := pipedVISCA(t)
 	errs := make(chan error)
 	go func() { errs <- v.RecallPreset(1) }()
 	<-cmds
@@ -260,5 +236,22 @@ func TestVISCALateCompletionIsNotTheNextCommands(t *testing.T) {
 	b.Write([]byte{0x90, 0x42, 0xFF, 0x90, 0x52, 0xFF}) // the second's ACK and completion
 	if err := <-errs; err != nil {
 		t.Fatalf("second recall: %v", err)
+	}
+}
+
+// A room without a camera that moves refuses, naming why.
+func TestPresetsWithoutCamera(t *testing.T) {
+	p := NewPresets(nil)
+	if err := p.SetLevel(1); !errors.Is(err, ErrNoCamera) {
+		t.Errorf("err %v", err)
+	}
+	if _, _, st := Load("", ""); st.State != hal.Skipped {
+		t.Errorf("no camera described: %+v", st)
+	}
+	if _, _, st := Load("visca:/dev/ttyNOPE", ""); st.State != hal.Failed {
+		t.Errorf("missing port: %+v", st)
+	}
+	if _, _, st := Load("onvif:cam", ""); st.State != hal.Failed {
+		t.Errorf("unknown kind: %+v", st)
 	}
 }
