@@ -160,7 +160,7 @@ func (c *console) serveLogin(w http.ResponseWriter, r *http.Request) {
 		adminError(w, http.StatusForbidden, errors.New("fleetd: missing or wrong X-CSRF-Token; reload the console"))
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	r.Body = http.MaxBytesReader(w, r.Body, maxAdminBody)
 	var in consoleLogin
 	if err := readStrict(r, &in); err != nil {
 		adminStatus(w, err)

@@ -231,7 +231,7 @@ func TestConsoleRefusesForgedRequests(t *testing.T) {
 		code int
 	}{
 		{"no CSRF token", map[string]string{"X-CSRF-Token": ""}, http.StatusForbidden},
-		{"the anonymous CSRF token", map[string]string{"X-CSRF-Token": f.consoleCSRFForTest("")}, http.StatusForbidden},
+		{"the anonymous CSRF token", map[string]string{"X-CSRF-Token": anonymousCSRF(f)}, http.StatusForbidden},
 		{"another origin", map[string]string{"Origin": "https://evil.example"}, http.StatusForbidden},
 		{"http origin", map[string]string{"Origin": strings.Replace(srv.URL, "https", "http", 1)}, http.StatusForbidden},
 		{"no origin", map[string]string{"Origin": ""}, http.StatusForbidden},
@@ -252,10 +252,10 @@ func TestConsoleRefusesForgedRequests(t *testing.T) {
 	c.want(http.StatusNoContent, "POST", approve, "{}", nil)
 }
 
-// consoleCSRFForTest is the CSRF token of a session nonce as f's console
-// (with the test token) makes it.
-func (f *Fleet) consoleCSRFForTest(nonce string) string {
-	return newConsole(f, []byte(consoleTestToken)).csrf(nonce)
+// anonymousCSRF is the CSRF token f's console (with the test token) hands
+// out before sign-in.
+func anonymousCSRF(f *Fleet) string {
+	return newConsole(f, []byte(consoleTestToken)).csrf("")
 }
 
 // Each action of the console does what the admin API does, with its
