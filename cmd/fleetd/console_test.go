@@ -215,15 +215,22 @@ func TestConsoleAuth(t *testing.T) {
 	c.want(http.StatusUnauthorized, "GET", health, "", nil)
 }
 
+// signedInConsole serves consoleFleet's console and signs a client in.
+func signedInConsole(t *testing.T) (*Fleet, *consoleClient) {
+	t.Helper()
+	f := consoleFleet(t, nil)
+	srv := httptest.NewTLSServer(f.AdminSite([]byte(consoleTestToken)))
+	t.Cleanup(srv.Close)
+	c := newConsoleClient(t, srv)
+	c.signIn(consoleTestToken)
+	return f, c
+}
+
 // A state change through the console needs the session's CSRF token, the
 // console's own origin and a JSON body; anything else is refused and
 // changes nothing.
 func TestConsoleRefusesForgedRequests(t *testing.T) {
-	f := consoleFleet(t, nil)
-	srv := httptest.NewTLSServer(f.AdminSite([]byte(consoleTestToken)))
-	defer srv.Close()
-	c := newConsoleClient(t, srv)
-	c.signIn(consoleTestToken)
+	f, c := signedInConsole(t)
 	approve := ConsolePrefix + "api/admin/v1/devices/dev-birch/approve"
 	for _, tc := range []struct {
 		name string
@@ -233,7 +240,7 @@ func TestConsoleRefusesForgedRequests(t *testing.T) {
 		{"no CSRF token", map[string]string{"X-CSRF-Token": ""}, http.StatusForbidden},
 		{"the anonymous CSRF token", map[string]string{"X-CSRF-Token": anonymousCSRF(f)}, http.StatusForbidden},
 		{"another origin", map[string]string{"Origin": "https://evil.example"}, http.StatusForbidden},
-		{"http origin", map[string]string{"Origin": strings.Replace(srv.URL, "https", "http", 1)}, http.StatusForbidden},
+		{"http origin", map[string]string{"Origin": strings.Replace(c.base, "https", "http", 1)}, http.StatusForbidden},
 		{"no origin", map[string]string{"Origin": ""}, http.StatusForbidden},
 		{"null origin", map[string]string{"Origin": "null"}, http.StatusForbidden},
 		{"cross-site fetch", map[string]string{"Sec-Fetch-Site": "cross-site"}, http.StatusForbidden},
@@ -264,11 +271,7 @@ func anonymousCSRF(f *Fleet) string {
 // valid), and the rooms' health as the reports hold it.
 func TestConsoleActions(t *testing.T) {
 	ctx := context.Background()
-	f := consoleFleet(t, nil)
-	srv := httptest.NewTLSServer(f.AdminSite([]byte(consoleTestToken)))
-	defer srv.Close()
-	c := newConsoleClient(t, srv)
-	c.signIn(consoleTestToken)
+	f, c := signedInConsole(t)
 	api := ConsolePrefix + "api/admin/v1/"
 
 	var ds []AdminDevice
