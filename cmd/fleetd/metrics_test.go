@@ -105,6 +105,10 @@ func TestMetricsOnAdminListener(t *testing.T) {
 	if _, p := rm.snapshot(); p.State != room.Enrolled {
 		t.Errorf("device: %v", p.State)
 	}
+	// The device side of the same polls (roomd_provisioning_last_poll_age_seconds).
+	if lp := cl.LastPoll(); lp.IsZero() || time.Since(lp) > 10*time.Second {
+		t.Errorf("device's LastPoll = %v after answered polls", lp)
+	}
 	// The scrape before this one is timed too.
 	again := metricstest.Scrape(t, hc, url, auth)
 	if n, _ := again.Value("fleetd_http_request_duration_seconds", "api=admin", "route=GET "+MetricsPath); n < 1 {

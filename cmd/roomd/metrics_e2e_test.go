@@ -31,15 +31,15 @@ func joinJanus(ctx context.Context, t *testing.T, d *daemonUnderTest, j *januste
 
 // The debug listener's /metrics follows a real call to Janus: in call with
 // frames and bits going out, carried by Janus over DTLS-SRTP with a named
-// encoder, then idle again; and no label carries the meeting.
+// encoder, then idle again; and no label carries the meeting. Before the
+// call: devices, provisioning, SIP, and the age of the calendar fetched
+// from a real HTTPS feed.
 func TestDaemonMetricsDuringCall(t *testing.T) {
-	start := time.Now()
 	j := janustest.Start(t, nil)
-	t.Logf("janus up after %v", time.Since(start))
 	vr := janustest.DefaultRooms()[0]
-	d := startCallRoomd(t, "")
+	feed, ca := serveICS(t, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//roomd//metrics test//EN\r\nEND:VCALENDAR\r\n")
+	d := startCallRoomd(t, "[schedule]\nurl = \""+feed.URL+"/room.ics\"\n", "SSL_CERT_FILE="+ca)
 	url := d.debug + "/metrics"
-	t.Logf("roomd up after %v", time.Since(start))
 
 	fams := metricstest.Scrape(t, nil, url, nil)
 	for _, want := range []struct {
@@ -57,6 +57,21 @@ func TestDaemonMetricsDuringCall(t *testing.T) {
 			t.Errorf("before the call: %s%v = %v (present %v); want %v", want.name, want.labels, v, ok, want.v)
 		}
 	}
+	// The calendar is fetched at start: its age is seconds, not minutes.
+	age, ok := fams.Value("roomd_schedule_last_fetch_age_seconds")
+	for deadline := time.Now().Add(20 * time.Second); !ok; age, ok = fams.Value("roomd_schedule_last_fetch_age_seconds") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no roomd_schedule_last_fetch_age_seconds: the calendar was never fetched\n%s", d.logs())
+		}
+		time.Sleep(100 * time.Millisecond)
+		fams = metricstest.Scrape(t, nil, url, nil)
+	}
+	if age < 0 || age > 30 {
+		t.Errorf("roomd_schedule_last_fetch_age_seconds = %v just after the fetch", age)
+	}
+	if v, ok := fams.Value("roomd_schedule_stale"); !ok || v != 0 {
+		t.Errorf("roomd_schedule_stale = %v (present %v) with the feed answering", v, ok)
+	}
 	if _, ok := fams["go_goroutines"]; !ok {
 		t.Error("go_goroutines missing: the runtime collectors are not registered")
 	}
@@ -72,7 +87,7 @@ func TestDaemonMetricsDuringCall(t *testing.T) {
 		frames, _ := fams.Value("roomd_call_video_frames_sent_total")
 		bitrate, _ := fams.Value("roomd_call_send_bitrate_bits_per_second")
 		if inCall == 1 && frames > 0 && bitrate > 0 {
-			t.Logf("in call after %v: %v frames sent, %v bit/s", time.Since(start), frames, bitrate)
+			t.Logf("in call: %v frames sent, %v bit/s", frames, bitrate)
 			break
 		}
 		if ctx.Err() != nil {
