@@ -138,8 +138,8 @@ func checkEncoder(c EncoderCheck, rep *EncoderReport) error {
 			enc.Close()
 			cfg.Memory = v4l2.MemoryMMAP
 			enc, err = v4l2m2m.New(cfg)
-		} else if err := cam.export(); err != nil {
-			rep.MemoryNote = err.Error()
+		} else if xerr := cam.export(); xerr != nil {
+			rep.MemoryNote = xerr.Error()
 			enc.Close()
 			cfg.Memory = v4l2.MemoryMMAP
 			enc, err = v4l2m2m.New(cfg)
