@@ -10,14 +10,20 @@ import (
 	"github.com/roomd/roomd/internal/janustest"
 )
 
+// startRoom starts Janus and makes a small camera file for a test's
+// browsers; ctx bounds the test.
+func startRoom(t *testing.T) (*janustest.Server, janustest.Room, string, context.Context) {
+	j := janustest.Start(t, nil)
+	y4m := MakeY4M(t, 320, 180, 15, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return j, janustest.DefaultRooms()[0], y4m, ctx
+}
+
 // Two browsers in one room each decode the other: the harness itself works
 // before it is used to judge roomd.
 func TestTwoBrowsersSeeEachOther(t *testing.T) {
-	j := janustest.Start(t, nil)
-	room := janustest.DefaultRooms()[0]
-	y4m := MakeY4M(t, 320, 180, 15, 2)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	j, room, y4m, ctx := startRoom(t)
 	var bs []*Browser
 	for i, name := range []string{"alice", "bob"} {
 		b := Start(t, Options{FakeVideo: y4m})
@@ -53,11 +59,7 @@ func TestTwoBrowsersSeeEachOther(t *testing.T) {
 // microphone without echo cancellation, noise suppression or gain control
 // (RawAudio) and receives the one already publishing (SubscribeEarly).
 func TestOpenThenJoin(t *testing.T) {
-	j := janustest.Start(t, nil)
-	room := janustest.DefaultRooms()[0]
-	y4m := MakeY4M(t, 320, 180, 15, 2)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	j, room, y4m, ctx := startRoom(t)
 	alice := Start(t, Options{FakeVideo: y4m})
 	if err := alice.Join(ctx, Join{WebSocket: j.URL, Room: room.ID, PIN: room.PIN, Display: "alice", Width: 320, Height: 180, FPS: 15}); err != nil {
 		t.Fatal(err)
