@@ -2,6 +2,7 @@ package sipprovider
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"fmt"
 	"log/slog"
@@ -53,6 +54,9 @@ func newMedia(addr netip.Addr, mime string, cfg Config, log *slog.Logger) (*call
 		Encryption:  cfg.Encryption,
 		Keying:      cfg.Keying,
 		VideoCodecs: []string{videoCodecName(mime)},
+		// Used only to answer an offer with ICE, as an ICE-lite agent;
+		// roomd's own offers carry no ICE.
+		ICE: newICECredentials(),
 	}
 	if cfg.Encryption != sdp.EncryptionOff && cfg.Keying == sdp.KeyingDTLS {
 		cert, fp, err := rtpmedia.NewCertificate()
@@ -203,4 +207,12 @@ func (n *negotiator) held() bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.onHold
+}
+
+// newICECredentials are a call's own ICE-lite ufrag and password (RFC
+// 8839 §5.4: at least 4 and 22 characters; these are 8 and 26 of
+// base32, 130 bits in the password). The password is a secret: it goes
+// into the SDP answer and nowhere else.
+func newICECredentials() *sdp.ICE {
+	return &sdp.ICE{Ufrag: rand.Text()[:8], Pwd: rand.Text(), Lite: true}
 }

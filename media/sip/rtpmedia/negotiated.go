@@ -47,6 +47,9 @@ func RemoteFrom(s *sdp.Stream, cert *tls.Certificate) (Remote, error) {
 	if s.DTMF != nil {
 		r.DTMF, r.DTMFClockRate, r.DTMFReceivePT = s.DTMF.PT, uint32(s.DTMF.ClockRate), s.DTMF.ReceivePT
 	}
+	if s.LocalICE != nil && s.ICE != nil {
+		r.ICE = &ICEParams{LocalUfrag: s.LocalICE.Ufrag, LocalPwd: s.LocalICE.Pwd, RemoteUfrag: s.ICE.Ufrag}
+	}
 	switch s.Crypto.Method {
 	case sdp.Plain:
 	case sdp.SDES:

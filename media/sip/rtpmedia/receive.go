@@ -78,6 +78,10 @@ func (s *Stream) readRTP(ctx context.Context, rcv *receiver) {
 			continue
 		}
 		b := append([]byte(nil), buf[:n]...) // the reorder buffer keeps packets
+		if s.ice != nil && isSTUN(b) {
+			s.answerSTUN(s.rtp, &s.rtpDst, b, from, s.rtcp == nil)
+			continue
+		}
 		if s.dtls != nil && isDTLS(b) {
 			s.dtls.deliver(b)
 			continue

@@ -118,6 +118,10 @@ type Remote struct {
 	// is plain RTP.
 	SRTP *SRTPKeys
 	DTLS *DTLSParams
+	// ICE, when roomd answered an offer with ICE, makes the stream an
+	// ICE-lite agent: it answers the far end's connectivity checks and
+	// sends to the pair the far end nominates. Nil: no ICE.
+	ICE *ICEParams
 	// MaxBitrate is the far end's b=TIAS or b=AS in bit/s, a cap on the
 	// video target; 0 means none.
 	MaxBitrate int

@@ -134,6 +134,10 @@ func (s *Stream) readRTCP(ctx context.Context) {
 			continue
 		}
 		b := append([]byte(nil), buf[:n]...)
+		if s.ice != nil && isSTUN(b) {
+			s.answerSTUN(s.rtcp, &s.rtcpDst, b, from, false)
+			continue
+		}
 		if s.dtlsRTCP != nil && isDTLS(b) {
 			s.dtlsRTCP.deliver(b)
 			continue

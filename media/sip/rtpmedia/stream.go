@@ -112,6 +112,9 @@ type Stream struct {
 	// component's association, dtlsRTCP the RTCP one's without rtcp-mux.
 	encrypted      bool
 	dtls, dtlsRTCP *dtlsPacketConn
+	// ice answers connectivity checks when roomd answered with ICE-lite;
+	// nil otherwise.
+	ice *iceResponder
 
 	sendMu   sync.Mutex // sequence numbers, timestamps, SRTP out, the payloader
 	srtpOut  *srtp.Context
@@ -197,6 +200,9 @@ func (s *Stream) Start(ctx context.Context, r Remote, h Handlers) error {
 		if !r.RTCPMux && s.rtcp != nil {
 			s.dtlsRTCP = newDTLSPacketConn(s.rtcp, &s.rtcpDst, true)
 		}
+	}
+	if r.ICE != nil {
+		s.ice = newICEResponder(*r.ICE)
 	}
 	s.remote, s.h = r, h
 	rc := r.Codec

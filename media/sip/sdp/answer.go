@@ -96,11 +96,12 @@ func (s *Session) answerMedia(m *remoteMedia, kind Kind, want Direction) (*Strea
 			kind, m.formatNames(), strings.Join(s.codecNames(kind), ", "))
 	}
 	l.formats = formats
-	if m.ice != nil && m.ice.Ufrag != "" {
-		l.ice = s.cfg.ICE
+	if m.ice != nil && m.ice.Ufrag != "" && s.cfg.ICE != nil {
+		l.ice = s.cfg.ICE.withHostCandidates(s.cfg.Address, l.port, l.rtcpMux)
 	}
 	st := s.newStream(m, kind, want, codecs, dtmf)
 	st.Crypto = cr
+	st.LocalICE = l.ice
 	l.dir = st.Direction
 	if kind == Audio {
 		l.ptime = audioPTime

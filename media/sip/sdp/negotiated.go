@@ -97,6 +97,9 @@ type Stream struct {
 	Crypto     Crypto
 	// ICE is the far end's ICE description, or nil.
 	ICE *ICE
+	// LocalICE is roomd's ICE description in the answer (credentials and
+	// host candidates), nil when roomd answered without ICE.
+	LocalICE *ICE
 }
 
 // Codec returns the codec roomd sends.

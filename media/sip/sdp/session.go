@@ -111,7 +111,8 @@ func (s *Session) port(k Kind) int {
 // offerLine is roomd's first offer for one kind of media.
 func (s *Session) offerLine(k Kind, dir Direction) line {
 	proto, sdes, dtls := s.offerProto()
-	l := line{kind: k, port: s.port(k), proto: proto, dir: dir, rtcpMux: true, ice: s.cfg.ICE, offer: true}
+	l := line{kind: k, port: s.port(k), proto: proto, dir: dir, rtcpMux: true, offer: true}
+	// roomd offers without ICE: as an offerer it is not an ICE agent.
 	if sdes {
 		for i, suite := range srtpkey.Suites() {
 			l.sdes = append(l.sdes, sdesLine{tag: i + 1, suite: suite, key: s.keys[k]})
