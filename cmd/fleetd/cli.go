@@ -269,6 +269,9 @@ func isPostgres(dsn string) bool {
 // checkStatePaths refuses a missing database file or key directory that
 // the command may not make, naming the flag to set.
 func checkStatePaths(dsn, keyDir string, use stateUse) error {
+	if use == noState {
+		return nil
+	}
 	fi, err := os.Stat(keyDir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && use < newState:
