@@ -44,7 +44,7 @@ func checkEncoder(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&c.Encoder, "encoder", "", "encoder node (default: the first that makes -codec)")
 	codec := fs.String("codec", "H264", "coded format's fourcc (FWHT for vicodec)")
 	fs.IntVar(&c.Width, "width", 640, "picture width")
-	fs.IntVar(&c.Height, "height", 360, "picture height")
+	fs.IntVar(&c.Height, "height", 480, "picture height")
 	fs.Float64Var(&c.FPS, "fps", 30, "frame rate")
 	fs.IntVar(&c.Frames, "frames", 30, "frames to encode")
 	fs.IntVar(&c.BitRate, "bitrate", 500_000, "target bitrate in bit/s")

@@ -85,7 +85,7 @@ func realDrivers(t *testing.T, v *vm) {
 	for _, memory := range []string{"dmabuf", "mmap"} {
 		t.Run("EncodeFWHT/"+memory, func(t *testing.T) {
 			v.t = t
-			out, code := v.sh("roomd --check-encoder -camera /dev/video0 -codec FWHT -width 640 -height 360 -fps 10 -frames 20 -memory " + memory)
+			out, code := v.sh("roomd --check-encoder -camera /dev/video0 -codec FWHT -width 640 -height 480 -fps 10 -frames 20 -memory " + memory)
 			t.Logf("roomd --check-encoder (exit %d):\n%s", code, out)
 			var r hwcheck.EncoderReport
 			if err := json.Unmarshal([]byte(out), &r); err != nil {

@@ -25,8 +25,9 @@ type EncoderCheck struct {
 	Encoder string
 	// Compressed is the coded format; 0 means H.264. vicodec makes FWHT.
 	Compressed uint32
-	// Width, Height and FPS of the pictures; 0 means 640×360 at 30 fps
-	// (vicodec's smallest size).
+	// Width, Height and FPS of the pictures; 0 means 640×480 at 30 fps
+	// (vicodec's and bcm2835-codec's row and height alignment leave that
+	// size as a camera gives it, so DMABUF works).
 	Width, Height int
 	FPS           float64
 	// Frames is how many camera frames to encode; 0 means 30.
@@ -47,7 +48,7 @@ func (c EncoderCheck) withDefaults() EncoderCheck {
 		c.Compressed = v4l2.FourCCH264
 	}
 	if c.Width == 0 || c.Height == 0 {
-		c.Width, c.Height = 640, 360
+		c.Width, c.Height = 640, 480
 	}
 	if c.FPS == 0 {
 		c.FPS = 30

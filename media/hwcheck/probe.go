@@ -101,7 +101,7 @@ func describe(path string, open func(string) (*v4l2.Device, error), name func(st
 		var out []string
 		compressed := false
 		for _, f := range fs {
-			s := v4l2.FourCCString(f.FourCC)
+			s := fourCCName(f.FourCC)
 			if f.Compressed {
 				s += " (compressed)"
 				compressed = true
@@ -150,6 +150,15 @@ func describe(path string, open func(string) (*v4l2.Device, error), name func(st
 		n.Role = RoleOther
 	}
 	return n
+}
+
+// fourCCName names a pixel format; big-endian variants (bit 31) get
+// "-BE", as v4l2-ctl writes them.
+func fourCCName(v uint32) string {
+	if v&(1<<31) != 0 {
+		return v4l2.FourCCString(v&^(1<<31)) + "-BE"
+	}
+	return v4l2.FourCCString(v)
 }
 
 // sysfsName reads a node's name from /sys/class/video4linux.
