@@ -66,6 +66,12 @@ type Options struct {
 	// rtcp_mux yes); false sends RTCP on the RTP port + 1, and with
 	// EncryptionDTLS runs a second DTLS handshake there.
 	RTCPMux bool
+	// ICE loads baresip's ice module and sets the account's
+	// medianat=ice: its offers and answers carry ICE credentials and host
+	// candidates (baresip skips loopback addresses: give it and the far
+	// end a non-loopback Addr) and it runs connectivity checks as a full
+	// agent; a far end without ICE gets plain offer/answer.
+	ICE bool
 	// AudioCodecs limits and orders the audio codecs by baresip name, e.g.
 	// "PCMU/8000/1" or "opus/48000/2"; nil means all loaded (opus, G722,
 	// PCMU, PCMA).
@@ -272,6 +278,9 @@ func (b *Baresip) config(modDir string) string {
 			line("module avformat.so")
 		}
 	}
+	if o.ICE {
+		line("module ice.so")
+	}
 	line("module_tmp account.so")
 	line("module_app menu.so")
 	line("module_app ctrl_tcp.so")
@@ -314,6 +323,9 @@ func (b *Baresip) accountLine() string {
 	}
 	if o.Encryption != EncryptionNone {
 		params = append(params, "mediaenc="+string(o.Encryption))
+	}
+	if o.ICE {
+		params = append(params, "medianat=ice")
 	}
 	if len(o.AudioCodecs) > 0 {
 		params = append(params, "audio_codecs="+strings.Join(o.AudioCodecs, ","))
