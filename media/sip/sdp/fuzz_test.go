@@ -29,6 +29,7 @@ func FuzzNegotiate(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		cfg := roomConfig("192.0.2.1", 40000, func(c *Config) {
 			withDTLS(c)
+			withICE(c) // offers with ICE are answered with ICE-lite
 			c.Encryption = EncryptionPreferred
 			c.Rand = newSeeded()
 		})

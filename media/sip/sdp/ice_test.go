@@ -91,3 +91,30 @@ func TestNoICEUnlessOffered(t *testing.T) {
 		t.Errorf("roomd's offer carries ICE:\n%s", body)
 	}
 }
+
+// TestReofferKeepsICE: once a call runs ICE-lite, roomd's re-offers (hold,
+// resume) keep its ICE description, credentials and candidates unchanged
+// (RFC 8839 §4.4.1: no restart), so the far end keeps its nominated pair.
+func TestReofferKeepsICE(t *testing.T) {
+	s := newSession(t, roomConfig("192.0.2.1", 40000, withICE))
+	answer, _, err := s.Answer(iceOffer(t), SendRecv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hold, err := s.Offer(SendOnly)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ice := func(body []byte) []string {
+		var out []string
+		for l := range strings.Lines(string(body)) {
+			if strings.HasPrefix(l, "a=ice-") || strings.HasPrefix(l, "a=candidate:") {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	if a, h := ice(answer), ice(hold); len(a) < 4 || strings.Join(a, "") != strings.Join(h, "") {
+		t.Errorf("re-offer's ICE %q; answer's %q", h, a)
+	}
+}
