@@ -1,7 +1,9 @@
 package rtpmedia
 
 import (
+	"fmt"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -236,4 +238,16 @@ func FuzzSTUN(f *testing.F) {
 			t.Fatalf("answered with something that is not STUN: %x", resp)
 		}
 	})
+}
+
+// TestICEParamsHidePassword: printing the credentials (or a Remote with
+// them) never shows the password.
+func TestICEParamsHidePassword(t *testing.T) {
+	p := ICEParams{LocalUfrag: testLocalUfrag, LocalPwd: testLocalPwd, RemoteUfrag: testRemoteUfrag}
+	r := Remote{ICE: &p}
+	for _, out := range []string{fmt.Sprint(p), fmt.Sprintf("%+v", p), fmt.Sprintf("%#v", p), fmt.Sprintf("%+v", *r.ICE)} {
+		if strings.Contains(out, testLocalPwd) || !strings.Contains(out, testLocalUfrag) {
+			t.Errorf("%q", out)
+		}
+	}
 }
