@@ -119,7 +119,7 @@ func TestPassphraseKDF(t *testing.T) {
 // TestServerInjectedFrames lets the LiveKit server's filler frames through
 // when they carry the session's trailer, and nothing else.
 func TestServerInjectedFrames(t *testing.T) {
-	t.Parallel() // each PBKDF2 derivation is a second under -race
+	t.Parallel()      // each PBKDF2 derivation is a second under -race
 	sums := []string{ // sifPayload.ts CryptoHashes: proves the fillers were copied right
 		"ef0161653d8b2b23aad46624b420af1d03ce48950e9fc85718028f91b50f9219",
 		"f0a0e09647d891d6d50aa898bce7108090375d0d55e50a2bb21147afee558e44",
