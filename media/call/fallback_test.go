@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/roomd/roomd/media/capture"
 	"github.com/roomd/roomd/media/codec"
 )
 
@@ -40,5 +41,31 @@ func TestEncoderFallbackReachesStatus(t *testing.T) {
 	}
 	if n := strings.Count(log.String(), "hardware encoder failed"); n != 1 {
 		t.Errorf("logged the fallback %d times; want once:\n%s", n, log.String())
+	}
+}
+
+// A camera's own stream goes out only when the size cap lets it through
+// unscaled; the frame-rate cap alone does not forbid it (dropped access
+// units switch the camera to decoding on their own).
+func TestCapsForbidPassthrough(t *testing.T) {
+	cam := capture.Info{Width: 1280, Height: 720, FPS: 30}
+	for _, tc := range []struct {
+		caps Caps
+		ok   bool
+	}{
+		{Caps{}, true},
+		{Caps{MaxWidth: 1920, MaxHeight: 1080}, true},
+		{Caps{MaxWidth: 1280, MaxHeight: 720}, true},
+		{Caps{MaxFPS: 15}, true},
+		{Caps{MaxWidth: 640}, false},
+		{Caps{MaxHeight: 360}, false},
+	} {
+		why := capsForbidPassthrough(cam, tc.caps)
+		if (why == "") != tc.ok {
+			t.Errorf("caps %+v: %q; want passthrough allowed %v", tc.caps, why, tc.ok)
+		}
+		if !tc.ok && !strings.Contains(why, "1280x720") {
+			t.Errorf("caps %+v: reason %q does not name the camera's size", tc.caps, why)
+		}
 	}
 }

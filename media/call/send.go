@@ -2,6 +2,7 @@ package call
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -110,8 +111,14 @@ func (e *Engine) newSender(ctx context.Context, log *slog.Logger, codecs []strin
 		return nil, err
 	}
 	// A camera that encodes H.264 itself sends its own stream when the
-	// call is H.264; sel's encoder then only draws the privacy slate.
-	sel = passthrough.Use(camera, sel)
+	// call is H.264; sel's encoder then only draws the privacy slate. Its
+	// stream cannot be scaled, so a size cap below it keeps the camera
+	// decoded and re-encoded.
+	if why := capsForbidPassthrough(camera.Info(), e.Caps()); why == "" {
+		sel = passthrough.Use(camera, sel)
+	} else if _, ok := camera.(*passthrough.Camera); ok {
+		sel.Reason += "; camera's H.264 not passed through: " + why
+	}
 	aenc, err := codec.NewOpus(codec.AudioConfig{})
 	if err != nil {
 		sel.Encoder.Close()
@@ -224,6 +231,16 @@ func (s *sender) videoLoop(ctx context.Context, log *slog.Logger) {
 			s.e.mu.Unlock()
 		}
 	}
+}
+
+// capsForbidPassthrough says why a camera's own stream of cam's size
+// cannot go out under the caps c ("" when it can): the size cap would
+// need it scaled, which only a decoded picture can be.
+func capsForbidPassthrough(cam capture.Info, c Caps) string {
+	if _, _, scale := fit(cam.Width, cam.Height, c); scale {
+		return fmt.Sprintf("the size cap %dx%d is below the camera's %dx%d", c.MaxWidth, c.MaxHeight, cam.Width, cam.Height)
+	}
+	return ""
 }
 
 // noteFallback puts the reason into Call Encoder, once, when a hardware
