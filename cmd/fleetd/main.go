@@ -42,6 +42,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -314,13 +315,18 @@ func serveOn(ctx context.Context, f *Fleet, ln, aln net.Listener, adminToken []b
 	}
 	httpOpts := o.HTTP
 	httpOpts.Logger = f.Log
+	// Serve returns as soon as Shutdown begins; serveOn returns only once
+	// every server's in-flight requests are done (or 5 s have passed), so
+	// the caller closes the store after the last handler let go of it and
+	// SQLite checkpoints its write-ahead log on a clean stop.
+	var shutdowns sync.WaitGroup
 	stopOnDone := func(srv *http.Server) {
-		go func() {
+		shutdowns.Go(func() {
 			<-ctx.Done()
 			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			_ = srv.Shutdown(sctx)
-		}()
+		})
 	}
 	if aln != nil {
 		// The admin API has its own listener (keep it off the devices'
@@ -346,5 +352,6 @@ func serveOn(ctx context.Context, f *Fleet, ln, aln net.Listener, adminToken []b
 	if err := srv.Serve(tls.NewListener(gl, tc)); !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("fleetd: %w", err)
 	}
+	shutdowns.Wait()
 	return nil
 }
