@@ -333,35 +333,22 @@ func (c *Codec) Ioctl(req uint, arg unsafe.Pointer) error {
 	}
 	switch req {
 	case uapi.VidiocQueryCap:
-		raw := (*[104]byte)(arg)
 		card := c.Card
 		if card == "" {
 			card = "bcm2835-codec-encode"
 		}
-		copy(raw[0:16], "bcm2835-codec")
-		copy(raw[16:48], card)
-		copy(raw[48:80], "platform:bcm2835-codec")
-		put32(raw[84:], v4l2.CapDeviceCaps|v4l2.CapStreaming|v4l2.CapVideoM2MMPlane)
-		put32(raw[88:], v4l2.CapStreaming|v4l2.CapVideoM2MMPlane)
+		answerQueryCap(arg, "bcm2835-codec", card, "platform:bcm2835-codec", v4l2.CapStreaming|v4l2.CapVideoM2MMPlane)
 		return nil
 	case uapi.VidiocEnumFmt:
-		raw := (*[64]byte)(arg)
-		index, typ := get32(raw[0:]), get32(raw[4:])
-		var list []uint32
-		flags := uint32(0)
-		switch typ {
-		case v4l2.BufVideoOutputMPlane:
-			list = []uint32{v4l2.FourCCYU12, v4l2.FourCCNV12, v4l2.FourCCYUYV}
-		case v4l2.BufVideoCaptureMPlane:
-			list, flags = []uint32{c.Compressed}, 1
-		}
-		if int(index) >= len(list) {
-			return unix.EINVAL
-		}
-		put32(raw[8:], flags)
-		copy(raw[12:44], v4l2.FourCCString(list[index]))
-		put32(raw[44:], list[index])
-		return nil
+		return answerEnumFmt(arg, func(typ uint32) []uint32 {
+			switch typ {
+			case v4l2.BufVideoOutputMPlane:
+				return []uint32{v4l2.FourCCYU12, v4l2.FourCCNV12, v4l2.FourCCYUYV}
+			case v4l2.BufVideoCaptureMPlane:
+				return []uint32{c.Compressed} // H.264 or FWHT: flagged compressed
+			}
+			return nil
+		})
 	case uapi.VidiocGFmt, uapi.VidiocSFmt, uapi.VidiocTryFmt:
 		return c.format(req, (*uapi.Format)(arg))
 	case uapi.VidiocReqBufs:
