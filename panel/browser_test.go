@@ -6,11 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"github.com/roomd/roomd/internal/browsertest"
@@ -35,33 +33,7 @@ func startBrowser(t *testing.T) *browser {
 	)
 	b := &browser{t: t, ctx: ctx}
 	// Any uncaught script error fails the test.
-	var mu sync.Mutex
-	var errs []string
-	chromedp.Listen(ctx, func(ev any) {
-		var d *cdpruntime.ExceptionDetails
-		switch e := ev.(type) {
-		case *cdpruntime.EventExceptionThrown:
-			d = e.ExceptionDetails
-		case cdpruntime.EventExceptionThrown:
-			d = e.ExceptionDetails
-		}
-		if d != nil {
-			msg := d.Text
-			if d.Exception != nil {
-				msg += " " + d.Exception.Description
-			}
-			mu.Lock()
-			errs = append(errs, fmt.Sprintf("%s:%d: %s", d.URL, d.LineNumber+1, msg))
-			mu.Unlock()
-		}
-	})
-	t.Cleanup(func() {
-		mu.Lock()
-		for _, e := range errs {
-			t.Errorf("script error in the panel: %s", e)
-		}
-		mu.Unlock()
-	})
+	browsertest.FailOnScriptErrors(t, ctx, "the panel")
 	return b
 }
 
